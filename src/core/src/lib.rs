@@ -1,0 +1,17 @@
+//! Host-testable core of ghostswap, a compressed-RAM swap block device.
+//!
+//! Every decision of the driver that does not need the kernel lives here, as plain
+//! `no_std` code without `unsafe`: request geometry and size parsing ([`geometry`]), the
+//! per-page slot states ([`slots`]) and the statistics shown in sysfs ([`stats`]).
+//!
+//! The kernel module does not link this crate: it includes each module file with
+//! `#[path = "core/src/<file>.rs"]` inside its own `gscore` module. The files therefore
+//! use only `core`, refer to each other through `super::`, and carry no crate-level
+//! attributes; only this file is specific to the host build.
+
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+
+pub mod geometry;
+pub mod slots;
+pub mod stats;

@@ -1,0 +1,78 @@
+//! Exact text of the sysfs statistics files.
+
+use ghostswap_core::stats::{write_frontswap_stat, write_mm_stat, Counters};
+
+fn mm_stat(c: &Counters) -> String {
+    let mut s = String::new();
+    write_mm_stat(c, &mut s).unwrap();
+    s
+}
+
+fn frontswap_stat(c: &Counters) -> String {
+    let mut s = String::new();
+    write_frontswap_stat(c, &mut s).unwrap();
+    s
+}
+
+#[test]
+fn zero_counters() {
+    let c = Counters::default();
+    assert_eq!(
+        mm_stat(&c),
+        "       0        0        0        0        0        0        0        0        0\n"
+    );
+    assert_eq!(
+        frontswap_stat(&c),
+        "       0        0        0        0        0        0\n"
+    );
+}
+
+#[test]
+fn fields_in_order() {
+    let c = Counters {
+        stores: 1,
+        failed_stores: 22,
+        loads: 333,
+        zero_reads: 9999,
+        invalidates: 4444,
+        stored_pages: 3,
+        max_stored_pages: 25_000,
+    };
+    assert_eq!(
+        mm_stat(&c),
+        "   12288    12288    12288        0 102400000        0        0        0        0\n"
+    );
+    assert_eq!(
+        frontswap_stat(&c),
+        "       1       22      333     4444        0        0\n"
+    );
+}
+
+#[test]
+fn wide_values_are_not_truncated_and_bytes_saturate() {
+    let c = Counters {
+        stores: u64::MAX,
+        stored_pages: u64::MAX,
+        max_stored_pages: 1 << 40,
+        ..Counters::default()
+    };
+    let mm = mm_stat(&c);
+    let fields: Vec<&str> = mm.split_whitespace().collect();
+    assert_eq!(fields.len(), 9);
+    assert_eq!(fields[0], u64::MAX.to_string());
+    assert_eq!(fields[4], (1u64 << 52).to_string());
+    assert!(mm.ends_with('\n') && !mm.ends_with("\n\n"));
+    assert!(frontswap_stat(&c).starts_with("18446744073709551615        0 "));
+}
+
+#[test]
+fn write_errors_propagate() {
+    struct Full;
+    impl std::fmt::Write for Full {
+        fn write_str(&mut self, _: &str) -> std::fmt::Result {
+            Err(std::fmt::Error)
+        }
+    }
+    assert!(write_mm_stat(&Counters::default(), &mut Full).is_err());
+    assert!(write_frontswap_stat(&Counters::default(), &mut Full).is_err());
+}
