@@ -46,11 +46,12 @@ if [ ! -d "$src/.git" ]; then
     git -C "$src" init -q
     git -C "$src" add -f -A .
     git -C "$src" -c user.name=ghostswap -c user.email=ghostswap@localhost commit -qm pristine
+    git -C "$src" tag pristine
 fi
 
 # Back to pristine (only changed files are rewritten), then the series in order.
 log "applying patches/series"
-git -C "$src" reset -q --hard
+git -C "$src" checkout -q -f --detach pristine
 git -C "$src" clean -q -fdx
 for p in $(series); do
     git -C "$src" apply --whitespace=nowarn "$repo/patches/$p" || die "patch $p does not apply"
