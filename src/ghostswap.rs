@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! ghostswap: a RAM-backed "ghost" swap device.
+//!
+//! Supported:
+//! - `/dev/ghostswap0..N-1` (module parameter `num_devices`), each `disksize`
+//!   bytes, with 4 KiB logical and physical blocks;
+//! - synchronous I/O, so swap-in takes the no-swap-cache fast path;
+//! - read, write, flush, discard and write-zeroes; reads of never-written
+//!   blocks return zeroes;
+//! - swap slot-free notification, which releases a page as soon as swap drops it;
+//! - `mm_stat` and `frontswap_stat` in `/sys/block/ghostswapN/`.
+//!
+//! Each written page is kept whole in RAM in this version. The decisions
+//! (geometry checks, slot states, counters) live in `src/core`.
+
+use kernel::{block::mq::gen_disk::GenDisk, new_mutex, prelude::*, sync::Mutex};
+
+mod device;
+pub mod gscore;
+mod io;
+mod sysfs;
+
+use device::GhostDevice;
+
+module! {
+    type: GhostswapModule,
+    name: "ghostswap",
+    author: "ghostswap developers",
+    description: "Compressed RAM swap device with writeback (ghost swap)",
+    license: "GPL v2",
+}
+
+kernel::module_param! {
+    static NUM_DEVICES: u32 = 1;
+    name: "num_devices",
+    module: "ghostswap",
+    description: "Number of /dev/ghostswapN devices to create (1-16, default 1)",
+}
+
+kernel::module_param! {
+    static DISKSIZE: str = kernel::c_str!("256M");
+    name: "disksize",
+    module: "ghostswap",
+    description: "Size of each device: bytes with optional K/M/G/T suffix (default 256M)",
+}
+
+/// Most devices one module instance creates; enough for tests and NUMA setups.
+const MAX_DEVICES: u32 = 16;
+
+struct GhostswapModule {
+    _disks: Pin<KBox<Mutex<KVec<GenDisk<GhostDevice>>>>>,
+}
+
+impl kernel::Module for GhostswapModule {
+    fn init(_module: &'static ThisModule) -> Result<Self> {
+        let count = NUM_DEVICES.get();
+        if !(1..=MAX_DEVICES).contains(&count) {
+            pr_err!("num_devices={count} is not in 1..={MAX_DEVICES}\n");
+            return Err(EINVAL);
+        }
+        let disksize = DISKSIZE.get();
+        let pages = gscore::geometry::parse_size(disksize.as_bytes())
+            .and_then(gscore::geometry::disk_pages)
+            .map_err(|e| {
+                pr_err!("disksize={disksize} is not a size in whole 4 KiB pages: {e:?}\n");
+                EINVAL
+            })?;
+
+        let mut disks = KVec::with_capacity(count as usize, GFP_KERNEL)?;
+        for index in 0..count {
+            disks.push(device::create_disk(index, pages)?, GFP_KERNEL)?;
+        }
+        pr_info!("{count} device(s) of {pages} pages\n");
+        Ok(Self {
+            _disks: KBox::pin_init(new_mutex!(disks, "ghostswap:disks"), GFP_KERNEL)?,
+        })
+    }
+}

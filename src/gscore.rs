@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The driver's decisions, shared with the host-tested `ghostswap_core` crate.
+//!
+//! Kbuild builds one crate per module and cannot link a Cargo crate, so the
+//! core's files are compiled here as modules of their own.
+
+#[path = "core/src/geometry.rs"]
+pub mod geometry;
+#[path = "core/src/slots.rs"]
+pub mod slots;
+#[path = "core/src/stats.rs"]
+pub mod stats;
