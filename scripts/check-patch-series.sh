@@ -17,7 +17,7 @@ apply_first() {
 failed=0
 for n in $(seq 1 "${#series[@]}"); do
     apply_first "$n"
-    if kmake -j"$(nproc)" rust/ drivers/block/rnull.ko >"$KOUT/series-check-$n.log" 2>&1 &&
+    if kmake -j"$(nproc)" rust/ drivers/block/rnull.o >"$KOUT/series-check-$n.log" 2>&1 &&
         ! grep -q '^warning' "$KOUT/series-check-$n.log"; then
         echo "ok   $n ${series[$((n - 1))]}"
     else
