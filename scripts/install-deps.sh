@@ -16,7 +16,10 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 have_all() {
     [ -f "$STAMP" ] || return 1
-    [ -x /usr/bin/rustc ] && [ -f /usr/src/linux-source-6.12.tar.xz ] &&
+    # The stamp records the rustc the kernel was set up with; a different one
+    # (e.g. an apt upgrade) means installing again.
+    [ "$(/usr/bin/rustc --version 2>/dev/null)" = "$(cat "$STAMP")" ] || return 1
+    [ -f /usr/src/linux-source-6.12.tar.xz ] &&
     [ -x "$HOME/.cargo/bin/bindgen" ] && [ -x "$STAMP_DIR/venv/bin/vng" ] &&
     command -v fio >/dev/null && command -v clang-19 >/dev/null
 }
@@ -67,5 +70,5 @@ fi
 [ -x "$VENV/bin/vng" ] || die "virtme-ng did not install"
 
 mkdir -p "$STAMP_DIR"
-touch "$STAMP"
+/usr/bin/rustc --version > "$STAMP"
 log "all dependencies present"
