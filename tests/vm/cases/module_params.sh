@@ -1,0 +1,66 @@
+#!/bin/bash
+# Proves the module parameters: num_devices/disksize create the right devices with 4096-byte non-rotational queues, and invalid values make insmod fail cleanly.
+# shellcheck source=SCRIPTDIR/../lib.sh
+. "${GS_LIB:-$(dirname "$0")/../lib.sh}"
+
+# check_device N SIZE: device N exists with SIZE bytes and the promised queue limits.
+check_device() {
+	local dev sys
+	dev=$(gs_dev "$1")
+	sys=$(gs_sysfs "$1")
+	[[ -b $dev ]] || fail "$dev missing"
+	check_eq "$(blockdev --getsize64 "$dev")" "$2" "size of $dev"
+	check_eq "$(cat "$sys/queue/logical_block_size")" 4096 "$sys/queue/logical_block_size"
+	check_eq "$(cat "$sys/queue/physical_block_size")" 4096 "$sys/queue/physical_block_size"
+	check_eq "$(cat "$sys/queue/rotational")" 0 "$sys/queue/rotational"
+	read_stat "$dev" mm_stat 1 >/dev/null || fail "$sys/mm_stat unreadable"
+	if is_selftest; then
+		selftest_note "no frontswap_stat in zram; not checked for $dev"
+	else
+		read_stat "$dev" frontswap_stat 1 >/dev/null || fail "$sys/frontswap_stat unreadable"
+	fi
+}
+
+# Defaults: one device of 256M.
+load_module || fail "load_module without parameters failed"
+check_device 0 $((256 << 20))
+[[ -e $(gs_dev 1) ]] && fail "$(gs_dev 1) exists with the default num_devices=1"
+unload_module || fail "unload failed"
+
+# Three devices of 32M.
+load_module num_devices=3 disksize=32M || fail "load_module num_devices=3 disksize=32M failed"
+for i in 0 1 2; do
+	check_device $i $((32 << 20))
+done
+[[ -e $(gs_dev 3) ]] && fail "$(gs_dev 3) exists with num_devices=3"
+unload_module || fail "unload failed"
+if ! is_selftest; then
+	for i in 0 1 2; do
+		[[ -e $(gs_sysfs $i) ]] && fail "$(gs_sysfs $i) still exists after rmmod"
+	done
+fi
+
+# Invalid parameters: insmod fails, nothing is left loaded or created.
+if is_selftest; then
+	selftest_note "zram is built in: invalid insmod parameters cannot be checked"
+else
+	for p in disksize=abc disksize=0 disksize=4097 disksize=12X num_devices=0 num_devices=17 \
+		num_devices=1000; do
+		rc=0
+		out=$(insmod "$GS_MODULE" "$p" 2>&1) || rc=$?
+		printf '%s\n' "$out" | sed 's/^/  | /'
+		if ((rc == 0)); then
+			rmmod ghostswap
+			fail "insmod with $p succeeded"
+		fi
+		module_loaded && fail "module loaded after the failed insmod with $p"
+		[[ -e /sys/block/ghostswap0 ]] && fail "ghostswap0 exists after the failed insmod with $p"
+		info "ok: insmod $p refused (exit $rc)"
+	done
+fi
+
+# And the module still loads after all that.
+load_module disksize=16M || fail "load_module disksize=16M failed after the invalid attempts"
+check_device 0 $((16 << 20))
+unload_module || fail "unload failed"
+info "module_params: done"

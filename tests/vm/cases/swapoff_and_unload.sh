@@ -1,0 +1,69 @@
+#!/bin/bash
+# Proves a swapped-on device pins the module, swapoff brings every page back intact and frees all device memory, and the module then unloads.
+# shellcheck source=SCRIPTDIR/../lib.sh
+. "${GS_LIB:-$(dirname "$0")/../lib.sh}"
+
+SWAPCHECK=$(swapcheck_bin) || fail "swapcheck binary not found (cargo build --release -p swapcheck)"
+
+load_module disksize=512M || fail "load_module disksize=512M failed"
+expect_ok "mkswap" mkswap "$GS_DEV"
+expect_ok "swapon" swapon "$GS_DEV"
+# What the device holds before the workload: the swap header page mkswap wrote, which
+# stays stored after swapoff (it is not a swap slot, so nothing frees it).
+orig0=$(read_stat "$GS_DEV" mm_stat 1) || fail "cannot read mm_stat"
+used0=$(read_stat "$GS_DEV" mm_stat 3) || fail "cannot read mm_stat"
+check_eq "$orig0" 4096 "mm_stat orig_data_size after mkswap+swapon (the header page)"
+check_gt "$used0" 0 "mm_stat mem_used_total after mkswap+swapon"
+
+cgroup_create 64M || fail "cannot create the cgroup"
+cg=$GS_CGROUP
+log=$GS_CASE_DIR/swapcheck.log
+release=$GS_CASE_DIR/release
+rm -f "$release"
+cgroup_exec "$cg" "$SWAPCHECK" --size 192M --passes 1 --mix mixed --pause-file "$release" \
+	>"$log" 2>&1 &
+sc_pid=$!
+if ! wait_for_line "$log" '^swapcheck: filled; waiting' 600; then
+	sed 's/^/  | /' "$log"
+	fail "swapcheck did not finish filling"
+fi
+sed 's/^/  | /' "$log"
+
+used=$(swap_used_kb "$GS_DEV") || fail "$GS_DEV not in /proc/swaps"
+check_gt "$used" 0 "swap used on $GS_DEV (kB) while swapcheck is paused"
+check_gt "$(read_stat "$GS_DEV" mm_stat 1)" 0 "mm_stat orig_data_size while pages are out"
+
+# The device is open by the swap subsystem: the module must refuse to go.
+if is_selftest; then
+	selftest_note "zram is built in: 'unload' is a reset of zram0, which is refused with EBUSY while open"
+fi
+expect_fail "unload refused while swapped on" unload_module
+module_loaded || fail "module gone after a refused unload"
+swap_priority "$GS_DEV" >/dev/null || fail "$GS_DEV no longer swapped on after the refused unload"
+
+# swapoff reads every page back into RAM: lift the limit or it would OOM.
+cgroup_set "$cg" memory.max max || fail "cannot raise memory.max"
+expect_ok "swapoff with pages on the device" swapoff "$GS_DEV"
+show_stats "$GS_DEV"
+# Every slot was freed (slot-free notification): only the header page is left.
+check_eq "$(read_stat "$GS_DEV" mm_stat 1)" "$orig0" "mm_stat orig_data_size after swapoff (back to the header page)"
+check_eq "$(read_stat "$GS_DEV" mm_stat 3)" "$used0" "mm_stat mem_used_total after swapoff (back to before the workload)"
+# And with the header discarded too, the device holds nothing at all.
+expect_ok "blkdiscard after swapoff" blkdiscard -f "$GS_DEV"
+check_eq "$(read_stat "$GS_DEV" mm_stat 1)" 0 "mm_stat orig_data_size after swapoff + blkdiscard"
+check_eq "$(read_stat "$GS_DEV" mm_stat 3)" 0 "mm_stat mem_used_total after swapoff + blkdiscard"
+
+touch "$release"
+rc=0
+wait "$sc_pid" || rc=$?
+sed -n '/pause file found/,$p' "$log" | sed 's/^/  | /'
+check_eq "$rc" 0 "swapcheck exit status"
+grep -q '^swapcheck: pages=49152 verified=[0-9]* mismatches=0 passes=1$' "$log" ||
+	fail "swapcheck summary line missing or shows mismatches"
+cgroup_report "$cg"
+cgroup_remove "$cg"
+
+unload_module || fail "unload after swapoff failed"
+module_loaded && fail "module still loaded after unload"
+[[ -e /sys/block/${GS_NAME}0 ]] && ! is_selftest && fail "/sys/block/${GS_NAME}0 still exists after rmmod"
+info "swapoff_and_unload: done"

@@ -1,0 +1,94 @@
+#!/bin/bash
+# Runs inside the test VM (started by tests/vm/run.sh): runs each case in a fresh shell
+# with a timeout, checks the kernel log after it, and reports one tagged line per case:
+#   GSTEST-RESULT <name> PASS
+#   GSTEST-RESULT <name> FAIL <reason>
+# The same lines go to $GS_SCRATCH/results, which run.sh prefers to the console (where
+# kernel messages can interleave with them).
+#
+# usage: guest.sh CONFIG   (CONFIG is a shell file setting the GS_* variables below)
+
+set -u
+
+config=${1:?usage: guest.sh CONFIG}
+# shellcheck source=/dev/null
+. "$config"
+
+: "${GS_REPO:?}" "${GS_SCRATCH:?}" "${GS_TESTS:?}"
+GS_CASES_DIR=${GS_CASES_DIR:-$GS_REPO/tests/vm/cases}
+GS_CASE_TIMEOUT=${GS_CASE_TIMEOUT:-600}
+GS_SELFTEST_ZRAM=${GS_SELFTEST_ZRAM:-0}
+GS_LIB=$GS_REPO/tests/vm/lib.sh
+export GS_REPO GS_SCRATCH GS_MODULE GS_SWAPCHECK GS_SELFTEST_ZRAM GS_LIB GS_CASES_DIR
+
+# Kernel log lines that fail a case (grep -E).
+BAD_KMSG='BUG|WARNING|Oops|panic|Call Trace|ghostswap.*(error|leak)'
+
+results=$GS_SCRATCH/results
+: >"$results"
+
+if ! grep -q '^cgroup2 /sys/fs/cgroup ' /proc/mounts; then
+	mount -t cgroup2 none /sys/fs/cgroup || echo "guest: cannot mount cgroup2"
+fi
+if ! grep -q ' /sys/kernel/debug debugfs ' /proc/mounts; then
+	mount -t debugfs none /sys/kernel/debug || echo "guest: cannot mount debugfs"
+fi
+
+report() {
+	local name=$1 status=$2 reason=${3:-}
+	echo "GSTEST-RESULT $name $status${reason:+ $reason}"
+	echo "$name $status${reason:+ $reason}" >>"$results"
+}
+
+echo "GSTEST-BEGIN kernel=$(uname -r) selftest_zram=$GS_SELFTEST_ZRAM tests=$GS_TESTS"
+for name in $GS_TESTS; do
+	case_file=$GS_CASES_DIR/$name.sh
+	out=$GS_SCRATCH/$name.out
+	export GS_CASE_DIR=$GS_SCRATCH/$name
+	mkdir -p "$GS_CASE_DIR"
+	dmesg --clear
+	echo "GSTEST-START $name"
+	start=$SECONDS
+
+	# A fresh shell per case; timeout signals the whole process group, so background
+	# helpers of a timed-out case die too.
+	timeout --kill-after=20 "$GS_CASE_TIMEOUT" bash "$case_file" </dev/null 2>&1 |
+		tee "$out" | sed -u "s/^/[$name] /"
+	rc=${PIPESTATUS[0]}
+
+	reason=
+	if ((rc == 124 || rc == 137)); then
+		reason="timed out after ${GS_CASE_TIMEOUT}s"
+	elif ((rc != 0)); then
+		reason=$(grep '^FAIL: ' "$out" | tail -n 1 | sed 's/^FAIL: //')
+		reason=${reason:-exit status $rc}
+	fi
+
+	# Undo what the case left (swap, cgroups, module) before reading the kernel log, so
+	# that warnings from the teardown count against this case too.
+	cleanup_out=$(bash -c '. "$GS_LIB" && gs_cleanup_all' 2>&1)
+	cleanup_rc=$?
+	if [[ -n $cleanup_out ]]; then
+		printf '%s\n' "$cleanup_out" | sed "s/^/[$name] /"
+	fi
+	if [[ -z $reason ]] && ((cleanup_rc != 0)); then
+		reason="left state behind: $(printf '%s' "$cleanup_out" | tr '\n' ';')"
+	fi
+
+	dmesg >"$GS_SCRATCH/$name.dmesg" 2>&1
+	bad=$(grep -E "$BAD_KMSG" "$GS_SCRATCH/$name.dmesg")
+	if [[ -n $bad ]]; then
+		echo "[$name] kernel log has suspicious lines:"
+		printf '%s\n' "$bad" | sed "s/^/[$name]   /"
+		first=$(printf '%s\n' "$bad" | head -n 1 | sed 's/^\[[ 0-9.]*\] //')
+		reason="${reason:+$reason; }kernel log: $first"
+	fi
+
+	echo "[$name] took $((SECONDS - start))s"
+	if [[ -z $reason ]]; then
+		report "$name" PASS
+	else
+		report "$name" FAIL "$reason"
+	fi
+done
+echo "GSTEST-DONE"

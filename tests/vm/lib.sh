@@ -1,0 +1,379 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2034 # GS_SYSFS, GS_STORES, ... are set here for the cases to read.
+# Helpers shared by the VM test cases (tests/vm/cases/*.sh); sourced, never run.
+#
+# Environment (set by guest.sh; defaults make a case runnable by hand inside a VM):
+#   GS_MODULE         path of ghostswap.ko
+#   GS_SWAPCHECK      path of the swapcheck binary
+#   GS_SELFTEST_ZRAM  1: drive the built-in zram instead of ghostswap (harness self-test)
+#   GS_CASE_DIR       writable scratch directory for this case
+#
+# Conventions: `fail` ends the case with `FAIL: <reason>` (guest.sh reports the last such
+# line); helpers that print a value return non-zero instead of failing, because `fail`
+# inside `$(...)` only leaves the subshell.
+
+set -u -o pipefail
+
+GS_SELFTEST_ZRAM=${GS_SELFTEST_ZRAM:-0}
+GS_MODULE=${GS_MODULE:-}
+GS_SWAPCHECK=${GS_SWAPCHECK:-swapcheck}
+GS_CGROUP_ROOT=${GS_CGROUP_ROOT:-/sys/fs/cgroup}
+if [[ -z ${GS_CASE_DIR:-} ]]; then
+	GS_CASE_DIR=$(mktemp -d /tmp/gstest.XXXXXX)
+fi
+
+# Device naming: ghostswapN, or zramN in self-test mode.
+if [[ $GS_SELFTEST_ZRAM == 1 ]]; then
+	GS_NAME=zram
+else
+	GS_NAME=ghostswap
+fi
+GS_DEV=/dev/${GS_NAME}0
+GS_SYSFS=/sys/block/${GS_NAME}0
+# Where load_module remembers (for the zram emulation) how many devices it set up.
+GS_ZRAM_STATE=/run/gstest-zram-devices
+
+# --- reporting ---------------------------------------------------------------------
+
+info() {
+	echo "# $*"
+}
+
+# fail MESSAGE: end the case as failed.
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
+
+is_selftest() {
+	[[ $GS_SELFTEST_ZRAM == 1 ]]
+}
+
+# selftest_note MESSAGE: say what the zram self-test cannot check.
+selftest_note() {
+	echo "# SELFTEST(zram): $*"
+}
+
+# check_eq ACTUAL EXPECTED WHAT
+check_eq() {
+	if [[ "$1" != "$2" ]]; then
+		fail "$3: expected '$2', got '$1'"
+	fi
+	info "ok: $3 = $1"
+}
+
+# check_gt ACTUAL MIN WHAT: integer ACTUAL > MIN.
+check_gt() {
+	if ! [[ "$1" =~ ^[0-9]+$ ]] || (($1 <= $2)); then
+		fail "$3: expected > $2, got '$1'"
+	fi
+	info "ok: $3 = $1 (> $2)"
+}
+
+# expect_ok WHAT CMD...: CMD must succeed; its output is shown.
+expect_ok() {
+	local what=$1 out rc=0
+	shift
+	out=$("$@" 2>&1) || rc=$?
+	[[ -n $out ]] && printf '%s\n' "$out" | sed 's/^/  | /'
+	((rc == 0)) || fail "$what: '$*' exited $rc"
+	info "ok: $what"
+}
+
+# expect_fail WHAT CMD...: CMD must fail (non-zero exit); its output is kept in $GS_OUT.
+expect_fail() {
+	local what=$1 rc=0
+	shift
+	GS_OUT=$("$@" 2>&1) || rc=$?
+	[[ -n $GS_OUT ]] && printf '%s\n' "$GS_OUT" | sed 's/^/  | /'
+	((rc != 0)) || fail "$what: '$*' succeeded but must fail"
+	info "ok: $what (exit $rc)"
+}
+
+# wait_for_line FILE REGEX SECONDS: wait until a line of FILE matches REGEX.
+wait_for_line() {
+	local file=$1 re=$2 left=$(($3 * 10))
+	while ! grep -qE "$re" "$file" 2>/dev/null; do
+		((left-- > 0)) || return 1
+		sleep 0.1
+	done
+}
+
+# --- tools -------------------------------------------------------------------------
+
+# fio_bin: path of fio (use as `FIO=$(fio_bin) || fail ...`).
+fio_bin() {
+	command -v fio || {
+		echo "fio not found" >&2
+		return 1
+	}
+}
+
+# swapcheck_bin: path of swapcheck (use as `SC=$(swapcheck_bin) || fail ...`).
+swapcheck_bin() {
+	[[ -x $GS_SWAPCHECK ]] || {
+		echo "swapcheck binary '$GS_SWAPCHECK' not found or not executable" >&2
+		return 1
+	}
+	echo "$GS_SWAPCHECK"
+}
+
+# --- devices and sysfs -------------------------------------------------------------
+
+# gs_dev N / gs_sysfs N: device node and sysfs directory of device N.
+gs_dev() {
+	echo "/dev/${GS_NAME}$1"
+}
+
+gs_sysfs() {
+	echo "/sys/block/${GS_NAME}$1"
+}
+
+# read_stat DEV FILE FIELD: field FIELD (1-based) of /sys/block/DEV/FILE.
+# DEV may be a name (ghostswap0) or a node (/dev/ghostswap0).
+read_stat() {
+	local dev=${1##*/} file=$2 field=$3 path v
+	path=/sys/block/$dev/$file
+	[[ -r $path ]] || {
+		echo "read_stat: no $path" >&2
+		return 1
+	}
+	v=$(awk -v f="$field" '{ print $f }' "$path")
+	[[ $v =~ ^[0-9]+$ ]] || {
+		echo "read_stat: field $field of $path is '$v'" >&2
+		return 1
+	}
+	echo "$v"
+}
+
+# read_swap_counters DEV: sets GS_STORES and GS_LOADS (pages the device stored and
+# loaded). ghostswap: frontswap_stat fields 1 (stores) and 3 (loads). zram has no
+# frontswap_stat; the self-test uses the block layer's completed writes and reads.
+read_swap_counters() {
+	local dev=${1##*/}
+	if is_selftest; then
+		GS_STORES=$(read_stat "$dev" stat 5) || fail "cannot read $dev/stat"
+		GS_LOADS=$(read_stat "$dev" stat 1) || fail "cannot read $dev/stat"
+		GS_COUNTER_SOURCE="stat (write/read I/Os; zram has no frontswap_stat)"
+	else
+		GS_STORES=$(read_stat "$dev" frontswap_stat 1) || fail "cannot read $dev/frontswap_stat"
+		GS_LOADS=$(read_stat "$dev" frontswap_stat 3) || fail "cannot read $dev/frontswap_stat"
+		GS_COUNTER_SOURCE="frontswap_stat"
+	fi
+}
+
+# show_stats DEV: print the device's counters, for the log.
+show_stats() {
+	local sys=/sys/block/${1##*/} f
+	for f in mm_stat frontswap_stat io_stat stat; do
+		[[ -r $sys/$f ]] && info "$f: $(tr -s ' ' <"$sys/$f" | sed 's/^ //')"
+	done
+	return 0
+}
+
+# --- module (or the zram emulation) ------------------------------------------------
+
+# zram_setup NUM DISKSIZE: reset zram0..NUM-1 (hot-adding as needed) and size them.
+zram_setup() {
+	local num=$1 size=$2 i id
+	for ((i = 1; i < num; i++)); do
+		if [[ ! -e /sys/block/zram$i ]]; then
+			id=$(cat /sys/class/zram-control/hot_add) || return 1
+			[[ $id == "$i" ]] || {
+				echo "zram hot_add gave zram$id, wanted zram$i" >&2
+				return 1
+			}
+		fi
+	done
+	echo "$num" >"$GS_ZRAM_STATE"
+	for ((i = 0; i < num; i++)); do
+		echo 1 >/sys/block/zram$i/reset || return 1
+		echo "$size" >/sys/block/zram$i/disksize || return 1
+	done
+}
+
+# load_module [PARAM=VALUE...]: insmod $GS_MODULE with the parameters and wait for the
+# device nodes. Returns insmod's status (cases assert on it). Self-test: sets up zram
+# with the same `num_devices` and `disksize` meaning (default 1 and 256M).
+load_module() {
+	local p num=1 size=256M i rc
+	for p in "$@"; do
+		case $p in
+		num_devices=*) num=${p#*=} ;;
+		disksize=*) size=${p#*=} ;;
+		esac
+	done
+	if is_selftest; then
+		info "load (zram self-test): num_devices=$num disksize=$size"
+		zram_setup "$num" "$size" || return 1
+	else
+		[[ -r $GS_MODULE ]] || fail "module '$GS_MODULE' not found"
+		info "insmod $GS_MODULE $*"
+		rc=0
+		insmod "$GS_MODULE" "$@" || rc=$?
+		((rc == 0)) || return $rc
+	fi
+	# devtmpfs creates the nodes; give it a moment.
+	for ((i = 0; i < 50; i++)); do
+		[[ -b $GS_DEV ]] && return 0
+		sleep 0.1
+	done
+	echo "load_module: $GS_DEV did not appear" >&2
+	return 1
+}
+
+# unload_module: rmmod ghostswap; returns rmmod's status. Self-test: reset the zram
+# devices (which, like rmmod of a busy module, fails with EBUSY while one is open) and
+# hot-remove the extra ones.
+unload_module() {
+	local num i
+	if is_selftest; then
+		num=$(cat "$GS_ZRAM_STATE" 2>/dev/null || echo 1)
+		for ((i = 0; i < num; i++)); do
+			echo 1 >/sys/block/zram$i/reset || return 1
+		done
+		for ((i = num - 1; i > 0; i--)); do
+			echo "$i" >/sys/class/zram-control/hot_remove || return 1
+		done
+		rm -f "$GS_ZRAM_STATE"
+		return 0
+	fi
+	rmmod ghostswap
+}
+
+# module_loaded: the module (self-test: a configured zram0) is present.
+module_loaded() {
+	if is_selftest; then
+		[[ $(cat /sys/block/zram0/disksize 2>/dev/null) != 0 ]]
+	else
+		[[ -d /sys/module/ghostswap ]]
+	fi
+}
+
+# swap_priority DEV: the priority /proc/swaps lists for DEV; fails if not listed.
+swap_priority() {
+	awk -v d="$1" '$1 == d { print $5; found = 1 } END { exit !found }' /proc/swaps
+}
+
+# swap_used_kb DEV: the `Used` column of /proc/swaps for DEV.
+swap_used_kb() {
+	awk -v d="$1" '$1 == d { print $4; found = 1 } END { exit !found }' /proc/swaps
+}
+
+# --- cgroups -----------------------------------------------------------------------
+
+# cgroup_create MEMORY_MAX: create a child cgroup with memory.max=MEMORY_MAX and
+# memory.swap.max=max; its path is left in GS_CGROUP.
+cgroup_create() {
+	local cg
+	if ! grep -qw memory "$GS_CGROUP_ROOT/cgroup.subtree_control"; then
+		echo +memory >"$GS_CGROUP_ROOT/cgroup.subtree_control" || return 1
+	fi
+	cg=$(mktemp -d "$GS_CGROUP_ROOT/gstest.XXXXXX" 2>/dev/null) || {
+		# mktemp's chmod is refused on cgroupfs on some kernels; fall back to mkdir.
+		cg=$GS_CGROUP_ROOT/gstest.$$.$RANDOM
+		mkdir "$cg" || return 1
+	}
+	echo "$1" >"$cg/memory.max" || return 1
+	echo max >"$cg/memory.swap.max" || return 1
+	GS_CGROUP=$cg
+	info "cgroup $cg: memory.max=$1 memory.swap.max=max"
+}
+
+# cgroup_exec CGROUP CMD...: run CMD inside CGROUP (foreground; use & to background).
+cgroup_exec() {
+	local cg=$1
+	shift
+	(
+		echo "$BASHPID" >"$cg/cgroup.procs" || exit 2
+		exec "$@"
+	)
+}
+
+# cgroup_set CGROUP FILE VALUE
+cgroup_set() {
+	echo "$3" >"$1/$2"
+}
+
+# cgroup_report CGROUP: peaks and OOM events, for the log.
+cgroup_report() {
+	local cg=$1 f
+	for f in memory.peak memory.swap.peak; do
+		[[ -r $cg/$f ]] && info "$f: $(cat "$cg/$f")"
+	done
+	[[ -r $cg/memory.events ]] && info "memory.events: $(tr '\n' ' ' <"$cg/memory.events")"
+	return 0
+}
+
+# cgroup_remove CGROUP: kill what is left in it and remove it.
+cgroup_remove() {
+	local cg=$1 i
+	[[ -d $cg ]] || return 0
+	if [[ -s $cg/cgroup.procs ]]; then
+		echo 1 >"$cg/cgroup.kill" 2>/dev/null
+	fi
+	for ((i = 0; i < 100; i++)); do
+		rmdir "$cg" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "cgroup_remove: cannot remove $cg" >&2
+	return 1
+}
+
+# cgroup_run MEMORY_MAX CMD...: run CMD in a fresh cgroup with that memory.max and
+# unlimited swap, then remove the cgroup; returns CMD's status.
+cgroup_run() {
+	local max=$1 rc=0 cg
+	shift
+	cgroup_create "$max" || fail "cannot create a cgroup with memory.max=$max"
+	cg=$GS_CGROUP
+	cgroup_exec "$cg" "$@" || rc=$?
+	cgroup_report "$cg"
+	cgroup_remove "$cg"
+	return $rc
+}
+
+# --- cleanup between cases (called by guest.sh) ------------------------------------
+
+# gs_cleanup_all: undo whatever a case left behind; prints what it did and returns 1
+# if there was anything to undo.
+gs_cleanup_all() {
+	local left=0 cg dev i
+	for cg in "$GS_CGROUP_ROOT"/gstest.*; do
+		[[ -d $cg ]] || continue
+		echo "cleanup: removing cgroup $cg"
+		cgroup_remove "$cg"
+		left=1
+	done
+	while read -r dev _; do
+		case $dev in
+		/dev/"$GS_NAME"*)
+			echo "cleanup: swapoff $dev"
+			swapoff "$dev"
+			left=1
+			;;
+		esac
+	done < <(tail -n +2 /proc/swaps)
+	if is_selftest; then
+		for dev in /sys/block/zram*; do
+			[[ -e $dev ]] || continue
+			i=${dev##*/zram}
+			if [[ $(cat "$dev/disksize") != 0 ]]; then
+				echo "cleanup: reset zram$i"
+				echo 1 >"$dev/reset"
+				left=1
+			fi
+			if ((i > 0)); then
+				echo "cleanup: hot_remove zram$i"
+				echo "$i" >/sys/class/zram-control/hot_remove
+				left=1
+			fi
+		done
+		rm -f "$GS_ZRAM_STATE"
+	elif [[ -d /sys/module/ghostswap ]]; then
+		echo "cleanup: rmmod ghostswap"
+		rmmod ghostswap
+		left=1
+	fi
+	return $left
+}

@@ -1,0 +1,176 @@
+#!/bin/bash
+# Boots one virtme-ng VM with the test kernel, runs the VM test cases in it (guest.sh)
+# and prints `PASS name` / `FAIL name: reason` per case and a closing
+# `vm: N passed, N failed` line. Exit status 0 iff every requested case passed.
+#
+# usage: tests/vm/run.sh [--kernel BZIMAGE] [--module KO] [--swapcheck BIN] [CASE...]
+#
+# CASE is a name from tests/vm/cases (with or without .sh); default: all of them.
+# Environment (the options win over it):
+#   GS_KERNEL         kernel image (default $GHOSTSWAP_CACHE/build/arch/x86/boot/bzImage)
+#   GS_MODULE         module (default <repo>/ghostswap.ko)
+#   GS_SWAPCHECK      swapcheck binary (default <repo>/target/release/swapcheck)
+#   GS_TESTS          space-separated case names, if none are given as arguments
+#   GS_SELFTEST_ZRAM  1: run the cases against the built-in zram (harness self-test;
+#                     no module needed)
+#   GS_CASES_DIR      directory of the case scripts (default <repo>/tests/vm/cases)
+#   GS_CASE_TIMEOUT   seconds per case (default 600)
+#   GS_VM_TIMEOUT     seconds for the whole VM (default 1500)
+#   GS_VERBOSE        1: show the VM console while it runs
+#   GHOSTSWAP_CACHE   default $HOME/.cache/ghostswap; logs go to its vm-logs/
+
+set -u -o pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
+kernel=${GS_KERNEL:-$cache/build/arch/x86/boot/bzImage}
+module=${GS_MODULE:-$repo/ghostswap.ko}
+swapcheck=${GS_SWAPCHECK:-$repo/target/release/swapcheck}
+cases_dir=${GS_CASES_DIR:-$repo/tests/vm/cases}
+selftest=${GS_SELFTEST_ZRAM:-0}
+vm_timeout=${GS_VM_TIMEOUT:-1500}
+case_timeout=${GS_CASE_TIMEOUT:-600}
+
+usage() {
+	sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
+	exit 2
+}
+
+die() {
+	echo "run.sh: $*" >&2
+	exit 2
+}
+
+tests=()
+while (($#)); do
+	case $1 in
+	--kernel) kernel=${2:?}; shift ;;
+	--module) module=${2:?}; shift ;;
+	--swapcheck) swapcheck=${2:?}; shift ;;
+	-h | --help) usage ;;
+	-*) die "unknown option $1" ;;
+	*) tests+=("$1") ;;
+	esac
+	shift
+done
+if ((${#tests[@]} == 0)); then
+	if [[ -n ${GS_TESTS:-} ]]; then
+		read -ra tests <<<"$GS_TESTS"
+	else
+		for f in "$cases_dir"/*.sh; do
+			[[ -e $f ]] && tests+=("$f")
+		done
+	fi
+fi
+((${#tests[@]} > 0)) || die "no test cases in $cases_dir"
+names=()
+for t in "${tests[@]}"; do
+	t=${t##*/}
+	t=${t%.sh}
+	[[ -r $cases_dir/$t.sh ]] || die "no case $cases_dir/$t.sh"
+	names+=("$t")
+done
+
+abspath() {
+	realpath -- "$1" 2>/dev/null || die "$2 '$1' not found"
+}
+kernel=$(abspath "$kernel" "kernel image") || exit 2
+cases_dir=$(abspath "$cases_dir" "cases directory") || exit 2
+if [[ $selftest == 1 ]]; then
+	module=
+else
+	module=$(abspath "$module" "module (build it, or set GS_SELFTEST_ZRAM=1 for the zram self-test)") || exit 2
+fi
+# swapcheck is only needed by some cases; they report its absence themselves.
+swapcheck=$(realpath -m -- "$swapcheck")
+
+vng_bin=$(PATH=$cache/venv/bin:$PATH command -v vng) || die "vng not found (expected in $cache/venv/bin)"
+PATH=$(dirname "$vng_bin"):$PATH
+export PATH
+
+stamp=$(date +%Y%m%d-%H%M%S)
+logdir=$cache/vm-logs
+scratch=$logdir/$stamp
+log=$logdir/$stamp.log
+mkdir -p "$scratch" || die "cannot create $scratch"
+
+config=$scratch/config
+{
+	printf 'GS_REPO=%q\n' "$repo"
+	printf 'GS_SCRATCH=%q\n' "$scratch"
+	printf 'GS_MODULE=%q\n' "$module"
+	printf 'GS_SWAPCHECK=%q\n' "$swapcheck"
+	printf 'GS_SELFTEST_ZRAM=%q\n' "$selftest"
+	printf 'GS_CASES_DIR=%q\n' "$cases_dir"
+	printf 'GS_CASE_TIMEOUT=%q\n' "$case_timeout"
+	printf 'GS_TESTS=%q\n' "${names[*]}"
+} >"$config"
+
+echo "vm: kernel $kernel"
+if [[ -n $module ]]; then
+	echo "vm: module $module"
+else
+	echo "vm: zram self-test (GS_SELFTEST_ZRAM=1), no module"
+fi
+echo "vm: cases ${names[*]}"
+echo "vm: log $log"
+
+start=$SECONDS
+vm_cmd=(timeout --kill-after=30 "$vm_timeout"
+	"$vng_bin" --run "$kernel" --disable-kvm --force-9p -m 2G -p 2 --verbose
+	--rwdir "$scratch" --append "zswap.enabled=0"
+	--exec "bash $(printf '%q' "$repo/tests/vm/guest.sh") $(printf '%q' "$config")")
+if [[ ${GS_VERBOSE:-0} == 1 ]]; then
+	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$log"
+else
+	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$log" |
+		sed -un 's/.*GSTEST-START \([^ ]*\).*/vm: running \1/p'
+fi
+vm_rc=${PIPESTATUS[0]}
+elapsed=$((SECONDS - start))
+# vng's own exit status carries no meaning here (255 even for a clean run with the
+# console fallback); only timeout's 124/137 does.
+if ((vm_rc == 124 || vm_rc == 137)); then
+	echo "vm: timed out after ${elapsed}s"
+else
+	echo "vm: finished in ${elapsed}s"
+fi
+
+# Results: the guest's results file first, the console as a fallback.
+declare -A result
+if [[ -r $scratch/results ]]; then
+	while read -r name status reason; do
+		[[ -n $name ]] && result[$name]="$status${reason:+ $reason}"
+	done <"$scratch/results"
+fi
+while read -r name status reason; do
+	[[ -n $name && -z ${result[$name]:-} ]] && result[$name]="$status${reason:+ $reason}"
+done < <(tr -d '\r' <"$log" | sed -n 's/.*GSTEST-RESULT \([^ ]*\) \(.*\)$/\1 \2/p')
+
+missing="no result (VM crashed, hung or timed out"
+if ((vm_rc == 124 || vm_rc == 137)); then
+	missing="$missing: VM timed out after ${vm_timeout}s"
+elif grep -q 'Kernel panic' "$log"; then
+	missing="$missing: kernel panic in the log"
+fi
+missing="$missing; see $log)"
+
+passed=0
+failed=0
+for name in "${names[@]}"; do
+	r=${result[$name]:-}
+	if [[ $r == PASS ]]; then
+		echo "PASS $name"
+		passed=$((passed + 1))
+	elif [[ $r == FAIL* ]]; then
+		reason=${r#FAIL}
+		reason=${reason# }
+		echo "FAIL $name: ${reason:-failed}"
+		failed=$((failed + 1))
+	else
+		echo "FAIL $name: $missing"
+		failed=$((failed + 1))
+	fi
+done
+echo "vm: $passed passed, $failed failed"
+((failed == 0 && passed > 0))
