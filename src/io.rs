@@ -20,7 +20,11 @@ impl Operations for GhostDevice {
 
     const ATTRIBUTES: &'static [mq::attribute::Attribute] = crate::sysfs::ATTRIBUTES;
 
-    fn queue_rq(device: ArcBorrow<'_, GhostDevice>, rq: ARef<Request<Self>>, _last: bool) -> Result {
+    fn queue_rq(
+        device: ArcBorrow<'_, GhostDevice>,
+        rq: ARef<Request<Self>>,
+        _last: bool,
+    ) -> Result {
         let status = match rq.command() {
             Command::Read => read(&device, &rq),
             Command::Write => write(&device, &rq),
@@ -146,7 +150,8 @@ fn copy_out(device: &GhostDevice, index: u64, offset: usize, mut piece: Segment<
 
 /// Drops the pages a discard fully covers; partial pages keep their data.
 fn discard(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
-    let pages = covered_pages(rq.sector(), u64::from(rq.bytes()), device.pages).map_err(io_error)?;
+    let pages =
+        covered_pages(rq.sector(), u64::from(rq.bytes()), device.pages).map_err(io_error)?;
     device.free_range(pages)
 }
 
