@@ -29,6 +29,14 @@ if [ "$vm_rc" -ne 0 ] && [ "$vm_fail" -eq 0 ]; then
     vm_fail=1
 fi
 
-echo "host: $host_pass passed, $host_fail failed; vm: $vm_pass passed, $vm_fail failed"
-echo "$((host_pass + vm_pass)) passed, $((host_fail + vm_fail)) failed"
-[ $((host_fail + vm_fail)) -eq 0 ]
+echo "== KUnit doctests of the patch series"
+kunit_log=$cache/kunit-summary.log
+bash tests/vm/kunit-doctests.sh 2>&1 | tee "$kunit_log"
+read -r ku_pass ku_fail < <(awk '/^kunit: [0-9]+ passed, [0-9]+ failed$/ { p = $2; f = $4 } END { print p + 0, f + 0 }' "$kunit_log")
+[ $((ku_pass + ku_fail)) -gt 0 ] || ku_fail=1
+
+passed=$((host_pass + vm_pass + ku_pass))
+failed=$((host_fail + vm_fail + ku_fail))
+echo "host: $host_pass passed, $host_fail failed; vm: $vm_pass passed, $vm_fail failed; kunit: $ku_pass passed, $ku_fail failed"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
