@@ -2,7 +2,8 @@
 //!
 //! Every decision of the driver that does not need the kernel lives here, as plain
 //! `no_std` code without `unsafe`: request geometry and size parsing ([`geometry`]), the
-//! per-page slot states ([`slots`]) and the statistics shown in sysfs ([`stats`]).
+//! per-page slot states ([`slots`]), the statistics shown in sysfs ([`stats`]), the
+//! writable sysfs attributes ([`attrs`]) and how each page is stored ([`classify`]).
 //!
 //! The kernel module does not link this crate: it includes each module file with
 //! `#[path = "core/src/<file>.rs"]` inside its own `gscore` module. The files therefore
@@ -12,6 +13,8 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 
+pub mod attrs;
+pub mod classify;
 pub mod geometry;
 pub mod slots;
 pub mod stats;
