@@ -5,6 +5,10 @@
 //! Kbuild builds one crate per module and cannot link a Cargo crate, so the
 //! core's files are compiled here as modules of their own.
 
+#[path = "core/src/attrs.rs"]
+pub mod attrs;
+#[path = "core/src/classify.rs"]
+pub mod classify;
 #[path = "core/src/geometry.rs"]
 pub mod geometry;
 #[path = "core/src/slots.rs"]
