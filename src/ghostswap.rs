@@ -42,7 +42,7 @@ kernel::module_param! {
     static DISKSIZE: str = kernel::c_str!("256M");
     name: "disksize",
     module: "ghostswap",
-    description: "Size of each device: bytes with optional K/M/G/T suffix (default 256M)",
+    description: "Size of each device: bytes with optional K/M/G/T suffix (default 256M); empty: configure through sysfs disksize",
 }
 
 /// Most devices one module instance creates; enough for tests and NUMA setups.
@@ -60,18 +60,16 @@ impl kernel::Module for GhostswapModule {
             return Err(EINVAL);
         }
         let disksize = DISKSIZE.get();
-        let pages = gscore::geometry::parse_size(disksize.as_bytes())
-            .and_then(gscore::geometry::disk_pages)
-            .map_err(|e| {
-                pr_err!("disksize={disksize} is not a size in whole 4 KiB pages: {e:?}\n");
-                EINVAL
-            })?;
-
         let mut disks = KVec::with_capacity(count as usize, GFP_KERNEL)?;
         for index in 0..count {
-            disks.push(device::create_disk(index, pages)?, GFP_KERNEL)?;
+            let disk = device::create_disk(index, disksize.as_bytes()).inspect_err(|e| {
+                if *e == EINVAL {
+                    pr_err!("disksize={disksize} is not a size in whole 4 KiB pages\n");
+                }
+            })?;
+            disks.push(disk, GFP_KERNEL)?;
         }
-        pr_info!("{count} device(s) of {pages} pages\n");
+        pr_info!("{count} device(s), disksize={disksize}\n");
         Ok(Self {
             _disks: KBox::pin_init(new_mutex!(disks, "ghostswap:disks"), GFP_KERNEL)?,
         })

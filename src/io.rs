@@ -10,7 +10,7 @@ use kernel::{
     types::ARef,
 };
 
-use crate::device::{store_gfp, GhostDevice};
+use crate::device::{store_gfp, GhostDevice, IoCounters};
 use crate::gscore::geometry::{covered_pages, page_range, IoError, PAGE_SIZE};
 
 #[vtable]
@@ -26,8 +26,12 @@ impl Operations for GhostDevice {
         _last: bool,
     ) -> Result {
         let status = match rq.command() {
-            Command::Read => read(&device, &rq),
-            Command::Write => write(&device, &rq),
+            Command::Read => read(&device, &rq).inspect_err(|_| {
+                IoCounters::count(&device.io.failed_reads);
+            }),
+            Command::Write => write(&device, &rq).inspect_err(|_| {
+                IoCounters::count(&device.io.failed_writes);
+            }),
             Command::Discard => discard(&device, &rq),
             Command::WriteZeroes => write_zeroes(&device, &rq),
             // Everything lives in RAM: there is nothing to make durable.
@@ -52,9 +56,20 @@ impl Operations for GhostDevice {
     ) -> Result {
         crate::sysfs::show(&device, index, buffer)
     }
+
+    fn store_attribute(
+        device: ArcBorrow<'_, GhostDevice>,
+        disk: &mq::attribute::DiskRef,
+        index: usize,
+        input: &[u8],
+    ) -> Result {
+        crate::sysfs::store(&device, disk, index, input)
+    }
 }
 
-fn io_error(error: IoError) -> Error {
+/// Counts a request the geometry check refused and turns it into an errno.
+fn invalid_io(device: &GhostDevice, error: IoError) -> Error {
+    IoCounters::count(&device.io.invalid_io);
     match error {
         IoError::Misaligned => EINVAL,
         IoError::OutOfRange | IoError::Empty => EIO,
@@ -63,7 +78,8 @@ fn io_error(error: IoError) -> Error {
 
 /// The pages a read or write request covers.
 fn data_pages(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result<core::ops::Range<u64>> {
-    page_range(rq.sector(), u64::from(rq.bytes()), device.pages).map_err(io_error)
+    page_range(rq.sector(), u64::from(rq.bytes()), device.pages())
+        .map_err(|e| invalid_io(device, e))
 }
 
 /// Stores every page of a write request.
@@ -93,8 +109,22 @@ fn write(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
                 continue;
             }
             let index = pages.next().ok_or(EIO)?;
-            let old = device.table.lock().store(index, page).map_err(|_| EIO)?;
-            drop(old);
+            let max_pages = device.mem_limit_pages();
+            let stored = device.with_table(|table| {
+                if table.store_exceeds(index, max_pages) {
+                    let old = table.refuse_store(index).map_err(|_| EIO)?;
+                    return Ok(Err((page, old)));
+                }
+                Ok(Ok(table.store(index, page).map_err(|_| EIO)?))
+            })?;
+            // Pages go back to the allocator here, after the lock is released.
+            match stored {
+                Ok(old) => drop(old),
+                Err(refused) => {
+                    drop(refused);
+                    return refuse_stores(device, pages);
+                }
+            }
         }
     }
     // The segments must have covered the request exactly.
@@ -109,7 +139,7 @@ fn write(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
 /// the write fails.
 fn refuse_stores(device: &GhostDevice, pages: core::ops::Range<u64>) -> Result {
     for index in pages {
-        let old = device.table.lock().refuse_store(index);
+        let old = device.with_table(|table| table.refuse_store(index).map_err(|_| EIO));
         drop(old);
     }
     Err(ENOMEM)
@@ -138,20 +168,19 @@ fn read(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
 
 /// Copies stored bytes of slot `index`, from `offset` on, into `piece`.
 fn copy_out(device: &GhostDevice, index: u64, offset: usize, mut piece: Segment<'_>) -> Result {
-    let mut table = device.table.lock();
-    match table.load(index).map_err(|_| EIO)? {
+    device.with_table(|table| match table.load(index).map_err(|_| EIO)? {
         Some(page) => piece.copy_from_page(page, offset),
         None => {
             piece.zero();
             Ok(())
         }
-    }
+    })
 }
 
 /// Drops the pages a discard fully covers; partial pages keep their data.
 fn discard(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
-    let pages =
-        covered_pages(rq.sector(), u64::from(rq.bytes()), device.pages).map_err(io_error)?;
+    let pages = covered_pages(rq.sector(), u64::from(rq.bytes()), device.pages())
+        .map_err(|e| invalid_io(device, e))?;
     device.free_range(pages)
 }
 

@@ -169,6 +169,29 @@ impl<S> SlotTable<S> {
         self.counters.stored_pages
     }
 
+    /// Returns `true` if storing into slot `index` would take the table past
+    /// `max_pages` stored pages. An overwrite never does; `None` is no limit.
+    ///
+    /// This is how `mem_limit` refuses stores while pages are kept whole.
+    pub fn store_exceeds<H>(&self, index: u64, max_pages: Option<u64>) -> bool
+    where
+        S: AsRef<[Slot<H>]>,
+    {
+        let Some(max) = max_pages else {
+            return false;
+        };
+        let grows = !matches!(self.slot(index), Ok(slot) if slot.holds_data());
+        grows && self.counters.stored_pages >= max
+    }
+
+    /// Restarts the high-water mark of stored pages from the current level.
+    ///
+    /// What a write of `0` to zram's `mem_used_max` does.
+    pub fn reset_max(&mut self) {
+        // INVARIANT: `max_stored_pages >= stored_pages` still holds.
+        self.counters.max_stored_pages = self.counters.stored_pages;
+    }
+
     /// Returns the slot at `index` without counting anything.
     ///
     /// # Errors

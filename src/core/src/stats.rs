@@ -65,13 +65,13 @@ fn write_line(w: &mut impl Write, values: &[u64]) -> fmt::Result {
 ///
 /// let c = Counters { stored_pages: 2, max_stored_pages: 3, ..Counters::default() };
 /// let mut text = String::new();
-/// write_mm_stat(&c, &mut text).unwrap();
+/// write_mm_stat(&c, 0, &mut text).unwrap();
 /// assert_eq!(
 ///     text,
 ///     "    8192     8192     8192        0    12288        0        0        0        0\n"
 /// );
 /// ```
-pub fn write_mm_stat(c: &Counters, w: &mut impl Write) -> fmt::Result {
+pub fn write_mm_stat(c: &Counters, mem_limit: u64, w: &mut impl Write) -> fmt::Result {
     let stored = pages_to_bytes(c.stored_pages);
     write_line(
         w,
@@ -79,7 +79,7 @@ pub fn write_mm_stat(c: &Counters, w: &mut impl Write) -> fmt::Result {
             stored,
             stored,
             stored,
-            0,
+            mem_limit,
             pages_to_bytes(c.max_stored_pages),
             0,
             0,

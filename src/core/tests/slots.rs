@@ -134,3 +134,34 @@ fn slot_helpers() {
     assert_eq!(Slot::Stored(1u8).into_handle(), Some(1));
     assert_eq!(Slot::<u8>::Empty.into_handle(), None);
 }
+
+#[test]
+fn reset_max_restarts_the_high_water_mark_from_the_current_level() {
+    let mut table = SlotTable::new(vec![Slot::<u32>::Empty; 4]);
+    for i in 0..3 {
+        assert_eq!(table.store(i, i as u32), Ok(None));
+    }
+    assert_eq!(table.free(0), Ok(Some(0)));
+    assert_eq!(table.free(1), Ok(Some(1)));
+    assert_eq!(table.counters().max_stored_pages, 3);
+    table.reset_max();
+    assert_eq!(table.counters().max_stored_pages, 1);
+    assert_eq!(table.counters().stored_pages, 1);
+    assert_eq!(table.store(3, 3), Ok(None));
+    assert_eq!(table.counters().max_stored_pages, 2);
+}
+
+#[test]
+fn store_exceeds_counts_only_stores_that_grow_the_table() {
+    let mut table = SlotTable::new(vec![Slot::<u32>::Empty; 4]);
+    assert!(!table.store_exceeds(0, None));
+    assert!(table.store_exceeds(0, Some(0)));
+    assert_eq!(table.store(0, 0), Ok(None));
+    assert_eq!(table.store(1, 1), Ok(None));
+    // At the limit: a new slot would grow past it, an overwrite would not.
+    assert!(table.store_exceeds(2, Some(2)));
+    assert!(!table.store_exceeds(1, Some(2)));
+    assert!(!table.store_exceeds(2, Some(3)));
+    // Out-of-range indexes are refused by `store` itself; here they count as growth.
+    assert!(table.store_exceeds(99, Some(2)));
+}
