@@ -3,7 +3,9 @@
 //! Every decision of the driver that does not need the kernel lives here, as plain
 //! `no_std` code without `unsafe`: request geometry and size parsing ([`geometry`]), the
 //! per-page slot states ([`slots`]), the statistics shown in sysfs ([`stats`]), the
-//! writable sysfs attributes ([`attrs`]) and how each page is stored ([`classify`]).
+//! writable sysfs attributes ([`attrs`]), how each page is stored ([`classify`]) and the
+//! pool of compressed objects ([`pool`], with its record layout in [`frame`] and its
+//! intrusive lists in [`list`]).
 //!
 //! The kernel module does not link this crate: it includes each module file with
 //! `#[path = "core/src/<file>.rs"]` inside its own `gscore` module. The files therefore
@@ -15,6 +17,9 @@
 
 pub mod attrs;
 pub mod classify;
+pub mod frame;
 pub mod geometry;
+pub mod list;
+pub mod pool;
 pub mod slots;
 pub mod stats;

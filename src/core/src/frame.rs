@@ -1,0 +1,227 @@
+//! The record layout of a packed frame.
+//!
+//! A packed frame is one 4 KiB page holding compressed objects as records packed from
+//! offset 0 upwards, each a 6-byte header and the object's bytes:
+//!
+//! ```text
+//! offset 0                                              tail                 4096
+//! | owner: u32 LE | len: u16 LE | data: len bytes | ... |     free space     |
+//! ```
+//!
+//! `owner` is the slot the object belongs to, the reverse map that compaction and whole-frame
+//! eviction need. A freed record keeps its length and gets [`FREE_OWNER`] as owner: it is a
+//! hole. Walking the records from offset 0 to the frame's tail ([`records`]) visits every
+//! object and every hole exactly once; the records tile `[0, tail)`.
+//!
+//! The functions here only read and write bytes. Which frame has which tail, and which
+//! records may be written, is decided by [`super::pool`].
+//!
+//! # Examples
+//!
+//! ```
+//! use ghostswap_core::frame::{records, set_owner, write_record, Record, FREE_OWNER};
+//!
+//! let mut page = [0u8; 4096];
+//! let a = write_record(&mut page, 0, 7, b"abc").unwrap();
+//! let b = write_record(&mut page, a.end(), 9, b"de").unwrap();
+//! assert_eq!(b, Record { offset: 9, owner: 9, len: 2 });
+//! assert!(set_owner(&mut page, a.offset, FREE_OWNER));
+//! let walked: Vec<Record> = records(&page, b.end()).collect();
+//! assert_eq!(walked, [Record { owner: FREE_OWNER, ..a }, b]);
+//! assert_eq!(&page[15..17], b"de");
+//! ```
+
+use core::ops::Range;
+
+use super::geometry::PAGE_SIZE;
+
+/// Size of a frame in bytes: one page.
+pub const FRAME_SIZE: usize = PAGE_SIZE;
+
+/// The bytes of one frame.
+pub type Page = [u8; FRAME_SIZE];
+
+/// Size of a record header in bytes: the owner (4 bytes) and the data length (2 bytes).
+pub const HEADER_LEN: usize = 6;
+
+/// The owner of a freed record (a hole). No object may have this owner.
+pub const FREE_OWNER: u32 = u32::MAX;
+
+/// The longest object a record can hold: a whole frame minus one header.
+pub const MAX_OBJECT: usize = FRAME_SIZE - HEADER_LEN;
+
+/// [`HEADER_LEN`] as a frame offset.
+// CAST: 6 fits in a `u16`.
+const HEADER: u16 = HEADER_LEN as u16;
+
+/// [`FRAME_SIZE`] as a frame offset.
+// CAST: 4096 fits in a `u16`.
+const FRAME_END: u16 = FRAME_SIZE as u16;
+
+/// One record of a frame, as found by [`read_record`] or written by [`write_record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Record {
+    /// Offset of the record's header in the frame.
+    pub offset: u16,
+    /// The slot the object belongs to, or [`FREE_OWNER`] for a hole.
+    pub owner: u32,
+    /// Length of the data, without the header.
+    pub len: u16,
+}
+
+impl Record {
+    /// Returns `true` if the record is a hole.
+    pub fn is_free(&self) -> bool {
+        self.owner == FREE_OWNER
+    }
+
+    /// Returns the size of the record in the frame: header and data.
+    pub fn size(&self) -> u16 {
+        // A record read or written here is at most a frame long, so this never saturates.
+        HEADER.saturating_add(self.len)
+    }
+
+    /// Returns the offset just past the record's data, where the next record starts.
+    pub fn end(&self) -> u16 {
+        self.offset.saturating_add(self.size())
+    }
+
+    /// Returns the byte range of the record's data in the frame.
+    pub fn data_range(&self) -> Range<usize> {
+        usize::from(self.offset.saturating_add(HEADER))..usize::from(self.end())
+    }
+}
+
+/// Reads the record whose header starts at `offset`.
+///
+/// Returns `None` if the header or the data would reach past `tail` or past the end of the
+/// frame. Any other bytes are a record, so callers that need to know that `offset` starts a
+/// record walk to it from offset 0 (see [`records`]).
+pub fn read_record(frame: &Page, offset: u16, tail: u16) -> Option<Record> {
+    let start = usize::from(offset);
+    let header: &[u8; HEADER_LEN] = frame
+        .get(start..start.checked_add(HEADER_LEN)?)?
+        .try_into()
+        .ok()?;
+    let [o0, o1, o2, o3, l0, l1] = *header;
+    let record = Record {
+        offset,
+        owner: u32::from_le_bytes([o0, o1, o2, o3]),
+        len: u16::from_le_bytes([l0, l1]),
+    };
+    let end = offset.checked_add(HEADER)?.checked_add(record.len)?;
+    if end > tail.min(FRAME_END) {
+        return None;
+    }
+    Some(record)
+}
+
+/// Writes a record for `owner` holding `data` at `offset` and returns it.
+///
+/// Returns `None`, writing nothing, if `data` is longer than [`MAX_OBJECT`] or the record
+/// would reach past the end of the frame. Whatever was at `offset` is overwritten; keeping
+/// records from overlapping is the caller's business.
+pub fn write_record(frame: &mut Page, offset: u16, owner: u32, data: &[u8]) -> Option<Record> {
+    let len = u16::try_from(data.len()).ok()?;
+    let data_start = offset.checked_add(HEADER)?;
+    let end = data_start.checked_add(len)?;
+    if end > FRAME_END {
+        return None;
+    }
+    let [o0, o1, o2, o3] = owner.to_le_bytes();
+    let [l0, l1] = len.to_le_bytes();
+    let (header, body) = frame
+        .get_mut(usize::from(offset)..usize::from(end))?
+        .split_first_chunk_mut::<HEADER_LEN>()?;
+    *header = [o0, o1, o2, o3, l0, l1];
+    // `body` is `end - data_start == len == data.len()` bytes long, so this cannot panic.
+    body.copy_from_slice(data);
+    Some(Record { offset, owner, len })
+}
+
+/// Sets the owner of the record at `offset`, for example to [`FREE_OWNER`] to free it.
+///
+/// Returns `false`, writing nothing, if the header would reach past the end of the frame.
+pub fn set_owner(frame: &mut Page, offset: u16, owner: u32) -> bool {
+    let field = frame
+        .get_mut(usize::from(offset)..)
+        .and_then(|rest| rest.first_chunk_mut::<4>());
+    match field {
+        Some(field) => {
+            *field = owner.to_le_bytes();
+            true
+        }
+        None => false,
+    }
+}
+
+/// Returns an iterator over the records of `frame` from offset 0 to `tail`, holes included.
+///
+/// The walk stops early, without an error, at a record that would reach past `tail`; in a
+/// frame kept by the pool that never happens, since its records tile `[0, tail)` exactly.
+pub fn records(frame: &Page, tail: u16) -> Records<'_> {
+    Records {
+        frame,
+        pos: 0,
+        tail,
+    }
+}
+
+/// Iterator over the records of a frame, returned by [`records`].
+#[derive(Debug, Clone)]
+pub struct Records<'a> {
+    frame: &'a Page,
+    pos: u16,
+    tail: u16,
+}
+
+impl Iterator for Records<'_> {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        if self.pos >= self.tail {
+            return None;
+        }
+        match read_record(self.frame, self.pos, self.tail) {
+            Some(record) => {
+                self.pos = record.end();
+                Some(record)
+            }
+            None => {
+                self.pos = self.tail;
+                None
+            }
+        }
+    }
+}
+
+/// A record found by [`find_record`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Found {
+    /// The record starting at the offset looked for.
+    pub record: Record,
+    /// End of the last live record before it, or 0 if there is none: the frame's new tail
+    /// if this record is the last one and is freed.
+    pub live_end: u16,
+}
+
+/// Walks the records of `frame` up to `tail` and returns the one that starts at `offset`.
+///
+/// Returns `None` if no record starts there (the offset is inside a record, or at or past
+/// the tail). This takes O(records before `offset`) steps; it is what makes a stale or
+/// forged [`super::pool::ObjectRef`] detectable.
+pub fn find_record(frame: &Page, tail: u16, offset: u16) -> Option<Found> {
+    let mut live_end = 0;
+    for record in records(frame, tail) {
+        if record.offset == offset {
+            return Some(Found { record, live_end });
+        }
+        if record.offset > offset {
+            return None;
+        }
+        if !record.is_free() {
+            live_end = record.end();
+        }
+    }
+    None
+}

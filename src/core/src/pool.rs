@@ -1,0 +1,1070 @@
+//! The compressed-object pool: objects of any size packed into 4 KiB frames.
+//!
+//! The pool stores compressed pages ("objects") of 1 to [`MAX_OBJECT`] bytes in
+//! *frames*, 4 KiB pages that the caller allocates and frees. It never allocates: frames
+//! are handed in with [`Pool::add_frame`] and handed back through `released` callbacks.
+//! The frame table, one [`FrameEntry`] per frame the pool can hold, is caller-provided
+//! storage too; a [`FrameId`] is an index into it.
+//!
+//! # Frames
+//!
+//! - A *packed* frame holds records `[owner: u32][len: u16][data]` packed from offset 0
+//!   to its tail (layout in [`super::frame`]). An object is named by an [`ObjectRef`]:
+//!   frame, record offset and data length, 8 bytes, all the slot table needs. Freeing an
+//!   object turns its record into a hole; freeing the last record of a frame lowers the
+//!   tail past it and any holes before it, so the record that ends at the tail is always
+//!   live. Holes inside a frame are reclaimed by compaction.
+//! - A *huge* frame holds one uncompressed page of one owner, named by its [`FrameId`].
+//! - A *reserve* frame is empty, waiting to become packed or huge.
+//!
+//! # Allocation
+//!
+//! Packed frames sit in 65 free-space buckets by the space after their tail, in 64-byte
+//! classes: class `c` holds the frames with `64 * c ..= 64 * c + 63` free bytes. A store of
+//! a record of `n` bytes (data and header) takes the first frame of the smallest
+//! non-empty class `c >= ceil(n / 64)`, the best fit among the frames where the record is
+//! sure to fit, found in O(1) with a bitmap of non-empty classes. If there is none, a
+//! reserve frame becomes a new packed frame. If the reserve is empty too, the store fails
+//! with [`PoolError::NeedFrame`] and the caller follows this protocol:
+//!
+//! 1. drop the lock that protects the pool, allocate a frame (this may sleep);
+//! 2. take the lock again and call [`Pool::add_frame`], which puts the frame in the
+//!    reserve, or gives it back if the table has no free entry or the pool is at its
+//!    frame limit ([`Pool::set_frame_limit`]); a frame given back is freed after dropping
+//!    the lock and the store counts as failed;
+//! 3. retry the store, which may need another frame if other stores took this one.
+//!
+//! A frame that holds nothing any more goes back to the reserve while the reserve has
+//! fewer than [`RESERVE_CAP`] frames and the pool is within its frame limit, to absorb
+//! churn without a round trip to the allocator; otherwise it is handed to `released`.
+//! `released` runs under the caller's lock, so it should only collect the frame, to be
+//! freed after the lock is dropped. [`Pool::release_reserve`] empties the reserve, for
+//! example under memory pressure.
+//!
+//! # Least recently used order
+//!
+//! Packed and huge frames are on one list ordered by their last store or load, which
+//! writeback walks from the cold end ([`Pool::coldest`], [`Pool::next_warmer`],
+//! [`Pool::lru_iter`]) and empties a frame with [`Pool::records`]. Compaction does not
+//! change the order.
+//!
+//! # Compaction
+//!
+//! [`Pool::compact_frame`] slides a frame's live records down over its holes;
+//! [`Pool::compact`] does that to every frame and then empties the sparsest frames into the
+//! others where all their records fit. Every object that moves is reported to
+//! `relocated(owner, old, new)` so the caller can point the owner's slot at `new`.
+//!
+//! # Cost
+//!
+//! [`Pool::store`], [`Pool::store_huge`], [`Pool::add_frame`] and the huge-frame and LRU
+//! operations take O(1) steps; [`Pool::load`], [`Pool::free`] and [`Pool::compact_frame`]
+//! walk the records of one frame. [`Pool::compact`], [`Pool::release_reserve`] and
+//! [`Pool::drain`] take time in proportion to the pool. Nothing recurses.
+//!
+//! # Examples
+//!
+//! ```
+//! use ghostswap_core::pool::{FrameEntry, Pool, PoolError};
+//!
+//! type Frame = Box<[u8; 4096]>;
+//! let table: Vec<FrameEntry<Frame>> = (0..4).map(|_| FrameEntry::default()).collect();
+//! let mut pool = Pool::new(table);
+//!
+//! // No frame yet: the caller allocates one outside its lock and retries.
+//! assert_eq!(pool.store(7, b"compressed"), Err(PoolError::NeedFrame));
+//! assert!(pool.add_frame(Box::new([0; 4096])).is_ok());
+//! let a = pool.store(7, b"compressed")?;
+//! let b = pool.store(8, b"another")?; // Shares the frame.
+//! assert_eq!(b.frame, a.frame);
+//! assert_eq!(pool.load(a)?, b"compressed");
+//!
+//! let mut released = Vec::new();
+//! pool.free(a, |frame| released.push(frame))?;
+//! // `b` slides down over the hole; the caller updates its slot.
+//! let mut moves = Vec::new();
+//! pool.compact_frame(b.frame, |owner, old, new| moves.push((owner, old, new)))?;
+//! let b2 = moves[0].2;
+//! assert_eq!(moves, [(8, b, b2)]);
+//! assert_eq!(b2.offset, 0);
+//! assert_eq!(pool.load(b2)?, b"another");
+//!
+//! // The emptied frame stays in the reserve, nothing is released.
+//! pool.free(b2, |frame| released.push(frame))?;
+//! assert!(released.is_empty());
+//! assert_eq!(pool.pool_stats().reserve_frames, 1);
+//! assert_eq!(pool.drain(|frame| released.push(frame)), 1);
+//! assert_eq!(released.len(), 1);
+//! # Ok::<(), PoolError>(())
+//! ```
+
+use core::marker::PhantomData;
+use core::mem;
+
+use super::frame::{self, Page, Record, FRAME_SIZE, FREE_OWNER, HEADER_LEN, MAX_OBJECT};
+use super::list::{Chain, Links, List};
+
+// The path is relative to this file, in the host crate and in the kernel module alike.
+#[path = "pool_compact.rs"]
+mod compact;
+
+/// The index of a frame in the pool's frame table.
+pub type FrameId = u32;
+
+/// Width of a free-space class in bytes.
+pub const CLASS_WIDTH: u16 = 64;
+
+/// Number of free-space classes: free space from 0 to a whole frame, in steps of
+/// [`CLASS_WIDTH`].
+pub const CLASSES: usize = FRAME_SIZE / CLASS_WIDTH as usize + 1;
+
+/// Number of emptied frames the pool keeps for reuse instead of releasing them.
+pub const RESERVE_CAP: u32 = 2;
+
+/// [`FRAME_SIZE`] as a frame offset.
+// CAST: 4096 fits in a `u16`.
+const FRAME_END: u16 = FRAME_SIZE as u16;
+
+/// [`HEADER_LEN`] as a byte count of a frame.
+// CAST: 6 fits in a `u16`.
+const HEADER: u16 = HEADER_LEN as u16;
+
+/// Where a compressed object is: its frame, the offset of its record and its length.
+///
+/// This is all a slot needs to find its object again. A reference stays valid until the
+/// object is freed or moved by compaction, which reports the new reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct ObjectRef {
+    /// The frame that holds the object.
+    pub frame: FrameId,
+    /// Offset of the object's record (its header) in the frame.
+    pub offset: u16,
+    /// Length of the object's data.
+    pub len: u16,
+}
+
+/// Why a pool operation was refused. A refused operation changes nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolError {
+    /// No frame has room and the reserve is empty: add a frame with [`Pool::add_frame`]
+    /// and retry.
+    NeedFrame,
+    /// The owner is [`FREE_OWNER`], which marks holes and cannot own an object.
+    BadOwner,
+    /// The object is empty or longer than [`MAX_OBJECT`].
+    BadLength,
+    /// The reference or frame id does not name a live object of the right kind.
+    BadRef,
+}
+
+/// How much of a packed frame is in use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// End of the last record: where the next record goes.
+    pub tail: u16,
+    /// Bytes of the live records, headers included.
+    pub record_bytes: u16,
+    /// Number of live records.
+    pub objects: u16,
+}
+
+impl Usage {
+    /// Returns the bytes of holes below the tail.
+    pub fn hole_bytes(&self) -> u16 {
+        self.tail.saturating_sub(self.record_bytes)
+    }
+
+    /// Returns the free bytes after the tail.
+    pub fn free_bytes(&self) -> u16 {
+        FRAME_END.saturating_sub(self.tail)
+    }
+
+    /// Returns the bytes of object data, headers excluded.
+    pub fn live_bytes(&self) -> u16 {
+        self.record_bytes
+            .saturating_sub(self.objects.saturating_mul(HEADER))
+    }
+
+    /// Returns the free-space class of the frame.
+    fn class(&self) -> usize {
+        usize::from(self.free_bytes() / CLASS_WIDTH)
+    }
+}
+
+/// What a frame held by the pool is used for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FrameState {
+    /// Empty, kept for the next store.
+    Reserve,
+    /// Holds records.
+    Packed(Usage),
+    /// Holds one uncompressed page.
+    Huge {
+        /// The slot the page belongs to.
+        owner: u32,
+    },
+}
+
+/// Sizes of the pool, from [`Pool::pool_stats`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Packed frames.
+    pub frames: u32,
+    /// Huge frames.
+    pub huge_frames: u32,
+    /// Empty frames in the reserve.
+    pub reserve_frames: u32,
+    /// Bytes of object data in packed frames, headers excluded.
+    pub live_bytes: u64,
+    /// Bytes of live records in packed frames, headers included.
+    pub record_bytes: u64,
+    /// Bytes of holes in packed frames.
+    pub hole_bytes: u64,
+    /// Objects in packed frames.
+    pub objects: u64,
+}
+
+impl PoolStats {
+    /// Returns the number of frames the pool holds: packed, huge and reserve.
+    pub fn total_frames(&self) -> u64 {
+        u64::from(self.frames)
+            .saturating_add(u64::from(self.huge_frames))
+            .saturating_add(u64::from(self.reserve_frames))
+    }
+
+    /// Returns how much of the packed frames is not object data, in thousandths.
+    ///
+    /// This is `1000 * (1 - live_bytes / (frames * 4096))`, rounded down: headers, holes
+    /// and free space after the tails all count as waste. It is 0 without packed frames.
+    /// Huge and reserve frames are not included.
+    pub fn fragmentation_permille(&self) -> u32 {
+        let capacity = u64::from(self.frames).saturating_mul(FRAME_SIZE as u64);
+        let waste = capacity.saturating_sub(self.live_bytes);
+        waste
+            .checked_mul(1000)
+            .and_then(|w| w.checked_div(capacity))
+            .and_then(|permille| u32::try_from(permille).ok())
+            .unwrap_or(0)
+    }
+}
+
+/// What [`Pool::compact`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CompactStats {
+    /// Frames whose holes were squeezed out in place.
+    pub frames_compacted: u32,
+    /// Bytes of holes reclaimed in place.
+    pub hole_bytes_reclaimed: u64,
+    /// Moves reported to `relocated`, in place or to another frame.
+    pub objects_moved: u64,
+    /// Frames emptied by moving their records to other frames; each went to the reserve
+    /// or to `released` like any emptied frame.
+    pub frames_emptied: u32,
+}
+
+/// One entry of the frame table: a frame held by the pool, or room for one.
+///
+/// Entries are made empty with [`Default`]; only the pool changes them. With a frame type
+/// the size of a pointer (a box) an entry takes 32 bytes on 64-bit machines: the frame
+/// pointer, the links of the least-recently-used list and, for packed frames, the
+/// free-space bucket links, the tail, the live record bytes, the object count and a
+/// compaction mark. Hole bytes are derived (tail minus live record bytes).
+pub struct FrameEntry<F> {
+    /// Links on the LRU list (packed and huge frames), the reserve or the list of empty
+    /// entries, which are exclusive.
+    lru: Links,
+    state: State<F>,
+}
+
+impl<F> Default for FrameEntry<F> {
+    fn default() -> Self {
+        FrameEntry {
+            lru: Links::UNLINKED,
+            state: State::Vacant,
+        }
+    }
+}
+
+/// What an entry of the frame table holds.
+#[derive(Default)]
+enum State<F> {
+    /// No frame.
+    #[default]
+    Vacant,
+    /// An empty frame in the reserve.
+    Reserve(F),
+    /// A frame of records.
+    Packed(Packed<F>),
+    /// A frame holding one uncompressed page.
+    Huge { frame: F, owner: u32 },
+}
+
+/// A frame of records and its bookkeeping.
+struct Packed<F> {
+    frame: F,
+    usage: Usage,
+    /// Links in the free-space bucket of `usage.class()`.
+    bucket: Links,
+    /// Set by [`Pool::compact`] on frames it gave up emptying; clear otherwise.
+    marked: bool,
+}
+
+/// The chain of the LRU list, the reserve and the empty entries.
+struct ByUse;
+
+impl<F> Chain<FrameEntry<F>> for ByUse {
+    fn links(entry: &FrameEntry<F>) -> Option<&Links> {
+        Some(&entry.lru)
+    }
+
+    fn links_mut(entry: &mut FrameEntry<F>) -> Option<&mut Links> {
+        Some(&mut entry.lru)
+    }
+}
+
+/// The chain of the free-space buckets; only packed frames are on it.
+struct BySpace;
+
+impl<F> Chain<FrameEntry<F>> for BySpace {
+    fn links(entry: &FrameEntry<F>) -> Option<&Links> {
+        match &entry.state {
+            State::Packed(packed) => Some(&packed.bucket),
+            _ => None,
+        }
+    }
+
+    fn links_mut(entry: &mut FrameEntry<F>) -> Option<&mut Links> {
+        match &mut entry.state {
+            State::Packed(packed) => Some(&mut packed.bucket),
+            _ => None,
+        }
+    }
+}
+
+/// Sums of the usage of all packed frames.
+#[derive(Default, Clone, Copy)]
+struct Totals {
+    tail_bytes: u64,
+    record_bytes: u64,
+    objects: u64,
+}
+
+impl Totals {
+    /// Accounts for a packed frame's usage changing from `old` to `new`.
+    fn replace(&mut self, old: Usage, new: Usage) {
+        self.tail_bytes = self
+            .tail_bytes
+            .saturating_sub(u64::from(old.tail))
+            .saturating_add(u64::from(new.tail));
+        self.record_bytes = self
+            .record_bytes
+            .saturating_sub(u64::from(old.record_bytes))
+            .saturating_add(u64::from(new.record_bytes));
+        self.objects = self
+            .objects
+            .saturating_sub(u64::from(old.objects))
+            .saturating_add(u64::from(new.objects));
+    }
+}
+
+/// Returns the entry at `id`.
+fn entry<F>(entries: &[FrameEntry<F>], id: FrameId) -> Option<&FrameEntry<F>> {
+    usize::try_from(id).ok().and_then(|i| entries.get(i))
+}
+
+/// Returns the entry at `id`, mutably.
+fn entry_mut<F>(entries: &mut [FrameEntry<F>], id: FrameId) -> Option<&mut FrameEntry<F>> {
+    usize::try_from(id).ok().and_then(|i| entries.get_mut(i))
+}
+
+/// Returns the packed frame at `id`.
+fn packed<F>(entries: &[FrameEntry<F>], id: FrameId) -> Option<&Packed<F>> {
+    match &entry(entries, id)?.state {
+        State::Packed(packed) => Some(packed),
+        _ => None,
+    }
+}
+
+/// Returns the packed frame at `id`, mutably.
+fn packed_mut<F>(entries: &mut [FrameEntry<F>], id: FrameId) -> Option<&mut Packed<F>> {
+    match &mut entry_mut(entries, id)?.state {
+        State::Packed(packed) => Some(packed),
+        _ => None,
+    }
+}
+
+/// Returns the packed frames at `a` and `b`, which must differ, mutably.
+fn packed_pair_mut<F>(
+    entries: &mut [FrameEntry<F>],
+    a: FrameId,
+    b: FrameId,
+) -> Option<(&mut Packed<F>, &mut Packed<F>)> {
+    let a = usize::try_from(a).ok()?;
+    let b = usize::try_from(b).ok()?;
+    let (low, high) = entries.split_at_mut_checked(a.max(b))?;
+    let first = low.get_mut(a.min(b))?;
+    let second = high.first_mut()?;
+    let (at_a, at_b) = match a.cmp(&b) {
+        core::cmp::Ordering::Less => (first, second),
+        core::cmp::Ordering::Greater => (second, first),
+        core::cmp::Ordering::Equal => return None,
+    };
+    match (&mut at_a.state, &mut at_b.state) {
+        (State::Packed(pa), State::Packed(pb)) => Some((pa, pb)),
+        _ => None,
+    }
+}
+
+/// Returns the bit of `class` in a bitmap of classes.
+fn class_bit(class: usize) -> u128 {
+    u32::try_from(class)
+        .ok()
+        .and_then(|shift| 1u128.checked_shl(shift))
+        .unwrap_or(0)
+}
+
+/// Returns the lowest class of `mask` that is at least `min`.
+fn lowest_at_least(mask: u128, min: usize) -> Option<usize> {
+    let above = u32::try_from(min)
+        .ok()
+        .and_then(|shift| u128::MAX.checked_shl(shift))
+        .unwrap_or(0);
+    let candidates = mask & above;
+    // CAST: `trailing_zeros` of a non-zero `u128` is below 128.
+    (candidates != 0).then(|| candidates.trailing_zeros() as usize)
+}
+
+/// Returns the smallest class whose frames surely have room for a record of `size` bytes.
+fn class_for(size: u16) -> usize {
+    usize::from(size.div_ceil(CLASS_WIDTH))
+}
+
+/// Returns the size of the record for an object of `len` bytes.
+fn record_size(len: usize) -> Result<u16, PoolError> {
+    if len == 0 || len > MAX_OBJECT {
+        return Err(PoolError::BadLength);
+    }
+    u16::try_from(len)
+        .ok()
+        .and_then(|len| len.checked_add(HEADER))
+        .ok_or(PoolError::BadLength)
+}
+
+/// The compressed-object pool of one device.
+///
+/// `F` is a frame, any owner of a `[u8; 4096]`: the module passes a wrapper of a kmalloc'd
+/// box, tests a `Box<[u8; 4096]>`. `S` is the frame table: any owner of a
+/// `[FrameEntry<F>]` whose `as_ref` and `as_mut` return the same slice every time, made
+/// of entries as [`FrameEntry::default`] makes them. The pool holds at most one frame per
+/// entry, reserve frames included, and at most `u32::MAX - 1` entries are used. One object
+/// per frame is the worst case, so a device of `n` pages needs `n` entries, plus
+/// [`RESERVE_CAP`], plus two for each store that can be in flight (its new object exists
+/// before the old one is freed, and it may have added a frame another store took);
+/// without them a store can fail for want of an entry rather than of memory.
+///
+/// Dropping the pool drops the table and with it every frame it holds: call
+/// [`Pool::drain`] first if frames must be freed explicitly.
+///
+/// See the [module documentation](self) for how objects are placed, the protocol around
+/// [`PoolError::NeedFrame`], and an example.
+///
+/// # Invariants
+///
+/// - Every entry below `fresh` is on exactly one of: the vacant list (state `Vacant`), the
+///   reserve (state `Reserve`) or the LRU list (state `Packed` or `Huge`). Entries from
+///   `fresh` to `capacity` are `Vacant` and on no list.
+/// - Every packed frame is on the bucket of its free-space class, and `nonempty` has the
+///   bit of exactly the classes whose bucket is not empty. Within a bucket, frames with
+///   `marked` set come after those without; outside [`Pool::compact`] no frame is marked.
+/// - The records of a packed frame tile `[0, tail)`, the record that ends at `tail` is
+///   live, `usage.record_bytes` and `usage.objects` count its live records, and it has at
+///   least one live record.
+/// - `packed_frames`, `huge_frames` and `totals` count and sum over the frames in those
+///   states.
+pub struct Pool<F, S> {
+    table: S,
+    capacity: u32,
+    fresh: u32,
+    vacant: List<ByUse>,
+    reserve: List<ByUse>,
+    /// Packed and huge frames, the coldest first.
+    lru: List<ByUse>,
+    buckets: [List<BySpace>; CLASSES],
+    nonempty: u128,
+    limit: Option<u32>,
+    packed_frames: u32,
+    huge_frames: u32,
+    totals: Totals,
+    frames: PhantomData<F>,
+}
+
+impl<F, S> Pool<F, S>
+where
+    F: AsRef<Page> + AsMut<Page>,
+    S: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
+{
+    /// Creates an empty pool over the frame table `table`, without a frame limit.
+    ///
+    /// Every entry of `table` must be empty, as [`FrameEntry::default`] makes it; the
+    /// table is not scanned, and what a non-empty entry holds is dropped when the pool
+    /// first uses the entry.
+    pub fn new(table: S) -> Self {
+        let len = table.as_ref().len();
+        // Entry `u32::MAX` would be the lists' end marker.
+        let capacity = u32::try_from(len).unwrap_or(u32::MAX).min(u32::MAX - 1);
+        Pool {
+            table,
+            capacity,
+            fresh: 0,
+            vacant: List::new(),
+            reserve: List::new(),
+            lru: List::new(),
+            buckets: [const { List::new() }; CLASSES],
+            nonempty: 0,
+            limit: None,
+            packed_frames: 0,
+            huge_frames: 0,
+            totals: Totals::default(),
+            frames: PhantomData,
+        }
+    }
+
+    /// Returns the number of entries of the frame table the pool uses.
+    pub fn capacity(&self) -> u32 {
+        self.capacity
+    }
+
+    /// Returns the frame limit, if any.
+    pub fn frame_limit(&self) -> Option<u32> {
+        self.limit
+    }
+
+    /// Sets or removes the limit on the frames the pool holds (packed, huge and reserve).
+    ///
+    /// [`Pool::add_frame`] refuses frames beyond the limit, so stores fail once the frames
+    /// are full. Lowering the limit below what the pool holds takes no frame away; emptied
+    /// frames are then released instead of kept, and [`Pool::release_reserve`] gives back
+    /// the reserve at once.
+    pub fn set_frame_limit(&mut self, limit: Option<u32>) {
+        self.limit = limit;
+    }
+
+    /// Returns `true` if the pool may hold `extra` more frames under its limit.
+    fn within_limit(&self, extra: u32) -> bool {
+        let Some(limit) = self.limit else {
+            return true;
+        };
+        let held = u64::from(self.packed_frames)
+            .saturating_add(u64::from(self.huge_frames))
+            .saturating_add(u64::from(self.reserve.len()));
+        held.saturating_add(u64::from(extra)) <= u64::from(limit)
+    }
+
+    /// Adds an empty frame to the reserve, for the next store that needs one.
+    ///
+    /// # Errors
+    ///
+    /// Gives `frame` back if the pool holds as many frames as its limit allows or the frame
+    /// table has no empty entry. The caller frees it after dropping its lock.
+    pub fn add_frame(&mut self, frame: F) -> Result<(), F> {
+        if !self.within_limit(1) {
+            return Err(frame);
+        }
+        let Some(id) = self.take_entry() else {
+            return Err(frame);
+        };
+        let entries = self.table.as_mut();
+        let Some(slot) = entry_mut(entries, id) else {
+            return Err(frame);
+        };
+        // INVARIANT: a vacant entry, off every list, becomes a reserve frame on the reserve.
+        slot.state = State::Reserve(frame);
+        self.reserve.push_front(entries, id);
+        Ok(())
+    }
+
+    /// Takes an empty entry of the table for a new frame.
+    fn take_entry(&mut self) -> Option<FrameId> {
+        if let Some(id) = self.vacant.pop_front(self.table.as_mut()) {
+            return Some(id);
+        }
+        if self.fresh < self.capacity {
+            let id = self.fresh;
+            self.fresh = id.saturating_add(1);
+            return Some(id);
+        }
+        None
+    }
+
+    /// Takes a frame out of the reserve, leaving its entry vacant and on no list.
+    fn take_reserve(&mut self) -> Option<(FrameId, F)> {
+        let entries = self.table.as_mut();
+        let id = self.reserve.pop_front(entries)?;
+        let slot = entry_mut(entries, id)?;
+        match mem::take(&mut slot.state) {
+            State::Reserve(frame) => Some((id, frame)),
+            other => {
+                // Unreachable: only reserve frames are on the reserve.
+                slot.state = other;
+                None
+            }
+        }
+    }
+
+    /// Puts `frame`, just emptied and taken out of entry `id`, in the reserve or hands it
+    /// to `released`.
+    fn shelve(&mut self, id: FrameId, frame: F, released: &mut impl FnMut(F)) {
+        let keep = self.reserve.len() < RESERVE_CAP && self.within_limit(1);
+        let entries = self.table.as_mut();
+        let Some(slot) = entry_mut(entries, id) else {
+            released(frame);
+            return;
+        };
+        if keep {
+            slot.state = State::Reserve(frame);
+            self.reserve.push_front(entries, id);
+        } else {
+            slot.state = State::Vacant;
+            self.vacant.push_front(entries, id);
+            released(frame);
+        }
+    }
+
+    /// Hands every reserve frame to `released` and returns how many there were.
+    ///
+    /// `released` runs under the caller's lock: it should only collect the frames.
+    pub fn release_reserve(&mut self, mut released: impl FnMut(F)) -> u32 {
+        let mut count: u32 = 0;
+        while let Some((id, frame)) = self.take_reserve() {
+            self.vacant.push_front(self.table.as_mut(), id);
+            released(frame);
+            count = count.saturating_add(1);
+        }
+        count
+    }
+
+    /// Stores `data` for the slot `owner` in a packed frame and returns where it is.
+    ///
+    /// The frame chosen is the best fit (see the [module documentation](self)), else a
+    /// reserve frame. It becomes the most recently used frame.
+    ///
+    /// # Errors
+    ///
+    /// - [`PoolError::BadOwner`] if `owner` is [`FREE_OWNER`].
+    /// - [`PoolError::BadLength`] if `data` is empty or longer than [`MAX_OBJECT`].
+    /// - [`PoolError::NeedFrame`] if no frame has room and the reserve is empty.
+    pub fn store(&mut self, owner: u32, data: &[u8]) -> Result<ObjectRef, PoolError> {
+        if owner == FREE_OWNER {
+            return Err(PoolError::BadOwner);
+        }
+        let size = record_size(data.len())?;
+        let id = match self.find_fit(size, None) {
+            Some(id) => id,
+            None => self.open_packed()?,
+        };
+        let object = self.append(id, owner, data)?;
+        self.touch(id);
+        Ok(object)
+    }
+
+    /// Turns a reserve frame into an empty packed frame and returns its id.
+    fn open_packed(&mut self) -> Result<FrameId, PoolError> {
+        let (id, frame) = self.take_reserve().ok_or(PoolError::NeedFrame)?;
+        let entries = self.table.as_mut();
+        let slot = entry_mut(entries, id).ok_or(PoolError::NeedFrame)?;
+        slot.state = State::Packed(Packed {
+            frame,
+            usage: Usage::default(),
+            bucket: Links::UNLINKED,
+            marked: false,
+        });
+        // INVARIANT: the new packed frame goes on the LRU list and its bucket. It has no
+        // record for the moment it takes the caller to append one.
+        self.lru.push_back(entries, id);
+        self.packed_frames = self.packed_frames.saturating_add(1);
+        self.bucket_insert(id);
+        Ok(id)
+    }
+
+    /// Returns the packed frame other than `exclude` that best fits a record of `size`
+    /// bytes: the first of the smallest non-empty bucket whose frames surely have room.
+    fn find_fit(&self, size: u16, exclude: Option<FrameId>) -> Option<FrameId> {
+        let entries = self.table.as_ref();
+        let mut mask = self.nonempty;
+        while let Some(class) = lowest_at_least(mask, class_for(size)) {
+            mask &= !class_bit(class);
+            let Some(bucket) = self.buckets.get(class) else {
+                continue;
+            };
+            let mut candidate = bucket.front();
+            if candidate.is_some() && candidate == exclude {
+                candidate = candidate.and_then(|id| bucket.next(entries, id));
+            }
+            if candidate.is_some() {
+                return candidate;
+            }
+        }
+        None
+    }
+
+    /// Appends a record for `owner` holding `data` to the packed frame `id`, which must
+    /// have room.
+    fn append(&mut self, id: FrameId, owner: u32, data: &[u8]) -> Result<ObjectRef, PoolError> {
+        let packed = packed_mut(self.table.as_mut(), id).ok_or(PoolError::NeedFrame)?;
+        let offset = packed.usage.tail;
+        // Never `None`: the frame was chosen by its free space.
+        let record = frame::write_record(packed.frame.as_mut(), offset, owner, data)
+            .ok_or(PoolError::NeedFrame)?;
+        let usage = Usage {
+            tail: record.end(),
+            record_bytes: packed.usage.record_bytes.saturating_add(record.size()),
+            objects: packed.usage.objects.saturating_add(1),
+        };
+        self.set_usage(id, usage);
+        Ok(ObjectRef {
+            frame: id,
+            offset,
+            len: record.len,
+        })
+    }
+
+    /// Returns the usage of the packed frame `id`.
+    fn usage(&self, id: FrameId) -> Option<Usage> {
+        packed(self.table.as_ref(), id).map(|packed| packed.usage)
+    }
+
+    /// Sets the usage of the packed frame `id`, moving it to the bucket of its new class and
+    /// keeping the totals right.
+    fn set_usage(&mut self, id: FrameId, new: Usage) {
+        let Some(old) = self.usage(id) else {
+            return;
+        };
+        let moves = old.class() != new.class();
+        if moves {
+            self.bucket_remove(id);
+        }
+        if let Some(packed) = packed_mut(self.table.as_mut(), id) {
+            packed.usage = new;
+        }
+        // INVARIANT: the totals follow the frame's usage, the bucket its class.
+        self.totals.replace(old, new);
+        if moves {
+            self.bucket_insert(id);
+        }
+    }
+
+    /// Puts the packed frame `id` on the bucket of its class: first, or last if marked.
+    fn bucket_insert(&mut self, id: FrameId) {
+        let entries = self.table.as_mut();
+        let Some(packed) = packed(entries, id) else {
+            return;
+        };
+        let class = packed.usage.class();
+        let marked = packed.marked;
+        let Some(bucket) = self.buckets.get_mut(class) else {
+            return;
+        };
+        let linked = if marked {
+            bucket.push_back(entries, id)
+        } else {
+            bucket.push_front(entries, id)
+        };
+        if linked {
+            self.nonempty |= class_bit(class);
+        }
+    }
+
+    /// Takes the packed frame `id` off the bucket of its class.
+    fn bucket_remove(&mut self, id: FrameId) {
+        let entries = self.table.as_mut();
+        let Some(class) = packed(entries, id).map(|packed| packed.usage.class()) else {
+            return;
+        };
+        let Some(bucket) = self.buckets.get_mut(class) else {
+            return;
+        };
+        bucket.remove(entries, id);
+        if bucket.is_empty() {
+            self.nonempty &= !class_bit(class);
+        }
+    }
+
+    /// Makes frame `id` the most recently used.
+    fn touch(&mut self, id: FrameId) {
+        if self.lru.back() == Some(id) {
+            return;
+        }
+        let entries = self.table.as_mut();
+        if self.lru.remove(entries, id) {
+            self.lru.push_back(entries, id);
+        }
+    }
+
+    /// Stores the uncompressed `page` for the slot `owner` in a huge frame of its own and
+    /// returns the frame's id.
+    ///
+    /// The frame comes from the reserve and becomes the most recently used frame.
+    ///
+    /// # Errors
+    ///
+    /// - [`PoolError::BadOwner`] if `owner` is [`FREE_OWNER`].
+    /// - [`PoolError::NeedFrame`] if the reserve is empty.
+    pub fn store_huge(&mut self, owner: u32, page: &Page) -> Result<FrameId, PoolError> {
+        if owner == FREE_OWNER {
+            return Err(PoolError::BadOwner);
+        }
+        let (id, mut frame) = self.take_reserve().ok_or(PoolError::NeedFrame)?;
+        *frame.as_mut() = *page;
+        let entries = self.table.as_mut();
+        let slot = entry_mut(entries, id).ok_or(PoolError::NeedFrame)?;
+        slot.state = State::Huge { frame, owner };
+        // INVARIANT: the new huge frame goes on the LRU list, hottest.
+        self.lru.push_back(entries, id);
+        self.huge_frames = self.huge_frames.saturating_add(1);
+        Ok(id)
+    }
+
+    /// Returns the data of the object `object` and makes its frame the most recently used.
+    ///
+    /// This walks the frame's records up to the object, so any reference that is not the
+    /// current one of a live object is refused.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::BadRef`] unless `object.frame` is a packed frame with a live record of
+    /// `object.len` bytes starting at `object.offset`.
+    pub fn load(&mut self, object: ObjectRef) -> Result<&[u8], PoolError> {
+        let record = self.live_record(object)?;
+        self.touch(object.frame);
+        packed(self.table.as_ref(), object.frame)
+            .and_then(|packed| packed.frame.as_ref().get(record.data_range()))
+            .ok_or(PoolError::BadRef)
+    }
+
+    /// Returns the record of the live object `object`, checked like [`Pool::load`] does.
+    fn live_record(&self, object: ObjectRef) -> Result<Record, PoolError> {
+        let packed = packed(self.table.as_ref(), object.frame).ok_or(PoolError::BadRef)?;
+        let found = frame::find_record(packed.frame.as_ref(), packed.usage.tail, object.offset)
+            .ok_or(PoolError::BadRef)?;
+        if found.record.is_free() || found.record.len != object.len {
+            return Err(PoolError::BadRef);
+        }
+        Ok(found.record)
+    }
+
+    /// Returns the page of the huge frame `id` and makes the frame the most recently used.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::BadRef`] unless `id` is a huge frame.
+    pub fn load_huge(&mut self, id: FrameId) -> Result<&Page, PoolError> {
+        self.huge_owner(id)?;
+        self.touch(id);
+        match entry(self.table.as_ref(), id).map(|slot| &slot.state) {
+            Some(State::Huge { frame, .. }) => Ok(frame.as_ref()),
+            _ => Err(PoolError::BadRef),
+        }
+    }
+
+    /// Returns the owner of the huge frame `id`.
+    fn huge_owner(&self, id: FrameId) -> Result<u32, PoolError> {
+        match entry(self.table.as_ref(), id).map(|slot| &slot.state) {
+            Some(State::Huge { owner, .. }) => Ok(*owner),
+            _ => Err(PoolError::BadRef),
+        }
+    }
+
+    /// Frees the object `object`.
+    ///
+    /// Its record becomes a hole; if it was the frame's last record, the tail drops to the
+    /// end of the last live record before it. A frame left without objects goes to the
+    /// reserve, or to `released` if the reserve is full or the pool is over its frame
+    /// limit. `released` runs under the caller's lock: it should only collect the frame.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::BadRef`], changing nothing, for a reference [`Pool::load`] refuses.
+    pub fn free(
+        &mut self,
+        object: ObjectRef,
+        mut released: impl FnMut(F),
+    ) -> Result<(), PoolError> {
+        let packed = packed_mut(self.table.as_mut(), object.frame).ok_or(PoolError::BadRef)?;
+        let found = frame::find_record(packed.frame.as_ref(), packed.usage.tail, object.offset)
+            .ok_or(PoolError::BadRef)?;
+        let record = found.record;
+        if record.is_free() || record.len != object.len {
+            return Err(PoolError::BadRef);
+        }
+        frame::set_owner(packed.frame.as_mut(), record.offset, FREE_OWNER);
+        let mut usage = Usage {
+            record_bytes: packed.usage.record_bytes.saturating_sub(record.size()),
+            objects: packed.usage.objects.saturating_sub(1),
+            ..packed.usage
+        };
+        if record.end() == usage.tail {
+            // INVARIANT: everything after the last live record before this one is holes.
+            usage.tail = found.live_end;
+        }
+        self.set_usage(object.frame, usage);
+        if usage.objects == 0 {
+            self.retire(object.frame, &mut released);
+        }
+        Ok(())
+    }
+
+    /// Frees the huge frame `id`: it goes to the reserve or to `released` like an emptied
+    /// packed frame (see [`Pool::free`]).
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::BadRef`], changing nothing, unless `id` is a huge frame.
+    pub fn free_huge(&mut self, id: FrameId, mut released: impl FnMut(F)) -> Result<(), PoolError> {
+        self.huge_owner(id)?;
+        self.retire(id, &mut released);
+        Ok(())
+    }
+
+    /// Takes the packed or huge frame `id` off its lists and out of the counts, and puts
+    /// the frame in the reserve or hands it to `released`.
+    fn retire(&mut self, id: FrameId, released: &mut impl FnMut(F)) {
+        let is_packed = match entry(self.table.as_ref(), id).map(|slot| &slot.state) {
+            Some(State::Packed(_)) => true,
+            Some(State::Huge { .. }) => false,
+            _ => return,
+        };
+        if is_packed {
+            self.bucket_remove(id);
+        }
+        let entries = self.table.as_mut();
+        self.lru.remove(entries, id);
+        let Some(slot) = entry_mut(entries, id) else {
+            return;
+        };
+        let frame = match mem::take(&mut slot.state) {
+            State::Packed(packed) => {
+                self.totals.replace(packed.usage, Usage::default());
+                self.packed_frames = self.packed_frames.saturating_sub(1);
+                packed.frame
+            }
+            State::Huge { frame, .. } => {
+                self.huge_frames = self.huge_frames.saturating_sub(1);
+                frame
+            }
+            other => {
+                // Unreachable: checked above.
+                slot.state = other;
+                return;
+            }
+        };
+        self.shelve(id, frame, released);
+    }
+
+    /// Returns the sizes of the pool.
+    pub fn pool_stats(&self) -> PoolStats {
+        let headers = self.totals.objects.saturating_mul(u64::from(HEADER));
+        PoolStats {
+            frames: self.packed_frames,
+            huge_frames: self.huge_frames,
+            reserve_frames: self.reserve.len(),
+            live_bytes: self.totals.record_bytes.saturating_sub(headers),
+            record_bytes: self.totals.record_bytes,
+            hole_bytes: self
+                .totals
+                .tail_bytes
+                .saturating_sub(self.totals.record_bytes),
+            objects: self.totals.objects,
+        }
+    }
+
+    /// Returns what the frame `id` is used for, or `None` if the pool holds no frame there.
+    pub fn frame_state(&self, id: FrameId) -> Option<FrameState> {
+        match &entry(self.table.as_ref(), id)?.state {
+            State::Vacant => None,
+            State::Reserve(_) => Some(FrameState::Reserve),
+            State::Packed(packed) => Some(FrameState::Packed(packed.usage)),
+            State::Huge { owner, .. } => Some(FrameState::Huge { owner: *owner }),
+        }
+    }
+
+    /// Returns the bytes of the packed or huge frame `id`, for writing it out whole.
+    ///
+    /// This does not count as a use of the frame.
+    pub fn frame(&self, id: FrameId) -> Option<&Page> {
+        match &entry(self.table.as_ref(), id)?.state {
+            State::Packed(packed) => Some(packed.frame.as_ref()),
+            State::Huge { frame, .. } => Some(frame.as_ref()),
+            State::Vacant | State::Reserve(_) => None,
+        }
+    }
+
+    /// Returns an iterator over the live objects of the packed frame `id`, in frame order,
+    /// as `(owner, reference)`.
+    ///
+    /// It yields nothing for any other frame. This does not count as a use of the frame.
+    pub fn records(&self, id: FrameId) -> impl Iterator<Item = (u32, ObjectRef)> + '_ {
+        packed(self.table.as_ref(), id)
+            .map(|packed| frame::records(packed.frame.as_ref(), packed.usage.tail))
+            .into_iter()
+            .flatten()
+            .filter(|record| !record.is_free())
+            .map(move |record| {
+                let object = ObjectRef {
+                    frame: id,
+                    offset: record.offset,
+                    len: record.len,
+                };
+                (record.owner, object)
+            })
+    }
+
+    /// Returns the least recently used packed or huge frame, if any.
+    pub fn coldest(&self) -> Option<FrameId> {
+        self.lru.front()
+    }
+
+    /// Returns the frame used next after the packed or huge frame `id`, if any.
+    pub fn next_warmer(&self, id: FrameId) -> Option<FrameId> {
+        let entries = self.table.as_ref();
+        match entry(entries, id)?.state {
+            State::Packed(_) | State::Huge { .. } => self.lru.next(entries, id),
+            State::Vacant | State::Reserve(_) => None,
+        }
+    }
+
+    /// Returns an iterator over the packed and huge frames from the least to the most
+    /// recently used.
+    pub fn lru_iter(&self) -> impl Iterator<Item = FrameId> + '_ {
+        self.lru.iter(self.table.as_ref())
+    }
+
+    /// Hands every frame the pool holds (packed, huge and reserve) to `released` and returns
+    /// how many there were, for device reset or teardown.
+    ///
+    /// Every reference into the pool is invalid afterwards. The frame limit is kept.
+    pub fn drain(&mut self, mut released: impl FnMut(F)) -> u32 {
+        let mut count: u32 = 0;
+        let used = usize::try_from(self.fresh).unwrap_or(usize::MAX);
+        for slot in self.table.as_mut().iter_mut().take(used) {
+            slot.lru = Links::UNLINKED;
+            let frame = match mem::take(&mut slot.state) {
+                State::Vacant => continue,
+                State::Reserve(frame) | State::Huge { frame, .. } => frame,
+                State::Packed(packed) => packed.frame,
+            };
+            released(frame);
+            count = count.saturating_add(1);
+        }
+        // INVARIANT: every entry is vacant and on no list, as in a new pool.
+        self.fresh = 0;
+        self.vacant = List::new();
+        self.reserve = List::new();
+        self.lru = List::new();
+        self.buckets = [const { List::new() }; CLASSES];
+        self.nonempty = 0;
+        self.packed_frames = 0;
+        self.huge_frames = 0;
+        self.totals = Totals::default();
+        count
+    }
+}

@@ -1,0 +1,326 @@
+//! Compaction of the pool: [`Pool::compact_frame`] and [`Pool::compact`].
+//!
+//! This is a child module of [`super`] (included with `#[path]`, so the kernel's include
+//! list names only `pool.rs`); it adds these methods to [`Pool`] and sees its fields.
+//!
+//! Compaction has two steps. In place, a frame's live records slide down over its holes
+//! (`copy_within`), which costs one pass over the frame. Across frames, the sparsest frame
+//! is emptied into the others when all its records fit there: before anything moves, a
+//! simulation on the free-space classes of the other frames checks that best-fit placement
+//! succeeds for every record, so a frame is emptied entirely or not touched. Frames that
+//! fail the check are marked (and kept last in their bucket, so the next sparsest unmarked
+//! frame is found in O(classes)); each round empties or marks one frame, so the rounds are
+//! bounded by the number of packed frames.
+
+use super::frame::{self, Page, Record, FRAME_SIZE, FREE_OWNER};
+use super::{
+    class_bit, class_for, entry_mut, lowest_at_least, packed, packed_mut, packed_pair_mut,
+    CompactStats, FrameEntry, FrameId, List, ObjectRef, Pool, PoolError, State, Usage, CLASSES,
+    FRAME_END,
+};
+
+/// Slides the live records of frame `id` below `tail` down over the holes, reporting each
+/// record that moves, and returns the new tail.
+fn slide_down(
+    page: &mut Page,
+    id: FrameId,
+    tail: u16,
+    relocated: &mut impl FnMut(u32, ObjectRef, ObjectRef),
+) -> u16 {
+    let tail = tail.min(FRAME_END);
+    let mut pos: u16 = 0;
+    let mut dst: u16 = 0;
+    while pos < tail {
+        let Some(record) = frame::read_record(page, pos, tail) else {
+            // Unreachable: the records of a packed frame tile `[0, tail)`. Keep the rest
+            // of the frame as it is. `dst <= pos < tail <= FRAME_END`: cannot panic.
+            page.copy_within(usize::from(pos)..usize::from(tail), usize::from(dst));
+            return dst.saturating_add(tail.saturating_sub(pos));
+        };
+        pos = record.end();
+        if record.is_free() {
+            continue;
+        }
+        if dst != record.offset {
+            // `dst < record.offset < record.end() <= tail <= FRAME_END`: cannot panic.
+            page.copy_within(
+                usize::from(record.offset)..usize::from(record.end()),
+                usize::from(dst),
+            );
+            let old = ObjectRef {
+                frame: id,
+                offset: record.offset,
+                len: record.len,
+            };
+            relocated(record.owner, old, ObjectRef { offset: dst, ..old });
+        }
+        dst = dst.saturating_add(record.size());
+    }
+    dst
+}
+
+impl<F, S> Pool<F, S>
+where
+    F: AsRef<Page> + AsMut<Page>,
+    S: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
+{
+    /// Slides the live records of frame `id` down over its holes and returns the bytes
+    /// reclaimed.
+    ///
+    /// Each object that moves is reported once to `relocated(owner, old, new)`, in frame
+    /// order; `old` is no longer valid afterwards. The frame's place in the LRU order does
+    /// not change. A frame without holes, or a huge frame, is left alone and 0 returned.
+    ///
+    /// # Errors
+    ///
+    /// [`PoolError::BadRef`] unless `id` is a packed or huge frame.
+    pub fn compact_frame(
+        &mut self,
+        id: FrameId,
+        mut relocated: impl FnMut(u32, ObjectRef, ObjectRef),
+    ) -> Result<u16, PoolError> {
+        let slot = entry_mut(self.table.as_mut(), id).ok_or(PoolError::BadRef)?;
+        let packed = match &mut slot.state {
+            State::Packed(packed) => packed,
+            State::Huge { .. } => return Ok(0),
+            _ => return Err(PoolError::BadRef),
+        };
+        let usage = packed.usage;
+        if usage.hole_bytes() == 0 {
+            return Ok(0);
+        }
+        let tail = slide_down(packed.frame.as_mut(), id, usage.tail, &mut relocated);
+        // INVARIANT: the live records now tile `[0, tail)`.
+        self.set_usage(id, Usage { tail, ..usage });
+        Ok(usage.tail.saturating_sub(tail))
+    }
+
+    /// Compacts the pool and returns what was done.
+    ///
+    /// First every frame is compacted in place ([`Pool::compact_frame`]). Then, sparsest
+    /// first, each packed frame whose records all fit in other packed frames (checked
+    /// before anything moves) is emptied into them, each record going to the best fit like
+    /// a store; the emptied frame goes to the reserve or to `released`. No frame is taken
+    /// from the reserve and none is added. Every move is reported to
+    /// `relocated(owner, old, new)` as it happens; an object may move more than once, each
+    /// move reported once. The LRU order does not change.
+    ///
+    /// This takes time in proportion to the records of the pool, under the caller's lock.
+    pub fn compact(
+        &mut self,
+        mut relocated: impl FnMut(u32, ObjectRef, ObjectRef),
+        mut released: impl FnMut(F),
+    ) -> CompactStats {
+        let mut stats = CompactStats::default();
+        let mut report = |owner, old, new| {
+            stats.objects_moved = stats.objects_moved.saturating_add(1);
+            relocated(owner, old, new);
+        };
+
+        let mut next = self.lru.front();
+        let mut steps = self.lru.len();
+        while let (Some(id), Some(left)) = (next, steps.checked_sub(1)) {
+            steps = left;
+            next = self.lru.next(self.table.as_ref(), id);
+            if let Ok(reclaimed @ 1..) = self.compact_frame(id, &mut report) {
+                stats.frames_compacted = stats.frames_compacted.saturating_add(1);
+                stats.hole_bytes_reclaimed = stats
+                    .hole_bytes_reclaimed
+                    .saturating_add(u64::from(reclaimed));
+            }
+        }
+
+        // Each round empties or marks one frame, and marked frames stay marked.
+        let mut rounds = self.packed_frames;
+        while let (Some(source), Some(left)) = (self.sparsest_unmarked(), rounds.checked_sub(1)) {
+            rounds = left;
+            if !self.can_empty(source) {
+                self.mark(source);
+                continue;
+            }
+            if self.empty_into_others(source, &mut report) {
+                self.retire(source, &mut released);
+                stats.frames_emptied = stats.frames_emptied.saturating_add(1);
+            } else {
+                // Unreachable (see `can_empty`). Keep what is left, without holes.
+                let _ = self.compact_frame(source, &mut report);
+                self.mark(source);
+            }
+        }
+        self.clear_marks();
+        stats
+    }
+
+    /// Returns the unmarked packed frame with the most free space.
+    fn sparsest_unmarked(&self) -> Option<FrameId> {
+        let entries = self.table.as_ref();
+        let mut mask = self.nonempty;
+        while mask != 0 {
+            // CAST: the highest bit of a non-zero `u128` is below 128.
+            let class = (u128::BITS - 1 - mask.leading_zeros()) as usize;
+            mask &= !class_bit(class);
+            let front = self.buckets.get(class).and_then(List::front);
+            if let Some(id) = front {
+                // Marked frames come last in a bucket: an unmarked one would be first.
+                if packed(entries, id).is_some_and(|packed| !packed.marked) {
+                    return Some(id);
+                }
+            }
+        }
+        None
+    }
+
+    /// Returns `true` if every live record of the packed frame `source` would find room in
+    /// the other packed frames, placed one by one in best fit.
+    ///
+    /// This simulates the placement on the classes of the other frames: a frame of class
+    /// `c` has at least `64 * c` free bytes, and after taking a record that needs class `k`
+    /// at least `64 * (c - k)`. The real placement keeps each frame at or above its
+    /// simulated class, so it succeeds whenever the simulation does.
+    fn can_empty(&self, source: FrameId) -> bool {
+        let Some(packed) = packed(self.table.as_ref(), source) else {
+            return false;
+        };
+        let usage = packed.usage;
+        // Quick refusal: not enough free space in all other frames together.
+        let others_free = u64::from(self.packed_frames)
+            .saturating_mul(FRAME_SIZE as u64)
+            .saturating_sub(self.totals.tail_bytes)
+            .saturating_sub(u64::from(usage.free_bytes()));
+        if u64::from(usage.record_bytes) > others_free {
+            return false;
+        }
+        let mut counts = [0u32; CLASSES];
+        for (count, bucket) in counts.iter_mut().zip(&self.buckets) {
+            *count = bucket.len();
+        }
+        let mut mask = self.nonempty;
+        take_class(&mut counts, &mut mask, usage.class());
+        let tail = usage.tail;
+        for record in frame::records(packed.frame.as_ref(), tail).filter(|r| !r.is_free()) {
+            let need = class_for(record.size());
+            let Some(class) = lowest_at_least(mask, need) else {
+                return false;
+            };
+            take_class(&mut counts, &mut mask, class);
+            put_class(&mut counts, &mut mask, class.saturating_sub(need));
+        }
+        true
+    }
+
+    /// Moves every live record of the packed frame `source` to the best fit among the
+    /// other packed frames, reporting each move. Returns `true` if the frame is empty now.
+    fn empty_into_others(
+        &mut self,
+        source: FrameId,
+        relocated: &mut impl FnMut(u32, ObjectRef, ObjectRef),
+    ) -> bool {
+        let Some(tail) = self.usage(source).map(|usage| usage.tail) else {
+            return false;
+        };
+        let mut pos = 0;
+        while pos < tail {
+            let record = packed(self.table.as_ref(), source)
+                .and_then(|packed| frame::read_record(packed.frame.as_ref(), pos, tail));
+            let Some(record) = record else {
+                return false;
+            };
+            pos = record.end();
+            if record.is_free() {
+                continue;
+            }
+            let Some(target) = self.find_fit(record.size(), Some(source)) else {
+                return false;
+            };
+            let Some(new) = self.move_record(source, record, target) else {
+                return false;
+            };
+            let old = ObjectRef {
+                frame: source,
+                offset: record.offset,
+                len: record.len,
+            };
+            relocated(record.owner, old, new);
+        }
+        self.usage(source).is_some_and(|usage| usage.objects == 0)
+    }
+
+    /// Moves the live `record` of the packed frame `source` to the end of the packed frame
+    /// `target`, which must have room, and returns its new place.
+    ///
+    /// The old record becomes a hole; the source's tail stays, so its class and bucket do
+    /// not change.
+    fn move_record(
+        &mut self,
+        source: FrameId,
+        record: Record,
+        target: FrameId,
+    ) -> Option<ObjectRef> {
+        let (from, to) = packed_pair_mut(self.table.as_mut(), source, target)?;
+        let data = from.frame.as_ref().get(record.data_range())?;
+        let offset = to.usage.tail;
+        let written = frame::write_record(to.frame.as_mut(), offset, record.owner, data)?;
+        frame::set_owner(from.frame.as_mut(), record.offset, FREE_OWNER);
+        let from_usage = Usage {
+            record_bytes: from.usage.record_bytes.saturating_sub(record.size()),
+            objects: from.usage.objects.saturating_sub(1),
+            ..from.usage
+        };
+        let to_usage = Usage {
+            tail: written.end(),
+            record_bytes: to.usage.record_bytes.saturating_add(written.size()),
+            objects: to.usage.objects.saturating_add(1),
+        };
+        self.set_usage(target, to_usage);
+        self.set_usage(source, from_usage);
+        Some(ObjectRef {
+            frame: target,
+            offset,
+            len: record.len,
+        })
+    }
+
+    /// Marks the packed frame `id` as given up by compaction, moving it to the end of its
+    /// bucket.
+    fn mark(&mut self, id: FrameId) {
+        self.bucket_remove(id);
+        if let Some(packed) = packed_mut(self.table.as_mut(), id) {
+            packed.marked = true;
+        }
+        self.bucket_insert(id);
+    }
+
+    /// Clears the compaction mark of every packed frame.
+    fn clear_marks(&mut self) {
+        let entries = self.table.as_mut();
+        for bucket in &self.buckets {
+            let mut next = bucket.front();
+            let mut steps = bucket.len();
+            while let (Some(id), Some(left)) = (next, steps.checked_sub(1)) {
+                steps = left;
+                next = bucket.next(entries, id);
+                if let Some(packed) = packed_mut(entries, id) {
+                    packed.marked = false;
+                }
+            }
+        }
+    }
+}
+
+/// Counts one frame fewer in `class` of a simulated set of buckets.
+fn take_class(counts: &mut [u32; CLASSES], mask: &mut u128, class: usize) {
+    if let Some(count) = counts.get_mut(class) {
+        *count = count.saturating_sub(1);
+        if *count == 0 {
+            *mask &= !class_bit(class);
+        }
+    }
+}
+
+/// Counts one frame more in `class` of a simulated set of buckets.
+fn put_class(counts: &mut [u32; CLASSES], mask: &mut u128, class: usize) {
+    if let Some(count) = counts.get_mut(class) {
+        *count = count.saturating_add(1);
+        *mask |= class_bit(class);
+    }
+}

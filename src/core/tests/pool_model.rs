@@ -1,0 +1,1402 @@
+//! Tests of the compressed-object pool (`pool`, `frame`, `list`).
+//!
+//! The property tests run random operation sequences on a `Pool` and on a model: the
+//! content of each owner, where the owner's slot says its object is (updated by the
+//! relocation callbacks exactly as the module does), and the LRU order. Frames are
+//! `TestFrame`s tracked in a registry, so a frame the pool drops instead of handing back
+//! is noticed. After every operation every object must load back byte for byte through
+//! its slot, the records of every frame must tile `[0, tail)`, the statistics must match
+//! the model, and the frames must be conserved. The unit tests below them pin down the
+//! record layout, the bucket choice, the frame protocol, the LRU order and compaction.
+
+use ghostswap_core::frame::{
+    find_record, read_record, records, set_owner, write_record, Page, Record, FREE_OWNER,
+    HEADER_LEN, MAX_OBJECT,
+};
+use ghostswap_core::list::{Chain, Links, List};
+use ghostswap_core::pool::{
+    CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, PoolStats, Usage,
+    RESERVE_CAP,
+};
+use proptest::prelude::*;
+use proptest::test_runner::TestCaseError;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+// Frames with a registry.
+
+#[derive(Default)]
+struct Registry {
+    /// Frames created and not yet handed back by the pool.
+    live: BTreeSet<u64>,
+    /// Frames dropped without being handed back.
+    dropped: Vec<u64>,
+    /// Frames created so far.
+    created: u64,
+}
+
+type SharedRegistry = Rc<RefCell<Registry>>;
+
+/// A frame that reports to the registry when handed back or dropped.
+struct TestFrame {
+    id: u64,
+    page: Box<Page>,
+    returned: bool,
+    registry: SharedRegistry,
+}
+
+impl TestFrame {
+    fn new(registry: &SharedRegistry) -> Self {
+        let mut reg = registry.borrow_mut();
+        let id = reg.created;
+        reg.created += 1;
+        reg.live.insert(id);
+        // Garbage, so that reading bytes the pool never wrote shows.
+        let fill = (id as u8).wrapping_mul(37) | 0x80;
+        TestFrame {
+            id,
+            page: Box::new([fill; 4096]),
+            returned: false,
+            registry: Rc::clone(registry),
+        }
+    }
+
+    /// Takes the frame back from the pool (the module would free it here).
+    fn give_back(mut self) -> u64 {
+        let removed = self.registry.borrow_mut().live.remove(&self.id);
+        assert!(removed, "frame {} handed back twice", self.id);
+        self.returned = true;
+        self.id
+    }
+}
+
+impl Drop for TestFrame {
+    fn drop(&mut self) {
+        if !self.returned {
+            let mut reg = self.registry.borrow_mut();
+            reg.live.remove(&self.id);
+            reg.dropped.push(self.id);
+        }
+    }
+}
+
+impl AsRef<Page> for TestFrame {
+    fn as_ref(&self) -> &Page {
+        &self.page
+    }
+}
+
+impl AsMut<Page> for TestFrame {
+    fn as_mut(&mut self) -> &mut Page {
+        &mut self.page
+    }
+}
+
+type TestPool = Pool<TestFrame, Vec<FrameEntry<TestFrame>>>;
+
+fn table<F>(len: usize) -> Vec<FrameEntry<F>> {
+    (0..len).map(|_| FrameEntry::default()).collect()
+}
+
+/// Deterministic bytes for a seed.
+fn content(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+fn page_of(seed: u64) -> Box<Page> {
+    Box::new(content(seed, 4096).try_into().unwrap())
+}
+
+fn class(free: u16) -> u16 {
+    free / 64
+}
+
+// The model.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Packed(ObjectRef),
+    Huge(FrameId),
+}
+
+/// A live record as a sortable key: owner, frame, offset, length.
+type Key = (u32, u32, u16, u16);
+
+fn key(owner: u32, r: ObjectRef) -> Key {
+    (owner, r.frame, r.offset, r.len)
+}
+
+struct Harness {
+    pool: TestPool,
+    capacity: u32,
+    registry: SharedRegistry,
+    /// Owner to content.
+    model: BTreeMap<u32, Vec<u8>>,
+    /// Owner to where the slot says the object is.
+    slots: BTreeMap<u32, Slot>,
+    /// Packed and huge frames, coldest first.
+    lru: Vec<FrameId>,
+    limit: Option<u32>,
+    /// Recent references that were freed or moved away from.
+    stale: Vec<ObjectRef>,
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    Store { owner: u32, len: usize, seed: u64 },
+    StoreHuge { owner: u32, seed: u64 },
+    Load { pick: usize },
+    Free { pick: usize },
+    CompactFrame { pick: u32 },
+    Compact,
+    AddFrame,
+    SetLimit(Option<u32>),
+    ReleaseReserve,
+    BadRef { pick: usize, how: u8 },
+}
+
+fn len() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        6 => 1usize..3000,
+        4 => 1usize..200,
+        1 => Just(1usize),
+        1 => 3000usize..=MAX_OBJECT,
+    ]
+}
+
+fn op(owners: u32) -> impl Strategy<Value = Op> {
+    prop_oneof![
+        12 => (0..owners, len(), any::<u64>()).prop_map(|(owner, len, seed)| Op::Store { owner, len, seed }),
+        2 => (0..owners, any::<u64>()).prop_map(|(owner, seed)| Op::StoreHuge { owner, seed }),
+        5 => any::<usize>().prop_map(|pick| Op::Load { pick }),
+        6 => any::<usize>().prop_map(|pick| Op::Free { pick }),
+        2 => any::<u32>().prop_map(|pick| Op::CompactFrame { pick }),
+        1 => Just(Op::Compact),
+        1 => Just(Op::AddFrame),
+        1 => prop_oneof![Just(None), (0u32..24).prop_map(Some)].prop_map(Op::SetLimit),
+        1 => Just(Op::ReleaseReserve),
+        2 => (any::<usize>(), 0u8..8).prop_map(|(pick, how)| Op::BadRef { pick, how }),
+    ]
+}
+
+impl Harness {
+    fn new(capacity: usize) -> Self {
+        Harness {
+            pool: Pool::new(table(capacity)),
+            capacity: capacity as u32,
+            registry: SharedRegistry::default(),
+            model: BTreeMap::new(),
+            slots: BTreeMap::new(),
+            lru: Vec::new(),
+            limit: None,
+            stale: Vec::new(),
+        }
+    }
+
+    fn touch(&mut self, id: FrameId) {
+        self.lru.retain(|&x| x != id);
+        self.lru.push(id);
+    }
+
+    fn pick_owner(&self, pick: usize) -> Option<u32> {
+        if self.slots.is_empty() {
+            return None;
+        }
+        self.slots.keys().nth(pick % self.slots.len()).copied()
+    }
+
+    fn stats(&self) -> PoolStats {
+        self.pool.pool_stats()
+    }
+
+    /// Whether `add_frame` must accept a frame now.
+    fn may_add(&self) -> bool {
+        let held = self.stats().total_frames();
+        held < u64::from(self.capacity) && self.limit.is_none_or(|l| held < u64::from(l))
+    }
+
+    fn add_frame(&mut self) -> Result<bool, TestCaseError> {
+        let expected = self.may_add();
+        let frame = TestFrame::new(&self.registry);
+        let before = self.stats().reserve_frames;
+        match self.pool.add_frame(frame) {
+            Ok(()) => {
+                prop_assert!(expected, "add_frame accepted a frame beyond the limits");
+                prop_assert_eq!(self.stats().reserve_frames, before + 1);
+                Ok(true)
+            }
+            Err(frame) => {
+                prop_assert!(!expected, "add_frame refused a frame it had room for");
+                frame.give_back();
+                Ok(false)
+            }
+        }
+    }
+
+    fn forget(&mut self, r: ObjectRef) {
+        if self.stale.len() >= 16 {
+            self.stale.remove(0);
+        }
+        self.stale.push(r);
+    }
+
+    /// Frees whatever `slot` points to, as the module does on overwrite or free.
+    fn free_slot(&mut self, slot: Slot) -> Result<(), TestCaseError> {
+        if let Slot::Packed(r) = slot {
+            self.forget(r);
+        }
+        let registry = Rc::clone(&self.registry);
+        let release = |f: TestFrame| {
+            assert!(registry.borrow().live.contains(&f.id));
+            f.give_back();
+        };
+        match slot {
+            Slot::Packed(r) => prop_assert_eq!(self.pool.free(r, release), Ok(())),
+            Slot::Huge(id) => prop_assert_eq!(self.pool.free_huge(id, release), Ok(())),
+        }
+        Ok(())
+    }
+
+    /// A store with the module's protocol: on `NeedFrame`, add a frame and retry.
+    fn store(&mut self, owner: u32, data: Vec<u8>, huge: bool) -> Result<(), TestCaseError> {
+        // The oracle: best fit among packed frames, else a reserve frame, else NeedFrame.
+        let need = (data.len() + HEADER_LEN) as u16;
+        let need_class = need.div_ceil(64);
+        let mut fits: BTreeMap<FrameId, u16> = BTreeMap::new();
+        let mut reserve: BTreeSet<FrameId> = BTreeSet::new();
+        for id in 0..self.capacity {
+            match self.pool.frame_state(id) {
+                Some(FrameState::Packed(u)) if class(u.free_bytes()) >= need_class => {
+                    fits.insert(id, class(u.free_bytes()));
+                }
+                Some(FrameState::Reserve) => {
+                    reserve.insert(id);
+                }
+                _ => {}
+            }
+        }
+        let best = fits.values().min().copied();
+        let stored = loop {
+            let got = if huge {
+                let page: Box<Page> = Box::new(data.clone().try_into().unwrap());
+                self.pool.store_huge(owner, &page).map(Slot::Huge)
+            } else {
+                self.pool.store(owner, &data).map(Slot::Packed)
+            };
+            match got {
+                Ok(slot) => break Some(slot),
+                Err(PoolError::NeedFrame) => {
+                    prop_assert!(reserve.is_empty(), "NeedFrame with a reserve");
+                    prop_assert!(huge || fits.is_empty(), "NeedFrame with a frame that fits");
+                    if !self.add_frame()? {
+                        break None;
+                    }
+                    // The frame just added must be used.
+                    reserve = (0..self.capacity)
+                        .filter(|&id| self.pool.frame_state(id) == Some(FrameState::Reserve))
+                        .collect();
+                    prop_assert_eq!(reserve.len(), 1);
+                }
+                Err(e) => return Err(TestCaseError::fail(format!("store: {e:?}"))),
+            }
+        };
+        match stored {
+            Some(slot) => {
+                let id = match slot {
+                    Slot::Packed(r) => {
+                        prop_assert_eq!(r.len as usize, data.len());
+                        r.frame
+                    }
+                    Slot::Huge(id) => id,
+                };
+                match (huge, best) {
+                    (false, Some(best)) => prop_assert_eq!(
+                        fits.get(&id).copied(),
+                        Some(best),
+                        "not the best fit: {:?}",
+                        fits
+                    ),
+                    _ => prop_assert!(reserve.contains(&id), "not a reserve frame"),
+                }
+                self.touch(id);
+                if let Some(old) = self.slots.insert(owner, slot) {
+                    self.free_slot(old)?;
+                }
+                self.model.insert(owner, data);
+            }
+            None => {
+                // A failed store empties the slot.
+                if let Some(old) = self.slots.remove(&owner) {
+                    self.free_slot(old)?;
+                }
+                self.model.remove(&owner);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a relocation reported by the pool to the owner's slot, as the module does.
+    fn relocate(
+        &mut self,
+        owner: u32,
+        old: ObjectRef,
+        new: ObjectRef,
+    ) -> Result<(), TestCaseError> {
+        self.forget(old);
+        let slot = self.slots.get_mut(&owner);
+        prop_assert_eq!(
+            slot.as_deref(),
+            Some(&Slot::Packed(old)),
+            "stale relocation"
+        );
+        prop_assert_eq!(old.len, new.len);
+        prop_assert_ne!((old.frame, old.offset), (new.frame, new.offset));
+        if let Some(slot) = slot {
+            *slot = Slot::Packed(new);
+        }
+        Ok(())
+    }
+
+    fn live_keys(&self) -> BTreeSet<Key> {
+        self.slots
+            .iter()
+            .filter_map(|(&owner, slot)| match slot {
+                Slot::Packed(r) => Some(key(owner, *r)),
+                Slot::Huge(_) => None,
+            })
+            .collect()
+    }
+
+    fn run(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        match *op {
+            Op::Store { owner, len, seed } => self.store(owner, content(seed, len), false)?,
+            Op::StoreHuge { owner, seed } => self.store(owner, content(seed, 4096), true)?,
+            Op::Load { pick } => {
+                let Some(owner) = self.pick_owner(pick) else {
+                    return Ok(());
+                };
+                let expected = self.model[&owner].clone();
+                match self.slots[&owner] {
+                    Slot::Packed(r) => {
+                        prop_assert_eq!(self.pool.load(r), Ok(&expected[..]));
+                        self.touch(r.frame);
+                    }
+                    Slot::Huge(id) => {
+                        let got = self.pool.load_huge(id).map(|p| p.to_vec());
+                        prop_assert_eq!(got, Ok(expected));
+                        self.touch(id);
+                    }
+                }
+            }
+            Op::Free { pick } => {
+                let Some(owner) = self.pick_owner(pick) else {
+                    return Ok(());
+                };
+                let slot = self.slots.remove(&owner).unwrap();
+                self.model.remove(&owner);
+                self.free_slot(slot)?;
+            }
+            Op::CompactFrame { pick } => {
+                // Mostly frames that hold objects, sometimes any id.
+                let id = match self.pick_owner(pick as usize) {
+                    Some(owner) if pick % 4 != 0 => match self.slots[&owner] {
+                        Slot::Packed(r) => r.frame,
+                        Slot::Huge(id) => id,
+                    },
+                    _ => pick % (self.capacity + 2),
+                };
+                let state = self.pool.frame_state(id);
+                let mut moves = Vec::new();
+                let got = self
+                    .pool
+                    .compact_frame(id, |owner, old, new| moves.push((owner, old, new)));
+                match state {
+                    Some(FrameState::Packed(u)) => {
+                        prop_assert_eq!(got, Ok(u.hole_bytes()));
+                        match self.pool.frame_state(id) {
+                            Some(FrameState::Packed(after)) => {
+                                prop_assert_eq!(after.hole_bytes(), 0);
+                                prop_assert_eq!(after.tail, u.record_bytes);
+                                prop_assert_eq!(after.objects, u.objects);
+                            }
+                            other => prop_assert!(false, "frame became {:?}", other),
+                        }
+                    }
+                    Some(FrameState::Huge { .. }) => prop_assert_eq!(got, Ok(0)),
+                    _ => prop_assert_eq!(got, Err(PoolError::BadRef)),
+                }
+                let owners: BTreeSet<u32> = moves.iter().map(|m| m.0).collect();
+                prop_assert_eq!(owners.len(), moves.len(), "an object moved twice");
+                for (owner, old, new) in moves {
+                    prop_assert_eq!(new.frame, id);
+                    prop_assert!(new.offset < old.offset);
+                    self.relocate(owner, old, new)?;
+                }
+            }
+            Op::Compact => {
+                let before = self.stats();
+                let mut moves = Vec::new();
+                let mut released = Vec::new();
+                let stats = self.pool.compact(
+                    |owner, old, new| moves.push((owner, old, new)),
+                    |f| released.push(f.give_back()),
+                );
+                prop_assert_eq!(stats.objects_moved, moves.len() as u64);
+                for &(owner, old, new) in &moves {
+                    self.relocate(owner, old, new)?;
+                }
+                // A frame is emptied into others entirely or not at all.
+                for (_, old, new) in moves {
+                    if old.frame != new.frame {
+                        prop_assert!(
+                            !matches!(
+                                self.pool.frame_state(old.frame),
+                                Some(FrameState::Packed(_))
+                            ),
+                            "frame {} was emptied only partly",
+                            old.frame
+                        );
+                    }
+                }
+                let after = self.stats();
+                prop_assert_eq!(after.hole_bytes, 0);
+                prop_assert_eq!(before.hole_bytes, stats.hole_bytes_reclaimed);
+                prop_assert_eq!(after.frames + stats.frames_emptied, before.frames);
+                prop_assert_eq!(
+                    after.reserve_frames as usize + released.len(),
+                    (before.reserve_frames + stats.frames_emptied) as usize
+                );
+                prop_assert_eq!(after.live_bytes, before.live_bytes);
+                self.check_compacted()?;
+            }
+            Op::AddFrame => {
+                self.add_frame()?;
+            }
+            Op::SetLimit(limit) => {
+                self.limit = limit;
+                self.pool.set_frame_limit(limit);
+                prop_assert_eq!(self.pool.frame_limit(), limit);
+            }
+            Op::ReleaseReserve => {
+                let reserve = self.stats().reserve_frames;
+                let count = self.pool.release_reserve(|f| {
+                    f.give_back();
+                });
+                prop_assert_eq!(count, reserve);
+                prop_assert_eq!(self.stats().reserve_frames, 0);
+            }
+            Op::BadRef { pick, how } => self.bad_ref(pick, how)?,
+        }
+        Ok(())
+    }
+
+    /// Uses a damaged reference: unless it happens to name a live object, load and free
+    /// must refuse it and change nothing.
+    fn bad_ref(&mut self, pick: usize, how: u8) -> Result<(), TestCaseError> {
+        let base = match self.pick_owner(pick).map(|owner| self.slots[&owner]) {
+            Some(Slot::Packed(r)) => r,
+            Some(Slot::Huge(id)) => ObjectRef {
+                frame: id,
+                offset: 0,
+                len: 4090,
+            },
+            None => ObjectRef {
+                frame: 0,
+                offset: 0,
+                len: 1,
+            },
+        };
+        let bad = match how {
+            0 => ObjectRef {
+                offset: base.offset.wrapping_add(1),
+                ..base
+            },
+            1 => ObjectRef {
+                len: base.len.wrapping_add(1),
+                ..base
+            },
+            2 => ObjectRef {
+                len: base.len.wrapping_sub(1),
+                ..base
+            },
+            3 => ObjectRef {
+                frame: base.frame.wrapping_add(1),
+                ..base
+            },
+            4 => ObjectRef {
+                offset: (pick % 4096) as u16,
+                ..base
+            },
+            5 => ObjectRef {
+                frame: self.capacity + (pick % 3) as u32,
+                ..base
+            },
+            6 => ObjectRef {
+                frame: u32::MAX,
+                ..base
+            },
+            _ if !self.stale.is_empty() => self.stale[pick % self.stale.len()],
+            _ => base,
+        };
+        let live = self.live_keys();
+        if live
+            .iter()
+            .any(|k| (k.1, k.2, k.3) == (bad.frame, bad.offset, bad.len))
+        {
+            return Ok(());
+        }
+        let before = self.stats();
+        let lru_before: Vec<FrameId> = self.pool.lru_iter().collect();
+        prop_assert_eq!(self.pool.load(bad), Err(PoolError::BadRef));
+        prop_assert_eq!(
+            self.pool.free(bad, |_| panic!("released on a bad free")),
+            Err(PoolError::BadRef)
+        );
+        // Huge operations on anything but a huge frame.
+        if !matches!(
+            self.pool.frame_state(bad.frame),
+            Some(FrameState::Huge { .. })
+        ) {
+            prop_assert_eq!(
+                self.pool.load_huge(bad.frame).map(|_| ()),
+                Err(PoolError::BadRef)
+            );
+            prop_assert_eq!(
+                self.pool
+                    .free_huge(bad.frame, |_| panic!("released on a bad free")),
+                Err(PoolError::BadRef)
+            );
+        }
+        prop_assert_eq!(self.stats(), before);
+        let lru_after: Vec<FrameId> = self.pool.lru_iter().collect();
+        prop_assert_eq!(lru_after, lru_before);
+        Ok(())
+    }
+
+    /// After `compact`: no packed frame's records, rounded up to 64-byte classes, fit in
+    /// the whole-class free space of one other frame (compaction tries every frame, and
+    /// such a frame always passes its check).
+    fn check_compacted(&self) -> Result<(), TestCaseError> {
+        let mut frames = Vec::new();
+        for id in 0..self.capacity {
+            if let Some(FrameState::Packed(u)) = self.pool.frame_state(id) {
+                let classes: u32 = self
+                    .pool
+                    .records(id)
+                    .map(|(_, r)| u32::from((r.len + HEADER_LEN as u16).div_ceil(64)))
+                    .sum();
+                frames.push((id, classes, u32::from(class(u.free_bytes()))));
+            }
+        }
+        for &(source, classes, _) in &frames {
+            for &(target, _, free_class) in &frames {
+                prop_assert!(
+                    source == target || classes > free_class,
+                    "frame {} could have been emptied into frame {}",
+                    source,
+                    target
+                );
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), TestCaseError> {
+        let pool = &self.pool;
+        let mut expected = PoolStats::default();
+        let mut live = BTreeSet::new();
+        for id in 0..self.capacity + 2 {
+            let state = pool.frame_state(id);
+            if id >= self.capacity {
+                prop_assert_eq!(state, None);
+            }
+            match state {
+                None => {
+                    prop_assert!(pool.frame(id).is_none());
+                    prop_assert_eq!(pool.records(id).count(), 0);
+                }
+                Some(FrameState::Reserve) => {
+                    expected.reserve_frames += 1;
+                    prop_assert!(pool.frame(id).is_none());
+                    prop_assert_eq!(pool.records(id).count(), 0);
+                }
+                Some(FrameState::Huge { owner }) => {
+                    expected.huge_frames += 1;
+                    prop_assert_eq!(self.slots.get(&owner), Some(&Slot::Huge(id)));
+                    prop_assert_eq!(&pool.frame(id).unwrap()[..], &self.model[&owner][..]);
+                    prop_assert_eq!(pool.records(id).count(), 0);
+                }
+                Some(FrameState::Packed(u)) => {
+                    expected.frames += 1;
+                    let page = pool.frame(id).unwrap();
+                    // The records tile [0, tail) and the last one is live.
+                    let mut pos = 0u16;
+                    let mut last_live = false;
+                    let mut used = Usage {
+                        tail: u.tail,
+                        ..Usage::default()
+                    };
+                    let mut walked = BTreeSet::new();
+                    for record in records(page, u.tail) {
+                        prop_assert_eq!(record.offset, pos, "records of frame {} do not tile", id);
+                        pos = record.end();
+                        last_live = !record.is_free();
+                        if !record.is_free() {
+                            used.record_bytes += record.size();
+                            used.objects += 1;
+                            let r = ObjectRef {
+                                frame: id,
+                                offset: record.offset,
+                                len: record.len,
+                            };
+                            walked.insert(key(record.owner, r));
+                        }
+                    }
+                    prop_assert_eq!(pos, u.tail, "records of frame {} stop short", id);
+                    prop_assert!(last_live, "frame {} ends in a hole or is empty", id);
+                    prop_assert_eq!(used, u);
+                    let listed: BTreeSet<Key> =
+                        pool.records(id).map(|(owner, r)| key(owner, r)).collect();
+                    prop_assert_eq!(&listed, &walked);
+                    expected.record_bytes += u64::from(u.record_bytes);
+                    expected.live_bytes += u64::from(u.live_bytes());
+                    expected.hole_bytes += u64::from(u.hole_bytes());
+                    expected.objects += u64::from(u.objects);
+                    live.extend(walked);
+                }
+            }
+        }
+        prop_assert_eq!(pool.pool_stats(), expected);
+
+        // Exactly the model's objects are live, each where its slot says, intact.
+        prop_assert_eq!(&live, &self.live_keys());
+        let packed_objects = self
+            .slots
+            .values()
+            .filter(|s| matches!(s, Slot::Packed(_)))
+            .count();
+        prop_assert_eq!(expected.objects, packed_objects as u64);
+        let data: u64 = self
+            .slots
+            .iter()
+            .filter(|(_, s)| matches!(s, Slot::Packed(_)))
+            .map(|(owner, _)| self.model[owner].len() as u64)
+            .sum();
+        prop_assert_eq!(expected.live_bytes, data);
+        prop_assert_eq!(self.model.len(), self.slots.len());
+        for (owner, slot) in &self.slots {
+            if let Slot::Packed(r) = slot {
+                let page = pool.frame(r.frame).unwrap();
+                let start = usize::from(r.offset) + HEADER_LEN;
+                let bytes = &page[start..start + usize::from(r.len)];
+                prop_assert_eq!(bytes, &self.model[owner][..], "object of {} differs", owner);
+            }
+        }
+
+        // LRU order: the model's, restricted to frames still in use.
+        self.lru.retain(|&id| {
+            matches!(
+                pool.frame_state(id),
+                Some(FrameState::Packed(_) | FrameState::Huge { .. })
+            )
+        });
+        let order: Vec<FrameId> = pool.lru_iter().collect();
+        prop_assert_eq!(&order, &self.lru);
+        prop_assert_eq!(pool.coldest(), self.lru.first().copied());
+        for pair in self.lru.windows(2) {
+            prop_assert_eq!(pool.next_warmer(pair[0]), Some(pair[1]));
+        }
+        if let Some(&hottest) = self.lru.last() {
+            prop_assert_eq!(pool.next_warmer(hottest), None);
+        }
+
+        // Frames are conserved: every frame created is in the pool or was handed back.
+        let registry = self.registry.borrow();
+        prop_assert!(
+            registry.dropped.is_empty(),
+            "frames dropped: {:?}",
+            registry.dropped
+        );
+        prop_assert_eq!(registry.live.len() as u64, expected.total_frames());
+        prop_assert!(expected.total_frames() <= u64::from(self.capacity));
+        Ok(())
+    }
+
+    /// Frees everything: only the reserve may keep frames, and drain returns them.
+    fn teardown(mut self) -> Result<(), TestCaseError> {
+        self.pool.release_reserve(|f| {
+            f.give_back();
+        });
+        let owners: Vec<u32> = self.slots.keys().copied().collect();
+        for owner in owners {
+            let slot = self.slots.remove(&owner).unwrap();
+            self.model.remove(&owner);
+            self.free_slot(slot)?;
+            self.check()?;
+        }
+        let stats = self.stats();
+        prop_assert_eq!(
+            stats,
+            PoolStats {
+                reserve_frames: stats.reserve_frames,
+                ..PoolStats::default()
+            }
+        );
+        prop_assert!(stats.reserve_frames <= RESERVE_CAP);
+        prop_assert_eq!(self.pool.coldest(), None);
+        let drained = self.pool.drain(|f| {
+            f.give_back();
+        });
+        prop_assert_eq!(drained, stats.reserve_frames);
+        prop_assert_eq!(self.stats(), PoolStats::default());
+        drop(self.pool);
+        let registry = self.registry.borrow();
+        prop_assert!(registry.live.is_empty(), "leaked {:?}", registry.live);
+        prop_assert!(registry.dropped.is_empty());
+        Ok(())
+    }
+}
+
+fn check_sequence(capacity: usize, limit: Option<u32>, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut h = Harness::new(capacity);
+    h.limit = limit;
+    h.pool.set_frame_limit(limit);
+    h.check()?;
+    for op in ops {
+        h.run(op)?;
+        h.check()
+            .map_err(|e| TestCaseError::fail(format!("after {op:?}: {e}")))?;
+    }
+    h.teardown()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn pool_matches_model(
+        capacity in 4usize..48,
+        ops in prop::collection::vec(op(40), 1..300),
+    ) {
+        check_sequence(capacity, None, &ops)?;
+    }
+
+    #[test]
+    fn small_objects_match_model(
+        capacity in 2usize..24,
+        ops in prop::collection::vec(
+            prop_oneof![
+                5 => (0u32..300, 1usize..400, any::<u64>())
+                    .prop_map(|(owner, len, seed)| Op::Store { owner, len, seed }),
+                2 => any::<usize>().prop_map(|pick| Op::Free { pick }),
+                1 => any::<usize>().prop_map(|pick| Op::Load { pick }),
+                1 => any::<u32>().prop_map(|pick| Op::CompactFrame { pick }),
+                1 => Just(Op::Compact),
+            ],
+            1..400,
+        ),
+    ) {
+        check_sequence(capacity, None, &ops)?;
+    }
+
+    #[test]
+    fn tight_limits_match_model(
+        capacity in 1usize..8,
+        limit in 0u32..6,
+        ops in prop::collection::vec(op(12), 1..150),
+    ) {
+        check_sequence(capacity, Some(limit), &ops)?;
+    }
+}
+
+// The record layout.
+
+#[test]
+fn record_header_is_owner_then_length_little_endian() {
+    let mut page = [0u8; 4096];
+    let r = write_record(&mut page, 10, 0x0102_0304, b"xyz").unwrap();
+    assert_eq!(
+        r,
+        Record {
+            offset: 10,
+            owner: 0x0102_0304,
+            len: 3
+        }
+    );
+    assert_eq!(&page[10..19], &[4, 3, 2, 1, 3, 0, b'x', b'y', b'z']);
+    assert_eq!((r.size(), r.end(), r.data_range()), (9, 19, 16..19));
+    assert_eq!(read_record(&page, 10, 19), Some(r));
+    // The record must end at or before the tail.
+    assert_eq!(read_record(&page, 10, 18), None);
+    assert!(set_owner(&mut page, 10, FREE_OWNER));
+    assert!(read_record(&page, 10, 19).unwrap().is_free());
+    assert_eq!(&page[10..14], &[0xff; 4]);
+}
+
+#[test]
+fn records_must_fit_in_the_frame() {
+    let mut page = [0u8; 4096];
+    assert!(write_record(&mut page, 0, 1, &[7; MAX_OBJECT]).is_some());
+    assert_eq!(read_record(&page, 0, 4096).map(|r| r.end()), Some(4096));
+    assert!(write_record(&mut page, 0, 1, &[7; MAX_OBJECT + 1]).is_none());
+    assert!(write_record(&mut page, 4090, 1, &[1]).is_none());
+    assert!(write_record(&mut page, 4089, 1, &[1]).is_some());
+    assert!(write_record(&mut page, 4095, 1, &[]).is_none());
+    assert!(!set_owner(&mut page, 4093, 1));
+    assert!(set_owner(&mut page, 4092, 1));
+    // A header claiming more than the frame holds is no record.
+    page[0..6].copy_from_slice(&[1, 0, 0, 0, 0xff, 0xff]);
+    assert_eq!(read_record(&page, 0, u16::MAX), None);
+    assert_eq!(records(&page, 4096).count(), 0);
+}
+
+#[test]
+fn walking_records_visits_objects_and_holes() {
+    let mut page = [0u8; 4096];
+    let a = write_record(&mut page, 0, 1, &[1; 10]).unwrap();
+    let b = write_record(&mut page, a.end(), 2, &[2; 20]).unwrap();
+    let c = write_record(&mut page, b.end(), 3, &[3; 30]).unwrap();
+    set_owner(&mut page, b.offset, FREE_OWNER);
+    let walked: Vec<(u16, u32)> = records(&page, c.end())
+        .map(|r| (r.offset, r.owner))
+        .collect();
+    assert_eq!(walked, [(0, 1), (16, FREE_OWNER), (42, 3)]);
+    // A walk to a tail inside a record stops before it.
+    assert_eq!(records(&page, c.end() - 1).count(), 2);
+    let found = find_record(&page, c.end(), c.offset).unwrap();
+    assert_eq!((found.record, found.live_end), (c, a.end()));
+    assert_eq!(find_record(&page, c.end(), 1), None);
+    assert_eq!(find_record(&page, c.end(), c.end()), None);
+}
+
+#[test]
+fn handles_and_entries_are_small() {
+    assert_eq!(size_of::<ObjectRef>(), 8);
+    #[cfg(target_pointer_width = "64")]
+    assert_eq!(size_of::<FrameEntry<Box<Page>>>(), 32);
+}
+
+// The protocol and allocation.
+
+fn boxed_pool(capacity: usize) -> Pool<Box<Page>, Vec<FrameEntry<Box<Page>>>> {
+    Pool::new(table(capacity))
+}
+
+fn new_frame() -> Box<Page> {
+    Box::new([0; 4096])
+}
+
+/// Stores `data` with the protocol, adding frames as needed.
+fn put(
+    pool: &mut Pool<Box<Page>, Vec<FrameEntry<Box<Page>>>>,
+    owner: u32,
+    len: usize,
+) -> ObjectRef {
+    let data = content(u64::from(owner) + 1, len);
+    loop {
+        match pool.store(owner, &data) {
+            Ok(r) => return r,
+            Err(PoolError::NeedFrame) => assert!(pool.add_frame(new_frame()).is_ok()),
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+}
+
+fn free_bytes(pool: &Pool<Box<Page>, Vec<FrameEntry<Box<Page>>>>, id: FrameId) -> u16 {
+    match pool.frame_state(id) {
+        Some(FrameState::Packed(u)) => u.free_bytes(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn invalid_stores_are_refused_before_asking_for_frames() {
+    let mut pool = boxed_pool(2);
+    assert_eq!(pool.store(FREE_OWNER, b"x"), Err(PoolError::BadOwner));
+    assert_eq!(pool.store(1, b""), Err(PoolError::BadLength));
+    assert_eq!(
+        pool.store(1, &vec![0; MAX_OBJECT + 1]),
+        Err(PoolError::BadLength)
+    );
+    assert_eq!(
+        pool.store_huge(FREE_OWNER, &[0; 4096]),
+        Err(PoolError::BadOwner)
+    );
+    assert_eq!(pool.store(1, b"x"), Err(PoolError::NeedFrame));
+    assert_eq!(pool.store_huge(1, &[0; 4096]), Err(PoolError::NeedFrame));
+    assert_eq!(pool.pool_stats(), PoolStats::default());
+}
+
+#[test]
+fn the_largest_object_fills_a_frame() {
+    let mut pool = boxed_pool(4);
+    let a = put(&mut pool, 1, MAX_OBJECT);
+    assert_eq!(free_bytes(&pool, a.frame), 0);
+    let b = put(&mut pool, 2, 1);
+    assert_ne!(a.frame, b.frame);
+    assert_eq!(pool.load(a).unwrap(), &content(2, MAX_OBJECT)[..]);
+}
+
+#[test]
+fn stores_take_the_best_fit() {
+    let mut pool = boxed_pool(8);
+    // Three frames with 2000, 1000 and 300 free bytes: none of the objects fits in
+    // another's frame.
+    let c = put(&mut pool, 1, 4096 - 6 - 2000);
+    let a = put(&mut pool, 2, 4096 - 6 - 1000);
+    let b = put(&mut pool, 3, 4096 - 6 - 300);
+    assert_eq!(
+        [c.frame, a.frame, b.frame]
+            .iter()
+            .collect::<BTreeSet<_>>()
+            .len(),
+        3
+    );
+    assert_eq!(
+        [c, a, b].map(|r| free_bytes(&pool, r.frame)),
+        [2000, 1000, 300]
+    );
+    // 256 bytes need class 4: the frame with 300 free (class 4) is the best fit.
+    assert_eq!(pool.store(10, &[1; 250]).unwrap().frame, b.frame);
+    // 306 bytes need class 5: the 1000-byte frame (class 15) beats 2000 (class 31).
+    assert_eq!(pool.store(11, &[1; 300]).unwrap().frame, a.frame);
+    // 1500 bytes fit only the 2000-byte frame.
+    assert_eq!(pool.store(12, &[1; 1494]).unwrap().frame, c.frame);
+    // Nothing left for 1000 bytes, and no reserve.
+    assert_eq!(pool.store(13, &[1; 994]), Err(PoolError::NeedFrame));
+}
+
+#[test]
+fn only_a_sure_fit_is_taken() {
+    let mut pool = boxed_pool(4);
+    // 127 free bytes: class 1. A 100-byte record needs class 2 though it would fit.
+    let a = put(&mut pool, 1, 4096 - 6 - 127);
+    assert_eq!(free_bytes(&pool, a.frame), 127);
+    assert_eq!(pool.store(2, &[0; 94]), Err(PoolError::NeedFrame));
+    // A 64-byte record needs class 1 and takes it.
+    assert_eq!(pool.store(3, &[0; 58]).unwrap().frame, a.frame);
+}
+
+#[test]
+fn add_frame_respects_the_table_and_the_limit() {
+    let mut pool = boxed_pool(3);
+    assert!(pool.add_frame(new_frame()).is_ok());
+    pool.set_frame_limit(Some(1));
+    assert_eq!(pool.frame_limit(), Some(1));
+    assert!(pool.add_frame(new_frame()).is_err());
+    // The one frame is used, and a second object that does not fit cannot get one.
+    put(&mut pool, 1, 3000);
+    assert_eq!(pool.store(2, &[0; 3000]), Err(PoolError::NeedFrame));
+    assert!(pool.add_frame(new_frame()).is_err());
+    // Without a limit, the table's 3 entries are the limit.
+    pool.set_frame_limit(None);
+    assert!(pool.add_frame(new_frame()).is_ok());
+    assert!(pool.add_frame(new_frame()).is_ok());
+    assert!(pool.add_frame(new_frame()).is_err());
+    assert_eq!(pool.pool_stats().total_frames(), 3);
+    // Huge pages take reserve frames too.
+    assert!(pool.store_huge(5, &[5; 4096]).is_ok());
+    assert!(pool.store_huge(6, &[6; 4096]).is_ok());
+    assert_eq!(pool.store_huge(7, &[7; 4096]), Err(PoolError::NeedFrame));
+}
+
+#[test]
+fn emptied_frames_fill_the_reserve_up_to_its_cap() {
+    let mut pool = boxed_pool(8);
+    let ids: Vec<FrameId> = (0..4)
+        .map(|owner| {
+            assert!(pool.add_frame(new_frame()).is_ok());
+            pool.store_huge(owner, &[owner as u8; 4096]).unwrap()
+        })
+        .collect();
+    let mut released = 0;
+    for id in ids {
+        pool.free_huge(id, |_| released += 1).unwrap();
+    }
+    assert_eq!(pool.pool_stats().reserve_frames, RESERVE_CAP);
+    assert_eq!(released, 4 - RESERVE_CAP);
+    // Over the frame limit, emptied frames are released instead.
+    let a = pool.store_huge(1, &[1; 4096]).unwrap();
+    pool.set_frame_limit(Some(1));
+    pool.free_huge(a, |_| released += 1).unwrap();
+    assert_eq!(released, 4 - RESERVE_CAP + 1);
+    assert_eq!(pool.release_reserve(|_| released += 1), 1);
+    assert_eq!(released, 4);
+    assert_eq!(pool.pool_stats(), PoolStats::default());
+}
+
+#[test]
+fn freeing_the_last_record_drops_the_tail_past_holes() {
+    let mut pool = boxed_pool(2);
+    let a = put(&mut pool, 1, 10);
+    let b = put(&mut pool, 2, 20);
+    let c = put(&mut pool, 3, 30);
+    let usage = |pool: &Pool<_, _>| match pool.frame_state(a.frame) {
+        Some(FrameState::Packed(u)) => u,
+        other => panic!("{other:?}"),
+    };
+    pool.free(b, |_| panic!()).unwrap();
+    assert_eq!(
+        usage(&pool),
+        Usage {
+            tail: 78,
+            record_bytes: 52,
+            objects: 2
+        }
+    );
+    assert_eq!(pool.pool_stats().hole_bytes, 26);
+    pool.free(c, |_| panic!()).unwrap();
+    assert_eq!(
+        usage(&pool),
+        Usage {
+            tail: 16,
+            record_bytes: 16,
+            objects: 1
+        }
+    );
+    assert_eq!(pool.pool_stats().hole_bytes, 0);
+    // A stale reference is refused, even where a record used to be.
+    assert_eq!(pool.free(c, |_| panic!()), Err(PoolError::BadRef));
+    assert_eq!(pool.load(b), Err(PoolError::BadRef));
+    // The next store reuses the reclaimed space.
+    assert_eq!(put(&mut pool, 4, 5).offset, 16);
+}
+
+#[test]
+fn loads_and_stores_order_the_lru() {
+    let mut pool = boxed_pool(8);
+    let a = put(&mut pool, 1, 3000);
+    let b = put(&mut pool, 2, 3000);
+    assert!(pool.add_frame(new_frame()).is_ok());
+    let h = pool.store_huge(3, &[3; 4096]).unwrap();
+    assert_eq!(pool.lru_iter().collect::<Vec<_>>(), [a.frame, b.frame, h]);
+    assert_eq!(pool.coldest(), Some(a.frame));
+    pool.load(a).unwrap();
+    assert_eq!(pool.lru_iter().collect::<Vec<_>>(), [b.frame, h, a.frame]);
+    pool.load_huge(h).unwrap();
+    assert_eq!(pool.lru_iter().collect::<Vec<_>>(), [b.frame, a.frame, h]);
+    // A store makes its frame the hottest.
+    let r = put(&mut pool, 4, 10);
+    let (other, owner) = if r.frame == a.frame { (b, 2) } else { (a, 1) };
+    assert_eq!(
+        pool.lru_iter().collect::<Vec<_>>(),
+        [other.frame, h, r.frame]
+    );
+    assert_eq!(pool.next_warmer(other.frame), Some(h));
+    assert_eq!(pool.next_warmer(r.frame), None);
+    // Failed loads and records() do not count as uses.
+    assert_eq!(
+        pool.load(ObjectRef { len: 1, ..other }),
+        Err(PoolError::BadRef)
+    );
+    assert_eq!(pool.records(other.frame).count(), 1);
+    assert_eq!(pool.coldest(), Some(other.frame));
+    // Writeback walks the coldest frame's objects.
+    let cold: Vec<(u32, ObjectRef)> = pool.records(other.frame).collect();
+    assert_eq!(cold, [(owner, other)]);
+    // Reserve frames are not on the LRU.
+    pool.free_huge(h, |_| panic!()).unwrap();
+    assert_eq!(pool.frame_state(h), Some(FrameState::Reserve));
+    assert_eq!(pool.next_warmer(h), None);
+    assert!(!pool.lru_iter().any(|id| id == h));
+}
+
+#[test]
+fn compact_frame_reports_each_move_once() {
+    let mut pool = boxed_pool(2);
+    let refs: Vec<ObjectRef> = (0..5).map(|owner| put(&mut pool, owner, 100)).collect();
+    pool.free(refs[0], |_| panic!()).unwrap();
+    pool.free(refs[2], |_| panic!()).unwrap();
+    // A hole is no object, though its record is still there.
+    assert_eq!(pool.load(refs[2]), Err(PoolError::BadRef));
+    assert_eq!(pool.free(refs[2], |_| panic!()), Err(PoolError::BadRef));
+    let mut moves = Vec::new();
+    let reclaimed = pool
+        .compact_frame(refs[1].frame, |owner, old, new| {
+            moves.push((owner, old, new))
+        })
+        .unwrap();
+    assert_eq!(reclaimed, 212);
+    let at = |offset| ObjectRef { offset, ..refs[0] };
+    assert_eq!(
+        moves,
+        [
+            (1, refs[1], at(0)),
+            (3, refs[3], at(106)),
+            (4, refs[4], at(212))
+        ]
+    );
+    assert_eq!(pool.load(at(106)).unwrap(), &content(4, 100)[..]);
+    assert_eq!(pool.load(refs[3]), Err(PoolError::BadRef));
+    // Nothing left to do.
+    assert_eq!(pool.compact_frame(refs[1].frame, |_, _, _| panic!()), Ok(0));
+    assert_eq!(
+        pool.compact_frame(7, |_, _, _| panic!()),
+        Err(PoolError::BadRef)
+    );
+}
+
+#[test]
+fn compact_empties_sparse_frames_into_others() {
+    let mut pool = boxed_pool(8);
+    // Three frames, each a 3500-byte object and a small one after it.
+    let mut small = Vec::new();
+    for i in 0..3 {
+        let big = put(&mut pool, 10 + i, 3500);
+        let s = put(&mut pool, 20 + i, 500);
+        assert_eq!(s.frame, big.frame);
+        pool.free(big, |_| panic!()).unwrap();
+        small.push(s);
+    }
+    assert_eq!(pool.pool_stats().frames, 3);
+    let mut slots: BTreeMap<u32, ObjectRef> = (20..23).zip(small).collect();
+    let mut released = 0;
+    let mut moved = Vec::new();
+    let stats = pool.compact(
+        |owner, old, new| {
+            assert_eq!(slots.insert(owner, new), Some(old));
+            moved.push(owner);
+        },
+        |_| released += 1,
+    );
+    assert_eq!(
+        stats,
+        CompactStats {
+            frames_compacted: 3,
+            hole_bytes_reclaimed: 3 * 3506,
+            objects_moved: 3 + 2,
+            frames_emptied: 2,
+        }
+    );
+    assert_eq!(released, 0); // Both went to the reserve.
+    let after = pool.pool_stats();
+    assert_eq!((after.frames, after.reserve_frames), (1, 2));
+    assert_eq!(after.fragmentation_permille(), (4096 - 1500) * 1000 / 4096);
+    let frames: BTreeSet<FrameId> = slots.values().map(|r| r.frame).collect();
+    assert_eq!(frames.len(), 1);
+    for (owner, r) in slots {
+        assert_eq!(
+            pool.load(r).unwrap(),
+            &content(u64::from(owner) + 1, 500)[..]
+        );
+    }
+    // Compacting again changes nothing.
+    assert_eq!(
+        pool.compact(|_, _, _| panic!(), |_| panic!()),
+        CompactStats::default()
+    );
+}
+
+#[test]
+fn compact_leaves_frames_that_cannot_be_emptied() {
+    let mut pool = boxed_pool(8);
+    // Two frames of 2100 bytes each: neither fits in the other.
+    let a = put(&mut pool, 1, 2100);
+    let b = put(&mut pool, 2, 2100);
+    assert_ne!(a.frame, b.frame);
+    let stats = pool.compact(|_, _, _| panic!("nothing can move"), |_| panic!());
+    assert_eq!(stats, CompactStats::default());
+    assert_eq!(pool.pool_stats().frames, 2);
+    // Later stores still find both frames (no frame is left out of its bucket).
+    let c = pool.store(3, &[0; 1900]).unwrap();
+    let d = pool.store(4, &[0; 1900]).unwrap();
+    assert_eq!(
+        BTreeSet::from([c.frame, d.frame]),
+        BTreeSet::from([a.frame, b.frame])
+    );
+}
+
+#[test]
+fn compact_empties_a_frame_entirely_or_not_at_all() {
+    let mut pool = boxed_pool(4);
+    let y1 = put(&mut pool, 1, 3000);
+    let y2 = put(&mut pool, 2, 1000);
+    let x1 = put(&mut pool, 3, 500);
+    let x2 = put(&mut pool, 4, 2000);
+    assert_eq!((y1.frame, x1.frame), (y2.frame, x2.frame));
+    pool.free(y2, |_| panic!()).unwrap();
+    // Frame x, the sparsest, has a 506-byte record that would fit in frame y's 1090 free
+    // bytes, and a 2006-byte one that would not: nothing moves.
+    assert_eq!(free_bytes(&pool, y1.frame), 1090);
+    assert_eq!(free_bytes(&pool, x1.frame), 1584);
+    let stats = pool.compact(|_, _, _| panic!("nothing can move"), |_| panic!());
+    assert_eq!(stats, CompactStats::default());
+}
+
+#[test]
+fn stats_and_fragmentation() {
+    let mut pool = boxed_pool(4);
+    assert_eq!(pool.pool_stats().fragmentation_permille(), 0);
+    let a = put(&mut pool, 1, 2042);
+    put(&mut pool, 2, 100);
+    pool.free(a, |_| panic!()).unwrap();
+    let s = pool.pool_stats();
+    assert_eq!(
+        s,
+        PoolStats {
+            frames: 1,
+            huge_frames: 0,
+            reserve_frames: 0,
+            live_bytes: 100,
+            record_bytes: 106,
+            hole_bytes: 2048,
+            objects: 1,
+        }
+    );
+    assert_eq!(s.fragmentation_permille(), (4096 - 100) * 1000 / 4096);
+    assert_eq!(s.total_frames(), 1);
+}
+
+#[test]
+fn drain_hands_back_every_frame() {
+    let mut pool = boxed_pool(6);
+    put(&mut pool, 1, 3000);
+    put(&mut pool, 2, 3000);
+    assert!(pool.add_frame(new_frame()).is_ok());
+    pool.store_huge(3, &[0; 4096]).unwrap();
+    assert!(pool.add_frame(new_frame()).is_ok());
+    let mut count = 0;
+    assert_eq!(pool.drain(|_| count += 1), 4);
+    assert_eq!(count, 4);
+    assert_eq!(pool.pool_stats(), PoolStats::default());
+    assert_eq!(pool.lru_iter().count(), 0);
+    // The pool is as new: all 6 entries can take frames again.
+    for _ in 0..6 {
+        assert!(pool.add_frame(new_frame()).is_ok());
+    }
+    assert!(pool.add_frame(new_frame()).is_err());
+}
+
+#[test]
+fn huge_pages_round_trip() {
+    let mut pool = boxed_pool(2);
+    assert!(pool.add_frame(new_frame()).is_ok());
+    let page = page_of(9);
+    let id = pool.store_huge(4, &page).unwrap();
+    assert_eq!(pool.frame_state(id), Some(FrameState::Huge { owner: 4 }));
+    assert_eq!(pool.load_huge(id).unwrap(), &*page);
+    assert_eq!(pool.pool_stats().huge_frames, 1);
+    // A huge frame is no packed object, and the other way round.
+    let as_ref = ObjectRef {
+        frame: id,
+        offset: 0,
+        len: 4090,
+    };
+    assert_eq!(pool.load(as_ref), Err(PoolError::BadRef));
+    assert_eq!(pool.compact_frame(id, |_, _, _| panic!()), Ok(0));
+    let r = put(&mut pool, 5, 10);
+    assert_eq!(pool.load_huge(r.frame), Err(PoolError::BadRef));
+    assert_eq!(
+        pool.free_huge(r.frame, |_| panic!()),
+        Err(PoolError::BadRef)
+    );
+    pool.free_huge(id, |_| panic!()).unwrap();
+    assert_eq!(pool.free_huge(id, |_| panic!()), Err(PoolError::BadRef));
+}
+
+// The intrusive list.
+
+struct Plain;
+
+impl Chain<Links> for Plain {
+    fn links(entry: &Links) -> Option<&Links> {
+        Some(entry)
+    }
+    fn links_mut(entry: &mut Links) -> Option<&mut Links> {
+        Some(entry)
+    }
+}
+
+/// Entries that are `None` cannot be linked.
+struct Maybe;
+
+impl Chain<Option<Links>> for Maybe {
+    fn links(entry: &Option<Links>) -> Option<&Links> {
+        entry.as_ref()
+    }
+    fn links_mut(entry: &mut Option<Links>) -> Option<&mut Links> {
+        entry.as_mut()
+    }
+}
+
+#[test]
+fn list_operations() {
+    let mut entries = [Links::default(); 6];
+    let mut list = List::<Plain>::new();
+    assert!(list.is_empty());
+    assert_eq!(list.pop_front(&mut entries), None);
+    for id in [3, 1, 4] {
+        assert!(list.push_back(&mut entries, id));
+    }
+    assert!(list.push_front(&mut entries, 0));
+    assert_eq!(list.iter(&entries).collect::<Vec<_>>(), [0, 3, 1, 4]);
+    assert_eq!(
+        (list.front(), list.back(), list.len()),
+        (Some(0), Some(4), 4)
+    );
+    assert_eq!(list.next(&entries, 3), Some(1));
+    assert_eq!(list.next(&entries, 4), None);
+    assert!(!list.remove(&mut entries, 5), "not on the list");
+    assert!(!list.push_back(&mut entries, 6), "out of the table");
+    assert!(!list.remove(&mut entries, u32::MAX));
+    assert!(list.remove(&mut entries, 1));
+    assert!(list.remove(&mut entries, 4));
+    assert_eq!(list.iter(&entries).collect::<Vec<_>>(), [0, 3]);
+    assert_eq!(list.back(), Some(3));
+    assert_eq!(list.pop_front(&mut entries), Some(0));
+    assert_eq!(list.pop_front(&mut entries), Some(3));
+    assert!(list.is_empty());
+    assert_eq!((list.front(), list.back()), (None, None));
+    assert_eq!(entries, [Links::UNLINKED; 6]);
+}
+
+#[test]
+fn list_refuses_entries_without_links() {
+    let mut entries = [Some(Links::default()), None, Some(Links::default())];
+    let mut list = List::<Maybe>::new();
+    assert!(list.push_back(&mut entries, 0));
+    assert!(!list.push_back(&mut entries, 1));
+    assert!(!list.push_front(&mut entries, 1));
+    assert!(!list.remove(&mut entries, 1));
+    assert!(list.push_front(&mut entries, 2));
+    assert_eq!(list.iter(&entries).collect::<Vec<_>>(), [2, 0]);
+    assert_eq!(list.next(&entries, 1), None);
+}
+
+#[test]
+fn list_walks_stop_on_corrupted_links() {
+    let mut entries = [Links::default(); 2];
+    let mut b = List::<Plain>::new();
+    let mut c = List::<Plain>::new();
+    // Break the rule that an entry is on one list of a kind at a time: entry 1 ends up
+    // with 0 on both sides, and removing it links 0 to itself.
+    assert!(c.push_back(&mut entries, 1));
+    assert!(b.push_back(&mut entries, 0));
+    assert!(b.push_back(&mut entries, 1));
+    assert!(c.push_back(&mut entries, 0));
+    assert!(b.remove(&mut entries, 1));
+    assert_eq!(b.next(&entries, 0), Some(0));
+    // The walk is bounded by the length instead of going round forever.
+    assert_eq!(b.iter(&entries).count(), 1);
+}
+
+/// The model test must notice a frame the pool drops instead of handing back, or the
+/// conservation checks prove nothing.
+#[test]
+fn registry_detects_dropped_frames() {
+    let registry = SharedRegistry::default();
+    let mut pool: TestPool = Pool::new(table(2));
+    assert!(pool.add_frame(TestFrame::new(&registry)).is_ok());
+    assert_eq!(registry.borrow().live.len(), 1);
+    drop(pool);
+    assert_eq!(registry.borrow().dropped, vec![0]);
+}
