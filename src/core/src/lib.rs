@@ -23,3 +23,4 @@ pub mod list;
 pub mod pool;
 pub mod slots;
 pub mod stats;
+pub mod store;

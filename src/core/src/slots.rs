@@ -204,6 +204,18 @@ impl<S> SlotTable<S> {
         slot_at(self.slots.as_ref(), index)
     }
 
+    /// Returns the handle in slot `index` for an in-place update that keeps the
+    /// slot holding data (e.g. an object moved by compaction). Counts nothing.
+    pub fn handle_mut<H>(&mut self, index: u64) -> Option<&mut H>
+    where
+        S: AsMut<[Slot<H>]>,
+    {
+        match slot_at_mut(self.slots.as_mut(), index) {
+            Ok(Slot::Stored(handle)) => Some(handle),
+            _ => None,
+        }
+    }
+
     /// Replaces the slot at `index` with `new`, keeps the gauge right and returns the old
     /// slot. Counts nothing else.
     fn replace<H>(&mut self, index: u64, new: Slot<H>) -> Result<Slot<H>, SlotError>

@@ -33,6 +33,44 @@ pub struct Counters {
 }
 
 /// Converts a page count to bytes, saturating instead of overflowing.
+/// The figures of zram's `mm_stat`, in its field order.
+#[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MmStat {
+    /// Bytes of data stored (4096 per stored page).
+    pub orig_data_size: u64,
+    /// Bytes of compressed data, huge pages counting 4096 each.
+    pub compr_data_size: u64,
+    /// Bytes of memory the pool holds, allocator overhead included.
+    pub mem_used_total: u64,
+    /// The configured limit in bytes, 0 for none.
+    pub mem_limit: u64,
+    /// High-water mark of `mem_used_total`.
+    pub mem_used_max: u64,
+    /// Pages stored as a repeated word.
+    pub same_pages: u64,
+    /// Frames freed by compaction.
+    pub pages_compacted: u64,
+    /// Pages stored uncompressed.
+    pub huge_pages: u64,
+    /// Huge pages stored since the device was initialized.
+    pub huge_pages_since: u64,
+}
+
+impl MmStat {
+    /// The figures of a store that keeps every page whole in its own page.
+    pub fn uncompressed(c: &Counters, mem_limit: u64) -> Self {
+        let stored = pages_to_bytes(c.stored_pages);
+        Self {
+            orig_data_size: stored,
+            compr_data_size: stored,
+            mem_used_total: stored,
+            mem_limit,
+            mem_used_max: pages_to_bytes(c.max_stored_pages),
+            ..Self::default()
+        }
+    }
+}
+
 fn pages_to_bytes(pages: u64) -> u64 {
     pages.saturating_mul(1 << PAGE_SHIFT)
 }
@@ -47,12 +85,10 @@ fn write_line(w: &mut impl Write, values: &[u64]) -> fmt::Result {
     w.write_char('\n')
 }
 
-/// Writes the `mm_stat` line for `c`.
+/// Writes the `mm_stat` line for `m`.
 ///
 /// The fields are zram's: `orig_data_size compr_data_size mem_used_total mem_limit
-/// mem_used_max same_pages pages_compacted huge_pages huge_pages_since`. Pages are stored
-/// uncompressed for now, so the first three fields are all `stored_pages` in bytes,
-/// `mem_used_max` is `max_stored_pages` in bytes and the other fields are zero.
+/// mem_used_max same_pages pages_compacted huge_pages huge_pages_since`.
 ///
 /// # Errors
 ///
@@ -61,38 +97,37 @@ fn write_line(w: &mut impl Write, values: &[u64]) -> fmt::Result {
 /// # Examples
 ///
 /// ```
-/// use ghostswap_core::stats::{write_mm_stat, Counters};
+/// use ghostswap_core::stats::{write_mm_stat, Counters, MmStat};
 ///
 /// let c = Counters { stored_pages: 2, max_stored_pages: 3, ..Counters::default() };
 /// let mut text = String::new();
-/// write_mm_stat(&c, 0, &mut text).unwrap();
+/// write_mm_stat(&MmStat::uncompressed(&c, 0), &mut text).unwrap();
 /// assert_eq!(
 ///     text,
 ///     "    8192     8192     8192        0    12288        0        0        0        0\n"
 /// );
 /// ```
-pub fn write_mm_stat(c: &Counters, mem_limit: u64, w: &mut impl Write) -> fmt::Result {
-    let stored = pages_to_bytes(c.stored_pages);
+pub fn write_mm_stat(m: &MmStat, w: &mut impl Write) -> fmt::Result {
     write_line(
         w,
         &[
-            stored,
-            stored,
-            stored,
-            mem_limit,
-            pages_to_bytes(c.max_stored_pages),
-            0,
-            0,
-            0,
-            0,
+            m.orig_data_size,
+            m.compr_data_size,
+            m.mem_used_total,
+            m.mem_limit,
+            m.mem_used_max,
+            m.same_pages,
+            m.pages_compacted,
+            m.huge_pages,
+            m.huge_pages_since,
         ],
     )
 }
 
 /// Writes the `frontswap_stat` line for `c`.
 ///
-/// The fields are `stores failed_stores loads invalidates same_filled huge`; the last two
-/// are zero until same-filled and huge pages are told apart.
+/// The fields are `stores failed_stores loads invalidates same_filled huge`, the last two
+/// being the gauges of same-filled and huge pages stored now.
 ///
 /// # Errors
 ///
@@ -105,12 +140,24 @@ pub fn write_mm_stat(c: &Counters, mem_limit: u64, w: &mut impl Write) -> fmt::R
 ///
 /// let c = Counters { stores: 5, failed_stores: 1, loads: 3, invalidates: 2, ..Counters::default() };
 /// let mut text = String::new();
-/// write_frontswap_stat(&c, &mut text).unwrap();
-/// assert_eq!(text, "       5        1        3        2        0        0\n");
+/// write_frontswap_stat(&c, 7, 1, &mut text).unwrap();
+/// assert_eq!(text, "       5        1        3        2        7        1\n");
 /// ```
-pub fn write_frontswap_stat(c: &Counters, w: &mut impl Write) -> fmt::Result {
+pub fn write_frontswap_stat(
+    c: &Counters,
+    same_filled: u64,
+    huge: u64,
+    w: &mut impl Write,
+) -> fmt::Result {
     write_line(
         w,
-        &[c.stores, c.failed_stores, c.loads, c.invalidates, 0, 0],
+        &[
+            c.stores,
+            c.failed_stores,
+            c.loads,
+            c.invalidates,
+            same_filled,
+            huge,
+        ],
     )
 }

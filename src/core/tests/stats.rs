@@ -1,16 +1,16 @@
 //! Exact text of the sysfs statistics files.
 
-use ghostswap_core::stats::{write_frontswap_stat, write_mm_stat, Counters};
+use ghostswap_core::stats::{write_frontswap_stat, write_mm_stat, Counters, MmStat};
 
 fn mm_stat(c: &Counters) -> String {
     let mut s = String::new();
-    write_mm_stat(c, 0, &mut s).unwrap();
+    write_mm_stat(&MmStat::uncompressed(c, 0), &mut s).unwrap();
     s
 }
 
 fn frontswap_stat(c: &Counters) -> String {
     let mut s = String::new();
-    write_frontswap_stat(c, &mut s).unwrap();
+    write_frontswap_stat(c, 0, 0, &mut s).unwrap();
     s
 }
 
@@ -73,14 +73,14 @@ fn write_errors_propagate() {
             Err(std::fmt::Error)
         }
     }
-    assert!(write_mm_stat(&Counters::default(), 0, &mut Full).is_err());
-    assert!(write_frontswap_stat(&Counters::default(), &mut Full).is_err());
+    assert!(write_mm_stat(&MmStat::default(), &mut Full).is_err());
+    assert!(write_frontswap_stat(&Counters::default(), 0, 0, &mut Full).is_err());
 }
 
 #[test]
 fn mm_stat_reports_the_memory_limit_in_field_four() {
     let mut s = String::new();
-    write_mm_stat(&Counters::default(), 1 << 20, &mut s).unwrap();
+    write_mm_stat(&MmStat::uncompressed(&Counters::default(), 1 << 20), &mut s).unwrap();
     let fields: Vec<&str> = s.split_whitespace().collect();
     assert_eq!(fields[3], "1048576");
     assert_eq!(fields.len(), 9);
