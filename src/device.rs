@@ -1,36 +1,40 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One ghostswap device: its configuration, its slot table and the pages it stores.
+//! One ghostswap device: its configuration and, once initialized, its backend.
 //!
 //! Lock order (see Documentation/design.rst):
 //!
 //! ```text
 //! disk open_mutex (DiskRef::with_open_lock, reset only)
 //!   -> GhostDevice::config (Mutex; sysfs stores only)
-//!     -> GhostDevice::store (SpinLock; data path, slot-free notification)
+//!     -> stream mutex (Streams::with; data path)
+//!       -> Backend::store (SpinLock; data path, slot-free notification)
+//! GhostDevice::backend (SpinLock) is only held to clone or swap the Arc.
 //! ```
 //!
-//! Nothing sleeps or allocates under `store`: pages and slot tables are
-//! allocated before it is taken and freed after it is released, except on
-//! the slot-free notification path, which already runs in atomic context and
-//! where freeing a page does not sleep.
+//! Nothing sleeps or allocates under `Backend::store`: frames are allocated
+//! after dropping it (the store's NeedFrame protocol). Frames it gives back
+//! are freed on the spot: `kfree()` does not sleep.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     alloc::{flags, Flags},
     block::mq::{gen_disk::GenDisk, gen_disk::GenDiskBuilder, TagSet},
+    init::zeroed,
     new_mutex, new_spinlock,
-    page::Page,
     prelude::*,
     sync::{Arc, Mutex, SpinLock},
 };
 
 use crate::gscore::{
     attrs::DeviceConfig,
+    frame::{Page, FRAME_SIZE},
     geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
-    slots::{Slot, SlotTable},
-    stats::Counters,
+    pool::{FrameEntry, RESERVE_CAP},
+    slots::Slot,
+    store::{Content, Store},
 };
+use crate::streams::Streams;
 
 /// Requests in flight per device; swap issues at most a cluster at a time.
 const QUEUE_DEPTH: u32 = 64;
@@ -39,35 +43,94 @@ const QUEUE_DEPTH: u32 = 64;
 /// I/O (it could be waiting for this very device), and a failure is an
 /// ordinary refused store, not worth a warning.
 pub(crate) fn store_gfp() -> Flags {
-    flags::GFP_NOIO | flags::__GFP_NOWARN | flags::__GFP_HIGHMEM
+    flags::GFP_NOIO | flags::__GFP_NOWARN
 }
 
-/// The slot storage of a device, one [`Slot`] per 4 KiB page.
-pub(crate) struct PageSlots(KVVec<Slot<Page>>);
+/// A pool frame: a kmalloc-4k object, page-sized and page-aligned.
+pub(crate) struct Frame(KBox<Page>);
 
-impl AsRef<[Slot<Page>]> for PageSlots {
-    fn as_ref(&self) -> &[Slot<Page>] {
+impl Frame {
+    pub(crate) fn new(flags: Flags) -> Result<Self> {
+        Ok(Self(KBox::init(zeroed(), flags)?))
+    }
+}
+
+impl AsRef<Page> for Frame {
+    fn as_ref(&self) -> &Page {
         &self.0
     }
 }
 
-impl AsMut<[Slot<Page>]> for PageSlots {
-    fn as_mut(&mut self) -> &mut [Slot<Page>] {
+impl AsMut<Page> for Frame {
+    fn as_mut(&mut self) -> &mut Page {
         &mut self.0
     }
 }
 
-/// The slot table of an initialized device.
-pub(crate) type Table = SlotTable<PageSlots>;
+/// One [`Slot`] per 4 KiB page of the device.
+pub(crate) struct Slots(KVVec<Slot<Content>>);
 
-/// Allocates an all-empty slot table of `pages` slots (may sleep).
-fn new_table(pages: u64) -> Result<Table> {
-    let count = usize::try_from(pages).map_err(|_| EINVAL)?;
-    let mut slots = KVVec::with_capacity(count, GFP_KERNEL)?;
-    for _ in 0..count {
-        slots.push(Slot::Empty, GFP_KERNEL)?;
+impl AsRef<[Slot<Content>]> for Slots {
+    fn as_ref(&self) -> &[Slot<Content>] {
+        &self.0
     }
-    Ok(SlotTable::new(PageSlots(slots)))
+}
+
+impl AsMut<[Slot<Content>]> for Slots {
+    fn as_mut(&mut self) -> &mut [Slot<Content>] {
+        &mut self.0
+    }
+}
+
+/// One [`FrameEntry`] per frame the pool can hold.
+pub(crate) struct Frames(KVVec<FrameEntry<Frame>>);
+
+impl AsRef<[FrameEntry<Frame>]> for Frames {
+    fn as_ref(&self) -> &[FrameEntry<Frame>] {
+        &self.0
+    }
+}
+
+impl AsMut<[FrameEntry<Frame>]> for Frames {
+    fn as_mut(&mut self) -> &mut [FrameEntry<Frame>] {
+        &mut self.0
+    }
+}
+
+/// The store of an initialized device.
+pub(crate) type DeviceStore = Store<Slots, Frame, Frames>;
+
+fn filled<T>(count: usize, value: impl Fn() -> T) -> Result<KVVec<T>> {
+    let mut vec = KVVec::with_capacity(count, GFP_KERNEL)?;
+    for _ in 0..count {
+        vec.push(value(), GFP_KERNEL)?;
+    }
+    Ok(vec)
+}
+
+/// Allocates an empty store of `pages` slots (may sleep).
+fn new_store(pages: u64) -> Result<DeviceStore> {
+    let count = usize::try_from(pages).map_err(|_| EINVAL)?;
+    // Worst case one frame per page, plus the reserve and a frame in hand for
+    // every request in flight.
+    let frames = count
+        .checked_add(RESERVE_CAP as usize + 2 * QUEUE_DEPTH as usize)
+        .ok_or(EINVAL)?;
+    Store::new(
+        Slots(filled(count, || Slot::Empty)?),
+        Frames(filled(frames, FrameEntry::default)?),
+    )
+    .ok_or(EINVAL)
+}
+
+/// What an initialized device stores pages with.
+#[pin_data]
+pub(crate) struct Backend {
+    #[pin]
+    pub(crate) store: SpinLock<DeviceStore>,
+    pub(crate) streams: Streams,
+    /// Pages stored whole from this compressed size up.
+    pub(crate) huge_threshold: usize,
 }
 
 /// I/O outcomes that zram reports in `io_stat`.
@@ -102,22 +165,24 @@ pub(crate) struct GhostDevice {
     /// What sysfs configured; changed only with this lock held.
     #[pin]
     pub(crate) config: Mutex<DeviceConfig>,
-    /// The slot table, present once the device is initialized.
+    /// Present once the device is initialized.
     #[pin]
-    pub(crate) store: SpinLock<Option<Table>>,
+    backend: SpinLock<Option<Arc<Backend>>>,
     pub(crate) io: IoCounters,
-    /// `config`'s mem_limit in bytes (0 = none), readable on the data path.
-    pub(crate) mem_limit: AtomicU64,
 }
 
 impl GhostDevice {
     fn new() -> impl PinInit<Self> {
         pin_init!(Self {
             config <- new_mutex!(DeviceConfig::new(), "ghostswap:config"),
-            store <- new_spinlock!(None, "ghostswap:store"),
+            backend <- new_spinlock!(None, "ghostswap:backend"),
             io: IoCounters::default(),
-            mem_limit: AtomicU64::new(0),
         })
+    }
+
+    /// The backend of the initialized device.
+    pub(crate) fn backend(&self) -> Option<Arc<Backend>> {
+        self.backend.lock().clone()
     }
 
     /// Initializes the device with `input` as its disksize (zram's `disksize`
@@ -130,75 +195,81 @@ impl GhostDevice {
             .check_disksize(input)
             .map_err(crate::sysfs::attr_error)?;
         let pages = bytes / PAGE_SIZE as u64;
-        let table = new_table(pages)?;
+        let mut store = new_store(pages)?;
+        store.set_frame_limit(frame_limit(config.mem_limit()));
+        let streams = Streams::new(config.algorithm(), config.effective_level())?;
+        let backend = Arc::pin_init(
+            pin_init!(Backend {
+                store <- new_spinlock!(store, "ghostswap:store"),
+                streams,
+                huge_threshold: crate::gscore::classify::DEFAULT_HUGE_THRESHOLD,
+            }),
+            GFP_KERNEL,
+        )?;
         config
             .set_disksize(input)
             .map_err(crate::sysfs::attr_error)?;
-        *self.store.lock() = Some(table);
+        *self.backend.lock() = Some(backend);
         pages.checked_mul(SECTORS_PER_PAGE).ok_or(EINVAL)
     }
 
-    /// Frees every page and the slot table (zram's `reset`); the caller holds
+    /// Frees every page, frame and stream (zram's `reset`); the caller holds
     /// the disk's open mutex, has checked that nobody has it open, and has
     /// reset the configuration.
     pub(crate) fn release(&self) {
-        let table = self.store.lock().take();
-        drop(table);
+        let backend = self.backend.lock().take();
+        // The last reference: the store and its frames are freed here, with
+        // no lock held.
+        drop(backend);
         self.io.clear();
-        self.mem_limit.store(0, Ordering::Relaxed);
     }
 
-    /// A snapshot of the device's counters (all zero before initialization).
-    pub(crate) fn counters(&self) -> Counters {
-        self.store
-            .lock()
-            .as_ref()
-            .map(|table| table.counters())
-            .unwrap_or_default()
-    }
-
-    /// Runs `f` on the slot table, or fails with `EIO` if the device is not
-    /// initialized (the block layer sends no I/O to a disk of capacity 0).
-    pub(crate) fn with_table<R>(&self, f: impl FnOnce(&mut Table) -> Result<R>) -> Result<R> {
-        match self.store.lock().as_mut() {
-            Some(table) => f(table),
-            None => Err(EIO),
+    /// Applies a new `mem_limit` (bytes, 0 = none) to the pool.
+    pub(crate) fn set_mem_limit(&self, limit: u64) {
+        if let Some(backend) = self.backend() {
+            backend.store.lock().set_frame_limit(frame_limit(limit));
         }
-    }
-
-    /// `mem_limit` as a number of whole pages, if one is set.
-    pub(crate) fn mem_limit_pages(&self) -> Option<u64> {
-        let limit = self.mem_limit.load(Ordering::Relaxed);
-        (limit != 0).then_some(limit / PAGE_SIZE as u64)
     }
 
     /// The number of 4 KiB pages of the initialized device, or 0.
     pub(crate) fn pages(&self) -> u64 {
-        self.store.lock().as_ref().map_or(0, |table| table.len())
+        self.backend()
+            .map_or(0, |backend| backend.store.lock().len())
     }
 
-    /// Releases the page stored in slot `index`, if any.
+    /// Releases what slot `index` holds, if anything.
     ///
     /// Called from swap's slot-free notification, under swap's spinlock: the
-    /// page is freed under our spinlock too, which does not sleep.
+    /// memory is freed under our spinlock too, which does not sleep.
     pub(crate) fn free_slot(&self, index: u64) {
         IoCounters::count(&self.io.notify_free);
-        let freed = self.with_table(|table| table.free(index).map_err(|_| EIO));
-        drop(freed);
+        if let Some(backend) = self.backend() {
+            let _ = backend.store.lock().free(index, drop);
+        }
     }
 
-    /// Releases the pages stored in `range`, a chunk at a time so the lock is
-    /// never held for long on a large discard.
+    /// Releases what the slots in `range` hold, a chunk at a time so the lock
+    /// is never held for long on a large discard.
     pub(crate) fn free_range(&self, range: core::ops::Range<u64>) -> Result {
         const CHUNK: u64 = 256;
+        let backend = self.backend().ok_or(EIO)?;
         let mut start = range.start;
         while start < range.end {
             let end = range.end.min(start.saturating_add(CHUNK));
-            self.with_table(|table| table.free_range(start..end, drop).map_err(|_| EIO))?;
+            backend
+                .store
+                .lock()
+                .free_range(start..end, drop)
+                .map_err(|_| EIO)?;
             start = end;
         }
         Ok(())
     }
+}
+
+/// `mem_limit` in bytes as a number of frames; `None` for no limit.
+fn frame_limit(mem_limit: u64) -> Option<u32> {
+    (mem_limit != 0).then(|| u32::try_from(mem_limit / FRAME_SIZE as u64).unwrap_or(u32::MAX))
 }
 
 /// Creates and adds `/dev/ghostswap<index>`, initialized with `disksize`

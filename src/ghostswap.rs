@@ -19,6 +19,7 @@ use kernel::{block::mq::gen_disk::GenDisk, new_mutex, prelude::*, sync::Mutex};
 mod device;
 pub mod gscore;
 mod io;
+mod streams;
 mod sysfs;
 
 use device::GhostDevice;

@@ -9,9 +9,17 @@
 pub mod attrs;
 #[path = "core/src/classify.rs"]
 pub mod classify;
+#[path = "core/src/frame.rs"]
+pub mod frame;
 #[path = "core/src/geometry.rs"]
 pub mod geometry;
+#[path = "core/src/list.rs"]
+pub mod list;
+#[path = "core/src/pool.rs"]
+pub mod pool;
 #[path = "core/src/slots.rs"]
 pub mod slots;
 #[path = "core/src/stats.rs"]
 pub mod stats;
+#[path = "core/src/store.rs"]
+pub mod store;

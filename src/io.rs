@@ -1,17 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The data path: blk-mq requests and swap's slot-free notification.
+//!
+//! A write copies each 4 KiB page out of the request into the current CPU's
+//! stream, classifies and compresses it there, and only then takes the store
+//! lock to put the result in its slot. A read takes the lock just long enough
+//! to copy what the slot holds into the stream, and decompresses after.
 
 use kernel::{
-    block::mq::{self, Command, Operations, Request, Segment},
-    page::Page,
+    block::mq::{self, Command, Operations, Request},
     prelude::*,
     sync::{Arc, ArcBorrow},
     types::ARef,
 };
 
-use crate::device::{store_gfp, GhostDevice, IoCounters};
-use crate::gscore::geometry::{covered_pages, page_range, IoError, PAGE_SIZE};
+use crate::device::{store_gfp, Backend, Frame, GhostDevice, IoCounters};
+use crate::gscore::{
+    classify::{fill_word, same_filled, store_kind, StoreKind},
+    geometry::{covered_pages, page_range, IoError, PAGE_SIZE},
+    store::{Found, Incoming, StoreError},
+};
+use crate::streams::Stream;
 
 #[vtable]
 impl Operations for GhostDevice {
@@ -83,98 +92,146 @@ fn data_pages(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result<core::o
 }
 
 /// Stores every page of a write request.
-///
-/// Each page is copied into a freshly allocated page first and swapped into
-/// its slot afterwards, so a concurrent read sees either the old or the new
-/// content, never a mix, and the old page is freed outside the lock.
 fn write(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
     let mut pages = data_pages(device, rq)?;
-    let mut filling: Option<(Page, usize)> = None;
-    for segment in rq.segments() {
-        let mut rest = segment;
-        while !rest.is_empty() {
-            let (mut page, filled) = match filling.take() {
-                Some(partial) => partial,
-                None => match Page::alloc_page(store_gfp()) {
-                    Ok(page) => (page, 0),
-                    Err(_) => return refuse_stores(device, pages),
-                },
-            };
-            let (piece, tail) = rest.split_at(PAGE_SIZE - filled);
-            piece.copy_to_page(&mut page, filled)?;
-            let filled = filled + piece.len();
-            rest = tail;
-            if filled < PAGE_SIZE {
-                filling = Some((page, filled));
-                continue;
-            }
-            let index = pages.next().ok_or(EIO)?;
-            let max_pages = device.mem_limit_pages();
-            let stored = device.with_table(|table| {
-                if table.store_exceeds(index, max_pages) {
-                    let old = table.refuse_store(index).map_err(|_| EIO)?;
-                    return Ok(Err((page, old)));
-                }
-                Ok(Ok(table.store(index, page).map_err(|_| EIO)?))
-            })?;
-            // Pages go back to the allocator here, after the lock is released.
-            match stored {
-                Ok(old) => drop(old),
-                Err(refused) => {
-                    drop(refused);
-                    return refuse_stores(device, pages);
+    let backend = device.backend().ok_or(EIO)?;
+    backend.streams.with(|stream| {
+        let mut filled = 0;
+        for segment in rq.segments() {
+            let mut rest = segment;
+            while !rest.is_empty() {
+                let (piece, tail) = rest.split_at(PAGE_SIZE - filled);
+                let end = filled + piece.len();
+                piece.copy_to_slice(stream.page.get_mut(filled..end).ok_or(EIO)?)?;
+                filled = end;
+                rest = tail;
+                if filled == PAGE_SIZE {
+                    let index = pages.next().ok_or(EIO)?;
+                    store_page(&backend, stream, index).inspect_err(|_| {
+                        // The rest of the request will not be stored either:
+                        // none of it may keep returning older data.
+                        refuse(&backend, pages.clone());
+                    })?;
+                    filled = 0;
                 }
             }
         }
+        // The segments must have covered the request exactly.
+        if filled != 0 || pages.next().is_some() {
+            return Err(EIO);
+        }
+        Ok(())
+    })
+}
+
+/// Classifies and stores the page in `stream` into slot `index`.
+fn store_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
+    let word = same_filled(&stream.page);
+    let kind = match word {
+        Some(_) => None,
+        None => Some(store_kind(stream.compress(), backend.huge_threshold)),
+    };
+    let incoming = match (word, kind) {
+        (Some(word), _) => Incoming::SameFilled(word),
+        (None, Some(StoreKind::Compressed(len))) => {
+            Incoming::Packed(stream.packed.get(..len).ok_or(EIO)?)
+        }
+        (None, _) => Incoming::Huge(stream.page.as_slice().try_into().map_err(|_| EIO)?),
+    };
+    loop {
+        let stored = backend.store.lock().store(index, incoming, drop);
+        match stored {
+            Ok(()) => return Ok(()),
+            Err(StoreError::NeedFrame) => add_frame(backend, index)?,
+            Err(_) => {
+                refuse(backend, index..index + 1);
+                return Err(EIO);
+            }
+        }
     }
-    // The segments must have covered the request exactly.
-    if filling.is_some() || pages.next().is_some() {
-        return Err(EIO);
+}
+
+/// Gives the pool a frame for a store that needs one; allocates with the
+/// store lock dropped. A store that gets none (no memory, or `mem_limit`
+/// reached) is refused: the slot's old content is dropped and the write fails
+/// with `ENOMEM`.
+fn add_frame(backend: &Backend, index: u64) -> Result {
+    let refused = match Frame::new(store_gfp()) {
+        Ok(frame) => backend.store.lock().add_frame(frame).err(),
+        Err(_) => {
+            refuse(backend, index..index + 1);
+            return Err(ENOMEM);
+        }
+    };
+    if let Some(frame) = refused {
+        drop(frame);
+        refuse(backend, index..index + 1);
+        return Err(ENOMEM);
     }
     Ok(())
 }
 
-/// Stores that could not be done: the old content of these slots must not be
-/// returned any more (frontswap's duplicate-store rule), so it is dropped and
-/// the write fails.
-fn refuse_stores(device: &GhostDevice, pages: core::ops::Range<u64>) -> Result {
+/// Records refused stores for `pages` (frontswap's rule: their old content is
+/// dropped, so stale data is never returned).
+fn refuse(backend: &Backend, pages: core::ops::Range<u64>) {
     for index in pages {
-        let old = device.with_table(|table| table.refuse_store(index).map_err(|_| EIO));
-        drop(old);
+        let _ = backend.store.lock().refuse(index, drop);
     }
-    Err(ENOMEM)
 }
 
-/// Fills a read request from the stored pages, or with zeroes.
+/// Fills a read request from the store, page by page through the stream.
 fn read(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
     let mut pages = data_pages(device, rq)?;
-    let mut index = pages.next().ok_or(EIO)?;
-    let mut offset = 0;
-    for segment in rq.segments() {
-        let mut rest = segment;
-        while !rest.is_empty() {
-            if offset == PAGE_SIZE {
-                index = pages.next().ok_or(EIO)?;
-                offset = 0;
+    let backend = device.backend().ok_or(EIO)?;
+    backend.streams.with(|stream| {
+        let mut offset = PAGE_SIZE;
+        for segment in rq.segments() {
+            let mut rest = segment;
+            while !rest.is_empty() {
+                if offset == PAGE_SIZE {
+                    load_page(&backend, stream, pages.next().ok_or(EIO)?)?;
+                    offset = 0;
+                }
+                let (mut piece, tail) = rest.split_at(PAGE_SIZE - offset);
+                let end = offset + piece.len();
+                piece.copy_from_slice(stream.page.get(offset..end).ok_or(EIO)?)?;
+                offset = end;
+                rest = tail;
             }
-            let (piece, tail) = rest.split_at(PAGE_SIZE - offset);
-            offset += piece.len();
-            copy_out(device, index, offset - piece.len(), piece)?;
-            rest = tail;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
-/// Copies stored bytes of slot `index`, from `offset` on, into `piece`.
-fn copy_out(device: &GhostDevice, index: u64, offset: usize, mut piece: Segment<'_>) -> Result {
-    device.with_table(|table| match table.load(index).map_err(|_| EIO)? {
-        Some(page) => piece.copy_from_page(page, offset),
-        None => {
-            piece.zero();
-            Ok(())
+/// Loads slot `index` into the stream's page.
+fn load_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
+    let packed_len = {
+        let mut store = backend.store.lock();
+        match store.load(index).map_err(|_| EIO)? {
+            Found::Empty => {
+                stream.page.fill(0);
+                None
+            }
+            Found::SameFilled(word) => {
+                fill_word(word, &mut stream.page);
+                None
+            }
+            Found::Huge(page) => {
+                stream.page.copy_from_slice(page);
+                None
+            }
+            Found::Packed(data) => {
+                let copy = stream.packed.get_mut(..data.len()).ok_or(EIO)?;
+                copy.copy_from_slice(data);
+                Some(data.len())
+            }
         }
-    })
+    };
+    match packed_len {
+        // Decompressed with the lock dropped.
+        Some(len) => stream.decompress_packed(len),
+        None => Ok(()),
+    }
 }
 
 /// Drops the pages a discard fully covers; partial pages keep their data.

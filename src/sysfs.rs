@@ -14,11 +14,13 @@ use kernel::{
     prelude::*,
 };
 
-use crate::device::GhostDevice;
+use crate::device::{Frame, GhostDevice};
 use crate::gscore::{
     attrs::{self, AttrError},
+    pool::FrameEntry,
     slots::Slot,
-    stats::{write_frontswap_stat, write_mm_stat},
+    stats::{write_frontswap_stat, write_mm_stat, Counters, MmStat},
+    store::{ClassCounts, Content},
 };
 
 /// The attributes; `ATTRIBUTES[i]` is served by the arms for `Attr::ALL[i]`.
@@ -90,7 +92,14 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
         Attr::CompAlgorithm => attrs::write_algorithms(device.config.lock().algorithm(), out),
         Attr::MmStat => {
             let limit = device.config.lock().mem_limit();
-            write_mm_stat(&device.counters(), limit, out)
+            let stat = match device.backend() {
+                Some(backend) => backend.store.lock().mm_stat(limit),
+                None => MmStat {
+                    mem_limit: limit,
+                    ..MmStat::default()
+                },
+            };
+            write_mm_stat(&stat, out)
         }
         Attr::IoStat => {
             let io = &device.io;
@@ -104,12 +113,37 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                 get(&io.notify_free)
             )
         }
-        Attr::DebugStat => writeln!(
-            out,
-            "version: 1\nslot_metadata_bytes: {}",
-            core::mem::size_of::<Slot<kernel::page::Page>>()
-        ),
-        Attr::FrontswapStat => write_frontswap_stat(&device.counters(), out),
+        Attr::DebugStat => {
+            let pool = device
+                .backend()
+                .map(|backend| backend.store.lock().pool().pool_stats())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "version: 1\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
+                 frames: {}\nhuge_frames: {}\nreserve_frames: {}\nobjects: {}\n\
+                 object_bytes: {}\nhole_bytes: {}\nfragmentation_permille: {}",
+                core::mem::size_of::<Slot<Content>>(),
+                core::mem::size_of::<FrameEntry<Frame>>(),
+                pool.frames,
+                pool.huge_frames,
+                pool.reserve_frames,
+                pool.objects,
+                pool.live_bytes,
+                pool.hole_bytes,
+                pool.fragmentation_permille(),
+            )
+        }
+        Attr::FrontswapStat => {
+            let (counters, classes) = device
+                .backend()
+                .map(|backend| {
+                    let store = backend.store.lock();
+                    (store.counters(), store.classes())
+                })
+                .unwrap_or((Counters::default(), ClassCounts::default()));
+            write_frontswap_stat(&counters, classes.same_pages, classes.huge_pages, out)
+        }
         // Write-only: sysfs does not offer a read.
         Attr::Reset | Attr::AlgorithmParams | Attr::MemLimit | Attr::MemUsedMax | Attr::Compact => {
             return Err(EINVAL)
@@ -144,17 +178,16 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
         Attr::MemLimit => {
             let mut config = device.config.lock();
             let limit = config.set_mem_limit(input).map_err(attr_error)?;
-            device.mem_limit.store(limit, Ordering::Relaxed);
+            device.set_mem_limit(limit);
             Ok(())
         }
         Attr::MemUsedMax => {
             // zram: only "0" is accepted; it restarts the high-water mark.
             match attrs::parse_reset(input).map_err(attr_error)? {
                 false => {
-                    let _ = device.with_table(|table| {
-                        table.reset_max();
-                        Ok(())
-                    });
+                    if let Some(backend) = device.backend() {
+                        backend.store.lock().reset_max();
+                    }
                     Ok(())
                 }
                 true => Err(EINVAL),
@@ -162,10 +195,9 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
         }
         Attr::Compact => {
             attrs::parse_compact(input).map_err(attr_error)?;
-            if !device.config.lock().is_initialized() {
-                return Err(EINVAL);
-            }
-            // Pages are stored whole: there is nothing to compact yet.
+            let backend = device.backend().ok_or(EINVAL)?;
+            // Freed frames are kfree()d on the spot, which does not sleep.
+            backend.store.lock().compact(drop);
             Ok(())
         }
         Attr::Initstate | Attr::MmStat | Attr::IoStat | Attr::DebugStat | Attr::FrontswapStat => {
@@ -175,4 +207,4 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
 }
 
 // zram's figure: at most 16 bytes of metadata per slot.
-const _: () = assert!(core::mem::size_of::<Slot<kernel::page::Page>>() <= 16);
+const _: () = assert!(core::mem::size_of::<Slot<Content>>() <= 16);

@@ -195,14 +195,21 @@ where
     }
 
     /// Frees slot `index`; returns whether it held data.
-    pub fn free(&mut self, index: u64, released: impl FnMut(F)) -> Result<bool, StoreError> {
+    ///
+    /// Memory freed this way (swap dropped the page, or a discard) goes back
+    /// to the system at once, the pool's reserve included: the reserve is for
+    /// absorbing overwrites, and a device whose data is gone should hold no
+    /// more memory than its remaining data needs.
+    pub fn free(&mut self, index: u64, mut released: impl FnMut(F)) -> Result<bool, StoreError> {
         let old = self.slots.free(index).map_err(|_| StoreError::OutOfRange)?;
         let held = old.is_some();
-        self.release(old, released);
+        self.release(old, &mut released);
+        self.pool.release_reserve(released);
         Ok(held)
     }
 
-    /// Frees the slots in `range`; returns how many held data.
+    /// Frees the slots in `range`; returns how many held data. Like
+    /// [`Store::free`], hands the pool's reserve back too.
     pub fn free_range(
         &mut self,
         range: Range<u64>,
@@ -210,12 +217,15 @@ where
     ) -> Result<u64, StoreError> {
         let pool = &mut self.pool;
         let classes = &mut self.classes;
-        self.slots
+        let freed = self
+            .slots
             .free_range(range, |content| {
                 uncount(classes, &content);
                 free_content(pool, content, &mut released);
             })
-            .map_err(|_| StoreError::OutOfRange)
+            .map_err(|_| StoreError::OutOfRange)?;
+        self.pool.release_reserve(released);
+        Ok(freed)
     }
 
     /// Hands a frame to the pool; gives it back if the pool cannot take it

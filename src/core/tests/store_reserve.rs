@@ -1,0 +1,55 @@
+//! Memory freed by swap or discard leaves the device at once, reserve included.
+
+use ghostswap_core::frame::Page;
+use ghostswap_core::pool::FrameEntry;
+use ghostswap_core::slots::Slot;
+use ghostswap_core::store::{Content, Incoming, Store, StoreError};
+
+type TestStore = Store<Vec<Slot<Content>>, Box<Page>, Vec<FrameEntry<Box<Page>>>>;
+
+fn store_with_frames(slots: usize) -> TestStore {
+    let frames = (0..slots + 8).map(|_| FrameEntry::default()).collect();
+    Store::new(vec![Slot::Empty; slots], frames).expect("small store")
+}
+
+/// Stores `page` in `index`, handing in frames as the module does.
+fn put(store: &mut TestStore, index: u64, page: Incoming<'_>, freed: &mut usize) {
+    loop {
+        match store.store(index, page, |_| *freed += 1) {
+            Ok(()) => return,
+            Err(StoreError::NeedFrame) => {
+                assert!(store.add_frame(Box::new([0; 4096])).is_ok());
+            }
+            Err(e) => panic!("store failed: {e:?}"),
+        }
+    }
+}
+
+fn mem_used(store: &TestStore) -> u64 {
+    store.mm_stat(0).mem_used_total
+}
+
+#[test]
+fn free_and_free_range_return_every_frame_including_the_reserve() {
+    let mut store = store_with_frames(8);
+    let mut freed = 0;
+    let huge = [7u8; 4096];
+    for index in 0..4 {
+        put(&mut store, index, Incoming::Huge(&huge), &mut freed);
+    }
+    put(&mut store, 4, Incoming::Packed(&[1; 100]), &mut freed);
+    assert_eq!(mem_used(&store), 5 * 4096);
+
+    // An overwrite may keep the freed frame in reserve...
+    put(&mut store, 0, Incoming::SameFilled(9), &mut freed);
+    assert!(mem_used(&store) >= 4 * 4096);
+
+    // ...but a free (swap's notification) gives everything back.
+    assert_eq!(store.free(1, |_| freed += 1), Ok(true));
+    assert_eq!(mem_used(&store), 3 * 4096);
+
+    // And so does a discard of the rest.
+    assert_eq!(store.free_range(0..8, |_| freed += 1), Ok(4));
+    assert_eq!(mem_used(&store), 0);
+    assert_eq!(freed, 5, "every frame handed in came back exactly once");
+}
