@@ -14,14 +14,14 @@
 //!
 //! Nothing sleeps or allocates under `Backend::store`: frames are allocated
 //! after dropping it (the store's NeedFrame protocol). Frames it gives back
-//! are freed on the spot: `kfree()` does not sleep.
+//! are freed on the spot: freeing a page does not sleep.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     alloc::{flags, Flags},
     block::mq::{gen_disk::GenDisk, gen_disk::GenDiskBuilder, TagSet},
-    init::zeroed,
     new_mutex, new_spinlock,
+    page::MappedPage,
     prelude::*,
     sync::{Arc, Mutex, SpinLock},
 };
@@ -46,24 +46,24 @@ pub(crate) fn store_gfp() -> Flags {
     flags::GFP_NOIO | flags::__GFP_NOWARN
 }
 
-/// A pool frame: a kmalloc-4k object, page-sized and page-aligned.
-pub(crate) struct Frame(KBox<Page>);
+/// A pool frame: a page from the page allocator, permanently mapped.
+pub(crate) struct Frame(MappedPage);
 
 impl Frame {
     pub(crate) fn new(flags: Flags) -> Result<Self> {
-        Ok(Self(KBox::init(zeroed(), flags)?))
+        Ok(Self(MappedPage::alloc(flags)?))
     }
 }
 
 impl AsRef<Page> for Frame {
     fn as_ref(&self) -> &Page {
-        &self.0
+        self.0.as_ref()
     }
 }
 
 impl AsMut<Page> for Frame {
     fn as_mut(&mut self) -> &mut Page {
-        &mut self.0
+        self.0.as_mut()
     }
 }
 

@@ -196,7 +196,8 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
         Attr::Compact => {
             attrs::parse_compact(input).map_err(attr_error)?;
             let backend = device.backend().ok_or(EINVAL)?;
-            // Freed frames are kfree()d on the spot, which does not sleep.
+            // Freed frames go back to the page allocator on the spot, which
+            // does not sleep.
             backend.store.lock().compact(drop);
             Ok(())
         }
