@@ -7,6 +7,7 @@
 #   make test     host tests + VM tests; ends with "N passed, N failed"
 #   make kernel   the cached test kernel (~/.cache/ghostswap)
 #   make module   ghostswap.ko against that kernel
+#   make bench    ghostswap vs zram in one VM (tests/bench); not part of make test
 
 SHELL := /bin/bash
 CACHE ?= $(HOME)/.cache/ghostswap
@@ -14,7 +15,7 @@ export GHOSTSWAP_CACHE := $(CACHE)
 
 KMAKE = source scripts/kmake-env.sh && kmake
 
-.PHONY: all deps kernel module tools test test-host test-vm demo clean
+.PHONY: all deps kernel module tools test test-host test-vm demo bench clean
 
 all: module tools
 
@@ -42,6 +43,9 @@ test: module tools
 
 demo: module tools
 	@bash scripts/demo.sh
+
+bench: module tools
+	@bash tests/bench/run.sh
 
 clean:
 	-@$(KMAKE) M=$(CURDIR) clean >/dev/null 2>&1

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn the raw results of one bench run (tests/bench/guest.sh) into the table.
+
+usage: report.py RESULTS_DIR
+
+IOPS g/z: mean ghostswap IOPS over mean zram IOPS of the same test (runs interleaved
+G Z Z G); > 1 means ghostswap is faster. mem_used g/z: mm_stat mem_used_total of
+ghostswap0 over zram0's for the same data; < 1 means ghostswap uses less memory.
+ratio orig/mem: mm_stat orig_data_size / mem_used_total (higher is better).
+"fio data" is the devices right after the prefill; "after randwrite" the same devices
+after the randwrite runs overwrote blocks in place (no compaction requested); "anon
+snapshot" fresh devices holding only the snapshot pages.
+Prints the table, then the numbers behind it. Exit status 1 if a cell is missing.
+"""
+import json
+import os
+import sys
+
+G, Z = "ghostswap0", "zram0"
+TESTS = [("randread", 1), ("randread", 2), ("randwrite", 1), ("randwrite", 2)]
+MM = ["orig_data_size", "compr_data_size", "mem_used_total", "mem_limit", "mem_used_max",
+      "same_pages", "pages_compacted", "huge_pages", "huge_pages_since"]
+
+
+def read_tsv(path):
+    try:
+        with open(path) as f:
+            return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+    except OSError:
+        return []
+
+
+def mean(xs):
+    return sum(xs) / len(xs) if xs else None
+
+
+def fmt(x, spec="%.2f"):
+    return "n/a" if x is None else spec % x
+
+
+def main():
+    d = sys.argv[1]
+    config = {}
+    try:
+        with open(os.path.join(d, "config")) as f:
+            for line in f:
+                k, _, v = line.strip().partition("=")
+                config[k] = v.strip("'")
+    except OSError:
+        pass
+    algos = config.get("GS_ALGOS", "lz4 zstd").replace("\\ ", " ").split()
+
+    runs = {}  # (algo, rw, jobs, dev) -> [(rep, iops or None)]
+    for algo, rw, jobs, dev, rep, iops, rc in read_tsv(os.path.join(d, "runs.tsv")):
+        v = None if iops == "NA" or rc != "0" else float(iops)
+        runs.setdefault((algo, rw, int(jobs), dev), []).append((int(rep), v))
+
+    mm = {}  # (algo, phase, dev) -> dict
+    for row in read_tsv(os.path.join(d, "mm_stat.tsv")):
+        algo, phase, dev, fields = row[0], row[1], row[2], row[3].split()
+        mm[(algo, phase, dev)] = dict(zip(MM, (int(x) for x in fields)))
+
+    missing = False
+    rows = []
+
+    def row(label, vals):
+        nonlocal missing
+        missing |= any(v is None for v in vals)
+        rows.append((label, [fmt(v) for v in vals]))
+
+    def iops_ratio(algo, rw, jobs):
+        g = [v for _, v in runs.get((algo, rw, jobs, G), [])]
+        z = [v for _, v in runs.get((algo, rw, jobs, Z), [])]
+        if not g or not z or None in g or None in z:
+            return None
+        return mean(g) / mean(z)
+
+    def mm_val(algo, phase, dev, key):
+        m = mm.get((algo, phase, dev))
+        return None if m is None else m[key]
+
+    def mem_ratio(algo, phase):
+        g, z = mm_val(algo, phase, G, "mem_used_total"), mm_val(algo, phase, Z, "mem_used_total")
+        return None if g is None or not z else g / z
+
+    def orig_over_mem(algo, phase, dev):
+        o, m = mm_val(algo, phase, dev, "orig_data_size"), mm_val(algo, phase, dev, "mem_used_total")
+        return None if o is None or not m else o / m
+
+    def noisy(algo, rw, jobs):
+        # The two G/Z pairs (G1/Z1, G2/Z2) disagree by more than 25%.
+        g = dict(runs.get((algo, rw, jobs, G), []))
+        z = dict(runs.get((algo, rw, jobs, Z), []))
+        pr = [g[i] / z[i] for i in (1, 2) if g.get(i) and z.get(i)]
+        return len(pr) == 2 and max(pr) > 1.25 * min(pr)
+
+    any_noisy = False
+    for rw, jobs in TESTS:
+        label = "%-9s QD1 %-6s IOPS g/z" % (rw, "1 job" if jobs == 1 else "%d jobs" % jobs)
+        row(label, [iops_ratio(a, rw, jobs) for a in algos])
+        marks = [noisy(a, rw, jobs) for a in algos]
+        any_noisy |= any(marks)
+        rows[-1] = (label, [v + ("*" if m else " ") for v, m in zip(rows[-1][1], marks)])
+    row("fio data: mem_used g/z", [mem_ratio(a, "prefill") for a in algos])
+    row("fio data: ratio orig/mem g", [orig_over_mem(a, "prefill", G) for a in algos])
+    row("fio data: ratio orig/mem z", [orig_over_mem(a, "prefill", Z) for a in algos])
+    row("fio data after randwrite: mem g/z", [mem_ratio(a, "after_perf") for a in algos])
+    row("anon snapshot: mem_used g/z", [mem_ratio(a, "snapshot") for a in algos])
+    row("anon snapshot: ratio orig/mem g", [orig_over_mem(a, "snapshot", G) for a in algos])
+    row("anon snapshot: ratio orig/mem z", [orig_over_mem(a, "snapshot", Z) for a in algos])
+
+    w = max(len(r[0]) for r in rows) + 2
+    print("%-*s" % (w, "bench (TCG: ratios only)") + "".join("%10s " % a for a in algos))
+    for label, vals in rows:
+        print("%-*s" % (w, label) + "".join("%11s" % (v if v.endswith(("*", " ")) else v + " ")
+                                            for v in vals))
+    if any_noisy:
+        print("* the two G/Z pairs of this cell disagree by more than 25% (noisy host)")
+    print("targets: IOPS g/z >= 1.00, mem_used g/z <= 1.00 (as measured, nothing tuned)")
+
+    # --- the numbers behind it -----------------------------------------------------
+    print()
+    print("IOPS per run (order G1 Z1 Z2 G2; mean g, mean z; pair ratios G1/Z1, G2/Z2):")
+    for algo in algos:
+        for rw, jobs in TESTS:
+            g = dict(runs.get((algo, rw, jobs, G), []))
+            z = dict(runs.get((algo, rw, jobs, Z), []))
+            seq = [g.get(1), z.get(1), z.get(2), g.get(2)]
+            pr = [g.get(i) / z.get(i) if g.get(i) and z.get(i) else None for i in (1, 2)]
+            gm = mean([v for v in g.values() if v is not None])
+            zm = mean([v for v in z.values() if v is not None])
+            print("  %-4s %-9s j%d  %s   mean %s / %s   pairs %s %s" % (
+                algo, rw, jobs, " ".join("%8s" % fmt(v, "%.0f") for v in seq),
+                fmt(gm, "%.0f"), fmt(zm, "%.0f"), fmt(pr[0]), fmt(pr[1])))
+
+    print()
+    print("mm_stat (MiB: orig compr mem_used | same huge):")
+    for algo in algos:
+        for phase in ("prefill", "after_perf", "snapshot"):
+            for dev in (G, Z):
+                m = mm.get((algo, phase, dev))
+                if m is None:
+                    continue
+                print("  %-4s %-10s %-10s %8.2f %8.2f %8.2f | %6d %6d" % (
+                    algo, phase, dev, m["orig_data_size"] / 2**20, m["compr_data_size"] / 2**20,
+                    m["mem_used_total"] / 2**20, m["same_pages"], m["huge_pages"]))
+
+    try:
+        with open(os.path.join(d, "snapshot.json")) as f:
+            s = json.load(f)
+        wl = ""
+        try:
+            with open(os.path.join(d, "workload.txt")) as f:
+                wl = f.readline().strip()
+        except OSError:
+            pass
+        print()
+        print("anon snapshot: python3 tests/bench/anon_workload.py (stdlib ASTs + identifier "
+              "index), %s" % wl)
+        print("  %d regions, %.1f MiB mapped, %d pages read, %d all-zero pages left out, "
+              "%d same-filled, %d unreadable; %d pages (%.1f MiB) written to each device%s" % (
+                  s["regions"], s["region_bytes"] / 2**20, s["pages_read"], s["zero_pages"],
+                  s["same_filled_pages"], s["pages_unreadable"], s["pages_written"],
+                  s["bytes_written"] / 2**20, " (TRUNCATED)" if s["truncated"] else ""))
+    except (OSError, ValueError, KeyError):
+        print("anon snapshot: no snapshot.json")
+        missing = True
+    print("mem_used_total = zsmalloc pages (zram) / pool frames incl. reserve (ghostswap); "
+          "neither counts the per-slot table.")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

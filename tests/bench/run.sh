@@ -1,0 +1,129 @@
+#!/bin/bash
+# Benchmark: ghostswap0 against the built-in zram0, side by side in ONE VM boot, same
+# algorithm, same disksize, same data (tests/bench/guest.sh does the work inside).
+# Prints a table of ghostswap/zram ratios and keeps everything under
+# $GHOSTSWAP_CACHE/bench/<timestamp>/ (table.txt, runs.tsv, mm_stat.tsv, fio JSON,
+# snapshot.json, dmesg.txt, console.log). The VM runs under QEMU/TCG, ~20-50x slower than
+# native: only the ratios mean something.
+#
+# usage: tests/bench/run.sh [--kernel BZIMAGE] [--module KO]
+#
+# Environment:
+#   GS_KERNEL            kernel image (default $GHOSTSWAP_CACHE/build/arch/x86/boot/bzImage)
+#   GS_MODULE            module (default <repo>/ghostswap.ko; copied into the results)
+#   GS_BENCH_RUNTIME     seconds per fio run, after the ramp (default 15)
+#   GS_BENCH_RAMP        fio ramp_time seconds, not measured (default 1)
+#   GS_BENCH_DISKSIZE    disksize of both devices (default 256M)
+#   GS_BENCH_ALGOS       algorithms (default "lz4 zstd")
+#   GS_BENCH_SEED        fio randseed (default 20261123)
+#   GS_BENCH_SNAP_SOURCE bytes of Python source the snapshot workload indexes (default
+#                        2097152, ~95 MiB of anonymous memory)
+#   GS_VM_TIMEOUT        seconds for the whole VM (default 2400)
+#   GS_VERBOSE           1: show the whole VM console
+#   GHOSTSWAP_CACHE      default $HOME/.cache/ghostswap
+#
+# Exit status: 0 if the guest finished without recording an error, 1 otherwise.
+
+set -u -o pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
+kernel=${GS_KERNEL:-$cache/build/arch/x86/boot/bzImage}
+module=${GS_MODULE:-$repo/ghostswap.ko}
+vm_timeout=${GS_VM_TIMEOUT:-2400}
+
+die() {
+	echo "bench: $*" >&2
+	exit 2
+}
+
+while (($#)); do
+	case $1 in
+	--kernel) kernel=${2:?}; shift ;;
+	--module) module=${2:?}; shift ;;
+	-h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; exit 2 ;;
+	*) die "unknown argument $1" ;;
+	esac
+	shift
+done
+
+kernel=$(realpath -- "$kernel" 2>/dev/null) || die "kernel image not found (make kernel)"
+[[ -r $module ]] || die "module '$module' not found (make module)"
+vng_bin=$(PATH=$cache/venv/bin:$PATH command -v vng) || die "vng not found (expected in $cache/venv/bin)"
+PATH=$(dirname "$vng_bin"):$PATH
+export PATH
+
+stamp=$(date +%Y%m%d-%H%M%S)
+out=$cache/bench/$stamp
+mkdir -p "$out" || die "cannot create $out"
+# The module under test is copied, so a rebuild during the run cannot swap it.
+cp "$module" "$out/ghostswap.ko" || die "cannot copy $module"
+
+{
+	echo "date: $(date -Is)"
+	echo "repo: $repo"
+	echo "commit: $(git -C "$repo" rev-parse HEAD 2>/dev/null) $(git -C "$repo" log -1 --format=%s 2>/dev/null)"
+	echo "uncommitted: $(git -C "$repo" status --short -- src patches Kbuild 2>/dev/null | tr '\n' ' ')"
+	echo "module: $module sha256 $(sha256sum <"$module" | cut -d' ' -f1)"
+	echo "kernel: $kernel"
+	echo "host: $(nproc) cpus, load at start $(cut -d' ' -f1-3 /proc/loadavg)"
+} >"$out/host-env.txt"
+
+config=$out/config
+{
+	printf 'GS_REPO=%q\n' "$repo"
+	printf 'GS_OUT=%q\n' "$out"
+	printf 'GS_MODULE=%q\n' "$out/ghostswap.ko"
+	printf 'GS_RUNTIME=%q\n' "${GS_BENCH_RUNTIME:-15}"
+	printf 'GS_RAMP=%q\n' "${GS_BENCH_RAMP:-1}"
+	printf 'GS_DISKSIZE=%q\n' "${GS_BENCH_DISKSIZE:-256M}"
+	printf 'GS_ALGOS=%q\n' "${GS_BENCH_ALGOS:-lz4 zstd}"
+	printf 'GS_SEED=%q\n' "${GS_BENCH_SEED:-20261123}"
+	printf 'GS_SNAP_SOURCE=%q\n' "${GS_BENCH_SNAP_SOURCE:-2097152}"
+} >"$config"
+
+echo "bench: kernel $kernel"
+echo "bench: module $module"
+echo "bench: results $out"
+
+start=$SECONDS
+# The same VM as tests/vm/run.sh: TCG, 9p root, 2 GiB, 2 CPUs, zswap off.
+vm_cmd=(timeout --kill-after=30 "$vm_timeout"
+	"$vng_bin" --run "$kernel" --disable-kvm --force-9p -m 2G -p 2 --verbose
+	--rwdir "$out" --append "zswap.enabled=0"
+	--exec "bash $(printf '%q' "$repo/tests/bench/guest.sh") $(printf '%q' "$config")")
+if [[ ${GS_VERBOSE:-0} == 1 ]]; then
+	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$out/console.log"
+else
+	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$out/console.log" |
+		sed -un 's/.*BENCH: \(.*\)$/bench: \1/p'
+fi
+vm_rc=${PIPESTATUS[0]}
+elapsed=$((SECONDS - start))
+echo "host: load at end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/host-env.txt"
+echo "wall: ${elapsed}s" >>"$out/host-env.txt"
+
+ok=1
+if ((vm_rc == 124 || vm_rc == 137)); then
+	echo "bench: VM timed out after ${elapsed}s" | tee -a "$out/errors.txt"
+	ok=0
+elif ! grep -q 'BENCH-DONE' "$out/console.log"; then
+	echo "bench: the guest did not finish (crash? see $out/console.log)" | tee -a "$out/errors.txt"
+	grep -m1 -E 'Kernel panic|BUG:|Oops' "$out/console.log" | tee -a "$out/errors.txt"
+	ok=0
+fi
+echo "bench: VM finished in ${elapsed}s"
+
+/usr/bin/python3 "$repo/tests/bench/report.py" "$out" >"$out/table.txt" || ok=0
+echo "wall time: ${elapsed}s (one VM boot)" >>"$out/table.txt"
+echo
+cat "$out/table.txt"
+if [[ -s $out/errors.txt ]]; then
+	echo
+	echo "ERRORS (from $out/errors.txt):"
+	sed 's/^/  /' "$out/errors.txt"
+	ok=0
+fi
+echo
+echo "raw results: $out"
+((ok))
