@@ -126,6 +126,8 @@ fn new_store(pages: u64) -> Result<DeviceStore> {
 /// What an initialized device stores pages with.
 #[pin_data]
 pub(crate) struct Backend {
+    /// Number of 4 KiB pages; fixed while the device is initialized.
+    pub(crate) pages: u64,
     #[pin]
     pub(crate) store: SpinLock<DeviceStore>,
     pub(crate) streams: Streams,
@@ -200,6 +202,7 @@ impl GhostDevice {
         let streams = Streams::new(config.algorithm(), config.effective_level())?;
         let backend = Arc::pin_init(
             pin_init!(Backend {
+                pages,
                 store <- new_spinlock!(store, "ghostswap:store"),
                 streams,
                 huge_threshold: crate::gscore::classify::DEFAULT_HUGE_THRESHOLD,
@@ -231,12 +234,6 @@ impl GhostDevice {
         }
     }
 
-    /// The number of 4 KiB pages of the initialized device, or 0.
-    pub(crate) fn pages(&self) -> u64 {
-        self.backend()
-            .map_or(0, |backend| backend.store.lock().len())
-    }
-
     /// Releases what slot `index` holds, if anything.
     ///
     /// Called from swap's slot-free notification, under swap's spinlock: the
@@ -247,17 +244,17 @@ impl GhostDevice {
             let _ = backend.store.lock().free(index, drop);
         }
     }
+}
 
+impl Backend {
     /// Releases what the slots in `range` hold, a chunk at a time so the lock
     /// is never held for long on a large discard.
     pub(crate) fn free_range(&self, range: core::ops::Range<u64>) -> Result {
         const CHUNK: u64 = 256;
-        let backend = self.backend().ok_or(EIO)?;
         let mut start = range.start;
         while start < range.end {
             let end = range.end.min(start.saturating_add(CHUNK));
-            backend
-                .store
+            self.store
                 .lock()
                 .free_range(start..end, drop)
                 .map_err(|_| EIO)?;

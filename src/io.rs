@@ -85,16 +85,22 @@ fn invalid_io(device: &GhostDevice, error: IoError) -> Error {
     }
 }
 
-/// The pages a read or write request covers.
-fn data_pages(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result<core::ops::Range<u64>> {
-    page_range(rq.sector(), u64::from(rq.bytes()), device.pages())
-        .map_err(|e| invalid_io(device, e))
+/// The backend of the initialized device and the pages a read or write
+/// request covers.
+fn data_pages(
+    device: &GhostDevice,
+    rq: &Request<GhostDevice>,
+) -> Result<(Arc<Backend>, core::ops::Range<u64>)> {
+    // The block layer sends no I/O to a disk of capacity 0.
+    let backend = device.backend().ok_or(EIO)?;
+    let pages = page_range(rq.sector(), u64::from(rq.bytes()), backend.pages)
+        .map_err(|e| invalid_io(device, e))?;
+    Ok((backend, pages))
 }
 
 /// Stores every page of a write request.
 fn write(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
-    let mut pages = data_pages(device, rq)?;
-    let backend = device.backend().ok_or(EIO)?;
+    let (backend, mut pages) = data_pages(device, rq)?;
     backend.streams.with(|stream| {
         let mut filled = 0;
         for segment in rq.segments() {
@@ -181,8 +187,7 @@ fn refuse(backend: &Backend, pages: core::ops::Range<u64>) {
 
 /// Fills a read request from the store, page by page through the stream.
 fn read(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
-    let mut pages = data_pages(device, rq)?;
-    let backend = device.backend().ok_or(EIO)?;
+    let (backend, mut pages) = data_pages(device, rq)?;
     backend.streams.with(|stream| {
         let mut offset = PAGE_SIZE;
         for segment in rq.segments() {
@@ -236,13 +241,14 @@ fn load_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
 
 /// Drops the pages a discard fully covers; partial pages keep their data.
 fn discard(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
-    let pages = covered_pages(rq.sector(), u64::from(rq.bytes()), device.pages())
+    let backend = device.backend().ok_or(EIO)?;
+    let pages = covered_pages(rq.sector(), u64::from(rq.bytes()), backend.pages)
         .map_err(|e| invalid_io(device, e))?;
-    device.free_range(pages)
+    backend.free_range(pages)
 }
 
 /// Makes a range read back as zeroes, which is what an empty slot returns.
 fn write_zeroes(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
-    let pages = data_pages(device, rq)?;
-    device.free_range(pages)
+    let (backend, pages) = data_pages(device, rq)?;
+    backend.free_range(pages)
 }
