@@ -21,14 +21,14 @@ use kernel::{
     alloc::{flags, Flags},
     block::mq::{gen_disk::GenDisk, gen_disk::GenDiskBuilder, TagSet},
     new_mutex, new_spinlock,
-    page::MappedPage,
+    cpu,
+    page::MappedPages,
     prelude::*,
     sync::{Arc, Mutex, SpinLock},
 };
 
 use crate::gscore::{
     attrs::DeviceConfig,
-    frame::{Page, FRAME_SIZE},
     geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
     pool::{FrameEntry, RESERVE_CAP},
     slots::Slot,
@@ -46,23 +46,39 @@ pub(crate) fn store_gfp() -> Flags {
     flags::GFP_NOIO | flags::__GFP_NOWARN
 }
 
-/// A pool frame: a page from the page allocator, permanently mapped.
-pub(crate) struct Frame(MappedPage);
+/// Order of the frames packed objects are stored in: 8 pages, so objects of
+/// any size waste little at the end of a frame (zsmalloc chains up to 8
+/// pages for the same reason). Tried without retries; order 0 is the
+/// fallback.
+const PACKING_ORDER: u32 = 3;
+
+/// A pool frame: pages from the page allocator, permanently mapped.
+pub(crate) struct Frame(MappedPages);
 
 impl Frame {
-    pub(crate) fn new(flags: Flags) -> Result<Self> {
-        Ok(Self(MappedPage::alloc(flags)?))
+    /// A single-page frame, as a huge (incompressible) page needs.
+    pub(crate) fn single(flags: Flags) -> Result<Self> {
+        Ok(Self(MappedPages::alloc(flags, 0)?))
+    }
+
+    /// A frame for packed objects: [`PACKING_ORDER`] if the allocator has
+    /// such a block at hand without reclaim, else a single page.
+    pub(crate) fn packing(flags: Flags) -> Result<Self> {
+        MappedPages::alloc(flags | flags::__GFP_NORETRY, PACKING_ORDER)
+            .or_else(|_| MappedPages::alloc(flags, 0))
+            .map(Self)
+            .map_err(Into::into)
     }
 }
 
-impl AsRef<Page> for Frame {
-    fn as_ref(&self) -> &Page {
+impl AsRef<[u8]> for Frame {
+    fn as_ref(&self) -> &[u8] {
         self.0.as_ref()
     }
 }
 
-impl AsMut<Page> for Frame {
-    fn as_mut(&mut self) -> &mut Page {
+impl AsMut<[u8]> for Frame {
+    fn as_mut(&mut self) -> &mut [u8] {
         self.0.as_mut()
     }
 }
@@ -113,8 +129,10 @@ fn new_store(pages: u64) -> Result<DeviceStore> {
     let count = usize::try_from(pages).map_err(|_| EINVAL)?;
     // Worst case one frame per page, plus the reserve and a frame in hand for
     // every request in flight.
+    // CAST: a CPU count fits in usize.
+    let in_flight = (cpu::nr_cpu_ids() as usize).saturating_mul(QUEUE_DEPTH as usize);
     let frames = count
-        .checked_add(RESERVE_CAP as usize + 2 * QUEUE_DEPTH as usize)
+        .checked_add(RESERVE_CAP as usize + 2 * in_flight)
         .ok_or(EINVAL)?;
     Store::new(
         Slots(filled(count, || Slot::Empty)?),
@@ -198,7 +216,7 @@ impl GhostDevice {
             .map_err(crate::sysfs::attr_error)?;
         let pages = bytes / PAGE_SIZE as u64;
         let mut store = new_store(pages)?;
-        store.set_frame_limit(frame_limit(config.mem_limit()));
+        store.set_page_limit(page_limit(config.mem_limit()));
         let streams = Streams::new(config.algorithm(), config.effective_level())?;
         let backend = Arc::pin_init(
             pin_init!(Backend {
@@ -230,7 +248,7 @@ impl GhostDevice {
     /// Applies a new `mem_limit` (bytes, 0 = none) to the pool.
     pub(crate) fn set_mem_limit(&self, limit: u64) {
         if let Some(backend) = self.backend() {
-            backend.store.lock().set_frame_limit(frame_limit(limit));
+            backend.store.lock().set_page_limit(page_limit(limit));
         }
     }
 
@@ -264,9 +282,10 @@ impl Backend {
     }
 }
 
-/// `mem_limit` in bytes as a number of frames; `None` for no limit.
-fn frame_limit(mem_limit: u64) -> Option<u32> {
-    (mem_limit != 0).then(|| u32::try_from(mem_limit / FRAME_SIZE as u64).unwrap_or(u32::MAX))
+/// `mem_limit` in bytes as a number of pages; `None` for no limit.
+fn page_limit(mem_limit: u64) -> Option<u64> {
+    // CAST: PAGE_SIZE is 4096.
+    (mem_limit != 0).then(|| mem_limit / PAGE_SIZE as u64)
 }
 
 /// Creates and adds `/dev/ghostswap<index>`, initialized with `disksize`
@@ -278,7 +297,12 @@ pub(crate) fn create_disk(index: u32, disksize: &[u8]) -> Result<GenDisk<GhostDe
         let mut config = device.config.lock();
         sectors = device.initialize(&mut config, disksize)?;
     }
-    let tagset = Arc::pin_init(TagSet::new_blocking(1, QUEUE_DEPTH, 1), GFP_KERNEL)?;
+    // One hardware queue per CPU: submitters on different CPUs share no
+    // queue state.
+    let tagset = Arc::pin_init(
+        TagSet::new_blocking(cpu::nr_cpu_ids(), QUEUE_DEPTH, 1),
+        GFP_KERNEL,
+    )?;
     // CAST: PAGE_SIZE is 4096.
     let block = PAGE_SIZE as u32;
     GenDiskBuilder::new()
@@ -287,6 +311,8 @@ pub(crate) fn create_disk(index: u32, disksize: &[u8]) -> Result<GenDisk<GhostDe
         .physical_block_size(block)?
         .rotational(false)
         .synchronous(true)
+        // Writes are compressed straight from the caller's pages.
+        .stable_writes(true)
         .max_discard_sectors(u32::MAX >> 9)
         .discard_granularity(block)
         .max_write_zeroes_sectors(u32::MAX >> 9)

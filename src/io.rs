@@ -2,9 +2,10 @@
 
 //! The data path: blk-mq requests and swap's slot-free notification.
 //!
-//! A write copies each 4 KiB page out of the request into the current CPU's
-//! stream, classifies and compresses it there, and only then takes the store
-//! lock to put the result in its slot. A read takes the lock just long enough
+//! A write classifies and compresses each 4 KiB page with the current CPU's
+//! stream (straight from the request's page when a segment is a whole page,
+//! else gathered into the stream first), and only then takes the store lock
+//! to put the result in its slot. A read takes the lock just long enough
 //! to copy what the slot holds into the stream, and decompresses after.
 
 use kernel::{
@@ -17,10 +18,11 @@ use kernel::{
 use crate::device::{store_gfp, Backend, Frame, GhostDevice, IoCounters};
 use crate::gscore::{
     classify::{fill_word, same_filled, store_kind, StoreKind},
+    frame::Page,
     geometry::{covered_pages, page_range, IoError, PAGE_SIZE},
     store::{Found, Incoming, StoreError},
 };
-use crate::streams::Stream;
+use crate::streams::{Codec, Stream};
 
 #[vtable]
 impl Operations for GhostDevice {
@@ -99,11 +101,22 @@ fn data_pages(
 }
 
 /// Stores every page of a write request.
+///
+/// A segment that is a whole page is compressed where it is; anything else
+/// is gathered into the stream's page first.
 fn write(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
     let (backend, mut pages) = data_pages(device, rq)?;
     backend.streams.with(|stream| {
         let mut filled = 0;
         for segment in rq.segments() {
+            if filled == 0 && segment.len() == PAGE_SIZE {
+                let index = pages.next().ok_or(EIO)?;
+                segment
+                    .with_page_bytes(|page| store_page(&backend, &mut stream.codec, page, index))
+                    .unwrap_or(Err(EIO))
+                    .inspect_err(|_| refuse(&backend, pages.clone()))?;
+                continue;
+            }
             let mut rest = segment;
             while !rest.is_empty() {
                 let (piece, tail) = rest.split_at(PAGE_SIZE - filled);
@@ -113,7 +126,8 @@ fn write(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
                 rest = tail;
                 if filled == PAGE_SIZE {
                     let index = pages.next().ok_or(EIO)?;
-                    store_page(&backend, stream, index).inspect_err(|_| {
+                    let page = stream.page.as_slice().try_into().map_err(|_| EIO)?;
+                    store_page(&backend, &mut stream.codec, page, index).inspect_err(|_| {
                         // The rest of the request will not be stored either:
                         // none of it may keep returning older data.
                         refuse(&backend, pages.clone());
@@ -130,25 +144,21 @@ fn write(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
     })
 }
 
-/// Classifies and stores the page in `stream` into slot `index`.
-fn store_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
-    let word = same_filled(&stream.page);
-    let kind = match word {
-        Some(_) => None,
-        None => Some(store_kind(stream.compress(), backend.huge_threshold)),
-    };
-    let incoming = match (word, kind) {
-        (Some(word), _) => Incoming::SameFilled(word),
-        (None, Some(StoreKind::Compressed(len))) => {
-            Incoming::Packed(stream.packed.get(..len).ok_or(EIO)?)
-        }
-        (None, _) => Incoming::Huge(stream.page.as_slice().try_into().map_err(|_| EIO)?),
+/// Classifies `page`, compresses it with `codec` and stores it into slot
+/// `index`.
+fn store_page(backend: &Backend, codec: &mut Codec, page: &Page, index: u64) -> Result {
+    let incoming = match same_filled(page) {
+        Some(word) => Incoming::SameFilled(word),
+        None => match store_kind(codec.compress(page), backend.huge_threshold) {
+            StoreKind::Compressed(len) => Incoming::Packed(codec.packed(len).ok_or(EIO)?),
+            StoreKind::Huge => Incoming::Huge(page),
+        },
     };
     loop {
         let stored = backend.store.lock().store(index, incoming, drop);
         match stored {
             Ok(()) => return Ok(()),
-            Err(StoreError::NeedFrame) => add_frame(backend, index)?,
+            Err(StoreError::NeedFrame) => add_frame(backend, index, &incoming)?,
             Err(_) => {
                 refuse(backend, index..index + 1);
                 return Err(EIO);
@@ -158,11 +168,16 @@ fn store_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
 }
 
 /// Gives the pool a frame for a store that needs one; allocates with the
-/// store lock dropped. A store that gets none (no memory, or `mem_limit`
-/// reached) is refused: the slot's old content is dropped and the write fails
-/// with `ENOMEM`.
-fn add_frame(backend: &Backend, index: u64) -> Result {
-    let refused = match Frame::new(store_gfp()) {
+/// store lock dropped. A huge page needs a single page; packed objects get a
+/// multi-page frame when the allocator has one at hand, else a single page.
+/// A store that gets no frame (no memory, or `mem_limit` reached) is refused:
+/// the slot's old content is dropped and the write fails with `ENOMEM`.
+fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result {
+    let frame = match incoming {
+        Incoming::Huge(_) => Frame::single(store_gfp()),
+        _ => Frame::packing(store_gfp()),
+    };
+    let refused = match frame {
         Ok(frame) => backend.store.lock().add_frame(frame).err(),
         Err(_) => {
             refuse(backend, index..index + 1);
@@ -226,7 +241,7 @@ fn load_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
                 None
             }
             Found::Packed(data) => {
-                let copy = stream.packed.get_mut(..data.len()).ok_or(EIO)?;
+                let copy = stream.codec.packed_mut(data.len()).ok_or(EIO)?;
                 copy.copy_from_slice(data);
                 Some(data.len())
             }
@@ -234,7 +249,7 @@ fn load_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
     };
     match packed_len {
         // Decompressed with the lock dropped.
-        Some(len) => stream.decompress_packed(len),
+        Some(len) => stream.codec.decompress_packed(len, &mut stream.page),
         None => Ok(()),
     }
 }

@@ -17,57 +17,78 @@ use kernel::{
 
 use crate::gscore::{attrs::Algorithm, geometry::PAGE_SIZE};
 
-enum Codec {
+enum Engine {
     Lz4(lz4::Compressor),
     Zstd(zstd::Compressor, zstd::Decompressor),
 }
 
-/// A compressor with its buffers.
-pub(crate) struct Stream {
-    codec: Codec,
-    /// The page being stored or loaded, outside the request's memory.
-    pub(crate) page: KVec<u8>,
+/// A compressor with its output buffer.
+pub(crate) struct Codec {
+    engine: Engine,
     /// Compressed output. One page: output that long is stored raw anyway.
-    pub(crate) packed: KVec<u8>,
+    packed: KVec<u8>,
+}
+
+impl Codec {
+    /// Compresses `page` into the output buffer; `None` if it does not fit a
+    /// page.
+    pub(crate) fn compress(&mut self, page: &[u8]) -> Option<usize> {
+        match &mut self.engine {
+            Engine::Lz4(c) => c.compress(page, &mut self.packed),
+            Engine::Zstd(c, _) => c.compress(page, &mut self.packed),
+        }
+    }
+
+    /// Returns the first `len` bytes of the output buffer.
+    pub(crate) fn packed(&self, len: usize) -> Option<&[u8]> {
+        self.packed.get(..len)
+    }
+
+    /// Returns the first `len` bytes of the output buffer, to fill with
+    /// compressed bytes to decompress.
+    pub(crate) fn packed_mut(&mut self, len: usize) -> Option<&mut [u8]> {
+        self.packed.get_mut(..len)
+    }
+
+    /// Decompresses the first `len` bytes of the output buffer into `page`,
+    /// which they must fill exactly.
+    pub(crate) fn decompress_packed(&mut self, len: usize, page: &mut [u8]) -> Result {
+        let src = self.packed.get(..len).ok_or(EINVAL)?;
+        let written = match &mut self.engine {
+            Engine::Lz4(_) => lz4::decompress(src, page)?,
+            Engine::Zstd(_, d) => d.decompress(src, page)?,
+        };
+        if written == PAGE_SIZE {
+            Ok(())
+        } else {
+            Err(EIO)
+        }
+    }
+}
+
+/// A codec and a page buffer for data that is not mapped as a whole page.
+pub(crate) struct Stream {
+    pub(crate) codec: Codec,
+    /// A page being stored or loaded, outside the request's memory.
+    pub(crate) page: KVec<u8>,
 }
 
 impl Stream {
     fn new(algorithm: Algorithm, level: Option<i32>) -> Result<Self> {
-        let codec = match algorithm {
-            Algorithm::Lz4 => Codec::Lz4(lz4::Compressor::new(GFP_KERNEL)?),
-            Algorithm::Zstd => Codec::Zstd(
+        let engine = match algorithm {
+            Algorithm::Lz4 => Engine::Lz4(lz4::Compressor::new(GFP_KERNEL)?),
+            Algorithm::Zstd => Engine::Zstd(
                 zstd::Compressor::new(level.ok_or(EINVAL)?, PAGE_SIZE, GFP_KERNEL)?,
                 zstd::Decompressor::new(GFP_KERNEL)?,
             ),
         };
         Ok(Self {
-            codec,
+            codec: Codec {
+                engine,
+                packed: KVec::from_elem(0, PAGE_SIZE, GFP_KERNEL)?,
+            },
             page: KVec::from_elem(0, PAGE_SIZE, GFP_KERNEL)?,
-            packed: KVec::from_elem(0, PAGE_SIZE, GFP_KERNEL)?,
         })
-    }
-
-    /// Compresses `page` into `packed`; `None` if it does not fit a page.
-    pub(crate) fn compress(&mut self) -> Option<usize> {
-        match &mut self.codec {
-            Codec::Lz4(c) => c.compress(&self.page, &mut self.packed),
-            Codec::Zstd(c, _) => c.compress(&self.page, &mut self.packed),
-        }
-    }
-
-    /// Decompresses the first `len` bytes of `packed` into `page`, which they
-    /// must fill exactly.
-    pub(crate) fn decompress_packed(&mut self, len: usize) -> Result {
-        let src = self.packed.get(..len).ok_or(EINVAL)?;
-        let len = match &mut self.codec {
-            Codec::Lz4(_) => lz4::decompress(src, &mut self.page)?,
-            Codec::Zstd(_, d) => d.decompress(src, &mut self.page)?,
-        };
-        if len == PAGE_SIZE {
-            Ok(())
-        } else {
-            Err(EIO)
-        }
     }
 }
 

@@ -114,24 +114,32 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
             )
         }
         Attr::DebugStat => {
-            let pool = device
+            let (pool, classes) = device
                 .backend()
-                .map(|backend| backend.store.lock().pool().pool_stats())
+                .map(|backend| {
+                    let store = backend.store.lock();
+                    (store.pool().pool_stats(), store.classes())
+                })
                 .unwrap_or_default();
             writeln!(
                 out,
-                "version: 1\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
-                 frames: {}\nhuge_frames: {}\nreserve_frames: {}\nobjects: {}\n\
-                 object_bytes: {}\nhole_bytes: {}\nfragmentation_permille: {}",
+                "version: 2\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
+                 packed_frames: {}\npacked_pages: {}\nhuge_frames: {}\n\
+                 reserve_frames: {}\nreserve_pages: {}\nobjects: {}\n\
+                 object_bytes: {}\nhole_bytes: {}\nfragmentation_permille: {}\n\
+                 auto_compactions: {}",
                 core::mem::size_of::<Slot<Content>>(),
                 core::mem::size_of::<FrameEntry<Frame>>(),
-                pool.frames,
+                pool.packed_frames,
+                pool.packed_pages,
                 pool.huge_frames,
                 pool.reserve_frames,
+                pool.reserve_pages,
                 pool.objects,
                 pool.live_bytes,
                 pool.hole_bytes,
                 pool.fragmentation_permille(),
+                classes.auto_compactions,
             )
         }
         Attr::FrontswapStat => {

@@ -1,12 +1,18 @@
 //! The record layout of a packed frame.
 //!
-//! A packed frame is one 4 KiB page holding compressed objects as records packed from
-//! offset 0 upwards, each a 6-byte header and the object's bytes:
+//! A packed frame is 1 to 8 contiguous pages (4 to 32 KiB, [`MAX_FRAME_SIZE`]) holding
+//! compressed objects as records packed from offset 0 upwards, each a 6-byte header and the
+//! object's bytes:
 //!
 //! ```text
-//! offset 0                                              tail                 4096
+//! offset 0                                              tail               frame length
 //! | owner: u32 LE | len: u16 LE | data: len bytes | ... |     free space     |
 //! ```
+//!
+//! The functions here take the frame as a byte slice and use its length as the end of the
+//! frame; offsets are `u16`, so a slice longer than [`MAX_FRAME_SIZE`] is refused (no record
+//! is read from or written to it). An object is at most [`MAX_OBJECT`] bytes, so that a
+//! record never needs more than one page, whatever the size of its frame.
 //!
 //! `owner` is the slot the object belongs to, the reverse map that compaction and whole-frame
 //! eviction need. A freed record keeps its length and gets [`FREE_OWNER`] as owner: it is a
@@ -35,11 +41,12 @@ use core::ops::Range;
 
 use super::geometry::PAGE_SIZE;
 
-/// Size of a frame in bytes: one page.
-pub const FRAME_SIZE: usize = PAGE_SIZE;
+/// The largest frame in bytes: 8 pages (an order-3 allocation). Every offset into it fits
+/// in a `u16`.
+pub const MAX_FRAME_SIZE: usize = 8 * PAGE_SIZE;
 
-/// The bytes of one frame.
-pub type Page = [u8; FRAME_SIZE];
+/// The bytes of one page, what a huge (uncompressed) page and its frame hold.
+pub type Page = [u8; PAGE_SIZE];
 
 /// Size of a record header in bytes: the owner (4 bytes) and the data length (2 bytes).
 pub const HEADER_LEN: usize = 6;
@@ -47,16 +54,26 @@ pub const HEADER_LEN: usize = 6;
 /// The owner of a freed record (a hole). No object may have this owner.
 pub const FREE_OWNER: u32 = u32::MAX;
 
-/// The longest object a record can hold: a whole frame minus one header.
-pub const MAX_OBJECT: usize = FRAME_SIZE - HEADER_LEN;
+/// The longest object a record can hold: a page minus one header, so that the largest
+/// record is exactly one page. Compressed pages that do not fit are stored whole.
+pub const MAX_OBJECT: usize = PAGE_SIZE - HEADER_LEN;
 
 /// [`HEADER_LEN`] as a frame offset.
 // CAST: 6 fits in a `u16`.
 const HEADER: u16 = HEADER_LEN as u16;
 
-/// [`FRAME_SIZE`] as a frame offset.
-// CAST: 4096 fits in a `u16`.
-const FRAME_END: u16 = FRAME_SIZE as u16;
+// Offsets and lengths in a frame are `u16`.
+// CAST: `u16` to `usize` widens.
+const _: () = assert!(MAX_FRAME_SIZE <= u16::MAX as usize);
+
+/// Returns the length of `frame` as an offset, or `None` if it is longer than
+/// [`MAX_FRAME_SIZE`].
+pub fn frame_end(frame: &[u8]) -> Option<u16> {
+    if frame.len() > MAX_FRAME_SIZE {
+        return None;
+    }
+    u16::try_from(frame.len()).ok()
+}
 
 /// One record of a frame, as found by [`read_record`] or written by [`write_record`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,7 +94,8 @@ impl Record {
 
     /// Returns the size of the record in the frame: header and data.
     pub fn size(&self) -> u16 {
-        // A record read or written here is at most a frame long, so this never saturates.
+        // A record read or written here lies within a frame of at most `MAX_FRAME_SIZE`
+        // bytes, so this never saturates.
         HEADER.saturating_add(self.len)
     }
 
@@ -95,9 +113,11 @@ impl Record {
 /// Reads the record whose header starts at `offset`.
 ///
 /// Returns `None` if the header or the data would reach past `tail` or past the end of the
-/// frame. Any other bytes are a record, so callers that need to know that `offset` starts a
-/// record walk to it from offset 0 (see [`records`]).
-pub fn read_record(frame: &Page, offset: u16, tail: u16) -> Option<Record> {
+/// frame, or if the frame is longer than [`MAX_FRAME_SIZE`]. Any other bytes are a record,
+/// so callers that need to know that `offset` starts a record walk to it from offset 0 (see
+/// [`records`]).
+pub fn read_record(frame: &[u8], offset: u16, tail: u16) -> Option<Record> {
+    let limit = frame_end(frame)?;
     let start = usize::from(offset);
     let header: &[u8; HEADER_LEN] = frame
         .get(start..start.checked_add(HEADER_LEN)?)?
@@ -110,7 +130,7 @@ pub fn read_record(frame: &Page, offset: u16, tail: u16) -> Option<Record> {
         len: u16::from_le_bytes([l0, l1]),
     };
     let end = offset.checked_add(HEADER)?.checked_add(record.len)?;
-    if end > tail.min(FRAME_END) {
+    if end > tail.min(limit) {
         return None;
     }
     Some(record)
@@ -118,14 +138,19 @@ pub fn read_record(frame: &Page, offset: u16, tail: u16) -> Option<Record> {
 
 /// Writes a record for `owner` holding `data` at `offset` and returns it.
 ///
-/// Returns `None`, writing nothing, if `data` is longer than [`MAX_OBJECT`] or the record
-/// would reach past the end of the frame. Whatever was at `offset` is overwritten; keeping
-/// records from overlapping is the caller's business.
-pub fn write_record(frame: &mut Page, offset: u16, owner: u32, data: &[u8]) -> Option<Record> {
+/// Returns `None`, writing nothing, if `data` is longer than [`MAX_OBJECT`], the record
+/// would reach past the end of the frame, or the frame is longer than [`MAX_FRAME_SIZE`].
+/// Whatever was at `offset` is overwritten; keeping records from overlapping is the
+/// caller's business.
+pub fn write_record(frame: &mut [u8], offset: u16, owner: u32, data: &[u8]) -> Option<Record> {
+    if data.len() > MAX_OBJECT {
+        return None;
+    }
+    let limit = frame_end(frame)?;
     let len = u16::try_from(data.len()).ok()?;
     let data_start = offset.checked_add(HEADER)?;
     let end = data_start.checked_add(len)?;
-    if end > FRAME_END {
+    if end > limit {
         return None;
     }
     let [o0, o1, o2, o3] = owner.to_le_bytes();
@@ -141,8 +166,12 @@ pub fn write_record(frame: &mut Page, offset: u16, owner: u32, data: &[u8]) -> O
 
 /// Sets the owner of the record at `offset`, for example to [`FREE_OWNER`] to free it.
 ///
-/// Returns `false`, writing nothing, if the header would reach past the end of the frame.
-pub fn set_owner(frame: &mut Page, offset: u16, owner: u32) -> bool {
+/// Returns `false`, writing nothing, if the header would reach past the end of the frame or
+/// the frame is longer than [`MAX_FRAME_SIZE`].
+pub fn set_owner(frame: &mut [u8], offset: u16, owner: u32) -> bool {
+    if frame_end(frame).is_none() {
+        return false;
+    }
     let field = frame
         .get_mut(usize::from(offset)..)
         .and_then(|rest| rest.first_chunk_mut::<4>());
@@ -159,7 +188,8 @@ pub fn set_owner(frame: &mut Page, offset: u16, owner: u32) -> bool {
 ///
 /// The walk stops early, without an error, at a record that would reach past `tail`; in a
 /// frame kept by the pool that never happens, since its records tile `[0, tail)` exactly.
-pub fn records(frame: &Page, tail: u16) -> Records<'_> {
+/// A frame longer than [`MAX_FRAME_SIZE`] has no records.
+pub fn records(frame: &[u8], tail: u16) -> Records<'_> {
     Records {
         frame,
         pos: 0,
@@ -170,7 +200,7 @@ pub fn records(frame: &Page, tail: u16) -> Records<'_> {
 /// Iterator over the records of a frame, returned by [`records`].
 #[derive(Debug, Clone)]
 pub struct Records<'a> {
-    frame: &'a Page,
+    frame: &'a [u8],
     pos: u16,
     tail: u16,
 }
@@ -210,7 +240,7 @@ pub struct Found {
 /// Returns `None` if no record starts there (the offset is inside a record, or at or past
 /// the tail). This takes O(records before `offset`) steps; it is what makes a stale or
 /// forged [`super::pool::ObjectRef`] detectable.
-pub fn find_record(frame: &Page, tail: u16, offset: u16) -> Option<Found> {
+pub fn find_record(frame: &[u8], tail: u16, offset: u16) -> Option<Found> {
     let mut live_end = 0;
     for record in records(frame, tail) {
         if record.offset == offset {

@@ -1,52 +1,70 @@
-//! The compressed-object pool: objects of any size packed into 4 KiB frames.
+//! The compressed-object pool: objects of any size packed into frames of 4 to 32 KiB.
 //!
 //! The pool stores compressed pages ("objects") of 1 to [`MAX_OBJECT`] bytes in
-//! *frames*, 4 KiB pages that the caller allocates and frees. It never allocates: frames
-//! are handed in with [`Pool::add_frame`] and handed back through `released` callbacks.
-//! The frame table, one [`FrameEntry`] per frame the pool can hold, is caller-provided
-//! storage too; a [`FrameId`] is an index into it.
+//! *frames*, runs of 1 to 8 pages that the caller allocates and frees. It never allocates:
+//! frames are handed in with [`Pool::add_frame`] and handed back through `released`
+//! callbacks. The frame table, one [`FrameEntry`] per frame the pool can hold, is
+//! caller-provided storage too; a [`FrameId`] is an index into it.
 //!
 //! # Frames
+//!
+//! A frame is any byte buffer whose length is a multiple of [`PAGE_SIZE`] from one page to
+//! [`MAX_FRAME_SIZE`] (8 pages; see [`frame_pages`]). The caller may hand in frames of
+//! different sizes, for example 32 KiB ones while memory is plentiful and single pages under
+//! pressure: one pool holds a mix, and the pool takes each frame's length from the frame.
 //!
 //! - A *packed* frame holds records `[owner: u32][len: u16][data]` packed from offset 0
 //!   to its tail (layout in [`super::frame`]). An object is named by an [`ObjectRef`]:
 //!   frame, record offset and data length, 8 bytes, all the slot table needs. Freeing an
 //!   object turns its record into a hole; freeing the last record of a frame lowers the
 //!   tail past it and any holes before it, so the record that ends at the tail is always
-//!   live. Holes inside a frame are reclaimed by compaction.
-//! - A *huge* frame holds one uncompressed page of one owner, named by its [`FrameId`].
+//!   live. Holes inside a frame are reclaimed by compaction. Larger frames waste less: the
+//!   space after the last record that fits is lost once per frame, not once per page.
+//! - A *huge* frame holds one uncompressed page of one owner, named by its [`FrameId`]. It
+//!   is always exactly one page long.
 //! - A *reserve* frame is empty, waiting to become packed or huge.
 //!
 //! # Allocation
 //!
-//! Packed frames sit in 65 free-space buckets by the space after their tail, in 64-byte
-//! classes: class `c` holds the frames with `64 * c ..= 64 * c + 63` free bytes. A store of
-//! a record of `n` bytes (data and header) takes the first frame of the smallest
-//! non-empty class `c >= ceil(n / 64)`, the best fit among the frames where the record is
-//! sure to fit, found in O(1) with a bitmap of non-empty classes. If there is none, a
-//! reserve frame becomes a new packed frame. If the reserve is empty too, the store fails
-//! with [`PoolError::NeedFrame`] and the caller follows this protocol:
+//! Packed frames sit in [`CLASSES`] free-space buckets by the space after their tail:
+//! below one page of free space in classes [`CLASS_WIDTH`] (64) bytes wide, so class `c`
+//! holds the frames with `64 * c ..= 64 * c + 63` free bytes; from one page up in classes
+//! [`COARSE_CLASS_WIDTH`] (512) bytes wide, so that large frames are still told apart by
+//! how full they are. A store of a record of `n` bytes (data and header, at most one
+//! page) takes the first frame of the smallest non-empty class `c >= ceil(n / 64)`, the
+//! best fit among the frames where the record is sure to fit, found in O(1) with a bitmap
+//! of non-empty classes. If there is none, the largest reserve frame becomes a new packed
+//! frame. A huge page takes a reserve frame of exactly one page. If the reserve has no
+//! frame for the store, it fails with [`PoolError::NeedFrame`] and the caller follows
+//! this protocol:
 //!
-//! 1. drop the lock that protects the pool, allocate a frame (this may sleep);
+//! 1. drop the lock that protects the pool, allocate a frame (this may sleep), of exactly
+//!    one page for a huge page and of any valid size otherwise;
 //! 2. take the lock again and call [`Pool::add_frame`], which puts the frame in the
-//!    reserve, or gives it back if the table has no free entry or the pool is at its
-//!    frame limit ([`Pool::set_frame_limit`]); a frame given back is freed after dropping
-//!    the lock and the store counts as failed;
+//!    reserve, or gives it back if its length is not valid, the table has no free entry or
+//!    the frame would take the pool over its page limit ([`Pool::set_page_limit`]); a
+//!    frame given back is freed after dropping the lock and the store counts as failed;
 //! 3. retry the store, which may need another frame if other stores took this one.
 //!
 //! A frame that holds nothing any more goes back to the reserve while the reserve has
-//! fewer than [`RESERVE_CAP`] frames and the pool is within its frame limit, to absorb
+//! fewer than [`RESERVE_CAP`] frames and the pool stays within its page limit, to absorb
 //! churn without a round trip to the allocator; otherwise it is handed to `released`.
 //! `released` runs under the caller's lock, so it should only collect the frame, to be
 //! freed after the lock is dropped. [`Pool::release_reserve`] empties the reserve, for
 //! example under memory pressure.
 //!
+//! # Memory accounting
+//!
+//! Memory is counted in pages, whatever the sizes of the frames: a 32 KiB frame counts 8
+//! pages. The page limit covers packed, huge and reserve frames, and [`PoolStats`] has the
+//! page count of each kind besides the frame counts.
+//!
 //! # Least recently used order
 //!
 //! Packed and huge frames are on one list ordered by their last store or load, which
 //! writeback walks from the cold end ([`Pool::coldest`], [`Pool::next_warmer`],
-//! [`Pool::lru_iter`]) and empties a frame with [`Pool::records`]. Compaction does not
-//! change the order.
+//! [`Pool::lru_iter`]) and empties a frame with [`Pool::records`] or writes it whole from
+//! [`Pool::frame`]. Compaction does not change the order.
 //!
 //! # Compaction
 //!
@@ -57,27 +75,34 @@
 //!
 //! # Cost
 //!
-//! [`Pool::store`], [`Pool::store_huge`], [`Pool::add_frame`] and the huge-frame and LRU
-//! operations take O(1) steps; [`Pool::load`], [`Pool::free`] and [`Pool::compact_frame`]
-//! walk the records of one frame. [`Pool::compact`], [`Pool::release_reserve`] and
-//! [`Pool::drain`] take time in proportion to the pool. Nothing recurses.
+//! [`Pool::store`], [`Pool::store_huge`] and [`Pool::add_frame`] take O(1) steps plus, when
+//! a store takes a reserve frame, a walk over the reserve (at most [`RESERVE_CAP`] frames
+//! plus those added for stores in flight); the huge-frame and LRU operations take O(1)
+//! steps; [`Pool::load`], [`Pool::free`] and [`Pool::compact_frame`] walk the records of
+//! one frame. [`Pool::compact`], [`Pool::release_reserve`] and [`Pool::drain`] take time in
+//! proportion to the pool. Nothing recurses.
 //!
 //! # Examples
 //!
 //! ```
 //! use ghostswap_core::pool::{FrameEntry, Pool, PoolError};
 //!
-//! type Frame = Box<[u8; 4096]>;
+//! type Frame = Box<[u8]>;
+//! let frame = |pages: usize| vec![0u8; pages * 4096].into_boxed_slice();
 //! let table: Vec<FrameEntry<Frame>> = (0..4).map(|_| FrameEntry::default()).collect();
 //! let mut pool = Pool::new(table);
 //!
 //! // No frame yet: the caller allocates one outside its lock and retries.
 //! assert_eq!(pool.store(7, b"compressed"), Err(PoolError::NeedFrame));
-//! assert!(pool.add_frame(Box::new([0; 4096])).is_ok());
-//! let a = pool.store(7, b"compressed")?;
+//! assert!(pool.add_frame(frame(8)).is_ok()); // 32 KiB.
+//! assert!(pool.add_frame(frame(3)).is_ok()); // Any multiple of a page up to 32 KiB.
+//! assert!(pool.add_frame(frame(9)).is_err()); // Too long: given back.
+//! let a = pool.store(7, b"compressed")?; // The largest reserve frame is taken.
 //! let b = pool.store(8, b"another")?; // Shares the frame.
 //! assert_eq!(b.frame, a.frame);
+//! assert_eq!(pool.frame_len(a.frame), Some(32768));
 //! assert_eq!(pool.load(a)?, b"compressed");
+//! assert_eq!(pool.pool_stats().total_pages(), 8 + 3);
 //!
 //! let mut released = Vec::new();
 //! pool.free(a, |frame| released.push(frame))?;
@@ -92,16 +117,24 @@
 //! // The emptied frame stays in the reserve, nothing is released.
 //! pool.free(b2, |frame| released.push(frame))?;
 //! assert!(released.is_empty());
-//! assert_eq!(pool.pool_stats().reserve_frames, 1);
-//! assert_eq!(pool.drain(|frame| released.push(frame)), 1);
-//! assert_eq!(released.len(), 1);
+//! assert_eq!(pool.pool_stats().reserve_frames, 2);
+//! assert_eq!(pool.pool_stats().reserve_pages, 8 + 3);
+//!
+//! // A huge page needs a frame of exactly one page: the reserve has none.
+//! assert_eq!(pool.store_huge(9, &[1; 4096]), Err(PoolError::NeedFrame));
+//! assert!(pool.add_frame(frame(1)).is_ok());
+//! let h = pool.store_huge(9, &[1; 4096])?;
+//! assert_eq!(pool.load_huge(h)?, &[1; 4096]);
+//! assert_eq!(pool.drain(|frame| released.push(frame)), 3);
+//! assert_eq!(released.len(), 3);
 //! # Ok::<(), PoolError>(())
 //! ```
 
 use core::marker::PhantomData;
 use core::mem;
 
-use super::frame::{self, Page, Record, FRAME_SIZE, FREE_OWNER, HEADER_LEN, MAX_OBJECT};
+use super::frame::{self, Page, Record, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT};
+use super::geometry::PAGE_SIZE;
 use super::list::{Chain, Links, List};
 
 // The path is relative to this file, in the host crate and in the kernel module alike.
@@ -111,23 +144,53 @@ mod compact;
 /// The index of a frame in the pool's frame table.
 pub type FrameId = u32;
 
-/// Width of a free-space class in bytes.
+/// Width in bytes of a free-space class below one page of free space.
 pub const CLASS_WIDTH: u16 = 64;
 
-/// Number of free-space classes: free space from 0 to a whole frame, in steps of
-/// [`CLASS_WIDTH`].
-pub const CLASSES: usize = FRAME_SIZE / CLASS_WIDTH as usize + 1;
+/// Width in bytes of a free-space class from one page of free space up.
+pub const COARSE_CLASS_WIDTH: u16 = 512;
+
+/// Number of free-space classes narrower than a page: [`CLASS_WIDTH`]-wide classes cover
+/// free space from 0 to one page.
+// CAST: `u16` to `usize` widens.
+const FINE_CLASSES: usize = PAGE_SIZE / CLASS_WIDTH as usize;
+
+/// Number of free-space classes: [`CLASS_WIDTH`]-wide classes below one page of free
+/// space, [`COARSE_CLASS_WIDTH`]-wide ones up to [`MAX_FRAME_SIZE`], and one for a whole
+/// empty frame of that size.
+// CAST: `u16` to `usize` widens.
+pub const CLASSES: usize =
+    FINE_CLASSES + (MAX_FRAME_SIZE - PAGE_SIZE) / COARSE_CLASS_WIDTH as usize + 1;
+
+// The bitmap of non-empty classes is a `u128`.
+const _: () = assert!(CLASSES <= 128);
 
 /// Number of emptied frames the pool keeps for reuse instead of releasing them.
 pub const RESERVE_CAP: u32 = 2;
 
-/// [`FRAME_SIZE`] as a frame offset.
+/// [`PAGE_SIZE`] as a frame offset.
 // CAST: 4096 fits in a `u16`.
-const FRAME_END: u16 = FRAME_SIZE as u16;
+const PAGE_END: u16 = PAGE_SIZE as u16;
 
 /// [`HEADER_LEN`] as a byte count of a frame.
 // CAST: 6 fits in a `u16`.
 const HEADER: u16 = HEADER_LEN as u16;
+
+/// Returns the number of pages of a frame of `len` bytes, or `None` if the pool does not
+/// take frames of that length (it is not a multiple of [`PAGE_SIZE`] from one page to
+/// [`MAX_FRAME_SIZE`]).
+pub fn frame_pages(len: usize) -> Option<u8> {
+    if len == 0 || len > MAX_FRAME_SIZE || len % PAGE_SIZE != 0 {
+        return None;
+    }
+    u8::try_from(len / PAGE_SIZE).ok()
+}
+
+/// Returns the length in bytes of a frame of `pages` pages, saturating at `u16::MAX` (a
+/// frame held by the pool has at most 8 pages, 32768 bytes).
+fn pages_len(pages: u8) -> u16 {
+    PAGE_END.saturating_mul(u16::from(pages))
+}
 
 /// Where a compressed object is: its frame, the offset of its record and its length.
 ///
@@ -166,6 +229,8 @@ pub struct Usage {
     pub record_bytes: u16,
     /// Number of live records.
     pub objects: u16,
+    /// Length of the frame in bytes: a multiple of [`PAGE_SIZE`] up to [`MAX_FRAME_SIZE`].
+    pub len: u16,
 }
 
 impl Usage {
@@ -176,7 +241,7 @@ impl Usage {
 
     /// Returns the free bytes after the tail.
     pub fn free_bytes(&self) -> u16 {
-        FRAME_END.saturating_sub(self.tail)
+        self.len.saturating_sub(self.tail)
     }
 
     /// Returns the bytes of object data, headers excluded.
@@ -187,7 +252,7 @@ impl Usage {
 
     /// Returns the free-space class of the frame.
     fn class(&self) -> usize {
-        usize::from(self.free_bytes() / CLASS_WIDTH)
+        class_of_free(self.free_bytes())
     }
 }
 
@@ -206,14 +271,20 @@ pub enum FrameState {
 }
 
 /// Sizes of the pool, from [`Pool::pool_stats`].
+///
+/// Frames are counted as table entries and, for memory, in pages of [`PAGE_SIZE`] bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PoolStats {
     /// Packed frames.
-    pub frames: u32,
-    /// Huge frames.
+    pub packed_frames: u32,
+    /// Pages of the packed frames.
+    pub packed_pages: u64,
+    /// Huge frames, each one page.
     pub huge_frames: u32,
     /// Empty frames in the reserve.
     pub reserve_frames: u32,
+    /// Pages of the reserve frames.
+    pub reserve_pages: u64,
     /// Bytes of object data in packed frames, headers excluded.
     pub live_bytes: u64,
     /// Bytes of live records in packed frames, headers included.
@@ -225,20 +296,30 @@ pub struct PoolStats {
 }
 
 impl PoolStats {
-    /// Returns the number of frames the pool holds: packed, huge and reserve.
+    /// Returns the number of frames the pool holds (packed, huge and reserve): the entries
+    /// of the frame table in use. For memory see [`PoolStats::total_pages`].
     pub fn total_frames(&self) -> u64 {
-        u64::from(self.frames)
+        u64::from(self.packed_frames)
             .saturating_add(u64::from(self.huge_frames))
             .saturating_add(u64::from(self.reserve_frames))
     }
 
+    /// Returns the number of pages the pool holds: packed, huge and reserve. This is the
+    /// memory the pool uses, what its page limit bounds.
+    pub fn total_pages(&self) -> u64 {
+        self.packed_pages
+            .saturating_add(u64::from(self.huge_frames))
+            .saturating_add(self.reserve_pages)
+    }
+
     /// Returns how much of the packed frames is not object data, in thousandths.
     ///
-    /// This is `1000 * (1 - live_bytes / (frames * 4096))`, rounded down: headers, holes
-    /// and free space after the tails all count as waste. It is 0 without packed frames.
-    /// Huge and reserve frames are not included.
+    /// This is `1000 * (1 - live_bytes / (packed_pages * 4096))`, rounded down: headers,
+    /// holes and free space after the tails all count as waste. It is 0 without packed
+    /// frames. Huge and reserve frames are not included.
     pub fn fragmentation_permille(&self) -> u32 {
-        let capacity = u64::from(self.frames).saturating_mul(FRAME_SIZE as u64);
+        // CAST: `PAGE_SIZE` is 4096, which fits a `u64`.
+        let capacity = self.packed_pages.saturating_mul(PAGE_SIZE as u64);
         let waste = capacity.saturating_sub(self.live_bytes);
         waste
             .checked_mul(1000)
@@ -260,6 +341,8 @@ pub struct CompactStats {
     /// Frames emptied by moving their records to other frames; each went to the reserve
     /// or to `released` like any emptied frame.
     pub frames_emptied: u32,
+    /// Pages of the frames emptied.
+    pub pages_emptied: u64,
 }
 
 /// One entry of the frame table: a frame held by the pool, or room for one.
@@ -267,8 +350,9 @@ pub struct CompactStats {
 /// Entries are made empty with [`Default`]; only the pool changes them. With a frame type
 /// the size of a pointer (a box) an entry takes 32 bytes on 64-bit machines: the frame
 /// pointer, the links of the least-recently-used list and, for packed frames, the
-/// free-space bucket links, the tail, the live record bytes, the object count and a
-/// compaction mark. Hole bytes are derived (tail minus live record bytes).
+/// free-space bucket links, the tail, the live record bytes, the object count, the frame's
+/// length in pages and a compaction mark. Hole bytes are derived (tail minus live record
+/// bytes).
 pub struct FrameEntry<F> {
     /// Links on the LRU list (packed and huge frames), the reserve or the list of empty
     /// entries, which are exclusive.
@@ -291,22 +375,51 @@ enum State<F> {
     /// No frame.
     #[default]
     Vacant,
-    /// An empty frame in the reserve.
-    Reserve(F),
+    /// An empty frame of `pages` pages in the reserve.
+    Reserve { frame: F, pages: u8 },
     /// A frame of records.
     Packed(Packed<F>),
-    /// A frame holding one uncompressed page.
+    /// A frame of one page holding one uncompressed page.
     Huge { frame: F, owner: u32 },
 }
 
 /// A frame of records and its bookkeeping.
+///
+/// The fields of its [`Usage`] are kept apart, with the length in pages, so that an entry
+/// stays small (see [`FrameEntry`]).
 struct Packed<F> {
     frame: F,
-    usage: Usage,
-    /// Links in the free-space bucket of `usage.class()`.
-    bucket: Links,
+    /// [`Usage::tail`].
+    tail: u16,
+    /// [`Usage::record_bytes`].
+    record_bytes: u16,
+    /// [`Usage::objects`].
+    objects: u16,
+    /// Length of the frame in pages, 1 to 8.
+    pages: u8,
     /// Set by [`Pool::compact`] on frames it gave up emptying; clear otherwise.
     marked: bool,
+    /// Links in the free-space bucket of `usage().class()`.
+    bucket: Links,
+}
+
+impl<F> Packed<F> {
+    /// Returns the usage of the frame.
+    fn usage(&self) -> Usage {
+        Usage {
+            tail: self.tail,
+            record_bytes: self.record_bytes,
+            objects: self.objects,
+            len: pages_len(self.pages),
+        }
+    }
+
+    /// Sets the usage of the frame; its length cannot change.
+    fn set_usage(&mut self, usage: Usage) {
+        self.tail = usage.tail;
+        self.record_bytes = usage.record_bytes;
+        self.objects = usage.objects;
+    }
 }
 
 /// The chain of the LRU list, the reserve and the empty entries.
@@ -434,7 +547,33 @@ fn lowest_at_least(mask: u128, min: usize) -> Option<usize> {
     (candidates != 0).then(|| candidates.trailing_zeros() as usize)
 }
 
+/// Returns the free-space class of a frame with `free` bytes after its tail.
+fn class_of_free(free: u16) -> usize {
+    let class = match free.checked_sub(PAGE_END) {
+        None => usize::from(free / CLASS_WIDTH),
+        Some(above) => FINE_CLASSES.saturating_add(usize::from(above / COARSE_CLASS_WIDTH)),
+    };
+    class.min(CLASSES.saturating_sub(1))
+}
+
+/// Returns the least free space of a frame in `class`, in bytes.
+fn class_floor(class: usize) -> u16 {
+    let floor = match class.checked_sub(FINE_CLASSES) {
+        None => u16::try_from(class)
+            .ok()
+            .and_then(|class| class.checked_mul(CLASS_WIDTH)),
+        Some(above) => u16::try_from(above)
+            .ok()
+            .and_then(|above| above.checked_mul(COARSE_CLASS_WIDTH))
+            .and_then(|above| above.checked_add(PAGE_END)),
+    };
+    floor.unwrap_or(u16::MAX)
+}
+
 /// Returns the smallest class whose frames surely have room for a record of `size` bytes.
+///
+/// A record is at most a page, so this is a class of [`CLASS_WIDTH`]-wide ones or the first
+/// coarse one, and every frame of that class or above has at least `size` free bytes.
 fn class_for(size: u16) -> usize {
     usize::from(size.div_ceil(CLASS_WIDTH))
 }
@@ -452,15 +591,17 @@ fn record_size(len: usize) -> Result<u16, PoolError> {
 
 /// The compressed-object pool of one device.
 ///
-/// `F` is a frame, any owner of a `[u8; 4096]`: the module passes a wrapper of a kmalloc'd
-/// box, tests a `Box<[u8; 4096]>`. `S` is the frame table: any owner of a
-/// `[FrameEntry<F>]` whose `as_ref` and `as_mut` return the same slice every time, made
-/// of entries as [`FrameEntry::default`] makes them. The pool holds at most one frame per
-/// entry, reserve frames included, and at most `u32::MAX - 1` entries are used. One object
-/// per frame is the worst case, so a device of `n` pages needs `n` entries, plus
-/// [`RESERVE_CAP`], plus two for each store that can be in flight (its new object exists
-/// before the old one is freed, and it may have added a frame another store took);
-/// without them a store can fail for want of an entry rather than of memory.
+/// `F` is a frame, any owner of a byte buffer whose `as_ref` and `as_mut` return the same
+/// slice every time, of a length [`frame_pages`] accepts: the module passes a wrapper of
+/// pages from the page allocator, tests a `Box<[u8]>` or a `Vec<u8>`. `S` is the frame
+/// table: any owner of a `[FrameEntry<F>]` whose `as_ref` and `as_mut` return the same
+/// slice every time, made of entries as [`FrameEntry::default`] makes them. The pool holds
+/// at most one frame per entry, reserve frames included, and at most `u32::MAX - 1`
+/// entries are used. One object per frame is the worst case, so a device of `n` pages
+/// needs `n` entries, plus [`RESERVE_CAP`], plus two for each store that can be in flight
+/// (its new object exists before the old one is freed, and it may have added a frame
+/// another store took); without them a store can fail for want of an entry rather than of
+/// memory.
 ///
 /// Dropping the pool drops the table and with it every frame it holds: call
 /// [`Pool::drain`] first if frames must be freed explicitly.
@@ -473,14 +614,16 @@ fn record_size(len: usize) -> Result<u16, PoolError> {
 /// - Every entry below `fresh` is on exactly one of: the vacant list (state `Vacant`), the
 ///   reserve (state `Reserve`) or the LRU list (state `Packed` or `Huge`). Entries from
 ///   `fresh` to `capacity` are `Vacant` and on no list.
+/// - The frame of a `Reserve` or `Packed` entry is `pages` pages long, 1 to 8; the frame of
+///   a `Huge` entry is one page long.
 /// - Every packed frame is on the bucket of its free-space class, and `nonempty` has the
 ///   bit of exactly the classes whose bucket is not empty. Within a bucket, frames with
 ///   `marked` set come after those without; outside [`Pool::compact`] no frame is marked.
 /// - The records of a packed frame tile `[0, tail)`, the record that ends at `tail` is
-///   live, `usage.record_bytes` and `usage.objects` count its live records, and it has at
-///   least one live record.
-/// - `packed_frames`, `huge_frames` and `totals` count and sum over the frames in those
-///   states.
+///   live, `record_bytes` and `objects` count its live records, and it has at least one
+///   live record.
+/// - `packed_frames`, `packed_pages`, `huge_frames`, `reserve_pages` and `totals` count and
+///   sum over the frames in those states.
 pub struct Pool<F, S> {
     table: S,
     capacity: u32,
@@ -491,19 +634,31 @@ pub struct Pool<F, S> {
     lru: List<ByUse>,
     buckets: [List<BySpace>; CLASSES],
     nonempty: u128,
-    limit: Option<u32>,
+    /// Limit on the pages of all frames held, if any.
+    limit: Option<u64>,
     packed_frames: u32,
+    packed_pages: u64,
     huge_frames: u32,
+    reserve_pages: u64,
     totals: Totals,
     frames: PhantomData<F>,
 }
 
+/// Which reserve frame a store takes.
+#[derive(Clone, Copy)]
+enum Want {
+    /// The largest, for a new packed frame.
+    Largest,
+    /// One of exactly one page, for a huge page.
+    OnePage,
+}
+
 impl<F, S> Pool<F, S>
 where
-    F: AsRef<Page> + AsMut<Page>,
+    F: AsRef<[u8]> + AsMut<[u8]>,
     S: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
 {
-    /// Creates an empty pool over the frame table `table`, without a frame limit.
+    /// Creates an empty pool over the frame table `table`, without a page limit.
     ///
     /// Every entry of `table` must be empty, as [`FrameEntry::default`] makes it; the
     /// table is not scanned, and what a non-empty entry holds is dropped when the pool
@@ -523,7 +678,9 @@ where
             nonempty: 0,
             limit: None,
             packed_frames: 0,
+            packed_pages: 0,
             huge_frames: 0,
+            reserve_pages: 0,
             totals: Totals::default(),
             frames: PhantomData,
         }
@@ -534,52 +691,55 @@ where
         self.capacity
     }
 
-    /// Returns the frame limit, if any.
-    pub fn frame_limit(&self) -> Option<u32> {
+    /// Returns the page limit, if any.
+    pub fn page_limit(&self) -> Option<u64> {
         self.limit
     }
 
-    /// Sets or removes the limit on the frames the pool holds (packed, huge and reserve).
+    /// Sets or removes the limit on the pages of the frames the pool holds (packed, huge and
+    /// reserve; a frame of 8 pages counts 8).
     ///
-    /// [`Pool::add_frame`] refuses frames beyond the limit, so stores fail once the frames
-    /// are full. Lowering the limit below what the pool holds takes no frame away; emptied
-    /// frames are then released instead of kept, and [`Pool::release_reserve`] gives back
-    /// the reserve at once.
-    pub fn set_frame_limit(&mut self, limit: Option<u32>) {
+    /// [`Pool::add_frame`] refuses frames that would take the pool beyond the limit, so
+    /// stores fail once the frames are full. Lowering the limit below what the pool holds
+    /// takes no frame away; emptied frames are then released instead of kept, and
+    /// [`Pool::release_reserve`] gives back the reserve at once.
+    pub fn set_page_limit(&mut self, limit: Option<u64>) {
         self.limit = limit;
     }
 
-    /// Returns `true` if the pool may hold `extra` more frames under its limit.
-    fn within_limit(&self, extra: u32) -> bool {
+    /// Returns the pages of all frames the pool holds.
+    fn held_pages(&self) -> u64 {
+        self.packed_pages
+            .saturating_add(u64::from(self.huge_frames))
+            .saturating_add(self.reserve_pages)
+    }
+
+    /// Returns `true` if the pool may hold `extra` more pages under its limit.
+    fn within_limit(&self, extra: u64) -> bool {
         let Some(limit) = self.limit else {
             return true;
         };
-        let held = u64::from(self.packed_frames)
-            .saturating_add(u64::from(self.huge_frames))
-            .saturating_add(u64::from(self.reserve.len()));
-        held.saturating_add(u64::from(extra)) <= u64::from(limit)
+        self.held_pages().saturating_add(extra) <= limit
     }
 
     /// Adds an empty frame to the reserve, for the next store that needs one.
     ///
     /// # Errors
     ///
-    /// Gives `frame` back if the pool holds as many frames as its limit allows or the frame
-    /// table has no empty entry. The caller frees it after dropping its lock.
+    /// Gives `frame` back if its length is not a multiple of [`PAGE_SIZE`] from one page to
+    /// [`MAX_FRAME_SIZE`], if its pages would take the pool over its page limit, or if the
+    /// frame table has no empty entry. The caller frees it after dropping its lock.
     pub fn add_frame(&mut self, frame: F) -> Result<(), F> {
-        if !self.within_limit(1) {
+        let Some(pages) = frame_pages(frame.as_ref().len()) else {
+            return Err(frame);
+        };
+        if !self.within_limit(u64::from(pages)) {
             return Err(frame);
         }
         let Some(id) = self.take_entry() else {
             return Err(frame);
         };
-        let entries = self.table.as_mut();
-        let Some(slot) = entry_mut(entries, id) else {
-            return Err(frame);
-        };
-        // INVARIANT: a vacant entry, off every list, becomes a reserve frame on the reserve.
-        slot.state = State::Reserve(frame);
-        self.reserve.push_front(entries, id);
+        self.put_reserve(id, frame, pages);
         Ok(())
     }
 
@@ -596,38 +756,88 @@ where
         None
     }
 
-    /// Takes a frame out of the reserve, leaving its entry vacant and on no list.
-    fn take_reserve(&mut self) -> Option<(FrameId, F)> {
+    /// Puts `frame` of `pages` pages in the reserve at the entry `id`, which is vacant and
+    /// on no list.
+    fn put_reserve(&mut self, id: FrameId, frame: F, pages: u8) {
         let entries = self.table.as_mut();
-        let id = self.reserve.pop_front(entries)?;
+        let Some(slot) = entry_mut(entries, id) else {
+            // Unreachable: `id` is an entry of the table. Dropping the frame is the
+            // least harm.
+            return;
+        };
+        // INVARIANT: a vacant entry, off every list, becomes a reserve frame on the reserve
+        // and in its page count.
+        slot.state = State::Reserve { frame, pages };
+        self.reserve.push_front(entries, id);
+        self.reserve_pages = self.reserve_pages.saturating_add(u64::from(pages));
+    }
+
+    /// Returns the reserve frame a store wanting `want` takes, if the reserve has one.
+    ///
+    /// This walks the reserve, which is short (see the [module documentation](self)).
+    fn find_reserve(&self, want: Want) -> Option<FrameId> {
+        let entries = self.table.as_ref();
+        let mut best: Option<(FrameId, u8)> = None;
+        for id in self.reserve.iter(entries) {
+            let Some(State::Reserve { pages, .. }) = entry(entries, id).map(|slot| &slot.state)
+            else {
+                continue;
+            };
+            match want {
+                Want::OnePage if *pages == 1 => return Some(id),
+                Want::OnePage => {}
+                Want::Largest => {
+                    let larger = match best {
+                        None => true,
+                        Some((_, most)) => *pages > most,
+                    };
+                    if larger {
+                        best = Some((id, *pages));
+                    }
+                }
+            }
+        }
+        best.map(|(id, _)| id)
+    }
+
+    /// Takes the frame at `id` out of the reserve, leaving its entry vacant and on no list,
+    /// and returns it with its length in pages.
+    fn take_reserve(&mut self, id: FrameId) -> Option<(F, u8)> {
+        let entries = self.table.as_mut();
+        if !matches!(entry(entries, id)?.state, State::Reserve { .. }) {
+            return None;
+        }
+        if !self.reserve.remove(entries, id) {
+            return None;
+        }
         let slot = entry_mut(entries, id)?;
         match mem::take(&mut slot.state) {
-            State::Reserve(frame) => Some((id, frame)),
+            State::Reserve { frame, pages } => {
+                self.reserve_pages = self.reserve_pages.saturating_sub(u64::from(pages));
+                Some((frame, pages))
+            }
             other => {
-                // Unreachable: only reserve frames are on the reserve.
+                // Unreachable: checked above.
                 slot.state = other;
                 None
             }
         }
     }
 
-    /// Puts `frame`, just emptied and taken out of entry `id`, in the reserve or hands it
-    /// to `released`.
-    fn shelve(&mut self, id: FrameId, frame: F, released: &mut impl FnMut(F)) {
-        let keep = self.reserve.len() < RESERVE_CAP && self.within_limit(1);
-        let entries = self.table.as_mut();
-        let Some(slot) = entry_mut(entries, id) else {
-            released(frame);
-            return;
-        };
+    /// Puts `frame` of `pages` pages, just emptied and taken out of entry `id`, in the
+    /// reserve or hands it to `released`.
+    fn shelve(&mut self, id: FrameId, frame: F, pages: u8, released: &mut impl FnMut(F)) {
+        let keep = self.reserve.len() < RESERVE_CAP && self.within_limit(u64::from(pages));
         if keep {
-            slot.state = State::Reserve(frame);
-            self.reserve.push_front(entries, id);
-        } else {
+            self.put_reserve(id, frame, pages);
+            return;
+        }
+        let entries = self.table.as_mut();
+        if let Some(slot) = entry_mut(entries, id) {
             slot.state = State::Vacant;
             self.vacant.push_front(entries, id);
-            released(frame);
         }
+        released(frame);
     }
 
     /// Hands every reserve frame to `released` and returns how many there were.
@@ -635,7 +845,11 @@ where
     /// `released` runs under the caller's lock: it should only collect the frames.
     pub fn release_reserve(&mut self, mut released: impl FnMut(F)) -> u32 {
         let mut count: u32 = 0;
-        while let Some((id, frame)) = self.take_reserve() {
+        while let Some(id) = self.reserve.front() {
+            let Some((frame, _)) = self.take_reserve(id) else {
+                // Unreachable: only reserve frames are on the reserve.
+                break;
+            };
             self.vacant.push_front(self.table.as_mut(), id);
             released(frame);
             count = count.saturating_add(1);
@@ -645,8 +859,8 @@ where
 
     /// Stores `data` for the slot `owner` in a packed frame and returns where it is.
     ///
-    /// The frame chosen is the best fit (see the [module documentation](self)), else a
-    /// reserve frame. It becomes the most recently used frame.
+    /// The frame chosen is the best fit (see the [module documentation](self)), else the
+    /// largest reserve frame. It becomes the most recently used frame.
     ///
     /// # Errors
     ///
@@ -667,21 +881,31 @@ where
         Ok(object)
     }
 
-    /// Turns a reserve frame into an empty packed frame and returns its id.
+    /// Turns the largest reserve frame into an empty packed frame and returns its id.
     fn open_packed(&mut self) -> Result<FrameId, PoolError> {
-        let (id, frame) = self.take_reserve().ok_or(PoolError::NeedFrame)?;
+        let id = self
+            .find_reserve(Want::Largest)
+            .ok_or(PoolError::NeedFrame)?;
+        let (frame, pages) = self.take_reserve(id).ok_or(PoolError::NeedFrame)?;
         let entries = self.table.as_mut();
-        let slot = entry_mut(entries, id).ok_or(PoolError::NeedFrame)?;
+        let Some(slot) = entry_mut(entries, id) else {
+            // Unreachable: `id` was just taken out of the table.
+            return Err(PoolError::NeedFrame);
+        };
         slot.state = State::Packed(Packed {
             frame,
-            usage: Usage::default(),
-            bucket: Links::UNLINKED,
+            tail: 0,
+            record_bytes: 0,
+            objects: 0,
+            pages,
             marked: false,
+            bucket: Links::UNLINKED,
         });
-        // INVARIANT: the new packed frame goes on the LRU list and its bucket. It has no
-        // record for the moment it takes the caller to append one.
+        // INVARIANT: the new packed frame goes on the LRU list, its bucket and the counts.
+        // It has no record for the moment it takes the caller to append one.
         self.lru.push_back(entries, id);
         self.packed_frames = self.packed_frames.saturating_add(1);
+        self.packed_pages = self.packed_pages.saturating_add(u64::from(pages));
         self.bucket_insert(id);
         Ok(id)
     }
@@ -711,14 +935,16 @@ where
     /// have room.
     fn append(&mut self, id: FrameId, owner: u32, data: &[u8]) -> Result<ObjectRef, PoolError> {
         let packed = packed_mut(self.table.as_mut(), id).ok_or(PoolError::NeedFrame)?;
-        let offset = packed.usage.tail;
+        let old = packed.usage();
+        let offset = old.tail;
         // Never `None`: the frame was chosen by its free space.
         let record = frame::write_record(packed.frame.as_mut(), offset, owner, data)
             .ok_or(PoolError::NeedFrame)?;
         let usage = Usage {
             tail: record.end(),
-            record_bytes: packed.usage.record_bytes.saturating_add(record.size()),
-            objects: packed.usage.objects.saturating_add(1),
+            record_bytes: old.record_bytes.saturating_add(record.size()),
+            objects: old.objects.saturating_add(1),
+            ..old
         };
         self.set_usage(id, usage);
         Ok(ObjectRef {
@@ -730,21 +956,25 @@ where
 
     /// Returns the usage of the packed frame `id`.
     fn usage(&self, id: FrameId) -> Option<Usage> {
-        packed(self.table.as_ref(), id).map(|packed| packed.usage)
+        packed(self.table.as_ref(), id).map(Packed::usage)
     }
 
     /// Sets the usage of the packed frame `id`, moving it to the bucket of its new class and
-    /// keeping the totals right.
+    /// keeping the totals right. The frame's length is not changed.
     fn set_usage(&mut self, id: FrameId, new: Usage) {
         let Some(old) = self.usage(id) else {
             return;
+        };
+        let new = Usage {
+            len: old.len,
+            ..new
         };
         let moves = old.class() != new.class();
         if moves {
             self.bucket_remove(id);
         }
         if let Some(packed) = packed_mut(self.table.as_mut(), id) {
-            packed.usage = new;
+            packed.set_usage(new);
         }
         // INVARIANT: the totals follow the frame's usage, the bucket its class.
         self.totals.replace(old, new);
@@ -759,7 +989,7 @@ where
         let Some(packed) = packed(entries, id) else {
             return;
         };
-        let class = packed.usage.class();
+        let class = packed.usage().class();
         let marked = packed.marked;
         let Some(bucket) = self.buckets.get_mut(class) else {
             return;
@@ -777,7 +1007,7 @@ where
     /// Takes the packed frame `id` off the bucket of its class.
     fn bucket_remove(&mut self, id: FrameId) {
         let entries = self.table.as_mut();
-        let Some(class) = packed(entries, id).map(|packed| packed.usage.class()) else {
+        let Some(class) = packed(entries, id).map(|packed| packed.usage().class()) else {
             return;
         };
         let Some(bucket) = self.buckets.get_mut(class) else {
@@ -803,22 +1033,36 @@ where
     /// Stores the uncompressed `page` for the slot `owner` in a huge frame of its own and
     /// returns the frame's id.
     ///
-    /// The frame comes from the reserve and becomes the most recently used frame.
+    /// The frame is a reserve frame of exactly one page; it becomes the most recently used
+    /// frame.
     ///
     /// # Errors
     ///
     /// - [`PoolError::BadOwner`] if `owner` is [`FREE_OWNER`].
-    /// - [`PoolError::NeedFrame`] if the reserve is empty.
+    /// - [`PoolError::NeedFrame`] if the reserve has no frame of one page, even if it has
+    ///   larger ones: the caller adds a frame of one page.
     pub fn store_huge(&mut self, owner: u32, page: &Page) -> Result<FrameId, PoolError> {
         if owner == FREE_OWNER {
             return Err(PoolError::BadOwner);
         }
-        let (id, mut frame) = self.take_reserve().ok_or(PoolError::NeedFrame)?;
-        *frame.as_mut() = *page;
+        let id = self
+            .find_reserve(Want::OnePage)
+            .ok_or(PoolError::NeedFrame)?;
+        let (mut frame, pages) = self.take_reserve(id).ok_or(PoolError::NeedFrame)?;
+        let Ok(bytes) = <&mut Page>::try_from(frame.as_mut()) else {
+            // Unreachable: a reserve frame of one page is a page long. Put it back.
+            self.put_reserve(id, frame, pages);
+            return Err(PoolError::NeedFrame);
+        };
+        *bytes = *page;
         let entries = self.table.as_mut();
-        let slot = entry_mut(entries, id).ok_or(PoolError::NeedFrame)?;
+        let Some(slot) = entry_mut(entries, id) else {
+            // Unreachable: `id` was just taken out of the table.
+            return Err(PoolError::NeedFrame);
+        };
         slot.state = State::Huge { frame, owner };
-        // INVARIANT: the new huge frame goes on the LRU list, hottest.
+        // INVARIANT: the new huge frame, one page, goes on the LRU list, hottest, and in
+        // the count.
         self.lru.push_back(entries, id);
         self.huge_frames = self.huge_frames.saturating_add(1);
         Ok(id)
@@ -844,7 +1088,7 @@ where
     /// Returns the record of the live object `object`, checked like [`Pool::load`] does.
     fn live_record(&self, object: ObjectRef) -> Result<Record, PoolError> {
         let packed = packed(self.table.as_ref(), object.frame).ok_or(PoolError::BadRef)?;
-        let found = frame::find_record(packed.frame.as_ref(), packed.usage.tail, object.offset)
+        let found = frame::find_record(packed.frame.as_ref(), packed.tail, object.offset)
             .ok_or(PoolError::BadRef)?;
         if found.record.is_free() || found.record.len != object.len {
             return Err(PoolError::BadRef);
@@ -861,7 +1105,9 @@ where
         self.huge_owner(id)?;
         self.touch(id);
         match entry(self.table.as_ref(), id).map(|slot| &slot.state) {
-            Some(State::Huge { frame, .. }) => Ok(frame.as_ref()),
+            Some(State::Huge { frame, .. }) => {
+                <&Page>::try_from(frame.as_ref()).map_err(|_| PoolError::BadRef)
+            }
             _ => Err(PoolError::BadRef),
         }
     }
@@ -878,8 +1124,10 @@ where
     ///
     /// Its record becomes a hole; if it was the frame's last record, the tail drops to the
     /// end of the last live record before it. A frame left without objects goes to the
-    /// reserve, or to `released` if the reserve is full or the pool is over its frame
+    /// reserve, or to `released` if the reserve is full or the pool is over its page
     /// limit. `released` runs under the caller's lock: it should only collect the frame.
+    /// The frame's [`Usage`] afterwards ([`Pool::frame_state`]) tells whether it is worth
+    /// compacting.
     ///
     /// # Errors
     ///
@@ -890,17 +1138,18 @@ where
         mut released: impl FnMut(F),
     ) -> Result<(), PoolError> {
         let packed = packed_mut(self.table.as_mut(), object.frame).ok_or(PoolError::BadRef)?;
-        let found = frame::find_record(packed.frame.as_ref(), packed.usage.tail, object.offset)
+        let found = frame::find_record(packed.frame.as_ref(), packed.tail, object.offset)
             .ok_or(PoolError::BadRef)?;
         let record = found.record;
         if record.is_free() || record.len != object.len {
             return Err(PoolError::BadRef);
         }
         frame::set_owner(packed.frame.as_mut(), record.offset, FREE_OWNER);
+        let old = packed.usage();
         let mut usage = Usage {
-            record_bytes: packed.usage.record_bytes.saturating_sub(record.size()),
-            objects: packed.usage.objects.saturating_sub(1),
-            ..packed.usage
+            record_bytes: old.record_bytes.saturating_sub(record.size()),
+            objects: old.objects.saturating_sub(1),
+            ..old
         };
         if record.end() == usage.tail {
             // INVARIANT: everything after the last live record before this one is holes.
@@ -941,15 +1190,16 @@ where
         let Some(slot) = entry_mut(entries, id) else {
             return;
         };
-        let frame = match mem::take(&mut slot.state) {
+        let (frame, pages) = match mem::take(&mut slot.state) {
             State::Packed(packed) => {
-                self.totals.replace(packed.usage, Usage::default());
+                self.totals.replace(packed.usage(), Usage::default());
                 self.packed_frames = self.packed_frames.saturating_sub(1);
-                packed.frame
+                self.packed_pages = self.packed_pages.saturating_sub(u64::from(packed.pages));
+                (packed.frame, packed.pages)
             }
             State::Huge { frame, .. } => {
                 self.huge_frames = self.huge_frames.saturating_sub(1);
-                frame
+                (frame, 1)
             }
             other => {
                 // Unreachable: checked above.
@@ -957,16 +1207,18 @@ where
                 return;
             }
         };
-        self.shelve(id, frame, released);
+        self.shelve(id, frame, pages, released);
     }
 
     /// Returns the sizes of the pool.
     pub fn pool_stats(&self) -> PoolStats {
         let headers = self.totals.objects.saturating_mul(u64::from(HEADER));
         PoolStats {
-            frames: self.packed_frames,
+            packed_frames: self.packed_frames,
+            packed_pages: self.packed_pages,
             huge_frames: self.huge_frames,
             reserve_frames: self.reserve.len(),
+            reserve_pages: self.reserve_pages,
             live_bytes: self.totals.record_bytes.saturating_sub(headers),
             record_bytes: self.totals.record_bytes,
             hole_bytes: self
@@ -981,20 +1233,36 @@ where
     pub fn frame_state(&self, id: FrameId) -> Option<FrameState> {
         match &entry(self.table.as_ref(), id)?.state {
             State::Vacant => None,
-            State::Reserve(_) => Some(FrameState::Reserve),
-            State::Packed(packed) => Some(FrameState::Packed(packed.usage)),
+            State::Reserve { .. } => Some(FrameState::Reserve),
+            State::Packed(packed) => Some(FrameState::Packed(packed.usage())),
             State::Huge { owner, .. } => Some(FrameState::Huge { owner: *owner }),
         }
     }
 
-    /// Returns the bytes of the packed or huge frame `id`, for writing it out whole.
+    /// Returns the length in bytes of the frame `id` (reserve, packed or huge), or `None`
+    /// if the pool holds no frame there.
+    ///
+    /// It is a multiple of [`PAGE_SIZE`] from one page to [`MAX_FRAME_SIZE`], and one page
+    /// for a huge frame.
+    pub fn frame_len(&self, id: FrameId) -> Option<usize> {
+        let pages = match &entry(self.table.as_ref(), id)?.state {
+            State::Vacant => return None,
+            State::Reserve { pages, .. } => *pages,
+            State::Packed(packed) => packed.pages,
+            State::Huge { .. } => 1,
+        };
+        Some(usize::from(pages_len(pages)))
+    }
+
+    /// Returns the bytes of the packed or huge frame `id`, all of its length, for writing
+    /// it out whole.
     ///
     /// This does not count as a use of the frame.
-    pub fn frame(&self, id: FrameId) -> Option<&Page> {
+    pub fn frame(&self, id: FrameId) -> Option<&[u8]> {
         match &entry(self.table.as_ref(), id)?.state {
             State::Packed(packed) => Some(packed.frame.as_ref()),
             State::Huge { frame, .. } => Some(frame.as_ref()),
-            State::Vacant | State::Reserve(_) => None,
+            State::Vacant | State::Reserve { .. } => None,
         }
     }
 
@@ -1004,7 +1272,7 @@ where
     /// It yields nothing for any other frame. This does not count as a use of the frame.
     pub fn records(&self, id: FrameId) -> impl Iterator<Item = (u32, ObjectRef)> + '_ {
         packed(self.table.as_ref(), id)
-            .map(|packed| frame::records(packed.frame.as_ref(), packed.usage.tail))
+            .map(|packed| frame::records(packed.frame.as_ref(), packed.tail))
             .into_iter()
             .flatten()
             .filter(|record| !record.is_free())
@@ -1028,7 +1296,7 @@ where
         let entries = self.table.as_ref();
         match entry(entries, id)?.state {
             State::Packed(_) | State::Huge { .. } => self.lru.next(entries, id),
-            State::Vacant | State::Reserve(_) => None,
+            State::Vacant | State::Reserve { .. } => None,
         }
     }
 
@@ -1041,7 +1309,7 @@ where
     /// Hands every frame the pool holds (packed, huge and reserve) to `released` and returns
     /// how many there were, for device reset or teardown.
     ///
-    /// Every reference into the pool is invalid afterwards. The frame limit is kept.
+    /// Every reference into the pool is invalid afterwards. The page limit is kept.
     pub fn drain(&mut self, mut released: impl FnMut(F)) -> u32 {
         let mut count: u32 = 0;
         let used = usize::try_from(self.fresh).unwrap_or(usize::MAX);
@@ -1049,7 +1317,7 @@ where
             slot.lru = Links::UNLINKED;
             let frame = match mem::take(&mut slot.state) {
                 State::Vacant => continue,
-                State::Reserve(frame) | State::Huge { frame, .. } => frame,
+                State::Reserve { frame, .. } | State::Huge { frame, .. } => frame,
                 State::Packed(packed) => packed.frame,
             };
             released(frame);
@@ -1063,7 +1331,9 @@ where
         self.buckets = [const { List::new() }; CLASSES];
         self.nonempty = 0;
         self.packed_frames = 0;
+        self.packed_pages = 0;
         self.huge_frames = 0;
+        self.reserve_pages = 0;
         self.totals = Totals::default();
         count
     }

@@ -12,28 +12,30 @@
 //! frame is found in O(classes)); each round empties or marks one frame, so the rounds are
 //! bounded by the number of packed frames.
 
-use super::frame::{self, Page, Record, FRAME_SIZE, FREE_OWNER};
+use super::frame::{self, Record, FREE_OWNER};
 use super::{
-    class_bit, class_for, entry_mut, lowest_at_least, packed, packed_mut, packed_pair_mut,
-    CompactStats, FrameEntry, FrameId, List, ObjectRef, Pool, PoolError, State, Usage, CLASSES,
-    FRAME_END,
+    class_bit, class_floor, class_for, class_of_free, entry_mut, lowest_at_least, packed,
+    packed_mut, packed_pair_mut, CompactStats, FrameEntry, FrameId, List, ObjectRef, Pool,
+    PoolError, State, Usage, CLASSES, CLASS_WIDTH, PAGE_SIZE,
 };
 
 /// Slides the live records of frame `id` below `tail` down over the holes, reporting each
 /// record that moves, and returns the new tail.
+///
+/// Records below the first hole stay where they are: only their headers are read.
 fn slide_down(
-    page: &mut Page,
+    page: &mut [u8],
     id: FrameId,
     tail: u16,
     relocated: &mut impl FnMut(u32, ObjectRef, ObjectRef),
 ) -> u16 {
-    let tail = tail.min(FRAME_END);
+    let tail = tail.min(u16::try_from(page.len()).unwrap_or(u16::MAX));
     let mut pos: u16 = 0;
     let mut dst: u16 = 0;
     while pos < tail {
         let Some(record) = frame::read_record(page, pos, tail) else {
             // Unreachable: the records of a packed frame tile `[0, tail)`. Keep the rest
-            // of the frame as it is. `dst <= pos < tail <= FRAME_END`: cannot panic.
+            // of the frame as it is. `dst <= pos < tail <= page.len()`: cannot panic.
             page.copy_within(usize::from(pos)..usize::from(tail), usize::from(dst));
             return dst.saturating_add(tail.saturating_sub(pos));
         };
@@ -42,7 +44,7 @@ fn slide_down(
             continue;
         }
         if dst != record.offset {
-            // `dst < record.offset < record.end() <= tail <= FRAME_END`: cannot panic.
+            // `dst < record.offset < record.end() <= tail <= page.len()`: cannot panic.
             page.copy_within(
                 usize::from(record.offset)..usize::from(record.end()),
                 usize::from(dst),
@@ -61,7 +63,7 @@ fn slide_down(
 
 impl<F, S> Pool<F, S>
 where
-    F: AsRef<Page> + AsMut<Page>,
+    F: AsRef<[u8]> + AsMut<[u8]>,
     S: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
 {
     /// Slides the live records of frame `id` down over its holes and returns the bytes
@@ -85,7 +87,7 @@ where
             State::Huge { .. } => return Ok(0),
             _ => return Err(PoolError::BadRef),
         };
-        let usage = packed.usage;
+        let usage = packed.usage();
         if usage.hole_bytes() == 0 {
             return Ok(0);
         }
@@ -139,8 +141,10 @@ where
                 continue;
             }
             if self.empty_into_others(source, &mut report) {
+                let pages = self.frame_pages_of(source);
                 self.retire(source, &mut released);
                 stats.frames_emptied = stats.frames_emptied.saturating_add(1);
+                stats.pages_emptied = stats.pages_emptied.saturating_add(pages);
             } else {
                 // Unreachable (see `can_empty`). Keep what is left, without holes.
                 let _ = self.compact_frame(source, &mut report);
@@ -149,6 +153,11 @@ where
         }
         self.clear_marks();
         stats
+    }
+
+    /// Returns the length in pages of the packed frame `id`, or 0.
+    fn frame_pages_of(&self, id: FrameId) -> u64 {
+        packed(self.table.as_ref(), id).map_or(0, |packed| u64::from(packed.pages))
     }
 
     /// Returns the unmarked packed frame with the most free space.
@@ -174,17 +183,21 @@ where
     /// the other packed frames, placed one by one in best fit.
     ///
     /// This simulates the placement on the classes of the other frames: a frame of class
-    /// `c` has at least `64 * c` free bytes, and after taking a record that needs class `k`
-    /// at least `64 * (c - k)`. The real placement keeps each frame at or above its
-    /// simulated class, so it succeeds whenever the simulation does.
+    /// `c` has at least `class_floor(c)` free bytes, and after taking a record that needs
+    /// class `k` (at most `64 * k` bytes) it is at least in the class of
+    /// `class_floor(c) - 64 * k` free bytes. The real placement keeps each frame at or above
+    /// its simulated class, so it succeeds whenever the simulation does. Each frame's own
+    /// length counts: large frames sit in classes up to their free space.
     fn can_empty(&self, source: FrameId) -> bool {
         let Some(packed) = packed(self.table.as_ref(), source) else {
             return false;
         };
-        let usage = packed.usage;
+        let usage = packed.usage();
         // Quick refusal: not enough free space in all other frames together.
-        let others_free = u64::from(self.packed_frames)
-            .saturating_mul(FRAME_SIZE as u64)
+        // CAST: `PAGE_SIZE` is 4096, which fits a `u64`.
+        let others_free = self
+            .packed_pages
+            .saturating_mul(PAGE_SIZE as u64)
             .saturating_sub(self.totals.tail_bytes)
             .saturating_sub(u64::from(usage.free_bytes()));
         if u64::from(usage.record_bytes) > others_free {
@@ -203,7 +216,12 @@ where
                 return false;
             };
             take_class(&mut counts, &mut mask, class);
-            put_class(&mut counts, &mut mask, class.saturating_sub(need));
+            let need_bytes = u16::try_from(need)
+                .ok()
+                .and_then(|need| need.checked_mul(CLASS_WIDTH))
+                .unwrap_or(u16::MAX);
+            let left = class_floor(class).saturating_sub(need_bytes);
+            put_class(&mut counts, &mut mask, class_of_free(left));
         }
         true
     }
@@ -257,19 +275,21 @@ where
         target: FrameId,
     ) -> Option<ObjectRef> {
         let (from, to) = packed_pair_mut(self.table.as_mut(), source, target)?;
+        let (from_old, to_old) = (from.usage(), to.usage());
         let data = from.frame.as_ref().get(record.data_range())?;
-        let offset = to.usage.tail;
+        let offset = to_old.tail;
         let written = frame::write_record(to.frame.as_mut(), offset, record.owner, data)?;
         frame::set_owner(from.frame.as_mut(), record.offset, FREE_OWNER);
         let from_usage = Usage {
-            record_bytes: from.usage.record_bytes.saturating_sub(record.size()),
-            objects: from.usage.objects.saturating_sub(1),
-            ..from.usage
+            record_bytes: from_old.record_bytes.saturating_sub(record.size()),
+            objects: from_old.objects.saturating_sub(1),
+            ..from_old
         };
         let to_usage = Usage {
             tail: written.end(),
-            record_bytes: to.usage.record_bytes.saturating_add(written.size()),
-            objects: to.usage.objects.saturating_add(1),
+            record_bytes: to_old.record_bytes.saturating_add(written.size()),
+            objects: to_old.objects.saturating_add(1),
+            ..to_old
         };
         self.set_usage(target, to_usage);
         self.set_usage(source, from_usage);

@@ -8,14 +8,29 @@
 //! drops the lock, allocates, hands the frame in with [`Store::add_frame`]
 //! and retries. Frames the store gives back go to a `released` callback that
 //! should only collect them, so they are freed after the lock is dropped.
+//!
+//! Frames are 1 to 8 pages long (see [`super::pool`]); a store of an
+//! [`Incoming::Huge`] page needs a frame of exactly one page, any other store
+//! takes a frame of any valid length.
+//!
+//! Freeing an object leaves a hole in its frame. When the holes of a frame
+//! reach `1 / AUTO_COMPACT_DIVISOR` of its length, the store compacts that
+//! frame at once, so memory does not grow under overwrites between explicit
+//! [`Store::compact`] calls.
 
 use core::ops::Range;
 
-use super::frame::{Page, FRAME_SIZE};
+use super::frame::Page;
 use super::geometry::PAGE_SIZE;
-use super::pool::{CompactStats, FrameEntry, FrameId, ObjectRef, Pool, PoolError};
+use super::pool::{
+    CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, Usage,
+};
 use super::slots::{Slot, SlotTable};
 use super::stats::{Counters, MmStat};
+
+/// A packed frame is compacted as soon as freeing an object leaves holes of at
+/// least its length divided by this.
+pub const AUTO_COMPACT_DIVISOR: u16 = 8;
 
 /// Where a stored page lives: the 16 bytes of per-slot metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -75,27 +90,35 @@ pub struct ClassCounts {
     pub huge_pages: u64,
     /// Huge pages stored since the store was created.
     pub huge_pages_since: u64,
-    /// Frames freed by compaction since the store was created.
+    /// Pages freed by [`Store::compact`] since the store was created: the pages
+    /// of the frames it emptied.
     pub pages_compacted: u64,
+    /// Frames compacted automatically since the store was created, because
+    /// freeing an object left holes of at least `1 / AUTO_COMPACT_DIVISOR` of
+    /// the frame.
+    pub auto_compactions: u64,
 }
 
 /// Slot table, pool and counters of one initialized device.
 ///
 /// # Invariants
 ///
-/// Every `Packed`/`Huge` slot names a live object/frame of the pool whose owner
-/// is the slot's index, and `classes` counts the slots of each kind.
+/// - Every `Packed`/`Huge` slot names a live object/frame of the pool whose
+///   owner is the slot's index, and `classes` counts the slots of each kind.
+/// - Between calls, every packed frame's holes are less than its length
+///   divided by [`AUTO_COMPACT_DIVISOR`].
+/// - `max_pages` is at least the pages the pool holds.
 pub struct Store<S, F, T> {
     slots: SlotTable<S>,
     pool: Pool<F, T>,
     classes: ClassCounts,
-    max_frames: u64,
+    max_pages: u64,
 }
 
 impl<S, F, T> Store<S, F, T>
 where
     S: AsRef<[Slot<Content>]> + AsMut<[Slot<Content>]>,
-    F: AsRef<Page> + AsMut<Page>,
+    F: AsRef<[u8]> + AsMut<[u8]>,
     T: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
 {
     /// Creates a store over empty slot storage and an empty frame table.
@@ -110,7 +133,7 @@ where
             slots,
             pool: Pool::new(frames),
             classes: ClassCounts::default(),
-            max_frames: 0,
+            max_pages: 0,
         })
     }
 
@@ -136,7 +159,8 @@ where
     /// # Errors
     ///
     /// On any error nothing changed: [`StoreError::NeedFrame`] asks for a frame
-    /// (then retry); the others are final.
+    /// (then retry), of exactly one page for an [`Incoming::Huge`] page and of
+    /// any valid length otherwise; the others are final.
     pub fn store(
         &mut self,
         index: u64,
@@ -153,7 +177,7 @@ where
                 Content::Huge(self.pool.store_huge(owner, page).map_err(pool_error)?)
             }
         };
-        self.note_frames();
+        self.note_pages();
         let old = self
             .slots
             .store(index, content)
@@ -210,54 +234,62 @@ where
 
     /// Frees the slots in `range`; returns how many held data. Like
     /// [`Store::free`], hands the pool's reserve back too.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::OutOfRange`] unless `range.start <= range.end <=
+    /// self.len()`; then nothing changed.
     pub fn free_range(
         &mut self,
         range: Range<u64>,
         mut released: impl FnMut(F),
     ) -> Result<u64, StoreError> {
-        let pool = &mut self.pool;
-        let classes = &mut self.classes;
-        let freed = self
-            .slots
-            .free_range(range, |content| {
-                uncount(classes, &content);
-                free_content(pool, content, &mut released);
-            })
-            .map_err(|_| StoreError::OutOfRange)?;
+        if range.start > range.end || range.end > self.slots.len() {
+            return Err(StoreError::OutOfRange);
+        }
+        // Slot by slot, so that a frame compacted after a free can update the
+        // slots of the objects it moves.
+        let mut freed: u64 = 0;
+        for index in range {
+            // Never an error: the range is within the table.
+            let Ok(old) = self.slots.free(index) else {
+                continue;
+            };
+            if old.is_some() {
+                freed = freed.saturating_add(1);
+            }
+            self.release(old, &mut released);
+        }
         self.pool.release_reserve(released);
         Ok(freed)
     }
 
     /// Hands a frame to the pool; gives it back if the pool cannot take it
-    /// (frame table full or frame limit reached).
+    /// (its length is not a multiple of a page from one page to
+    /// [`super::frame::MAX_FRAME_SIZE`], the frame table is full or the page
+    /// limit would be exceeded).
     pub fn add_frame(&mut self, frame: F) -> Result<(), F> {
         let result = self.pool.add_frame(frame);
-        self.note_frames();
+        self.note_pages();
         result
     }
 
-    /// Limits the frames the pool may hold (`mem_limit`); `None` for no limit.
-    pub fn set_frame_limit(&mut self, limit: Option<u32>) {
-        self.pool.set_frame_limit(limit);
+    /// Limits the pages the pool's frames may take (`mem_limit` divided by
+    /// the page size); `None` for no limit.
+    pub fn set_page_limit(&mut self, limit: Option<u64>) {
+        self.pool.set_page_limit(limit);
     }
 
     /// Compacts the pool, moving objects and updating their slots.
     pub fn compact(&mut self, released: impl FnMut(F)) -> CompactStats {
         let slots = &mut self.slots;
-        let stats = self.pool.compact(
-            |owner, old, new| {
-                if let Some(content) = slots.handle_mut(u64::from(owner)) {
-                    if *content == Content::Packed(old) {
-                        *content = Content::Packed(new);
-                    }
-                }
-            },
-            released,
-        );
+        let stats = self
+            .pool
+            .compact(|owner, old, new| relocate(slots, owner, old, new), released);
         self.classes.pages_compacted = self
             .classes
             .pages_compacted
-            .saturating_add(u64::from(stats.frames_emptied));
+            .saturating_add(stats.pages_emptied);
         stats
     }
 
@@ -277,7 +309,8 @@ where
     /// Restarts the high-water marks (zram's `mem_used_max` write of 0).
     pub fn reset_max(&mut self) {
         self.slots.reset_max();
-        self.max_frames = self.pool.pool_stats().total_frames();
+        // INVARIANT: the mark restarts at the pages held.
+        self.max_pages = self.pool.pool_stats().total_pages();
     }
 
     /// The frontswap-style counters.
@@ -291,17 +324,21 @@ where
     }
 
     /// The `mm_stat` figures, with `mem_limit` as configured.
+    ///
+    /// `mem_used_total` and `mem_used_max` are the pages of the pool's frames
+    /// (packed, huge and reserve) in bytes.
     pub fn mm_stat(&self, mem_limit: u64) -> MmStat {
         let pool = self.pool.pool_stats();
-        let frame_bytes = |frames: u64| frames.saturating_mul(FRAME_SIZE as u64);
+        // CAST: `PAGE_SIZE` is 4096, which fits a `u64`.
+        let page_bytes = |pages: u64| pages.saturating_mul(PAGE_SIZE as u64);
         MmStat {
-            orig_data_size: self.slots.stored_pages().saturating_mul(PAGE_SIZE as u64),
+            orig_data_size: page_bytes(self.slots.stored_pages()),
             compr_data_size: pool
                 .live_bytes
-                .saturating_add(frame_bytes(u64::from(pool.huge_frames))),
-            mem_used_total: frame_bytes(pool.total_frames()),
+                .saturating_add(page_bytes(u64::from(pool.huge_frames))),
+            mem_used_total: page_bytes(pool.total_pages()),
             mem_limit,
-            mem_used_max: frame_bytes(self.max_frames),
+            mem_used_max: page_bytes(self.max_pages),
             same_pages: self.classes.same_pages,
             pages_compacted: self.classes.pages_compacted,
             huge_pages: self.classes.huge_pages,
@@ -314,8 +351,11 @@ where
         &self.pool
     }
 
-    fn note_frames(&mut self) {
-        self.max_frames = self.max_frames.max(self.pool.pool_stats().total_frames());
+    /// Raises the high-water mark of pages to what the pool holds now. Called
+    /// after every change that can add pages.
+    fn note_pages(&mut self) {
+        // INVARIANT: the mark stays at least the pages held.
+        self.max_pages = self.max_pages.max(self.pool.pool_stats().total_pages());
     }
 
     fn count(&mut self, content: &Content, stored: bool) {
@@ -331,35 +371,71 @@ where
         };
     }
 
+    /// Frees `old`, the content a slot held, and compacts the frame it leaves
+    /// holes in if they are now worth it.
     fn release(&mut self, old: Option<Content>, mut released: impl FnMut(F)) {
-        if let Some(content) = old {
-            self.count(&content, false);
-            free_content(&mut self.pool, content, &mut released);
+        let Some(content) = old else {
+            return;
+        };
+        self.count(&content, false);
+        // By the type invariant of `Store` the content is live, so the pool
+        // cannot refuse; if it ever did, the memory stays in the pool rather
+        // than being freed twice.
+        let _ = match content {
+            Content::SameFilled(_) => Ok(()),
+            Content::Packed(object) => self.pool.free(object, &mut released),
+            Content::Huge(id) => self.pool.free_huge(id, &mut released),
+        };
+        if let Content::Packed(object) = content {
+            self.auto_compact(object.frame);
+        }
+    }
+
+    /// Compacts the packed frame `id` if its holes reach its length divided by
+    /// [`AUTO_COMPACT_DIVISOR`], updating the slots of the objects it moves.
+    ///
+    /// This slides the records above the first hole down in the frame: at most
+    /// the frame's length is copied, and nothing is allocated.
+    fn auto_compact(&mut self, id: FrameId) {
+        let Some(FrameState::Packed(usage)) = self.pool.frame_state(id) else {
+            return;
+        };
+        if !worth_compacting(&usage) {
+            return;
+        }
+        let slots = &mut self.slots;
+        let compacted = self
+            .pool
+            .compact_frame(id, |owner, old, new| relocate(slots, owner, old, new));
+        // INVARIANT: the frame has no holes left.
+        if let Ok(1..) = compacted {
+            self.classes.auto_compactions = self.classes.auto_compactions.saturating_add(1);
         }
     }
 }
 
-fn uncount(classes: &mut ClassCounts, content: &Content) {
-    match content {
-        Content::SameFilled(_) => classes.same_pages = classes.same_pages.saturating_sub(1),
-        Content::Huge(_) => classes.huge_pages = classes.huge_pages.saturating_sub(1),
-        Content::Packed(_) => {}
-    }
+/// Returns `true` if a packed frame of `usage` has holes of at least its
+/// length divided by [`AUTO_COMPACT_DIVISOR`].
+fn worth_compacting(usage: &Usage) -> bool {
+    let holes = usage.hole_bytes();
+    holes > 0
+        && usage
+            .len
+            .checked_div(AUTO_COMPACT_DIVISOR)
+            .is_some_and(|threshold| holes >= threshold)
 }
 
-/// Gives the pool memory of `content` back. By the type invariant of
-/// [`Store`] it is live, so the pool cannot refuse; if it ever did, the
-/// memory stays in the pool rather than being freed twice.
-fn free_content<F, T>(pool: &mut Pool<F, T>, content: Content, released: &mut impl FnMut(F))
+/// Points the slot `owner` at `new` if it holds the object `old`: what a move
+/// reported by compaction asks for.
+fn relocate<S>(slots: &mut SlotTable<S>, owner: u32, old: ObjectRef, new: ObjectRef)
 where
-    F: AsRef<Page> + AsMut<Page>,
-    T: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
+    S: AsMut<[Slot<Content>]>,
 {
-    let _ = match content {
-        Content::SameFilled(_) => Ok(()),
-        Content::Packed(object) => pool.free(object, &mut *released),
-        Content::Huge(id) => pool.free_huge(id, &mut *released),
-    };
+    if let Some(content) = slots.handle_mut(u64::from(owner)) {
+        if *content == Content::Packed(old) {
+            *content = Content::Packed(new);
+        }
+    }
 }
 
 fn pool_error(error: PoolError) -> StoreError {

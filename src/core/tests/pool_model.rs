@@ -3,20 +3,25 @@
 //! The property tests run random operation sequences on a `Pool` and on a model: the
 //! content of each owner, where the owner's slot says its object is (updated by the
 //! relocation callbacks exactly as the module does), and the LRU order. Frames are
-//! `TestFrame`s tracked in a registry, so a frame the pool drops instead of handing back
-//! is noticed. After every operation every object must load back byte for byte through
-//! its slot, the records of every frame must tile `[0, tail)`, the statistics must match
-//! the model, and the frames must be conserved. The unit tests below them pin down the
-//! record layout, the bucket choice, the frame protocol, the LRU order and compaction.
+//! `TestFrame`s of 1 to 8 pages (mostly 4, 8, 16 and 32 KiB, mixed at random, plus invalid
+//! lengths that must be refused) tracked in a registry, so a frame the pool drops instead
+//! of handing back is noticed. After every operation every object must load back byte for
+//! byte through its slot, the records of every frame must tile `[0, tail)` within the
+//! frame's own length, the statistics (frames and pages) must match the model, huge frames
+//! must be one page, the page limit must hold, and the frames must be conserved. The unit
+//! tests below them pin down the record layout, the bucket choice, the frame protocol, the
+//! LRU order, compaction and the packing of large frames.
 
+mod common;
+use common::frame_len;
 use ghostswap_core::frame::{
     find_record, read_record, records, set_owner, write_record, Page, Record, FREE_OWNER,
-    HEADER_LEN, MAX_OBJECT,
+    HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT,
 };
 use ghostswap_core::list::{Chain, Links, List};
 use ghostswap_core::pool::{
-    CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, PoolStats, Usage,
-    RESERVE_CAP,
+    frame_pages, CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError,
+    PoolStats, Usage, CLASSES, RESERVE_CAP,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -28,8 +33,8 @@ use std::rc::Rc;
 
 #[derive(Default)]
 struct Registry {
-    /// Frames created and not yet handed back by the pool.
-    live: BTreeSet<u64>,
+    /// Frames created and not yet handed back by the pool, with their lengths.
+    live: BTreeMap<u64, usize>,
     /// Frames dropped without being handed back.
     dropped: Vec<u64>,
     /// Frames created so far.
@@ -41,22 +46,22 @@ type SharedRegistry = Rc<RefCell<Registry>>;
 /// A frame that reports to the registry when handed back or dropped.
 struct TestFrame {
     id: u64,
-    page: Box<Page>,
+    bytes: Vec<u8>,
     returned: bool,
     registry: SharedRegistry,
 }
 
 impl TestFrame {
-    fn new(registry: &SharedRegistry) -> Self {
+    fn new(registry: &SharedRegistry, len: usize) -> Self {
         let mut reg = registry.borrow_mut();
         let id = reg.created;
         reg.created += 1;
-        reg.live.insert(id);
+        reg.live.insert(id, len);
         // Garbage, so that reading bytes the pool never wrote shows.
         let fill = (id as u8).wrapping_mul(37) | 0x80;
         TestFrame {
             id,
-            page: Box::new([fill; 4096]),
+            bytes: vec![fill; len],
             returned: false,
             registry: Rc::clone(registry),
         }
@@ -65,7 +70,12 @@ impl TestFrame {
     /// Takes the frame back from the pool (the module would free it here).
     fn give_back(mut self) -> u64 {
         let removed = self.registry.borrow_mut().live.remove(&self.id);
-        assert!(removed, "frame {} handed back twice", self.id);
+        assert_eq!(
+            removed,
+            Some(self.bytes.len()),
+            "frame {} handed back twice or resized",
+            self.id
+        );
         self.returned = true;
         self.id
     }
@@ -81,15 +91,15 @@ impl Drop for TestFrame {
     }
 }
 
-impl AsRef<Page> for TestFrame {
-    fn as_ref(&self) -> &Page {
-        &self.page
+impl AsRef<[u8]> for TestFrame {
+    fn as_ref(&self) -> &[u8] {
+        &self.bytes
     }
 }
 
-impl AsMut<Page> for TestFrame {
-    fn as_mut(&mut self) -> &mut Page {
-        &mut self.page
+impl AsMut<[u8]> for TestFrame {
+    fn as_mut(&mut self) -> &mut [u8] {
+        &mut self.bytes
     }
 }
 
@@ -116,8 +126,33 @@ fn page_of(seed: u64) -> Box<Page> {
     Box::new(content(seed, 4096).try_into().unwrap())
 }
 
+/// The free-space class of a frame with `free` bytes after its tail: 64-byte classes below
+/// a page, 512-byte classes above, as the pool's documentation says.
 fn class(free: u16) -> u16 {
-    free / 64
+    if free < 4096 {
+        free / 64
+    } else {
+        (64 + (free - 4096) / 512).min(CLASSES as u16 - 1)
+    }
+}
+
+/// The least free space of a frame in class `c`.
+fn class_floor(c: u16) -> u16 {
+    if c < 64 {
+        c * 64
+    } else {
+        4096 + (c - 64) * 512
+    }
+}
+
+/// The class a record of `size` bytes (header included) needs.
+fn class_for(size: u16) -> u16 {
+    size.div_ceil(64)
+}
+
+/// Whether the pool takes a frame of `len` bytes.
+fn valid_len(len: usize) -> bool {
+    len % 4096 == 0 && (4096..=MAX_FRAME_SIZE).contains(&len)
 }
 
 // The model.
@@ -145,23 +180,47 @@ struct Harness {
     slots: BTreeMap<u32, Slot>,
     /// Packed and huge frames, coldest first.
     lru: Vec<FrameId>,
-    limit: Option<u32>,
+    /// The page limit.
+    limit: Option<u64>,
     /// Recent references that were freed or moved away from.
     stale: Vec<ObjectRef>,
 }
 
 #[derive(Debug, Clone)]
 enum Op {
-    Store { owner: u32, len: usize, seed: u64 },
-    StoreHuge { owner: u32, seed: u64 },
-    Load { pick: usize },
-    Free { pick: usize },
-    CompactFrame { pick: u32 },
+    /// A packed store; `frame` is the length of the frame to add if one is needed.
+    Store {
+        owner: u32,
+        len: usize,
+        seed: u64,
+        frame: usize,
+    },
+    /// A huge store; `frame` is the length of the first frame to add if one is needed (a
+    /// page is added after it if it was larger).
+    StoreHuge {
+        owner: u32,
+        seed: u64,
+        frame: usize,
+    },
+    Load {
+        pick: usize,
+    },
+    Free {
+        pick: usize,
+    },
+    CompactFrame {
+        pick: u32,
+    },
     Compact,
-    AddFrame,
-    SetLimit(Option<u32>),
+    AddFrame {
+        len: usize,
+    },
+    SetLimit(Option<u64>),
     ReleaseReserve,
-    BadRef { pick: usize, how: u8 },
+    BadRef {
+        pick: usize,
+        how: u8,
+    },
 }
 
 fn len() -> impl Strategy<Value = usize> {
@@ -173,16 +232,33 @@ fn len() -> impl Strategy<Value = usize> {
     ]
 }
 
+/// Frame lengths handed to `add_frame` directly: valid ones and some it must refuse.
+fn any_frame_len() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        8 => frame_len(),
+        1 => prop_oneof![
+            Just(0usize),
+            Just(4095),
+            Just(4097),
+            Just(6000),
+            Just(MAX_FRAME_SIZE + 4096),
+            Just(65536),
+        ],
+    ]
+}
+
 fn op(owners: u32) -> impl Strategy<Value = Op> {
     prop_oneof![
-        12 => (0..owners, len(), any::<u64>()).prop_map(|(owner, len, seed)| Op::Store { owner, len, seed }),
-        2 => (0..owners, any::<u64>()).prop_map(|(owner, seed)| Op::StoreHuge { owner, seed }),
+        12 => (0..owners, len(), any::<u64>(), frame_len())
+            .prop_map(|(owner, len, seed, frame)| Op::Store { owner, len, seed, frame }),
+        2 => (0..owners, any::<u64>(), frame_len())
+            .prop_map(|(owner, seed, frame)| Op::StoreHuge { owner, seed, frame }),
         5 => any::<usize>().prop_map(|pick| Op::Load { pick }),
         6 => any::<usize>().prop_map(|pick| Op::Free { pick }),
         2 => any::<u32>().prop_map(|pick| Op::CompactFrame { pick }),
         1 => Just(Op::Compact),
-        1 => Just(Op::AddFrame),
-        1 => prop_oneof![Just(None), (0u32..24).prop_map(Some)].prop_map(Op::SetLimit),
+        1 => any_frame_len().prop_map(|len| Op::AddFrame { len }),
+        1 => prop_oneof![Just(None), (0u64..64).prop_map(Some)].prop_map(Op::SetLimit),
         1 => Just(Op::ReleaseReserve),
         2 => (any::<usize>(), 0u8..8).prop_map(|(pick, how)| Op::BadRef { pick, how }),
     ]
@@ -218,25 +294,35 @@ impl Harness {
         self.pool.pool_stats()
     }
 
-    /// Whether `add_frame` must accept a frame now.
-    fn may_add(&self) -> bool {
-        let held = self.stats().total_frames();
-        held < u64::from(self.capacity) && self.limit.is_none_or(|l| held < u64::from(l))
+    /// Whether `add_frame` must accept a frame of `len` bytes now.
+    fn may_add(&self, len: usize) -> bool {
+        let stats = self.stats();
+        let pages = (len / 4096) as u64;
+        valid_len(len)
+            && stats.total_frames() < u64::from(self.capacity)
+            && self.limit.is_none_or(|l| stats.total_pages() + pages <= l)
     }
 
-    fn add_frame(&mut self) -> Result<bool, TestCaseError> {
-        let expected = self.may_add();
-        let frame = TestFrame::new(&self.registry);
-        let before = self.stats().reserve_frames;
+    fn add_frame(&mut self, len: usize) -> Result<bool, TestCaseError> {
+        let expected = self.may_add(len);
+        let frame = TestFrame::new(&self.registry, len);
+        let before = self.stats();
         match self.pool.add_frame(frame) {
             Ok(()) => {
-                prop_assert!(expected, "add_frame accepted a frame beyond the limits");
-                prop_assert_eq!(self.stats().reserve_frames, before + 1);
+                prop_assert!(expected, "add_frame accepted a frame of {} bytes", len);
+                let after = self.stats();
+                prop_assert_eq!(after.reserve_frames, before.reserve_frames + 1);
+                prop_assert_eq!(
+                    after.reserve_pages,
+                    before.reserve_pages + (len / 4096) as u64
+                );
                 Ok(true)
             }
             Err(frame) => {
                 prop_assert!(!expected, "add_frame refused a frame it had room for");
+                prop_assert_eq!(frame.bytes.len(), len);
                 frame.give_back();
+                prop_assert_eq!(self.stats(), before);
                 Ok(false)
             }
         }
@@ -256,7 +342,7 @@ impl Harness {
         }
         let registry = Rc::clone(&self.registry);
         let release = |f: TestFrame| {
-            assert!(registry.borrow().live.contains(&f.id));
+            assert!(registry.borrow().live.contains_key(&f.id));
             f.give_back();
         };
         match slot {
@@ -266,26 +352,39 @@ impl Harness {
         Ok(())
     }
 
+    /// The reserve frames and their lengths.
+    fn reserve(&self) -> BTreeMap<FrameId, usize> {
+        (0..self.capacity)
+            .filter(|&id| self.pool.frame_state(id) == Some(FrameState::Reserve))
+            .map(|id| (id, self.pool.frame_len(id).unwrap()))
+            .collect()
+    }
+
     /// A store with the module's protocol: on `NeedFrame`, add a frame and retry.
-    fn store(&mut self, owner: u32, data: Vec<u8>, huge: bool) -> Result<(), TestCaseError> {
-        // The oracle: best fit among packed frames, else a reserve frame, else NeedFrame.
-        let need = (data.len() + HEADER_LEN) as u16;
-        let need_class = need.div_ceil(64);
-        let mut fits: BTreeMap<FrameId, u16> = BTreeMap::new();
-        let mut reserve: BTreeSet<FrameId> = BTreeSet::new();
-        for id in 0..self.capacity {
-            match self.pool.frame_state(id) {
-                Some(FrameState::Packed(u)) if class(u.free_bytes()) >= need_class => {
-                    fits.insert(id, class(u.free_bytes()));
-                }
-                Some(FrameState::Reserve) => {
-                    reserve.insert(id);
-                }
-                _ => {}
-            }
-        }
-        let best = fits.values().min().copied();
+    fn store(
+        &mut self,
+        owner: u32,
+        data: Vec<u8>,
+        huge: bool,
+        frame: usize,
+    ) -> Result<(), TestCaseError> {
+        let need_class = class_for((data.len() + HEADER_LEN) as u16);
+        let mut next_frame = frame;
+        let mut added = 0;
         let stored = loop {
+            // The oracle: best fit among packed frames, else the largest reserve frame,
+            // else NeedFrame; a one-page reserve frame for a huge page, else NeedFrame.
+            let mut fits: BTreeMap<FrameId, u16> = BTreeMap::new();
+            for id in 0..self.capacity {
+                if let Some(FrameState::Packed(u)) = self.pool.frame_state(id) {
+                    if class(u.free_bytes()) >= need_class {
+                        fits.insert(id, class(u.free_bytes()));
+                    }
+                }
+            }
+            let reserve = self.reserve();
+            let best = fits.values().min().copied();
+            let largest = reserve.values().max().copied();
             let got = if huge {
                 let page: Box<Page> = Box::new(data.clone().try_into().unwrap());
                 self.pool.store_huge(owner, &page).map(Slot::Huge)
@@ -293,18 +392,49 @@ impl Harness {
                 self.pool.store(owner, &data).map(Slot::Packed)
             };
             match got {
-                Ok(slot) => break Some(slot),
+                Ok(slot) => {
+                    match slot {
+                        Slot::Packed(r) => {
+                            prop_assert_eq!(r.len as usize, data.len());
+                            match best {
+                                Some(best) => prop_assert_eq!(
+                                    fits.get(&r.frame).copied(),
+                                    Some(best),
+                                    "not the best fit: {:?}",
+                                    fits
+                                ),
+                                None => prop_assert_eq!(
+                                    reserve.get(&r.frame).copied(),
+                                    largest,
+                                    "not the largest reserve frame: {:?}",
+                                    reserve
+                                ),
+                            }
+                        }
+                        Slot::Huge(id) => {
+                            prop_assert_eq!(reserve.get(&id), Some(&4096), "huge in {:?}", reserve);
+                            prop_assert_eq!(self.pool.frame_len(id), Some(4096));
+                        }
+                    }
+                    break Some(slot);
+                }
                 Err(PoolError::NeedFrame) => {
-                    prop_assert!(reserve.is_empty(), "NeedFrame with a reserve");
-                    prop_assert!(huge || fits.is_empty(), "NeedFrame with a frame that fits");
-                    if !self.add_frame()? {
+                    if huge {
+                        prop_assert!(
+                            !reserve.values().any(|&len| len == 4096),
+                            "NeedFrame with a one-page reserve frame"
+                        );
+                    } else {
+                        prop_assert!(reserve.is_empty(), "NeedFrame with a reserve");
+                        prop_assert!(fits.is_empty(), "NeedFrame with a frame that fits");
+                    }
+                    // A packed store takes any frame, a huge one a page: two at most.
+                    prop_assert!(added < 2, "NeedFrame after a frame that fits was added");
+                    if !self.add_frame(next_frame)? {
                         break None;
                     }
-                    // The frame just added must be used.
-                    reserve = (0..self.capacity)
-                        .filter(|&id| self.pool.frame_state(id) == Some(FrameState::Reserve))
-                        .collect();
-                    prop_assert_eq!(reserve.len(), 1);
+                    added += 1;
+                    next_frame = 4096;
                 }
                 Err(e) => return Err(TestCaseError::fail(format!("store: {e:?}"))),
             }
@@ -312,21 +442,9 @@ impl Harness {
         match stored {
             Some(slot) => {
                 let id = match slot {
-                    Slot::Packed(r) => {
-                        prop_assert_eq!(r.len as usize, data.len());
-                        r.frame
-                    }
+                    Slot::Packed(r) => r.frame,
                     Slot::Huge(id) => id,
                 };
-                match (huge, best) {
-                    (false, Some(best)) => prop_assert_eq!(
-                        fits.get(&id).copied(),
-                        Some(best),
-                        "not the best fit: {:?}",
-                        fits
-                    ),
-                    _ => prop_assert!(reserve.contains(&id), "not a reserve frame"),
-                }
                 self.touch(id);
                 if let Some(old) = self.slots.insert(owner, slot) {
                     self.free_slot(old)?;
@@ -378,8 +496,15 @@ impl Harness {
 
     fn run(&mut self, op: &Op) -> Result<(), TestCaseError> {
         match *op {
-            Op::Store { owner, len, seed } => self.store(owner, content(seed, len), false)?,
-            Op::StoreHuge { owner, seed } => self.store(owner, content(seed, 4096), true)?,
+            Op::Store {
+                owner,
+                len,
+                seed,
+                frame,
+            } => self.store(owner, content(seed, len), false, frame)?,
+            Op::StoreHuge { owner, seed, frame } => {
+                self.store(owner, content(seed, 4096), true, frame)?
+            }
             Op::Load { pick } => {
                 let Some(owner) = self.pick_owner(pick) else {
                     return Ok(());
@@ -427,6 +552,7 @@ impl Harness {
                                 prop_assert_eq!(after.hole_bytes(), 0);
                                 prop_assert_eq!(after.tail, u.record_bytes);
                                 prop_assert_eq!(after.objects, u.objects);
+                                prop_assert_eq!(after.len, u.len);
                             }
                             other => prop_assert!(false, "frame became {:?}", other),
                         }
@@ -470,21 +596,29 @@ impl Harness {
                 let after = self.stats();
                 prop_assert_eq!(after.hole_bytes, 0);
                 prop_assert_eq!(before.hole_bytes, stats.hole_bytes_reclaimed);
-                prop_assert_eq!(after.frames + stats.frames_emptied, before.frames);
+                prop_assert_eq!(
+                    after.packed_frames + stats.frames_emptied,
+                    before.packed_frames
+                );
+                prop_assert_eq!(
+                    after.packed_pages + stats.pages_emptied,
+                    before.packed_pages
+                );
                 prop_assert_eq!(
                     after.reserve_frames as usize + released.len(),
                     (before.reserve_frames + stats.frames_emptied) as usize
                 );
+                prop_assert_eq!(after.total_pages() <= before.total_pages(), true);
                 prop_assert_eq!(after.live_bytes, before.live_bytes);
                 self.check_compacted()?;
             }
-            Op::AddFrame => {
-                self.add_frame()?;
+            Op::AddFrame { len } => {
+                self.add_frame(len)?;
             }
             Op::SetLimit(limit) => {
                 self.limit = limit;
-                self.pool.set_frame_limit(limit);
-                prop_assert_eq!(self.pool.frame_limit(), limit);
+                self.pool.set_page_limit(limit);
+                prop_assert_eq!(self.pool.page_limit(), limit);
             }
             Op::ReleaseReserve => {
                 let reserve = self.stats().reserve_frames;
@@ -493,6 +627,7 @@ impl Harness {
                 });
                 prop_assert_eq!(count, reserve);
                 prop_assert_eq!(self.stats().reserve_frames, 0);
+                prop_assert_eq!(self.stats().reserve_pages, 0);
             }
             Op::BadRef { pick, how } => self.bad_ref(pick, how)?,
         }
@@ -533,7 +668,7 @@ impl Harness {
                 ..base
             },
             4 => ObjectRef {
-                offset: (pick % 4096) as u16,
+                offset: (pick % MAX_FRAME_SIZE) as u16,
                 ..base
             },
             5 => ObjectRef {
@@ -582,25 +717,36 @@ impl Harness {
         Ok(())
     }
 
-    /// After `compact`: no packed frame's records, rounded up to 64-byte classes, fit in
-    /// the whole-class free space of one other frame (compaction tries every frame, and
-    /// such a frame always passes its check).
+    /// After `compact`: no packed frame's records would all fit, placed one by one on the
+    /// whole-class free space of one other frame, in that frame (compaction tries every
+    /// frame, and such a frame always passes its check, whatever the frame sizes).
     fn check_compacted(&self) -> Result<(), TestCaseError> {
         let mut frames = Vec::new();
         for id in 0..self.capacity {
             if let Some(FrameState::Packed(u)) = self.pool.frame_state(id) {
-                let classes: u32 = self
+                let needs: Vec<u16> = self
                     .pool
                     .records(id)
-                    .map(|(_, r)| u32::from((r.len + HEADER_LEN as u16).div_ceil(64)))
-                    .sum();
-                frames.push((id, classes, u32::from(class(u.free_bytes()))));
+                    .map(|(_, r)| class_for(r.len + HEADER_LEN as u16))
+                    .collect();
+                frames.push((id, needs, u.free_bytes()));
             }
         }
-        for &(source, classes, _) in &frames {
-            for &(target, _, free_class) in &frames {
+        for (source, needs, _) in &frames {
+            for (target, _, free) in &frames {
+                if source == target {
+                    continue;
+                }
+                let mut cap = class_floor(class(*free));
+                let fits = needs.iter().all(|&k| {
+                    if class(cap) < k {
+                        return false;
+                    }
+                    cap = class_floor(class(cap - 64 * k));
+                    true
+                });
                 prop_assert!(
-                    source == target || classes > free_class,
+                    !fits,
                     "frame {} could have been emptied into frame {}",
                     source,
                     target
@@ -616,33 +762,47 @@ impl Harness {
         let mut live = BTreeSet::new();
         for id in 0..self.capacity + 2 {
             let state = pool.frame_state(id);
+            let len = pool.frame_len(id);
             if id >= self.capacity {
                 prop_assert_eq!(state, None);
             }
             match state {
                 None => {
+                    prop_assert_eq!(len, None);
                     prop_assert!(pool.frame(id).is_none());
                     prop_assert_eq!(pool.records(id).count(), 0);
                 }
                 Some(FrameState::Reserve) => {
+                    let len = len.unwrap();
+                    prop_assert!(valid_len(len));
                     expected.reserve_frames += 1;
+                    expected.reserve_pages += (len / 4096) as u64;
                     prop_assert!(pool.frame(id).is_none());
                     prop_assert_eq!(pool.records(id).count(), 0);
                 }
                 Some(FrameState::Huge { owner }) => {
                     expected.huge_frames += 1;
+                    prop_assert_eq!(len, Some(4096), "a huge page in a larger frame");
+                    prop_assert_eq!(pool.frame(id).unwrap().len(), 4096);
                     prop_assert_eq!(self.slots.get(&owner), Some(&Slot::Huge(id)));
-                    prop_assert_eq!(&pool.frame(id).unwrap()[..], &self.model[&owner][..]);
+                    prop_assert_eq!(pool.frame(id).unwrap(), &self.model[&owner][..]);
                     prop_assert_eq!(pool.records(id).count(), 0);
                 }
                 Some(FrameState::Packed(u)) => {
-                    expected.frames += 1;
+                    let len = len.unwrap();
+                    prop_assert!(valid_len(len));
+                    prop_assert_eq!(usize::from(u.len), len);
+                    expected.packed_frames += 1;
+                    expected.packed_pages += (len / 4096) as u64;
                     let page = pool.frame(id).unwrap();
+                    prop_assert_eq!(page.len(), len);
+                    prop_assert!(usize::from(u.tail) <= len);
                     // The records tile [0, tail) and the last one is live.
                     let mut pos = 0u16;
                     let mut last_live = false;
                     let mut used = Usage {
                         tail: u.tail,
+                        len: u.len,
                         ..Usage::default()
                     };
                     let mut walked = BTreeSet::new();
@@ -719,7 +879,8 @@ impl Harness {
             prop_assert_eq!(pool.next_warmer(hottest), None);
         }
 
-        // Frames are conserved: every frame created is in the pool or was handed back.
+        // Frames are conserved: every frame created is in the pool or was handed back, and
+        // the pages the pool counts are the pages of the frames it holds.
         let registry = self.registry.borrow();
         prop_assert!(
             registry.dropped.is_empty(),
@@ -727,6 +888,8 @@ impl Harness {
             registry.dropped
         );
         prop_assert_eq!(registry.live.len() as u64, expected.total_frames());
+        let held: usize = registry.live.values().sum();
+        prop_assert_eq!(held as u64, expected.total_pages() * 4096);
         prop_assert!(expected.total_frames() <= u64::from(self.capacity));
         Ok(())
     }
@@ -748,6 +911,7 @@ impl Harness {
             stats,
             PoolStats {
                 reserve_frames: stats.reserve_frames,
+                reserve_pages: stats.reserve_pages,
                 ..PoolStats::default()
             }
         );
@@ -766,15 +930,28 @@ impl Harness {
     }
 }
 
-fn check_sequence(capacity: usize, limit: Option<u32>, ops: &[Op]) -> Result<(), TestCaseError> {
+fn check_sequence(capacity: usize, limit: Option<u64>, ops: &[Op]) -> Result<(), TestCaseError> {
     let mut h = Harness::new(capacity);
     h.limit = limit;
-    h.pool.set_frame_limit(limit);
+    h.pool.set_page_limit(limit);
     h.check()?;
     for op in ops {
+        let before = h.stats().total_pages();
         h.run(op)?;
         h.check()
             .map_err(|e| TestCaseError::fail(format!("after {op:?}: {e}")))?;
+        // The page limit is never exceeded: lowering it takes no frame away, but no
+        // operation may add pages beyond it.
+        let after = h.stats().total_pages();
+        if let Some(limit) = h.limit {
+            prop_assert!(
+                after <= before.max(limit),
+                "{} pages held over a limit of {} after {:?}",
+                after,
+                limit,
+                op
+            );
+        }
     }
     h.teardown()
 }
@@ -795,8 +972,8 @@ proptest! {
         capacity in 2usize..24,
         ops in prop::collection::vec(
             prop_oneof![
-                5 => (0u32..300, 1usize..400, any::<u64>())
-                    .prop_map(|(owner, len, seed)| Op::Store { owner, len, seed }),
+                5 => (0u32..300, 1usize..400, any::<u64>(), frame_len())
+                    .prop_map(|(owner, len, seed, frame)| Op::Store { owner, len, seed, frame }),
                 2 => any::<usize>().prop_map(|pick| Op::Free { pick }),
                 1 => any::<usize>().prop_map(|pick| Op::Load { pick }),
                 1 => any::<u32>().prop_map(|pick| Op::CompactFrame { pick }),
@@ -811,7 +988,7 @@ proptest! {
     #[test]
     fn tight_limits_match_model(
         capacity in 1usize..8,
-        limit in 0u32..6,
+        limit in 0u64..24,
         ops in prop::collection::vec(op(12), 1..150),
     ) {
         check_sequence(capacity, Some(limit), &ops)?;
@@ -887,20 +1064,24 @@ fn handles_and_entries_are_small() {
 
 // The protocol and allocation.
 
-fn boxed_pool(capacity: usize) -> Pool<Box<Page>, Vec<FrameEntry<Box<Page>>>> {
+type Frame = Box<[u8]>;
+type BoxedPool = Pool<Frame, Vec<FrameEntry<Frame>>>;
+
+fn boxed_pool(capacity: usize) -> BoxedPool {
     Pool::new(table(capacity))
 }
 
-fn new_frame() -> Box<Page> {
-    Box::new([0; 4096])
+/// A frame of `pages` pages.
+fn frame_of(pages: usize) -> Frame {
+    vec![0; pages * 4096].into_boxed_slice()
+}
+
+fn new_frame() -> Frame {
+    frame_of(1)
 }
 
 /// Stores `data` with the protocol, adding frames as needed.
-fn put(
-    pool: &mut Pool<Box<Page>, Vec<FrameEntry<Box<Page>>>>,
-    owner: u32,
-    len: usize,
-) -> ObjectRef {
+fn put(pool: &mut BoxedPool, owner: u32, len: usize) -> ObjectRef {
     let data = content(u64::from(owner) + 1, len);
     loop {
         match pool.store(owner, &data) {
@@ -911,7 +1092,7 @@ fn put(
     }
 }
 
-fn free_bytes(pool: &Pool<Box<Page>, Vec<FrameEntry<Box<Page>>>>, id: FrameId) -> u16 {
+fn free_bytes(pool: &BoxedPool, id: FrameId) -> u16 {
     match pool.frame_state(id) {
         Some(FrameState::Packed(u)) => u.free_bytes(),
         other => panic!("{other:?}"),
@@ -990,15 +1171,15 @@ fn only_a_sure_fit_is_taken() {
 fn add_frame_respects_the_table_and_the_limit() {
     let mut pool = boxed_pool(3);
     assert!(pool.add_frame(new_frame()).is_ok());
-    pool.set_frame_limit(Some(1));
-    assert_eq!(pool.frame_limit(), Some(1));
+    pool.set_page_limit(Some(1));
+    assert_eq!(pool.page_limit(), Some(1));
     assert!(pool.add_frame(new_frame()).is_err());
     // The one frame is used, and a second object that does not fit cannot get one.
     put(&mut pool, 1, 3000);
     assert_eq!(pool.store(2, &[0; 3000]), Err(PoolError::NeedFrame));
     assert!(pool.add_frame(new_frame()).is_err());
     // Without a limit, the table's 3 entries are the limit.
-    pool.set_frame_limit(None);
+    pool.set_page_limit(None);
     assert!(pool.add_frame(new_frame()).is_ok());
     assert!(pool.add_frame(new_frame()).is_ok());
     assert!(pool.add_frame(new_frame()).is_err());
@@ -1026,7 +1207,7 @@ fn emptied_frames_fill_the_reserve_up_to_its_cap() {
     assert_eq!(released, 4 - RESERVE_CAP);
     // Over the frame limit, emptied frames are released instead.
     let a = pool.store_huge(1, &[1; 4096]).unwrap();
-    pool.set_frame_limit(Some(1));
+    pool.set_page_limit(Some(1));
     pool.free_huge(a, |_| released += 1).unwrap();
     assert_eq!(released, 4 - RESERVE_CAP + 1);
     assert_eq!(pool.release_reserve(|_| released += 1), 1);
@@ -1050,7 +1231,8 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
         Usage {
             tail: 78,
             record_bytes: 52,
-            objects: 2
+            objects: 2,
+            len: 4096,
         }
     );
     assert_eq!(pool.pool_stats().hole_bytes, 26);
@@ -1060,7 +1242,8 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
         Usage {
             tail: 16,
             record_bytes: 16,
-            objects: 1
+            objects: 1,
+            len: 4096,
         }
     );
     assert_eq!(pool.pool_stats().hole_bytes, 0);
@@ -1157,7 +1340,7 @@ fn compact_empties_sparse_frames_into_others() {
         pool.free(big, |_| panic!()).unwrap();
         small.push(s);
     }
-    assert_eq!(pool.pool_stats().frames, 3);
+    assert_eq!(pool.pool_stats().packed_frames, 3);
     let mut slots: BTreeMap<u32, ObjectRef> = (20..23).zip(small).collect();
     let mut released = 0;
     let mut moved = Vec::new();
@@ -1175,11 +1358,13 @@ fn compact_empties_sparse_frames_into_others() {
             hole_bytes_reclaimed: 3 * 3506,
             objects_moved: 3 + 2,
             frames_emptied: 2,
+            pages_emptied: 2,
         }
     );
     assert_eq!(released, 0); // Both went to the reserve.
     let after = pool.pool_stats();
-    assert_eq!((after.frames, after.reserve_frames), (1, 2));
+    assert_eq!((after.packed_frames, after.reserve_frames), (1, 2));
+    assert_eq!((after.packed_pages, after.reserve_pages), (1, 2));
     assert_eq!(after.fragmentation_permille(), (4096 - 1500) * 1000 / 4096);
     let frames: BTreeSet<FrameId> = slots.values().map(|r| r.frame).collect();
     assert_eq!(frames.len(), 1);
@@ -1205,7 +1390,7 @@ fn compact_leaves_frames_that_cannot_be_emptied() {
     assert_ne!(a.frame, b.frame);
     let stats = pool.compact(|_, _, _| panic!("nothing can move"), |_| panic!());
     assert_eq!(stats, CompactStats::default());
-    assert_eq!(pool.pool_stats().frames, 2);
+    assert_eq!(pool.pool_stats().packed_frames, 2);
     // Later stores still find both frames (no frame is left out of its bucket).
     let c = pool.store(3, &[0; 1900]).unwrap();
     let d = pool.store(4, &[0; 1900]).unwrap();
@@ -1243,9 +1428,11 @@ fn stats_and_fragmentation() {
     assert_eq!(
         s,
         PoolStats {
-            frames: 1,
+            packed_frames: 1,
+            packed_pages: 1,
             huge_frames: 0,
             reserve_frames: 0,
+            reserve_pages: 0,
             live_bytes: 100,
             record_bytes: 106,
             hole_bytes: 2048,
@@ -1254,6 +1441,7 @@ fn stats_and_fragmentation() {
     );
     assert_eq!(s.fragmentation_permille(), (4096 - 100) * 1000 / 4096);
     assert_eq!(s.total_frames(), 1);
+    assert_eq!(s.total_pages(), 1);
 }
 
 #[test]
@@ -1395,8 +1583,241 @@ fn list_walks_stop_on_corrupted_links() {
 fn registry_detects_dropped_frames() {
     let registry = SharedRegistry::default();
     let mut pool: TestPool = Pool::new(table(2));
-    assert!(pool.add_frame(TestFrame::new(&registry)).is_ok());
+    assert!(pool.add_frame(TestFrame::new(&registry, 4096)).is_ok());
     assert_eq!(registry.borrow().live.len(), 1);
     drop(pool);
     assert_eq!(registry.borrow().dropped, vec![0]);
+}
+
+// Frames of several pages.
+
+#[test]
+fn frame_lengths_are_multiples_of_a_page_up_to_32_kib() {
+    for pages in 1..=8 {
+        assert_eq!(frame_pages(pages * 4096), Some(pages as u8));
+    }
+    for len in [
+        0,
+        1,
+        4095,
+        4097,
+        6000,
+        8191,
+        32767,
+        32769,
+        36864,
+        65536,
+        usize::MAX,
+    ] {
+        assert_eq!(frame_pages(len), None, "{len}");
+    }
+    let mut pool = boxed_pool(16);
+    for len in [0, 4095, 4097, 12000, 36864, 65536] {
+        let frame = vec![7u8; len].into_boxed_slice();
+        let back = pool.add_frame(frame).unwrap_err();
+        assert_eq!(back.len(), len, "the same frame comes back");
+    }
+    assert_eq!(pool.pool_stats(), PoolStats::default());
+    for pages in 1..=8 {
+        assert!(pool.add_frame(frame_of(pages)).is_ok());
+    }
+    let stats = pool.pool_stats();
+    assert_eq!((stats.reserve_frames, stats.reserve_pages), (8, 36));
+    assert_eq!((stats.total_frames(), stats.total_pages()), (8, 36));
+}
+
+#[test]
+fn the_page_limit_counts_pages_not_frames() {
+    let mut pool = boxed_pool(16);
+    pool.set_page_limit(Some(10));
+    assert!(pool.add_frame(frame_of(8)).is_ok());
+    assert!(pool.add_frame(frame_of(4)).is_err(), "12 pages > 10");
+    assert!(pool.add_frame(frame_of(2)).is_ok());
+    assert!(pool.add_frame(frame_of(1)).is_err(), "11 pages > 10");
+    assert_eq!(pool.pool_stats().total_pages(), 10);
+    // An emptied frame goes back to the reserve only within the limit.
+    let a = pool.store(1, &[1; 4000]).unwrap();
+    assert_eq!(pool.frame_len(a.frame), Some(8 * 4096));
+    pool.set_page_limit(Some(9));
+    let mut released = Vec::new();
+    pool.free(a, |f| released.push(f)).unwrap();
+    assert_eq!(released.len(), 1);
+    assert_eq!(released[0].len(), 8 * 4096);
+    assert_eq!(pool.pool_stats().total_pages(), 2);
+    // 2 + 8 > 9: refused; 2 + 4 fits.
+    assert!(pool.add_frame(frame_of(8)).is_err());
+    assert!(pool.add_frame(frame_of(4)).is_ok());
+    assert_eq!(pool.pool_stats().reserve_pages, 6);
+}
+
+#[test]
+fn huge_pages_take_only_one_page_frames() {
+    let mut pool = boxed_pool(8);
+    assert!(pool.add_frame(frame_of(8)).is_ok());
+    assert!(pool.add_frame(frame_of(2)).is_ok());
+    // The reserve has 10 pages but no frame of one page.
+    assert_eq!(pool.store_huge(1, &page_of(1)), Err(PoolError::NeedFrame));
+    assert!(pool.add_frame(frame_of(1)).is_ok());
+    let page = page_of(2);
+    let id = pool.store_huge(1, &page).unwrap();
+    assert_eq!(pool.frame_len(id), Some(4096));
+    assert_eq!(pool.frame(id).unwrap(), &page[..]);
+    assert_eq!(pool.load_huge(id).unwrap(), &*page);
+    let stats = pool.pool_stats();
+    assert_eq!(
+        (stats.huge_frames, stats.reserve_frames, stats.reserve_pages),
+        (1, 2, 10)
+    );
+    assert_eq!(stats.total_pages(), 11);
+    // The reserve is at its cap: the freed frame is released.
+    let mut released = Vec::new();
+    pool.free_huge(id, |f| released.push(f)).unwrap();
+    assert_eq!(released.len(), 1);
+    assert_eq!(&released[0][..], &page[..]);
+    assert_eq!(pool.store_huge(2, &page), Err(PoolError::NeedFrame));
+    // With room in the reserve, a freed huge frame is kept and serves the next one.
+    pool.release_reserve(|_| ());
+    assert!(pool.add_frame(frame_of(1)).is_ok());
+    let id = pool.store_huge(2, &page).unwrap();
+    pool.free_huge(id, |_| panic!("kept")).unwrap();
+    assert_eq!(pool.pool_stats().reserve_pages, 1);
+    assert_eq!(pool.store_huge(3, &page), Ok(id));
+}
+
+#[test]
+fn new_packed_frames_take_the_largest_reserve_frame() {
+    let mut pool = boxed_pool(8);
+    for pages in [2, 8, 1, 4] {
+        assert!(pool.add_frame(frame_of(pages)).is_ok());
+    }
+    let mut owner = 0;
+    for pages in [8, 4, 2, 1] {
+        // Records of a page: each frame takes one per page, then the next is opened.
+        let r = pool.store(owner, &[0; 4090]).unwrap();
+        assert_eq!(pool.frame_len(r.frame), Some(pages * 4096));
+        for _ in 1..pages {
+            owner += 1;
+            assert_eq!(pool.store(owner, &[0; 4090]).unwrap().frame, r.frame);
+        }
+        owner += 1;
+        assert_eq!(free_bytes(&pool, r.frame), 0);
+    }
+    assert_eq!(pool.store(owner, &[0; 1]), Err(PoolError::NeedFrame));
+}
+
+#[test]
+fn large_frames_are_told_apart_by_their_free_space() {
+    let mut pool = boxed_pool(8);
+    assert!(pool.add_frame(frame_of(8)).is_ok());
+    // Frame a: eight records of a page, full.
+    let a: Vec<ObjectRef> = (0..8).map(|owner| put(&mut pool, owner, 4090)).collect();
+    assert_eq!(free_bytes(&pool, a[0].frame), 0);
+    assert!(pool.add_frame(frame_of(8)).is_ok());
+    // Frame b: three, 20480 bytes free.
+    let b: Vec<ObjectRef> = (10..13).map(|owner| put(&mut pool, owner, 4090)).collect();
+    assert_ne!(a[0].frame, b[0].frame);
+    // Frame a gets 8192 bytes free: a small object goes there, the fuller frame.
+    pool.free(a[7], |_| panic!()).unwrap();
+    pool.free(a[6], |_| panic!()).unwrap();
+    assert_eq!(free_bytes(&pool, a[0].frame), 8192);
+    assert_eq!(pool.store(20, &[1; 100]).unwrap().frame, a[0].frame);
+    // Now frame a has more free space than b: b is the better fit.
+    for r in &a[2..6] {
+        pool.free(*r, |_| panic!()).unwrap();
+    }
+    pool.compact_frame(a[0].frame, |_, _, _| ()).unwrap();
+    assert!(free_bytes(&pool, a[0].frame) > free_bytes(&pool, b[0].frame));
+    assert_eq!(pool.store(21, &[1; 100]).unwrap().frame, b[0].frame);
+}
+
+#[test]
+fn compact_merges_sparse_large_frames() {
+    let mut pool = boxed_pool(8);
+    assert!(pool.add_frame(frame_of(8)).is_ok());
+    assert!(pool.add_frame(frame_of(8)).is_ok());
+    // 22 records of 1456 bytes fill a 32 KiB frame; keep 5 of each frame's.
+    let refs: Vec<ObjectRef> = (0..44).map(|owner| put(&mut pool, owner, 1450)).collect();
+    assert!(refs[..22].iter().all(|r| r.frame == refs[0].frame));
+    assert!(refs[22..].iter().all(|r| r.frame == refs[22].frame));
+    let mut kept = BTreeMap::new();
+    for (owner, r) in refs.into_iter().enumerate() {
+        if owner % 22 % 4 == 0 && owner % 22 < 20 {
+            kept.insert(owner as u32, r);
+        } else {
+            pool.free(r, |_| panic!()).unwrap();
+        }
+    }
+    let before = pool.pool_stats();
+    assert_eq!(
+        (before.packed_frames, before.packed_pages, before.objects),
+        (2, 16, 10)
+    );
+    // Each frame has 5 * 1456 = 7280 bytes of records: both fit in one 32 KiB frame, which
+    // only finer classes above one page of free space can tell.
+    let stats = pool.compact(
+        |owner, old, new| assert_eq!(kept.insert(owner, new), Some(old)),
+        |_| panic!("the emptied frame goes to the reserve"),
+    );
+    assert_eq!((stats.frames_emptied, stats.pages_emptied), (1, 8));
+    let after = pool.pool_stats();
+    assert_eq!((after.packed_frames, after.packed_pages), (1, 8));
+    assert_eq!((after.reserve_frames, after.reserve_pages), (1, 8));
+    for (owner, r) in kept {
+        assert_eq!(
+            pool.load(r).unwrap(),
+            &content(u64::from(owner) + 1, 1450)[..]
+        );
+    }
+}
+
+/// 10 000 objects of 1450 bytes: single-page frames hold two each, 32 KiB frames come
+/// within 3 % of the records' bytes.
+#[test]
+fn large_frames_pack_objects_tightly() {
+    const OBJECTS: u32 = 10_000;
+    let record = 1450 + HEADER_LEN;
+    for pages in [1usize, 8] {
+        let mut pool = boxed_pool(OBJECTS as usize + 4);
+        for owner in 0..OBJECTS {
+            loop {
+                match pool.store(owner, &[owner as u8; 1450]) {
+                    Ok(_) => break,
+                    Err(PoolError::NeedFrame) => assert!(pool.add_frame(frame_of(pages)).is_ok()),
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+        }
+        let stats = pool.pool_stats();
+        assert_eq!(stats.objects, u64::from(OBJECTS));
+        assert_eq!(stats.total_pages(), stats.packed_pages);
+        let used = stats.packed_pages * 4096;
+        if pages == 1 {
+            assert_eq!(stats.packed_frames, OBJECTS / 2, "two per page");
+        } else {
+            let frame = (pages * 4096) as u64;
+            let bound = (OBJECTS as u64 * record as u64 * 103 / 100).div_ceil(frame) * frame;
+            assert!(used <= bound, "{used} bytes > {bound}");
+            assert!(stats.fragmentation_permille() < 40);
+        }
+    }
+}
+
+#[test]
+fn records_in_large_frames() {
+    let mut frame = vec![0u8; MAX_FRAME_SIZE];
+    // The last bytes of a 32 KiB frame are reachable with u16 offsets.
+    let r = write_record(&mut frame, 32768 - 4096, 5, &[9; MAX_OBJECT]).unwrap();
+    assert_eq!(r.end() as usize, MAX_FRAME_SIZE);
+    assert_eq!(read_record(&frame, r.offset, 32768), Some(r));
+    assert!(write_record(&mut frame, 32768 - 6, 5, &[1]).is_none());
+    // No object longer than a page minus its header, whatever the room.
+    assert!(write_record(&mut frame, 0, 5, &[1; MAX_OBJECT + 1]).is_none());
+    // Records are read only up to the slice's own end.
+    assert_eq!(read_record(&frame[..8192], r.offset, 32768), None);
+    // A slice longer than the largest frame has no records and takes none.
+    let mut long = vec![0u8; MAX_FRAME_SIZE + 1];
+    assert!(write_record(&mut long, 0, 1, b"x").is_none());
+    assert!(!set_owner(&mut long, 0, 1));
+    assert_eq!(read_record(&long, 0, 100), None);
+    assert_eq!(records(&long, 100).count(), 0);
 }

@@ -1,11 +1,11 @@
 //! Memory freed by swap or discard leaves the device at once, reserve included.
 
-use ghostswap_core::frame::Page;
 use ghostswap_core::pool::FrameEntry;
 use ghostswap_core::slots::Slot;
 use ghostswap_core::store::{Content, Incoming, Store, StoreError};
 
-type TestStore = Store<Vec<Slot<Content>>, Box<Page>, Vec<FrameEntry<Box<Page>>>>;
+type Frame = Box<[u8]>;
+type TestStore = Store<Vec<Slot<Content>>, Frame, Vec<FrameEntry<Frame>>>;
 
 fn store_with_frames(slots: usize) -> TestStore {
     let frames = (0..slots + 8).map(|_| FrameEntry::default()).collect();
@@ -18,7 +18,8 @@ fn put(store: &mut TestStore, index: u64, page: Incoming<'_>, freed: &mut usize)
         match store.store(index, page, |_| *freed += 1) {
             Ok(()) => return,
             Err(StoreError::NeedFrame) => {
-                assert!(store.add_frame(Box::new([0; 4096])).is_ok());
+                let frame = vec![0; 4096].into_boxed_slice();
+                assert!(store.add_frame(frame).is_ok());
             }
             Err(e) => panic!("store failed: {e:?}"),
         }
