@@ -19,7 +19,7 @@
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     alloc::{flags, Flags},
-    block::mq::{gen_disk::GenDisk, gen_disk::GenDiskBuilder, TagSet},
+    block::mq::{gen_disk::GenDisk, gen_disk::GenDiskBuilder},
     new_mutex, new_spinlock,
     cpu,
     page::MappedPages,
@@ -35,9 +35,6 @@ use crate::gscore::{
     store::{Content, Store},
 };
 use crate::streams::Streams;
-
-/// Requests in flight per device; swap issues at most a cluster at a time.
-const QUEUE_DEPTH: u32 = 64;
 
 /// Allocation flags on the write path: reclaim may run but must not issue
 /// I/O (it could be waiting for this very device), and a failure is an
@@ -127,10 +124,11 @@ fn filled<T>(count: usize, value: impl Fn() -> T) -> Result<KVVec<T>> {
 /// Allocates an empty store of `pages` slots (may sleep).
 fn new_store(pages: u64) -> Result<DeviceStore> {
     let count = usize::try_from(pages).map_err(|_| EINVAL)?;
-    // Worst case one frame per page, plus the reserve and a frame in hand for
-    // every request in flight.
+    // Worst case one frame per page, plus the reserve and two for every store
+    // in flight: stores hold their CPU's stream, so there are at most as many
+    // as streams.
     // CAST: a CPU count fits in usize.
-    let in_flight = (cpu::nr_cpu_ids() as usize).saturating_mul(QUEUE_DEPTH as usize);
+    let in_flight = cpu::nr_cpu_ids() as usize;
     let frames = count
         .checked_add(RESERVE_CAP as usize + 2 * in_flight)
         .ok_or(EINVAL)?;
@@ -297,12 +295,6 @@ pub(crate) fn create_disk(index: u32, disksize: &[u8]) -> Result<GenDisk<GhostDe
         let mut config = device.config.lock();
         sectors = device.initialize(&mut config, disksize)?;
     }
-    // One hardware queue per CPU: submitters on different CPUs share no
-    // queue state.
-    let tagset = Arc::pin_init(
-        TagSet::new_blocking(cpu::nr_cpu_ids(), QUEUE_DEPTH, 1),
-        GFP_KERNEL,
-    )?;
     // CAST: PAGE_SIZE is 4096.
     let block = PAGE_SIZE as u32;
     GenDiskBuilder::new()
@@ -316,5 +308,5 @@ pub(crate) fn create_disk(index: u32, disksize: &[u8]) -> Result<GenDisk<GhostDe
         .max_discard_sectors(u32::MAX >> 9)
         .discard_granularity(block)
         .max_write_zeroes_sectors(u32::MAX >> 9)
-        .build(format_args!("ghostswap{index}"), tagset, device)
+        .build_bio_based(format_args!("ghostswap{index}"), device)
 }

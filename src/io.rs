@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The data path: blk-mq requests and swap's slot-free notification.
+//! The data path: bios and swap's slot-free notification.
 //!
-//! A write classifies and compresses each 4 KiB page with the current CPU's
-//! stream (straight from the request's page when a segment is a whole page,
+//! The disk is bio-based: each bio is handled, start to end, in the
+//! submitter's context, with no request allocated for it. A write classifies
+//! and compresses each 4 KiB page with the current CPU's stream (straight
+//! from the bio's page when a segment is a whole page,
 //! else gathered into the stream first), and only then takes the store lock
 //! to put the result in its slot. A read takes the lock just long enough
 //! to copy what the slot holds into the stream, and decompresses after.
 
 use kernel::{
-    block::mq::{self, Command, Operations, Request},
+    block::mq::{self, Bio, Command, Operations},
     prelude::*,
     sync::{Arc, ArcBorrow},
-    types::ARef,
 };
 
 use crate::device::{store_gfp, Backend, Frame, GhostDevice, IoCounters};
@@ -31,30 +32,22 @@ impl Operations for GhostDevice {
 
     const ATTRIBUTES: &'static [mq::attribute::Attribute] = crate::sysfs::ATTRIBUTES;
 
-    fn queue_rq(
-        device: ArcBorrow<'_, GhostDevice>,
-        rq: ARef<Request<Self>>,
-        _last: bool,
-    ) -> Result {
-        let status = match rq.command() {
-            Command::Read => read(&device, &rq).inspect_err(|_| {
+    fn submit_bio(device: ArcBorrow<'_, GhostDevice>, bio: &Bio<'_>) -> Result {
+        match bio.command() {
+            Command::Read => read(&device, bio).inspect_err(|_| {
                 IoCounters::count(&device.io.failed_reads);
             }),
-            Command::Write => write(&device, &rq).inspect_err(|_| {
+            Command::Write => write(&device, bio).inspect_err(|_| {
                 IoCounters::count(&device.io.failed_writes);
             }),
-            Command::Discard => discard(&device, &rq),
-            Command::WriteZeroes => write_zeroes(&device, &rq),
+            Command::Discard => discard(&device, bio),
+            Command::WriteZeroes => write_zeroes(&device, bio),
             // Everything lives in RAM: there is nothing to make durable.
             Command::Flush => Ok(()),
             // Not advertised in the queue limits, so never sent.
             Command::SecureErase | Command::Other(_) => Err(EIO),
-        };
-        // Nobody else holds a reference to the request, so ending cannot fail.
-        Request::end(rq, status).map_err(|_| EIO)
+        }
     }
-
-    fn commit_rqs() {}
 
     fn swap_slot_free_notify(device: ArcBorrow<'_, GhostDevice>, offset: u64) {
         device.free_slot(offset);
@@ -91,11 +84,11 @@ fn invalid_io(device: &GhostDevice, error: IoError) -> Error {
 /// request covers.
 fn data_pages(
     device: &GhostDevice,
-    rq: &Request<GhostDevice>,
+    bio: &Bio<'_>,
 ) -> Result<(Arc<Backend>, core::ops::Range<u64>)> {
     // The block layer sends no I/O to a disk of capacity 0.
     let backend = device.backend().ok_or(EIO)?;
-    let pages = page_range(rq.sector(), u64::from(rq.bytes()), backend.pages)
+    let pages = page_range(bio.sector(), u64::from(bio.bytes()), backend.pages)
         .map_err(|e| invalid_io(device, e))?;
     Ok((backend, pages))
 }
@@ -104,11 +97,11 @@ fn data_pages(
 ///
 /// A segment that is a whole page is compressed where it is; anything else
 /// is gathered into the stream's page first.
-fn write(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
-    let (backend, mut pages) = data_pages(device, rq)?;
+fn write(device: &GhostDevice, bio: &Bio<'_>) -> Result {
+    let (backend, mut pages) = data_pages(device, bio)?;
     backend.streams.with(|stream| {
         let mut filled = 0;
-        for segment in rq.segments() {
+        for segment in bio.segments() {
             if filled == 0 && segment.len() == PAGE_SIZE {
                 let index = pages.next().ok_or(EIO)?;
                 segment
@@ -201,11 +194,11 @@ fn refuse(backend: &Backend, pages: core::ops::Range<u64>) {
 }
 
 /// Fills a read request from the store, page by page through the stream.
-fn read(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
-    let (backend, mut pages) = data_pages(device, rq)?;
+fn read(device: &GhostDevice, bio: &Bio<'_>) -> Result {
+    let (backend, mut pages) = data_pages(device, bio)?;
     backend.streams.with(|stream| {
         let mut offset = PAGE_SIZE;
-        for segment in rq.segments() {
+        for segment in bio.segments() {
             let mut rest = segment;
             while !rest.is_empty() {
                 if offset == PAGE_SIZE {
@@ -255,15 +248,15 @@ fn load_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
 }
 
 /// Drops the pages a discard fully covers; partial pages keep their data.
-fn discard(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
+fn discard(device: &GhostDevice, bio: &Bio<'_>) -> Result {
     let backend = device.backend().ok_or(EIO)?;
-    let pages = covered_pages(rq.sector(), u64::from(rq.bytes()), backend.pages)
+    let pages = covered_pages(bio.sector(), u64::from(bio.bytes()), backend.pages)
         .map_err(|e| invalid_io(device, e))?;
     backend.free_range(pages)
 }
 
 /// Makes a range read back as zeroes, which is what an empty slot returns.
-fn write_zeroes(device: &GhostDevice, rq: &Request<GhostDevice>) -> Result {
-    let (backend, pages) = data_pages(device, rq)?;
+fn write_zeroes(device: &GhostDevice, bio: &Bio<'_>) -> Result {
+    let (backend, pages) = data_pages(device, bio)?;
     backend.free_range(pages)
 }

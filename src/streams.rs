@@ -5,7 +5,8 @@
 //! A stream is picked by the CPU the task runs on. The task may migrate
 //! after the pick, but it holds the stream's lock, so two tasks meet on one
 //! stream only when one of them just moved: no global lock on the store or
-//! load path. Streams are mutexes because the tag set is blocking and zstd
+//! load path. Streams are mutexes because bios are handled in a context that
+//! may sleep (a store allocates with reclaim while holding its stream) and zstd
 //! at high levels takes long enough that spinning would waste the CPU.
 
 use kernel::{

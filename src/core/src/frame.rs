@@ -15,9 +15,16 @@
 //! record never needs more than one page, whatever the size of its frame.
 //!
 //! `owner` is the slot the object belongs to, the reverse map that compaction and whole-frame
-//! eviction need. A freed record keeps its length and gets [`FREE_OWNER`] as owner: it is a
-//! hole. Walking the records from offset 0 to the frame's tail ([`records`]) visits every
-//! object and every hole exactly once; the records tile `[0, tail)`.
+//! eviction need. A freed record gets [`FREE_OWNER`] as owner: it is a *hole*, and its
+//! `len` counts the bytes after its header that are free. A hole may cover several freed
+//! records ([`write_hole`]), so it can be longer than [`MAX_OBJECT`]; the headers of the
+//! records it swallowed stay inside it, marked [`FREE_OWNER`]. Walking the records from
+//! offset 0 to the frame's tail ([`records`]) visits every object and every hole exactly
+//! once; the records tile `[0, tail)`.
+//!
+//! A hole of `H` bytes (header included) takes a record of `r` bytes if `r == H`, or if
+//! `r + HEADER_LEN <= H` so that the rest is a smaller hole with a header of its own
+//! ([`hole_fits`]). An object cannot be padded: its length must be exact for decompression.
 //!
 //! The functions here only read and write bytes. Which frame has which tail, and which
 //! records may be written, is decided by [`super::pool`].
@@ -184,6 +191,84 @@ pub fn set_owner(frame: &mut [u8], offset: u16, owner: u32) -> bool {
     }
 }
 
+/// Writes the header of a hole of `size` bytes (header included) at `offset` and returns it.
+///
+/// Only the header is written: the bytes after it keep whatever they held. Returns `None`,
+/// writing nothing, if `size` is less than [`HEADER_LEN`], the hole would reach past the
+/// end of the frame, or the frame is longer than [`MAX_FRAME_SIZE`]. Unlike an object, a
+/// hole may be longer than [`MAX_OBJECT`].
+pub fn write_hole(frame: &mut [u8], offset: u16, size: u16) -> Option<Record> {
+    let limit = frame_end(frame)?;
+    let len = size.checked_sub(HEADER)?;
+    if offset.checked_add(size)? > limit {
+        return None;
+    }
+    let [o0, o1, o2, o3] = FREE_OWNER.to_le_bytes();
+    let [l0, l1] = len.to_le_bytes();
+    let header = frame
+        .get_mut(usize::from(offset)..)?
+        .first_chunk_mut::<HEADER_LEN>()?;
+    *header = [o0, o1, o2, o3, l0, l1];
+    Some(Record {
+        offset,
+        owner: FREE_OWNER,
+        len,
+    })
+}
+
+/// Returns `true` if a hole of `hole` bytes can take a record of `size` bytes (both
+/// headers included): exactly, or with room left for the header of a smaller hole.
+pub fn hole_fits(hole: u16, size: u16) -> bool {
+    hole == size
+        || size
+            .checked_add(HEADER)
+            .is_some_and(|needed| needed <= hole)
+}
+
+/// What [`scan_holes`] found in a frame for a record of a given size.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HoleScan {
+    /// The hole that fits the record best, if any: the first exact fit, else the first of
+    /// the smallest holes that fit (see [`hole_fits`]).
+    pub best: Option<Record>,
+    /// Size of the largest hole other than `best` (headers included), or 0.
+    pub largest_other: u16,
+}
+
+/// Walks the records of `frame` up to `tail` and returns the hole that best fits a record
+/// of `size` bytes, header included, with the size of the largest other hole.
+///
+/// Only headers are read. After the record is put in `best`, the frame's largest hole is
+/// the larger of `largest_other` and what is left of `best`.
+pub fn scan_holes(frame: &[u8], tail: u16, size: u16) -> HoleScan {
+    let mut scan = HoleScan::default();
+    for hole in records(frame, tail).filter(Record::is_free) {
+        // An exact fit is smaller than any other hole that fits, so the smallest fit wins,
+        // and the first of equals.
+        let better =
+            hole_fits(hole.size(), size) && scan.best.is_none_or(|best| hole.size() < best.size());
+        let other = if better {
+            scan.best.replace(hole)
+        } else {
+            Some(hole)
+        };
+        if let Some(other) = other {
+            scan.largest_other = scan.largest_other.max(other.size());
+        }
+    }
+    scan
+}
+
+/// Returns the size of the largest hole of `frame` below `tail`, header included, or 0 if
+/// it has none. Only headers are read.
+pub fn largest_hole(frame: &[u8], tail: u16) -> u16 {
+    records(frame, tail)
+        .filter(Record::is_free)
+        .map(|hole| hole.size())
+        .max()
+        .unwrap_or(0)
+}
+
 /// Returns an iterator over the records of `frame` from offset 0 to `tail`, holes included.
 ///
 /// The walk stops early, without an error, at a record that would reach past `tail`; in a
@@ -230,28 +315,47 @@ impl Iterator for Records<'_> {
 pub struct Found {
     /// The record starting at the offset looked for.
     pub record: Record,
+    /// The record just before it, hole or object, if any.
+    pub prev: Option<Record>,
     /// End of the last live record before it, or 0 if there is none: the frame's new tail
     /// if this record is the last one and is freed.
     pub live_end: u16,
+    /// Size of the largest hole below `live_end`, header included, or 0: the frame's
+    /// largest hole if this record is the last one and is freed.
+    pub largest_below: u16,
 }
 
 /// Walks the records of `frame` up to `tail` and returns the one that starts at `offset`.
 ///
 /// Returns `None` if no record starts there (the offset is inside a record, or at or past
-/// the tail). This takes O(records before `offset`) steps; it is what makes a stale or
-/// forged [`super::pool::ObjectRef`] detectable.
+/// the tail). This takes O(records before `offset`) steps and reads only headers; it is
+/// what makes a stale or forged [`super::pool::ObjectRef`] detectable for certain.
 pub fn find_record(frame: &[u8], tail: u16, offset: u16) -> Option<Found> {
+    let mut prev = None;
     let mut live_end = 0;
+    let mut largest_below = 0;
+    // The largest hole since the last live record.
+    let mut pending: u16 = 0;
     for record in records(frame, tail) {
         if record.offset == offset {
-            return Some(Found { record, live_end });
+            return Some(Found {
+                record,
+                prev,
+                live_end,
+                largest_below,
+            });
         }
         if record.offset > offset {
             return None;
         }
-        if !record.is_free() {
+        if record.is_free() {
+            pending = pending.max(record.size());
+        } else {
             live_end = record.end();
+            largest_below = largest_below.max(pending);
+            pending = 0;
         }
+        prev = Some(record);
     }
     None
 }

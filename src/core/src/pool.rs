@@ -16,27 +16,38 @@
 //! - A *packed* frame holds records `[owner: u32][len: u16][data]` packed from offset 0
 //!   to its tail (layout in [`super::frame`]). An object is named by an [`ObjectRef`]:
 //!   frame, record offset and data length, 8 bytes, all the slot table needs. Freeing an
-//!   object turns its record into a hole; freeing the last record of a frame lowers the
-//!   tail past it and any holes before it, so the record that ends at the tail is always
-//!   live. Holes inside a frame are reclaimed by compaction. Larger frames waste less: the
-//!   space after the last record that fits is lost once per frame, not once per page.
+//!   object turns its record into a hole merged with the holes just before and after it,
+//!   so no two holes are ever adjacent; freeing the last record of a frame lowers the
+//!   tail past it and the hole before it, so the record that ends at the tail is always
+//!   live. Later stores fill holes (see [Allocation](#allocation)); compaction reclaims the
+//!   rest. Larger frames waste less: the space after the last record that fits is lost
+//!   once per frame, not once per page.
 //! - A *huge* frame holds one uncompressed page of one owner, named by its [`FrameId`]. It
 //!   is always exactly one page long.
 //! - A *reserve* frame is empty, waiting to become packed or huge.
 //!
 //! # Allocation
 //!
-//! Packed frames sit in [`CLASSES`] free-space buckets by the space after their tail:
-//! below one page of free space in classes [`CLASS_WIDTH`] (64) bytes wide, so class `c`
-//! holds the frames with `64 * c ..= 64 * c + 63` free bytes; from one page up in classes
+//! A hole of `H` bytes (header included) takes a record of `r` bytes if `r == H`, or if
+//! `r + 6 <= H` and the rest becomes a smaller hole ([`frame::hole_fits`]); a record is
+//! never padded, since a compressed object's length must be exact. So every packed frame
+//! surely has room for any record of up to [`Usage::capacity`] bytes: the larger of the
+//! free bytes after its tail and its largest hole ([`Usage::largest_hole`], kept up to date
+//! by every change) minus one header.
+//!
+//! Packed frames sit in [`CLASSES`] free-space buckets by their capacity: below one page
+//! in classes [`CLASS_WIDTH`] (64) bytes wide, so class `c` holds the frames with a
+//! capacity of `64 * c ..= 64 * c + 63` bytes; from one page up in classes
 //! [`COARSE_CLASS_WIDTH`] (512) bytes wide, so that large frames are still told apart by
 //! how full they are. A store of a record of `n` bytes (data and header, at most one
 //! page) takes the first frame of the smallest non-empty class `c >= ceil(n / 64)`, the
 //! best fit among the frames where the record is sure to fit, found in O(1) with a bitmap
-//! of non-empty classes. If there is none, the largest reserve frame becomes a new packed
-//! frame. A huge page takes a reserve frame of exactly one page. If the reserve has no
-//! frame for the store, it fails with [`PoolError::NeedFrame`] and the caller follows
-//! this protocol:
+//! of non-empty classes. In that frame the record goes into the hole that fits it best
+//! (the first exact fit, else the first of the smallest holes that fit), else after the
+//! tail: placing a record never moves another. If no frame fits, the largest reserve frame
+//! becomes a new packed frame. A huge page takes a reserve frame of exactly one page. If
+//! the reserve has no frame for the store, it fails with [`PoolError::NeedFrame`] and the
+//! caller follows this protocol:
 //!
 //! 1. drop the lock that protects the pool, allocate a frame (this may sleep), of exactly
 //!    one page for a huge page and of any valid size otherwise;
@@ -75,12 +86,15 @@
 //!
 //! # Cost
 //!
-//! [`Pool::store`], [`Pool::store_huge`] and [`Pool::add_frame`] take O(1) steps plus, when
-//! a store takes a reserve frame, a walk over the reserve (at most [`RESERVE_CAP`] frames
-//! plus those added for stores in flight); the huge-frame and LRU operations take O(1)
-//! steps; [`Pool::load`], [`Pool::free`] and [`Pool::compact_frame`] walk the records of
-//! one frame. [`Pool::compact`], [`Pool::release_reserve`] and [`Pool::drain`] take time in
-//! proportion to the pool. Nothing recurses.
+//! [`Pool::load`], [`Pool::store_huge`], [`Pool::add_frame`] and the huge-frame and LRU
+//! operations take O(1) steps. [`Pool::store`] takes O(1) steps to choose a frame, plus a
+//! walk over the record headers of that frame when its largest hole is at least as large
+//! as the record, plus, when it takes a reserve frame, a walk over the reserve (at most
+//! [`RESERVE_CAP`] frames plus those added for stores in flight). [`Pool::free`] walks the
+//! record headers of one frame up to the object, and [`Pool::compact_frame`] moves the
+//! records of one frame. None of them copies bytes other than the object's own, except
+//! [`Pool::compact_frame`]. [`Pool::compact`], [`Pool::release_reserve`] and
+//! [`Pool::drain`] take time in proportion to the pool. Nothing recurses.
 //!
 //! # Examples
 //!
@@ -101,21 +115,28 @@
 //! let b = pool.store(8, b"another")?; // Shares the frame.
 //! assert_eq!(b.frame, a.frame);
 //! assert_eq!(pool.frame_len(a.frame), Some(32768));
-//! assert_eq!(pool.load(a)?, b"compressed");
+//! assert_eq!(pool.load(a, 7)?, b"compressed");
 //! assert_eq!(pool.pool_stats().total_pages(), 8 + 3);
 //!
 //! let mut released = Vec::new();
-//! pool.free(a, |frame| released.push(frame))?;
+//! pool.free(a, 7, |frame| released.push(frame))?;
+//! // A record that fits the hole exactly goes there; nothing moves.
+//! let c = pool.store(9, b"abcdefghij")?;
+//! assert_eq!(c.offset, a.offset);
+//! pool.free(c, 9, |frame| released.push(frame))?;
 //! // `b` slides down over the hole; the caller updates its slot.
 //! let mut moves = Vec::new();
 //! pool.compact_frame(b.frame, |owner, old, new| moves.push((owner, old, new)))?;
 //! let b2 = moves[0].2;
 //! assert_eq!(moves, [(8, b, b2)]);
 //! assert_eq!(b2.offset, 0);
-//! assert_eq!(pool.load(b2)?, b"another");
+//! assert_eq!(pool.load(b2, 8)?, b"another");
+//! // A reference is checked against the record's header.
+//! assert_eq!(pool.load(b2, 7), Err(PoolError::BadRef));
+//! assert_eq!(pool.load(b, 8), Err(PoolError::BadRef));
 //!
 //! // The emptied frame stays in the reserve, nothing is released.
-//! pool.free(b2, |frame| released.push(frame))?;
+//! pool.free(b2, 8, |frame| released.push(frame))?;
 //! assert!(released.is_empty());
 //! assert_eq!(pool.pool_stats().reserve_frames, 2);
 //! assert_eq!(pool.pool_stats().reserve_pages, 8 + 3);
@@ -231,6 +252,8 @@ pub struct Usage {
     pub objects: u16,
     /// Length of the frame in bytes: a multiple of [`PAGE_SIZE`] up to [`MAX_FRAME_SIZE`].
     pub len: u16,
+    /// Size of the largest hole below the tail, header included, or 0 if there is none.
+    pub largest_hole: u16,
 }
 
 impl Usage {
@@ -250,9 +273,19 @@ impl Usage {
             .saturating_sub(self.objects.saturating_mul(HEADER))
     }
 
+    /// Returns the size of the largest record the frame surely has room for, header
+    /// included: the free bytes after the tail or, if more, the largest hole minus the
+    /// header of the hole a record placed in it may leave.
+    ///
+    /// A record of exactly the size of a hole fits too, but does not count here.
+    pub fn capacity(&self) -> u16 {
+        self.free_bytes()
+            .max(self.largest_hole.saturating_sub(HEADER))
+    }
+
     /// Returns the free-space class of the frame.
     fn class(&self) -> usize {
-        class_of_free(self.free_bytes())
+        class_of_free(self.capacity())
     }
 }
 
@@ -338,6 +371,8 @@ pub struct CompactStats {
     pub hole_bytes_reclaimed: u64,
     /// Moves reported to `relocated`, in place or to another frame.
     pub objects_moved: u64,
+    /// Bytes of the records moved, headers included: what compaction copied.
+    pub bytes_moved: u64,
     /// Frames emptied by moving their records to other frames; each went to the reserve
     /// or to `released` like any emptied frame.
     pub frames_emptied: u32,
@@ -348,11 +383,11 @@ pub struct CompactStats {
 /// One entry of the frame table: a frame held by the pool, or room for one.
 ///
 /// Entries are made empty with [`Default`]; only the pool changes them. With a frame type
-/// the size of a pointer (a box) an entry takes 32 bytes on 64-bit machines: the frame
+/// the size of a pointer (a box) an entry takes 40 bytes on 64-bit machines: the frame
 /// pointer, the links of the least-recently-used list and, for packed frames, the
-/// free-space bucket links, the tail, the live record bytes, the object count, the frame's
-/// length in pages and a compaction mark. Hole bytes are derived (tail minus live record
-/// bytes).
+/// free-space bucket links, the tail, the live record bytes, the object count, the size of
+/// the largest hole, the frame's length in pages and a compaction mark, then padding. Hole
+/// bytes are derived (tail minus live record bytes).
 pub struct FrameEntry<F> {
     /// Links on the LRU list (packed and huge frames), the reserve or the list of empty
     /// entries, which are exclusive.
@@ -395,6 +430,8 @@ struct Packed<F> {
     record_bytes: u16,
     /// [`Usage::objects`].
     objects: u16,
+    /// [`Usage::largest_hole`].
+    largest_hole: u16,
     /// Length of the frame in pages, 1 to 8.
     pages: u8,
     /// Set by [`Pool::compact`] on frames it gave up emptying; clear otherwise.
@@ -411,6 +448,7 @@ impl<F> Packed<F> {
             record_bytes: self.record_bytes,
             objects: self.objects,
             len: pages_len(self.pages),
+            largest_hole: self.largest_hole,
         }
     }
 
@@ -419,6 +457,53 @@ impl<F> Packed<F> {
         self.tail = usage.tail;
         self.record_bytes = usage.record_bytes;
         self.objects = usage.objects;
+        self.largest_hole = usage.largest_hole;
+    }
+}
+
+impl<F: AsRef<[u8]> + AsMut<[u8]>> Packed<F> {
+    /// Writes a record for `owner` holding `data`, of `size` bytes with its header, into
+    /// the hole that fits it best, else after the tail, and returns the record with the
+    /// frame's usage afterwards.
+    ///
+    /// No other record moves. Only the frame's bytes change: the caller stores the usage
+    /// with [`Pool::set_usage`]. Returns `None` if the frame has no room for the record,
+    /// writing nothing.
+    fn place(&mut self, owner: u32, data: &[u8], size: u16) -> Option<(Record, Usage)> {
+        let old = self.usage();
+        let filled = Usage {
+            record_bytes: old.record_bytes.saturating_add(size),
+            objects: old.objects.saturating_add(1),
+            ..old
+        };
+        // No hole smaller than the record can take it.
+        if old.largest_hole >= size {
+            let scan = frame::scan_holes(self.frame.as_ref(), old.tail, size);
+            if let Some(hole) = scan.best {
+                let bytes = self.frame.as_mut();
+                let record = frame::write_record(bytes, hole.offset, owner, data)?;
+                // `hole_fits`: nothing is left, or room for a hole's header at least.
+                let rest = hole.size().saturating_sub(size);
+                if rest > 0 {
+                    // Never `None`: the rest lies within the hole, within the frame.
+                    frame::write_hole(bytes, record.end(), rest)?;
+                }
+                // INVARIANT: the rest is between the new record and a live record (holes
+                // are never adjacent), and the largest hole is the rest or another one.
+                let usage = Usage {
+                    largest_hole: scan.largest_other.max(rest),
+                    ..filled
+                };
+                return Some((record, usage));
+            }
+        }
+        let record = frame::write_record(self.frame.as_mut(), old.tail, owner, data)?;
+        // INVARIANT: the new record ends at the tail, and is live.
+        let usage = Usage {
+            tail: record.end(),
+            ..filled
+        };
+        Some((record, usage))
     }
 }
 
@@ -616,12 +701,18 @@ fn record_size(len: usize) -> Result<u16, PoolError> {
 ///   `fresh` to `capacity` are `Vacant` and on no list.
 /// - The frame of a `Reserve` or `Packed` entry is `pages` pages long, 1 to 8; the frame of
 ///   a `Huge` entry is one page long.
-/// - Every packed frame is on the bucket of its free-space class, and `nonempty` has the
-///   bit of exactly the classes whose bucket is not empty. Within a bucket, frames with
-///   `marked` set come after those without; outside [`Pool::compact`] no frame is marked.
+/// - Every packed frame is on the bucket of its free-space class (the class of its
+///   [`Usage::capacity`]), and `nonempty` has the bit of exactly the classes whose bucket
+///   is not empty. Within a bucket, frames with `marked` set come after those without;
+///   outside [`Pool::compact`] no frame is marked.
 /// - The records of a packed frame tile `[0, tail)`, the record that ends at `tail` is
-///   live, `record_bytes` and `objects` count its live records, and it has at least one
-///   live record.
+///   live, no two holes are adjacent, `record_bytes` and `objects` count its live records,
+///   `largest_hole` is the size of its largest hole (0 if it has none), and it has at least
+///   one live record.
+/// - Below the tail of a packed frame, the header of every record freed or moved away from
+///   is marked [`FREE_OWNER`] or overwritten: only the headers of live records, and object
+///   bytes (of live or freed records) that happen to look like one, read as the header of
+///   a live record. This is what [`Pool::load`] relies on.
 /// - `packed_frames`, `packed_pages`, `huge_frames`, `reserve_pages` and `totals` count and
 ///   sum over the frames in those states.
 pub struct Pool<F, S> {
@@ -860,7 +951,9 @@ where
     /// Stores `data` for the slot `owner` in a packed frame and returns where it is.
     ///
     /// The frame chosen is the best fit (see the [module documentation](self)), else the
-    /// largest reserve frame. It becomes the most recently used frame.
+    /// largest reserve frame; in it, the object takes the hole that fits it best, else the
+    /// space after the tail. No other object moves. The frame becomes the most recently
+    /// used.
     ///
     /// # Errors
     ///
@@ -876,7 +969,7 @@ where
             Some(id) => id,
             None => self.open_packed()?,
         };
-        let object = self.append(id, owner, data)?;
+        let object = self.place(id, owner, data, size)?;
         self.touch(id);
         Ok(object)
     }
@@ -897,6 +990,7 @@ where
             tail: 0,
             record_bytes: 0,
             objects: 0,
+            largest_hole: 0,
             pages,
             marked: false,
             bucket: Links::UNLINKED,
@@ -931,25 +1025,24 @@ where
         None
     }
 
-    /// Appends a record for `owner` holding `data` to the packed frame `id`, which must
-    /// have room.
-    fn append(&mut self, id: FrameId, owner: u32, data: &[u8]) -> Result<ObjectRef, PoolError> {
+    /// Places a record for `owner` holding `data`, of `size` bytes with its header, in the
+    /// packed frame `id`, which must have room, and returns where it is.
+    fn place(
+        &mut self,
+        id: FrameId,
+        owner: u32,
+        data: &[u8],
+        size: u16,
+    ) -> Result<ObjectRef, PoolError> {
         let packed = packed_mut(self.table.as_mut(), id).ok_or(PoolError::NeedFrame)?;
-        let old = packed.usage();
-        let offset = old.tail;
-        // Never `None`: the frame was chosen by its free space.
-        let record = frame::write_record(packed.frame.as_mut(), offset, owner, data)
+        // Never `None`: the frame was chosen by its capacity.
+        let (record, usage) = packed
+            .place(owner, data, size)
             .ok_or(PoolError::NeedFrame)?;
-        let usage = Usage {
-            tail: record.end(),
-            record_bytes: old.record_bytes.saturating_add(record.size()),
-            objects: old.objects.saturating_add(1),
-            ..old
-        };
         self.set_usage(id, usage);
         Ok(ObjectRef {
             frame: id,
-            offset,
+            offset: record.offset,
             len: record.len,
         })
     }
@@ -1068,32 +1161,34 @@ where
         Ok(id)
     }
 
-    /// Returns the data of the object `object` and makes its frame the most recently used.
+    /// Returns the data of the object `object` of the slot `owner` and makes its frame the
+    /// most recently used.
     ///
-    /// This walks the frame's records up to the object, so any reference that is not the
-    /// current one of a live object is refused.
+    /// This reads only the header at `object.offset`, in O(1) steps, and accepts it if it is
+    /// the header of a live record of `owner` and `object.len` bytes that ends at or below
+    /// the frame's tail. That refuses a reference to anything but a packed frame, past the
+    /// tail, to a hole (a freed object, also inside a larger hole), to an object moved away
+    /// by compaction, to another owner's object, or with another length. It does not prove
+    /// that `object.offset` starts a record: an offset inside another object's data whose
+    /// six bytes happen to read as such a header would be accepted, which only a forged
+    /// reference can hit ([`Pool::free`] walks the frame and checks that too).
     ///
     /// # Errors
     ///
-    /// [`PoolError::BadRef`] unless `object.frame` is a packed frame with a live record of
-    /// `object.len` bytes starting at `object.offset`.
-    pub fn load(&mut self, object: ObjectRef) -> Result<&[u8], PoolError> {
-        let record = self.live_record(object)?;
-        self.touch(object.frame);
-        packed(self.table.as_ref(), object.frame)
-            .and_then(|packed| packed.frame.as_ref().get(record.data_range()))
-            .ok_or(PoolError::BadRef)
-    }
-
-    /// Returns the record of the live object `object`, checked like [`Pool::load`] does.
-    fn live_record(&self, object: ObjectRef) -> Result<Record, PoolError> {
-        let packed = packed(self.table.as_ref(), object.frame).ok_or(PoolError::BadRef)?;
-        let found = frame::find_record(packed.frame.as_ref(), packed.tail, object.offset)
+    /// [`PoolError::BadRef`], changing nothing, unless the header at `object.offset` in the
+    /// packed frame `object.frame` is that of a live record of `owner` and `object.len`
+    /// bytes ending at or below the tail.
+    pub fn load(&mut self, object: ObjectRef, owner: u32) -> Result<&[u8], PoolError> {
+        let held = packed(self.table.as_ref(), object.frame).ok_or(PoolError::BadRef)?;
+        let record = frame::read_record(held.frame.as_ref(), object.offset, held.tail)
             .ok_or(PoolError::BadRef)?;
-        if found.record.is_free() || found.record.len != object.len {
+        if record.is_free() || record.owner != owner || record.len != object.len {
             return Err(PoolError::BadRef);
         }
-        Ok(found.record)
+        self.touch(object.frame);
+        packed(self.table.as_ref(), object.frame)
+            .and_then(|held| held.frame.as_ref().get(record.data_range()))
+            .ok_or(PoolError::BadRef)
     }
 
     /// Returns the page of the huge frame `id` and makes the frame the most recently used.
@@ -1120,40 +1215,64 @@ where
         }
     }
 
-    /// Frees the object `object`.
+    /// Frees the object `object` of the slot `owner`.
     ///
-    /// Its record becomes a hole; if it was the frame's last record, the tail drops to the
-    /// end of the last live record before it. A frame left without objects goes to the
-    /// reserve, or to `released` if the reserve is full or the pool is over its page
+    /// Its record becomes a hole, merged with the holes just before and after it; if it was
+    /// the frame's last record, the tail drops to the end of the last live record before it
+    /// instead. Only record headers are read and written. A frame left without objects goes
+    /// to the reserve, or to `released` if the reserve is full or the pool is over its page
     /// limit. `released` runs under the caller's lock: it should only collect the frame.
     /// The frame's [`Usage`] afterwards ([`Pool::frame_state`]) tells whether it is worth
     /// compacting.
     ///
     /// # Errors
     ///
-    /// [`PoolError::BadRef`], changing nothing, for a reference [`Pool::load`] refuses.
+    /// [`PoolError::BadRef`], changing nothing, unless a live record of `owner` and
+    /// `object.len` bytes starts at `object.offset` of the packed frame `object.frame`
+    /// (found by walking the frame's records, so unlike [`Pool::load`] this proves that a
+    /// record starts there).
     pub fn free(
         &mut self,
         object: ObjectRef,
+        owner: u32,
         mut released: impl FnMut(F),
     ) -> Result<(), PoolError> {
         let packed = packed_mut(self.table.as_mut(), object.frame).ok_or(PoolError::BadRef)?;
-        let found = frame::find_record(packed.frame.as_ref(), packed.tail, object.offset)
-            .ok_or(PoolError::BadRef)?;
+        let old = packed.usage();
+        let bytes = packed.frame.as_mut();
+        let found = frame::find_record(bytes, old.tail, object.offset).ok_or(PoolError::BadRef)?;
         let record = found.record;
-        if record.is_free() || record.len != object.len {
+        if record.is_free() || record.owner != owner || record.len != object.len {
             return Err(PoolError::BadRef);
         }
-        frame::set_owner(packed.frame.as_mut(), record.offset, FREE_OWNER);
-        let old = packed.usage();
+        // The header stays marked free even where a merged hole swallows it, so that a
+        // stale reference to it is refused without a walk.
+        frame::set_owner(bytes, record.offset, FREE_OWNER);
+        let start = match found.prev {
+            Some(prev) if prev.is_free() => prev.offset,
+            _ => record.offset,
+        };
+        let end = match frame::read_record(bytes, record.end(), old.tail) {
+            Some(next) if next.is_free() => next.end(),
+            _ => record.end(),
+        };
         let mut usage = Usage {
             record_bytes: old.record_bytes.saturating_sub(record.size()),
             objects: old.objects.saturating_sub(1),
             ..old
         };
-        if record.end() == usage.tail {
-            // INVARIANT: everything after the last live record before this one is holes.
+        if end >= old.tail {
+            // INVARIANT: everything after the last live record before this one is holes;
+            // the tail drops below them, and the largest hole is the largest left.
             usage.tail = found.live_end;
+            usage.largest_hole = found.largest_below;
+        } else {
+            let size = end.saturating_sub(start);
+            // Never `None`: the hole lies within the tail, within the frame.
+            frame::write_hole(bytes, start, size);
+            // INVARIANT: the merged hole has a live record (or the frame's start) before it
+            // and a live record after it; the holes it swallowed were no larger.
+            usage.largest_hole = old.largest_hole.max(size);
         }
         self.set_usage(object.frame, usage);
         if usage.objects == 0 {
@@ -1284,6 +1403,19 @@ where
                 };
                 (record.owner, object)
             })
+    }
+
+    /// Returns an iterator over the packed frames of the free-space class `class`, in the
+    /// order stores try them.
+    ///
+    /// Each packed frame is in the class of its [`Usage::capacity`] (see the [module
+    /// documentation](self)); a class at or past [`CLASSES`] is empty. This is for
+    /// statistics and checks: stores do not walk classes.
+    pub fn class_frames(&self, class: usize) -> impl Iterator<Item = FrameId> + '_ {
+        self.buckets
+            .get(class)
+            .into_iter()
+            .flat_map(|bucket| bucket.iter(self.table.as_ref()))
     }
 
     /// Returns the least recently used packed or huge frame, if any.

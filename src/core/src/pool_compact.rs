@@ -5,10 +5,11 @@
 //!
 //! Compaction has two steps. In place, a frame's live records slide down over its holes
 //! (`copy_within`), which costs one pass over the frame. Across frames, the sparsest frame
-//! is emptied into the others when all its records fit there: before anything moves, a
-//! simulation on the free-space classes of the other frames checks that best-fit placement
-//! succeeds for every record, so a frame is emptied entirely or not touched. Frames that
-//! fail the check are marked (and kept last in their bucket, so the next sparsest unmarked
+//! is emptied into the others when all its records fit there, each record placed as a
+//! store places it (best-fit frame, then best-fit hole or the tail): before anything
+//! moves, a simulation on the free-space classes of the other frames checks that the
+//! placement succeeds for every record, so a frame is emptied entirely or not touched.
+//! Frames that fail the check are marked (and kept last in their bucket, so the next sparsest unmarked
 //! frame is found in O(classes)); each round empties or marks one frame, so the rounds are
 //! bounded by the number of packed frames.
 
@@ -16,7 +17,7 @@ use super::frame::{self, Record, FREE_OWNER};
 use super::{
     class_bit, class_floor, class_for, class_of_free, entry_mut, lowest_at_least, packed,
     packed_mut, packed_pair_mut, CompactStats, FrameEntry, FrameId, List, ObjectRef, Pool,
-    PoolError, State, Usage, CLASSES, CLASS_WIDTH, PAGE_SIZE,
+    PoolError, State, Usage, CLASSES, CLASS_WIDTH, HEADER, PAGE_SIZE,
 };
 
 /// Slides the live records of frame `id` below `tail` down over the holes, reporting each
@@ -92,8 +93,15 @@ where
             return Ok(0);
         }
         let tail = slide_down(packed.frame.as_mut(), id, usage.tail, &mut relocated);
-        // INVARIANT: the live records now tile `[0, tail)`.
-        self.set_usage(id, Usage { tail, ..usage });
+        // INVARIANT: the live records now tile `[0, tail)`, without holes.
+        self.set_usage(
+            id,
+            Usage {
+                tail,
+                largest_hole: 0,
+                ..usage
+            },
+        );
         Ok(usage.tail.saturating_sub(tail))
     }
 
@@ -114,8 +122,10 @@ where
         mut released: impl FnMut(F),
     ) -> CompactStats {
         let mut stats = CompactStats::default();
-        let mut report = |owner, old, new| {
+        let mut report = |owner, old, new: ObjectRef| {
             stats.objects_moved = stats.objects_moved.saturating_add(1);
+            let size = new.len.saturating_add(HEADER);
+            stats.bytes_moved = stats.bytes_moved.saturating_add(u64::from(size));
             relocated(owner, old, new);
         };
 
@@ -183,23 +193,27 @@ where
     /// the other packed frames, placed one by one in best fit.
     ///
     /// This simulates the placement on the classes of the other frames: a frame of class
-    /// `c` has at least `class_floor(c)` free bytes, and after taking a record that needs
-    /// class `k` (at most `64 * k` bytes) it is at least in the class of
-    /// `class_floor(c) - 64 * k` free bytes. The real placement keeps each frame at or above
-    /// its simulated class, so it succeeds whenever the simulation does. Each frame's own
-    /// length counts: large frames sit in classes up to their free space.
+    /// `c` has a capacity of at least `class_floor(c)` bytes, and after taking a record
+    /// that needs class `k` (at most `64 * k` bytes) it is at least in the class of
+    /// `class_floor(c) - 64 * k` bytes. The real placement keeps each frame at or above its
+    /// simulated class, so it succeeds whenever the simulation does: a record of `r` bytes
+    /// lowers a frame's capacity by `r` at most, whether it goes after the tail (only when
+    /// no hole fits it, so the capacity was the free space after the tail) or into a hole
+    /// (which leaves `H - r` of it, and every other hole as it was). Each frame's own length
+    /// counts: large frames sit in classes up to their capacity.
     fn can_empty(&self, source: FrameId) -> bool {
         let Some(packed) = packed(self.table.as_ref(), source) else {
             return false;
         };
         let usage = packed.usage();
-        // Quick refusal: not enough free space in all other frames together.
+        // Quick refusal: not enough bytes outside live records (free space after the tails
+        // and holes) in all other frames together.
         // CAST: `PAGE_SIZE` is 4096, which fits a `u64`.
         let others_free = self
             .packed_pages
             .saturating_mul(PAGE_SIZE as u64)
-            .saturating_sub(self.totals.tail_bytes)
-            .saturating_sub(u64::from(usage.free_bytes()));
+            .saturating_sub(self.totals.record_bytes)
+            .saturating_sub(u64::from(usage.len.saturating_sub(usage.record_bytes)));
         if u64::from(usage.record_bytes) > others_free {
             return false;
         }
@@ -263,11 +277,14 @@ where
         self.usage(source).is_some_and(|usage| usage.objects == 0)
     }
 
-    /// Moves the live `record` of the packed frame `source` to the end of the packed frame
-    /// `target`, which must have room, and returns its new place.
+    /// Moves the live `record` of the packed frame `source` to the packed frame `target`,
+    /// which must have room, placed like a store places it, and returns its new place.
     ///
-    /// The old record becomes a hole; the source's tail stays, so its class and bucket do
-    /// not change.
+    /// The old record becomes a hole, not merged with its neighbours, and the source's tail
+    /// and recorded largest hole stay as they were, so its class and bucket do not change:
+    /// the source is being emptied, and is retired once empty (or compacted in place if
+    /// that ever fails, see [`Pool::compact`]), before the pool's invariants are relied on
+    /// again.
     fn move_record(
         &mut self,
         source: FrameId,
@@ -275,28 +292,21 @@ where
         target: FrameId,
     ) -> Option<ObjectRef> {
         let (from, to) = packed_pair_mut(self.table.as_mut(), source, target)?;
-        let (from_old, to_old) = (from.usage(), to.usage());
+        let from_old = from.usage();
         let data = from.frame.as_ref().get(record.data_range())?;
-        let offset = to_old.tail;
-        let written = frame::write_record(to.frame.as_mut(), offset, record.owner, data)?;
+        let (written, to_usage) = to.place(record.owner, data, record.size())?;
         frame::set_owner(from.frame.as_mut(), record.offset, FREE_OWNER);
         let from_usage = Usage {
             record_bytes: from_old.record_bytes.saturating_sub(record.size()),
             objects: from_old.objects.saturating_sub(1),
             ..from_old
         };
-        let to_usage = Usage {
-            tail: written.end(),
-            record_bytes: to_old.record_bytes.saturating_add(written.size()),
-            objects: to_old.objects.saturating_add(1),
-            ..to_old
-        };
         self.set_usage(target, to_usage);
         self.set_usage(source, from_usage);
         Some(ObjectRef {
             frame: target,
-            offset,
-            len: record.len,
+            offset: written.offset,
+            len: written.len,
         })
     }
 

@@ -13,14 +13,20 @@
 //! [`Incoming::Huge`] page needs a frame of exactly one page, any other store
 //! takes a frame of any valid length.
 //!
-//! Freeing an object leaves a hole in its frame. When the holes of a frame
-//! reach `1 / AUTO_COMPACT_DIVISOR` of its length, the store compacts that
-//! frame at once, so memory does not grow under overwrites between explicit
-//! [`Store::compact`] calls.
+//! Freeing an object leaves a hole in its frame, merged with the holes next
+//! to it, and later stores fill holes before they take fresh space (see
+//! [`super::pool`]): an overwrite mostly reuses a hole, moving no data. As a
+//! backstop, when the holes of a frame still reach `1 / AUTO_COMPACT_DIVISOR`
+//! of its length, the store compacts that frame at once, so memory does not
+//! grow under overwrites between explicit [`Store::compact`] calls.
+//!
+//! Every packed object is checked against its slot on the way: the pool is
+//! given the slot's index as the object's owner, on load (in O(1) steps) and
+//! on free.
 
 use core::ops::Range;
 
-use super::frame::Page;
+use super::frame::{Page, HEADER_LEN};
 use super::geometry::PAGE_SIZE;
 use super::pool::{
     CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, Usage,
@@ -30,7 +36,10 @@ use super::stats::{Counters, MmStat};
 
 /// A packed frame is compacted as soon as freeing an object leaves holes of at
 /// least its length divided by this.
-pub const AUTO_COMPACT_DIVISOR: u16 = 8;
+///
+/// Holes are reused by later stores, so this is a backstop against holes too
+/// small or too scattered to take the objects that come: it is rarely reached.
+pub const AUTO_COMPACT_DIVISOR: u16 = 4;
 
 /// Where a stored page lives: the 16 bytes of per-slot metadata.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -97,6 +106,9 @@ pub struct ClassCounts {
     /// freeing an object left holes of at least `1 / AUTO_COMPACT_DIVISOR` of
     /// the frame.
     pub auto_compactions: u64,
+    /// Bytes of records (headers included) that automatic compaction moved
+    /// since the store was created: what it copied.
+    pub auto_compact_bytes: u64,
 }
 
 /// Slot table, pool and counters of one initialized device.
@@ -186,32 +198,39 @@ where
         if matches!(content, Content::Huge(_)) {
             self.classes.huge_pages_since = self.classes.huge_pages_since.saturating_add(1);
         }
-        self.release(old, released);
+        self.release(owner, old, released);
         Ok(())
     }
 
     /// Records a store that could not be done: the slot's old content is freed,
     /// never to be returned again, and a failed store is counted.
     pub fn refuse(&mut self, index: u64, released: impl FnMut(F)) -> Result<(), StoreError> {
+        let owner = self.owner(index)?;
         let old = self
             .slots
             .refuse_store(index)
             .map_err(|_| StoreError::OutOfRange)?;
-        self.release(old, released);
+        self.release(owner, old, released);
         Ok(())
     }
 
     /// Finds what slot `index` holds, counting a load (or a zero read).
+    ///
+    /// A packed object is found in O(1) steps, checked against the header of
+    /// its record (owner and length; see [`Pool::load`]).
     pub fn load(&mut self, index: u64) -> Result<Found<'_>, StoreError> {
+        let owner = self.owner(index)?;
         let content = match self.slots.load(index).map_err(|_| StoreError::OutOfRange)? {
             None => return Ok(Found::Empty),
             Some(content) => *content,
         };
         Ok(match content {
             Content::SameFilled(word) => Found::SameFilled(word),
-            Content::Packed(object) => {
-                Found::Packed(self.pool.load(object).map_err(|_| StoreError::Corrupt)?)
-            }
+            Content::Packed(object) => Found::Packed(
+                self.pool
+                    .load(object, owner)
+                    .map_err(|_| StoreError::Corrupt)?,
+            ),
             Content::Huge(id) => {
                 Found::Huge(self.pool.load_huge(id).map_err(|_| StoreError::Corrupt)?)
             }
@@ -225,9 +244,10 @@ where
     /// absorbing overwrites, and a device whose data is gone should hold no
     /// more memory than its remaining data needs.
     pub fn free(&mut self, index: u64, mut released: impl FnMut(F)) -> Result<bool, StoreError> {
+        let owner = self.owner(index)?;
         let old = self.slots.free(index).map_err(|_| StoreError::OutOfRange)?;
         let held = old.is_some();
-        self.release(old, &mut released);
+        self.release(owner, old, &mut released);
         self.pool.release_reserve(released);
         Ok(held)
     }
@@ -252,13 +272,16 @@ where
         let mut freed: u64 = 0;
         for index in range {
             // Never an error: the range is within the table.
+            let Ok(owner) = self.owner(index) else {
+                continue;
+            };
             let Ok(old) = self.slots.free(index) else {
                 continue;
             };
             if old.is_some() {
                 freed = freed.saturating_add(1);
             }
-            self.release(old, &mut released);
+            self.release(owner, old, &mut released);
         }
         self.pool.release_reserve(released);
         Ok(freed)
@@ -371,9 +394,9 @@ where
         };
     }
 
-    /// Frees `old`, the content a slot held, and compacts the frame it leaves
-    /// holes in if they are now worth it.
-    fn release(&mut self, old: Option<Content>, mut released: impl FnMut(F)) {
+    /// Frees `old`, the content the slot `owner` held, and compacts the frame
+    /// it leaves holes in if they are now worth it.
+    fn release(&mut self, owner: u32, old: Option<Content>, mut released: impl FnMut(F)) {
         let Some(content) = old else {
             return;
         };
@@ -383,7 +406,7 @@ where
         // than being freed twice.
         let _ = match content {
             Content::SameFilled(_) => Ok(()),
-            Content::Packed(object) => self.pool.free(object, &mut released),
+            Content::Packed(object) => self.pool.free(object, owner, &mut released),
             Content::Huge(id) => self.pool.free_huge(id, &mut released),
         };
         if let Content::Packed(object) = content {
@@ -404,12 +427,17 @@ where
             return;
         }
         let slots = &mut self.slots;
-        let compacted = self
-            .pool
-            .compact_frame(id, |owner, old, new| relocate(slots, owner, old, new));
+        let mut moved: u64 = 0;
+        let compacted = self.pool.compact_frame(id, |owner, old, new| {
+            let size = usize::from(new.len).saturating_add(HEADER_LEN);
+            moved = moved.saturating_add(u64::try_from(size).unwrap_or(u64::MAX));
+            relocate(slots, owner, old, new);
+        });
         // INVARIANT: the frame has no holes left.
         if let Ok(1..) = compacted {
-            self.classes.auto_compactions = self.classes.auto_compactions.saturating_add(1);
+            let classes = &mut self.classes;
+            classes.auto_compactions = classes.auto_compactions.saturating_add(1);
+            classes.auto_compact_bytes = classes.auto_compact_bytes.saturating_add(moved);
         }
     }
 }

@@ -13,7 +13,7 @@
 //! LRU order, compaction and the packing of large frames.
 
 mod common;
-use common::frame_len;
+use common::{best_hole, check_classes, check_frame, class, frame_len};
 use ghostswap_core::frame::{
     find_record, read_record, records, set_owner, write_record, Page, Record, FREE_OWNER,
     HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT,
@@ -21,7 +21,7 @@ use ghostswap_core::frame::{
 use ghostswap_core::list::{Chain, Links, List};
 use ghostswap_core::pool::{
     frame_pages, CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError,
-    PoolStats, Usage, CLASSES, RESERVE_CAP,
+    PoolStats, Usage, RESERVE_CAP,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -126,16 +126,6 @@ fn page_of(seed: u64) -> Box<Page> {
     Box::new(content(seed, 4096).try_into().unwrap())
 }
 
-/// The free-space class of a frame with `free` bytes after its tail: 64-byte classes below
-/// a page, 512-byte classes above, as the pool's documentation says.
-fn class(free: u16) -> u16 {
-    if free < 4096 {
-        free / 64
-    } else {
-        (64 + (free - 4096) / 512).min(CLASSES as u16 - 1)
-    }
-}
-
 /// The least free space of a frame in class `c`.
 fn class_floor(c: u16) -> u16 {
     if c < 64 {
@@ -182,8 +172,8 @@ struct Harness {
     lru: Vec<FrameId>,
     /// The page limit.
     limit: Option<u64>,
-    /// Recent references that were freed or moved away from.
-    stale: Vec<ObjectRef>,
+    /// Recent references that were freed or moved away from, with their owners.
+    stale: Vec<(u32, ObjectRef)>,
 }
 
 #[derive(Debug, Clone)]
@@ -260,7 +250,7 @@ fn op(owners: u32) -> impl Strategy<Value = Op> {
         1 => any_frame_len().prop_map(|len| Op::AddFrame { len }),
         1 => prop_oneof![Just(None), (0u64..64).prop_map(Some)].prop_map(Op::SetLimit),
         1 => Just(Op::ReleaseReserve),
-        2 => (any::<usize>(), 0u8..8).prop_map(|(pick, how)| Op::BadRef { pick, how }),
+        2 => (any::<usize>(), 0u8..10).prop_map(|(pick, how)| Op::BadRef { pick, how }),
     ]
 }
 
@@ -328,17 +318,18 @@ impl Harness {
         }
     }
 
-    fn forget(&mut self, r: ObjectRef) {
+    fn forget(&mut self, owner: u32, r: ObjectRef) {
         if self.stale.len() >= 16 {
             self.stale.remove(0);
         }
-        self.stale.push(r);
+        self.stale.push((owner, r));
     }
 
-    /// Frees whatever `slot` points to, as the module does on overwrite or free.
-    fn free_slot(&mut self, slot: Slot) -> Result<(), TestCaseError> {
+    /// Frees whatever the slot of `owner` pointed to, as the module does on overwrite or
+    /// free.
+    fn free_slot(&mut self, owner: u32, slot: Slot) -> Result<(), TestCaseError> {
         if let Slot::Packed(r) = slot {
-            self.forget(r);
+            self.forget(owner, r);
         }
         let registry = Rc::clone(&self.registry);
         let release = |f: TestFrame| {
@@ -346,7 +337,7 @@ impl Harness {
             f.give_back();
         };
         match slot {
-            Slot::Packed(r) => prop_assert_eq!(self.pool.free(r, release), Ok(())),
+            Slot::Packed(r) => prop_assert_eq!(self.pool.free(r, owner, release), Ok(())),
             Slot::Huge(id) => prop_assert_eq!(self.pool.free_huge(id, release), Ok(())),
         }
         Ok(())
@@ -368,18 +359,27 @@ impl Harness {
         huge: bool,
         frame: usize,
     ) -> Result<(), TestCaseError> {
-        let need_class = class_for((data.len() + HEADER_LEN) as u16);
+        let size = (data.len() + HEADER_LEN) as u16;
+        let need_class = class_for(size);
         let mut next_frame = frame;
         let mut added = 0;
         let stored = loop {
-            // The oracle: best fit among packed frames, else the largest reserve frame,
-            // else NeedFrame; a one-page reserve frame for a huge page, else NeedFrame.
+            // The oracle: best fit among packed frames by the class of their capacity, in
+            // the frame the best hole else the tail; else the largest reserve frame, else
+            // NeedFrame; a one-page reserve frame for a huge page, else NeedFrame.
             let mut fits: BTreeMap<FrameId, u16> = BTreeMap::new();
+            let mut places: BTreeMap<FrameId, u16> = BTreeMap::new();
             for id in 0..self.capacity {
                 if let Some(FrameState::Packed(u)) = self.pool.frame_state(id) {
-                    if class(u.free_bytes()) >= need_class {
-                        fits.insert(id, class(u.free_bytes()));
+                    let capacity = u.free_bytes().max(u.largest_hole.saturating_sub(6));
+                    if class(capacity) >= need_class {
+                        fits.insert(id, class(capacity));
                     }
+                    let holes = records(self.pool.frame(id).unwrap(), u.tail)
+                        .filter(|r| r.is_free())
+                        .map(|r| (r.offset, r.size()));
+                    let place = best_hole(holes, size).map_or(u.tail, |hole| hole.0);
+                    places.insert(id, place);
                 }
             }
             let reserve = self.reserve();
@@ -396,6 +396,8 @@ impl Harness {
                     match slot {
                         Slot::Packed(r) => {
                             prop_assert_eq!(r.len as usize, data.len());
+                            let place = places.get(&r.frame).copied().unwrap_or(0);
+                            prop_assert_eq!(r.offset, place, "not the best place in the frame");
                             match best {
                                 Some(best) => prop_assert_eq!(
                                     fits.get(&r.frame).copied(),
@@ -447,14 +449,14 @@ impl Harness {
                 };
                 self.touch(id);
                 if let Some(old) = self.slots.insert(owner, slot) {
-                    self.free_slot(old)?;
+                    self.free_slot(owner, old)?;
                 }
                 self.model.insert(owner, data);
             }
             None => {
                 // A failed store empties the slot.
                 if let Some(old) = self.slots.remove(&owner) {
-                    self.free_slot(old)?;
+                    self.free_slot(owner, old)?;
                 }
                 self.model.remove(&owner);
             }
@@ -469,7 +471,7 @@ impl Harness {
         old: ObjectRef,
         new: ObjectRef,
     ) -> Result<(), TestCaseError> {
-        self.forget(old);
+        self.forget(owner, old);
         let slot = self.slots.get_mut(&owner);
         prop_assert_eq!(
             slot.as_deref(),
@@ -512,7 +514,7 @@ impl Harness {
                 let expected = self.model[&owner].clone();
                 match self.slots[&owner] {
                     Slot::Packed(r) => {
-                        prop_assert_eq!(self.pool.load(r), Ok(&expected[..]));
+                        prop_assert_eq!(self.pool.load(r, owner), Ok(&expected[..]));
                         self.touch(r.frame);
                     }
                     Slot::Huge(id) => {
@@ -528,7 +530,7 @@ impl Harness {
                 };
                 let slot = self.slots.remove(&owner).unwrap();
                 self.model.remove(&owner);
-                self.free_slot(slot)?;
+                self.free_slot(owner, slot)?;
             }
             Op::CompactFrame { pick } => {
                 // Mostly frames that hold objects, sometimes any id.
@@ -577,6 +579,8 @@ impl Harness {
                     |f| released.push(f.give_back()),
                 );
                 prop_assert_eq!(stats.objects_moved, moves.len() as u64);
+                let bytes: u64 = moves.iter().map(|m| u64::from(m.2.len) + 6).sum();
+                prop_assert_eq!(stats.bytes_moved, bytes);
                 for &(owner, old, new) in &moves {
                     self.relocate(owner, old, new)?;
                 }
@@ -634,10 +638,12 @@ impl Harness {
         Ok(())
     }
 
-    /// Uses a damaged reference: unless it happens to name a live object, load and free
-    /// must refuse it and change nothing.
+    /// Uses a damaged reference or a wrong owner: unless they happen to name a live object
+    /// of that owner, load and free must refuse them and change nothing.
     fn bad_ref(&mut self, pick: usize, how: u8) -> Result<(), TestCaseError> {
-        let base = match self.pick_owner(pick).map(|owner| self.slots[&owner]) {
+        let picked = self.pick_owner(pick);
+        let owner = picked.unwrap_or(0);
+        let base = match picked.map(|owner| self.slots[&owner]) {
             Some(Slot::Packed(r)) => r,
             Some(Slot::Huge(id)) => ObjectRef {
                 frame: id,
@@ -650,50 +656,71 @@ impl Harness {
                 len: 1,
             },
         };
-        let bad = match how {
-            0 => ObjectRef {
-                offset: base.offset.wrapping_add(1),
-                ..base
-            },
-            1 => ObjectRef {
-                len: base.len.wrapping_add(1),
-                ..base
-            },
-            2 => ObjectRef {
-                len: base.len.wrapping_sub(1),
-                ..base
-            },
-            3 => ObjectRef {
-                frame: base.frame.wrapping_add(1),
-                ..base
-            },
-            4 => ObjectRef {
-                offset: (pick % MAX_FRAME_SIZE) as u16,
-                ..base
-            },
-            5 => ObjectRef {
-                frame: self.capacity + (pick % 3) as u32,
-                ..base
-            },
-            6 => ObjectRef {
-                frame: u32::MAX,
-                ..base
-            },
+        let (owner, bad) = match how {
+            0 => (
+                owner,
+                ObjectRef {
+                    offset: base.offset.wrapping_add(1),
+                    ..base
+                },
+            ),
+            1 => (
+                owner,
+                ObjectRef {
+                    len: base.len.wrapping_add(1),
+                    ..base
+                },
+            ),
+            2 => (
+                owner,
+                ObjectRef {
+                    len: base.len.wrapping_sub(1),
+                    ..base
+                },
+            ),
+            3 => (
+                owner,
+                ObjectRef {
+                    frame: base.frame.wrapping_add(1),
+                    ..base
+                },
+            ),
+            4 => (
+                owner,
+                ObjectRef {
+                    offset: (pick % MAX_FRAME_SIZE) as u16,
+                    ..base
+                },
+            ),
+            5 => (
+                owner,
+                ObjectRef {
+                    frame: self.capacity + (pick % 3) as u32,
+                    ..base
+                },
+            ),
+            6 => (
+                owner,
+                ObjectRef {
+                    frame: u32::MAX,
+                    ..base
+                },
+            ),
+            // The right reference for another owner, or for no owner at all.
+            7 => (owner.wrapping_add(1 + (pick % 3) as u32), base),
+            8 => (FREE_OWNER, base),
             _ if !self.stale.is_empty() => self.stale[pick % self.stale.len()],
-            _ => base,
+            _ => (owner, base),
         };
-        let live = self.live_keys();
-        if live
-            .iter()
-            .any(|k| (k.1, k.2, k.3) == (bad.frame, bad.offset, bad.len))
-        {
+        if self.live_keys().contains(&key(owner, bad)) {
             return Ok(());
         }
         let before = self.stats();
         let lru_before: Vec<FrameId> = self.pool.lru_iter().collect();
-        prop_assert_eq!(self.pool.load(bad), Err(PoolError::BadRef));
+        prop_assert_eq!(self.pool.load(bad, owner), Err(PoolError::BadRef));
         prop_assert_eq!(
-            self.pool.free(bad, |_| panic!("released on a bad free")),
+            self.pool
+                .free(bad, owner, |_| panic!("released on a bad free")),
             Err(PoolError::BadRef)
         );
         // Huge operations on anything but a huge frame.
@@ -796,34 +823,22 @@ impl Harness {
                     expected.packed_pages += (len / 4096) as u64;
                     let page = pool.frame(id).unwrap();
                     prop_assert_eq!(page.len(), len);
-                    prop_assert!(usize::from(u.tail) <= len);
-                    // The records tile [0, tail) and the last one is live.
-                    let mut pos = 0u16;
-                    let mut last_live = false;
-                    let mut used = Usage {
-                        tail: u.tail,
-                        len: u.len,
-                        ..Usage::default()
-                    };
-                    let mut walked = BTreeSet::new();
-                    for record in records(page, u.tail) {
-                        prop_assert_eq!(record.offset, pos, "records of frame {} do not tile", id);
-                        pos = record.end();
-                        last_live = !record.is_free();
-                        if !record.is_free() {
-                            used.record_bytes += record.size();
-                            used.objects += 1;
+                    // The records tile [0, tail), the last one is live, holes are merged,
+                    // and the usage (largest hole included) is what they say.
+                    let records = check_frame(page, &u)
+                        .map_err(|e| TestCaseError::fail(format!("frame {id}: {e}")))?;
+                    let walked: BTreeSet<Key> = records
+                        .iter()
+                        .filter(|record| !record.is_free())
+                        .map(|record| {
                             let r = ObjectRef {
                                 frame: id,
                                 offset: record.offset,
                                 len: record.len,
                             };
-                            walked.insert(key(record.owner, r));
-                        }
-                    }
-                    prop_assert_eq!(pos, u.tail, "records of frame {} stop short", id);
-                    prop_assert!(last_live, "frame {} ends in a hole or is empty", id);
-                    prop_assert_eq!(used, u);
+                            key(record.owner, r)
+                        })
+                        .collect();
                     let listed: BTreeSet<Key> =
                         pool.records(id).map(|(owner, r)| key(owner, r)).collect();
                     prop_assert_eq!(&listed, &walked);
@@ -836,6 +851,8 @@ impl Harness {
             }
         }
         prop_assert_eq!(pool.pool_stats(), expected);
+        // Every packed frame is in the bucket of its capacity's class.
+        check_classes(pool, self.capacity + 2).map_err(TestCaseError::fail)?;
 
         // Exactly the model's objects are live, each where its slot says, intact.
         prop_assert_eq!(&live, &self.live_keys());
@@ -903,7 +920,7 @@ impl Harness {
         for owner in owners {
             let slot = self.slots.remove(&owner).unwrap();
             self.model.remove(&owner);
-            self.free_slot(slot)?;
+            self.free_slot(owner, slot)?;
             self.check()?;
         }
         let stats = self.stats();
@@ -1058,8 +1075,9 @@ fn walking_records_visits_objects_and_holes() {
 #[test]
 fn handles_and_entries_are_small() {
     assert_eq!(size_of::<ObjectRef>(), 8);
+    // The pointer, two sets of links, 10 bytes of usage and compaction mark, padded.
     #[cfg(target_pointer_width = "64")]
-    assert_eq!(size_of::<FrameEntry<Box<Page>>>(), 32);
+    assert_eq!(size_of::<FrameEntry<Box<Page>>>(), 40);
 }
 
 // The protocol and allocation.
@@ -1124,7 +1142,7 @@ fn the_largest_object_fills_a_frame() {
     assert_eq!(free_bytes(&pool, a.frame), 0);
     let b = put(&mut pool, 2, 1);
     assert_ne!(a.frame, b.frame);
-    assert_eq!(pool.load(a).unwrap(), &content(2, MAX_OBJECT)[..]);
+    assert_eq!(pool.load(a, 1).unwrap(), &content(2, MAX_OBJECT)[..]);
 }
 
 #[test]
@@ -1225,7 +1243,7 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
         Some(FrameState::Packed(u)) => u,
         other => panic!("{other:?}"),
     };
-    pool.free(b, |_| panic!()).unwrap();
+    pool.free(b, 2, |_| panic!()).unwrap();
     assert_eq!(
         usage(&pool),
         Usage {
@@ -1233,10 +1251,11 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
             record_bytes: 52,
             objects: 2,
             len: 4096,
+            largest_hole: 26,
         }
     );
     assert_eq!(pool.pool_stats().hole_bytes, 26);
-    pool.free(c, |_| panic!()).unwrap();
+    pool.free(c, 3, |_| panic!()).unwrap();
     assert_eq!(
         usage(&pool),
         Usage {
@@ -1244,14 +1263,211 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
             record_bytes: 16,
             objects: 1,
             len: 4096,
+            largest_hole: 0,
         }
     );
     assert_eq!(pool.pool_stats().hole_bytes, 0);
     // A stale reference is refused, even where a record used to be.
-    assert_eq!(pool.free(c, |_| panic!()), Err(PoolError::BadRef));
-    assert_eq!(pool.load(b), Err(PoolError::BadRef));
+    assert_eq!(pool.free(c, 3, |_| panic!()), Err(PoolError::BadRef));
+    assert_eq!(pool.load(b, 2), Err(PoolError::BadRef));
     // The next store reuses the reclaimed space.
     assert_eq!(put(&mut pool, 4, 5).offset, 16);
+}
+
+/// The records of frame `id` as `(offset, size, free)`.
+fn layout(pool: &BoxedPool, id: FrameId) -> Vec<(u16, u16, bool)> {
+    let Some(FrameState::Packed(u)) = pool.frame_state(id) else {
+        panic!("frame {id} is not packed");
+    };
+    records(pool.frame(id).unwrap(), u.tail)
+        .map(|r| (r.offset, r.size(), r.is_free()))
+        .collect()
+}
+
+fn usage_of(pool: &BoxedPool, id: FrameId) -> Usage {
+    match pool.frame_state(id) {
+        Some(FrameState::Packed(u)) => u,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn freed_records_merge_with_the_holes_around_them() {
+    let mut pool = boxed_pool(2);
+    // Records of 106, 206, 306, 406 and 506 bytes.
+    let r: Vec<ObjectRef> = (0..5)
+        .map(|i| put(&mut pool, i, 100 * (i as usize + 1)))
+        .collect();
+    let id = r[0].frame;
+    pool.free(r[1], 1, |_| panic!()).unwrap();
+    pool.free(r[3], 3, |_| panic!()).unwrap();
+    assert_eq!(
+        layout(&pool, id),
+        [
+            (0, 106, false),
+            (106, 206, true),
+            (312, 306, false),
+            (618, 406, true),
+            (1024, 506, false)
+        ]
+    );
+    assert_eq!(usage_of(&pool, id).largest_hole, 406);
+    // Freeing the record between two holes leaves one hole over all three.
+    pool.free(r[2], 2, |_| panic!()).unwrap();
+    assert_eq!(
+        layout(&pool, id),
+        [(0, 106, false), (106, 918, true), (1024, 506, false)]
+    );
+    assert_eq!(usage_of(&pool, id).largest_hole, 918);
+    assert_eq!(pool.pool_stats().hole_bytes, 918);
+    // Merging with the hole before only, then after only.
+    let s = put(&mut pool, 5, 100);
+    assert_eq!(
+        s.offset, 106,
+        "the hole takes the record, the rest stays a hole"
+    );
+    assert_eq!(
+        layout(&pool, id),
+        [
+            (0, 106, false),
+            (106, 106, false),
+            (212, 812, true),
+            (1024, 506, false)
+        ]
+    );
+    pool.free(s, 5, |_| panic!()).unwrap();
+    assert_eq!(
+        layout(&pool, id),
+        [(0, 106, false), (106, 918, true), (1024, 506, false)]
+    );
+    // The last record goes, and the tail drops past the hole before it.
+    pool.free(r[4], 4, |_| panic!()).unwrap();
+    assert_eq!(layout(&pool, id), [(0, 106, false)]);
+    let u = usage_of(&pool, id);
+    assert_eq!((u.tail, u.largest_hole), (106, 0));
+    assert_eq!(pool.pool_stats().hole_bytes, 0);
+}
+
+#[test]
+fn stores_take_the_hole_that_fits_best() {
+    let mut pool = boxed_pool(2);
+    // Holes of 406, 306 and 206 bytes between live records of 16 bytes.
+    let mut owner = 0;
+    let mut holes = Vec::new();
+    for len in [400, 300, 200] {
+        put(&mut pool, owner, 10);
+        holes.push((owner + 1, put(&mut pool, owner + 1, len)));
+        owner += 2;
+    }
+    let last = put(&mut pool, owner, 10);
+    let id = last.frame;
+    for (owner, r) in holes {
+        pool.free(r, owner, |_| panic!()).unwrap();
+    }
+    let tail = usage_of(&pool, id).tail;
+    assert_eq!(usage_of(&pool, id).largest_hole, 406);
+    // An exact fit beats a smaller hole that would leave a rest.
+    let exact = pool.store(20, &[1; 300]).unwrap();
+    assert_eq!((exact.frame, exact.offset), (id, 438));
+    // 197 bytes (203 with the header) would leave 3 bytes of the 206-byte hole, too few
+    // for a hole: the 406-byte hole takes it.
+    let big = pool.store(21, &[2; 197]).unwrap();
+    assert_eq!(big.offset, 16);
+    assert_eq!(usage_of(&pool, id).largest_hole, 206);
+    // 194 bytes leave a hole of a header alone in the 206-byte hole.
+    let tight = pool.store(22, &[3; 194]).unwrap();
+    assert_eq!(tight.offset, 760);
+    let u = usage_of(&pool, id);
+    assert_eq!((u.largest_hole, u.tail), (203, tail));
+    assert!(layout(&pool, id).contains(&(960, 6, true)));
+    // 198 bytes fit no hole: 204 would leave 2 bytes of the 203-byte one.
+    let after = pool.store(23, &[4; 198]).unwrap();
+    assert_eq!(after.offset, tail);
+    for (owner, r, len) in [(20, exact, 300), (21, big, 197), (22, tight, 194)] {
+        let byte = owner as u8 - 19;
+        assert_eq!(pool.load(r, owner).unwrap(), &vec![byte; len][..]);
+    }
+    assert_eq!(pool.pool_stats().hole_bytes, 203 + 6);
+}
+
+#[test]
+fn a_frame_without_room_after_its_tail_takes_records_in_its_holes() {
+    let mut pool = boxed_pool(4);
+    // One page: a record of 2006 bytes to free, one of 2048, 42 bytes after the tail.
+    let [a, b] = [(1, 2000), (2, 2042)].map(|(owner, len)| put(&mut pool, owner, len));
+    assert_eq!((b.frame, free_bytes(&pool, a.frame)), (a.frame, 42));
+    pool.free(a, 1, |_| panic!()).unwrap();
+    let u = usage_of(&pool, a.frame);
+    assert_eq!((u.largest_hole, u.capacity()), (2006, 2000));
+    // The class of 2000 bytes (31) has room for any record of up to 1984 bytes.
+    let c = pool.store(3, &[3; 1978]).unwrap();
+    assert_eq!((c.frame, c.offset), (a.frame, 0));
+    pool.free(c, 3, |_| panic!()).unwrap();
+    // A record the size of the hole fits it, but the class does not promise it.
+    assert_eq!(pool.store(4, &[4; 2000]), Err(PoolError::NeedFrame));
+    assert_eq!(pool.load(b, 2).unwrap(), &content(3, 2042)[..]);
+}
+
+#[test]
+fn loads_check_the_owner_the_offset_and_the_length() {
+    let mut pool = boxed_pool(4);
+    let [a, b, c, d] =
+        [(1, 100), (2, 100), (3, 300), (4, 50)].map(|(owner, len)| put(&mut pool, owner, len));
+    assert_eq!(pool.load(c, 3).unwrap(), &content(4, 300)[..]);
+    // Wrong owner, wrong length, no such frame.
+    assert_eq!(pool.load(c, 2), Err(PoolError::BadRef));
+    assert_eq!(pool.load(c, FREE_OWNER), Err(PoolError::BadRef));
+    assert_eq!(
+        pool.load(ObjectRef { len: 299, ..c }, 3),
+        Err(PoolError::BadRef)
+    );
+    assert_eq!(
+        pool.load(ObjectRef { len: 301, ..c }, 3),
+        Err(PoolError::BadRef)
+    );
+    assert_eq!(
+        pool.load(ObjectRef { frame: 3, ..c }, 3),
+        Err(PoolError::BadRef)
+    );
+    assert_eq!(
+        pool.load(
+            ObjectRef {
+                offset: c.offset + 6,
+                ..c
+            },
+            3
+        ),
+        Err(PoolError::BadRef)
+    );
+    // A freed record, and one swallowed by the hole before it.
+    pool.free(a, 1, |_| panic!()).unwrap();
+    pool.free(b, 2, |_| panic!()).unwrap();
+    assert_eq!(layout(&pool, a.frame)[0], (0, 212, true));
+    assert_eq!(pool.load(a, 1), Err(PoolError::BadRef));
+    assert_eq!(pool.load(b, 2), Err(PoolError::BadRef));
+    assert_eq!(pool.free(b, 2, |_| panic!()), Err(PoolError::BadRef));
+    // The hole is reused by another owner at the same place and length.
+    let e = pool.store(5, &content(2, 100)).unwrap();
+    assert_eq!((e.offset, e.len), (a.offset, a.len));
+    assert_eq!(pool.load(a, 1), Err(PoolError::BadRef));
+    assert_eq!(pool.load(e, 5).unwrap(), &content(2, 100)[..]);
+    // A record past the tail.
+    pool.free(d, 4, |_| panic!()).unwrap();
+    assert_eq!(pool.load(d, 4), Err(PoolError::BadRef));
+    // Records moved by compaction: c's old place is inside its new data, b's old place is
+    // c's header now.
+    pool.free(e, 5, |_| panic!()).unwrap();
+    let mut moves = Vec::new();
+    pool.compact_frame(c.frame, |owner, old, new| moves.push((owner, old, new)))
+        .unwrap();
+    let c2 = moves[0].2;
+    assert_eq!((moves.len(), c2.offset), (1, 0));
+    assert_eq!(pool.load(c, 3), Err(PoolError::BadRef));
+    assert_eq!(
+        pool.load(ObjectRef { offset: 0, ..b }, 2),
+        Err(PoolError::BadRef)
+    );
+    assert_eq!(pool.load(c2, 3).unwrap(), &content(4, 300)[..]);
 }
 
 #[test]
@@ -1263,7 +1479,7 @@ fn loads_and_stores_order_the_lru() {
     let h = pool.store_huge(3, &[3; 4096]).unwrap();
     assert_eq!(pool.lru_iter().collect::<Vec<_>>(), [a.frame, b.frame, h]);
     assert_eq!(pool.coldest(), Some(a.frame));
-    pool.load(a).unwrap();
+    pool.load(a, 1).unwrap();
     assert_eq!(pool.lru_iter().collect::<Vec<_>>(), [b.frame, h, a.frame]);
     pool.load_huge(h).unwrap();
     assert_eq!(pool.lru_iter().collect::<Vec<_>>(), [b.frame, a.frame, h]);
@@ -1278,7 +1494,7 @@ fn loads_and_stores_order_the_lru() {
     assert_eq!(pool.next_warmer(r.frame), None);
     // Failed loads and records() do not count as uses.
     assert_eq!(
-        pool.load(ObjectRef { len: 1, ..other }),
+        pool.load(ObjectRef { len: 1, ..other }, owner),
         Err(PoolError::BadRef)
     );
     assert_eq!(pool.records(other.frame).count(), 1);
@@ -1297,11 +1513,11 @@ fn loads_and_stores_order_the_lru() {
 fn compact_frame_reports_each_move_once() {
     let mut pool = boxed_pool(2);
     let refs: Vec<ObjectRef> = (0..5).map(|owner| put(&mut pool, owner, 100)).collect();
-    pool.free(refs[0], |_| panic!()).unwrap();
-    pool.free(refs[2], |_| panic!()).unwrap();
+    pool.free(refs[0], 0, |_| panic!()).unwrap();
+    pool.free(refs[2], 2, |_| panic!()).unwrap();
     // A hole is no object, though its record is still there.
-    assert_eq!(pool.load(refs[2]), Err(PoolError::BadRef));
-    assert_eq!(pool.free(refs[2], |_| panic!()), Err(PoolError::BadRef));
+    assert_eq!(pool.load(refs[2], 2), Err(PoolError::BadRef));
+    assert_eq!(pool.free(refs[2], 2, |_| panic!()), Err(PoolError::BadRef));
     let mut moves = Vec::new();
     let reclaimed = pool
         .compact_frame(refs[1].frame, |owner, old, new| {
@@ -1318,8 +1534,8 @@ fn compact_frame_reports_each_move_once() {
             (4, refs[4], at(212))
         ]
     );
-    assert_eq!(pool.load(at(106)).unwrap(), &content(4, 100)[..]);
-    assert_eq!(pool.load(refs[3]), Err(PoolError::BadRef));
+    assert_eq!(pool.load(at(106), 3).unwrap(), &content(4, 100)[..]);
+    assert_eq!(pool.load(refs[3], 3), Err(PoolError::BadRef));
     // Nothing left to do.
     assert_eq!(pool.compact_frame(refs[1].frame, |_, _, _| panic!()), Ok(0));
     assert_eq!(
@@ -1337,7 +1553,7 @@ fn compact_empties_sparse_frames_into_others() {
         let big = put(&mut pool, 10 + i, 3500);
         let s = put(&mut pool, 20 + i, 500);
         assert_eq!(s.frame, big.frame);
-        pool.free(big, |_| panic!()).unwrap();
+        pool.free(big, 10 + i, |_| panic!()).unwrap();
         small.push(s);
     }
     assert_eq!(pool.pool_stats().packed_frames, 3);
@@ -1357,6 +1573,7 @@ fn compact_empties_sparse_frames_into_others() {
             frames_compacted: 3,
             hole_bytes_reclaimed: 3 * 3506,
             objects_moved: 3 + 2,
+            bytes_moved: 5 * 506,
             frames_emptied: 2,
             pages_emptied: 2,
         }
@@ -1370,7 +1587,7 @@ fn compact_empties_sparse_frames_into_others() {
     assert_eq!(frames.len(), 1);
     for (owner, r) in slots {
         assert_eq!(
-            pool.load(r).unwrap(),
+            pool.load(r, owner).unwrap(),
             &content(u64::from(owner) + 1, 500)[..]
         );
     }
@@ -1408,7 +1625,7 @@ fn compact_empties_a_frame_entirely_or_not_at_all() {
     let x1 = put(&mut pool, 3, 500);
     let x2 = put(&mut pool, 4, 2000);
     assert_eq!((y1.frame, x1.frame), (y2.frame, x2.frame));
-    pool.free(y2, |_| panic!()).unwrap();
+    pool.free(y2, 2, |_| panic!()).unwrap();
     // Frame x, the sparsest, has a 506-byte record that would fit in frame y's 1090 free
     // bytes, and a 2006-byte one that would not: nothing moves.
     assert_eq!(free_bytes(&pool, y1.frame), 1090);
@@ -1423,7 +1640,7 @@ fn stats_and_fragmentation() {
     assert_eq!(pool.pool_stats().fragmentation_permille(), 0);
     let a = put(&mut pool, 1, 2042);
     put(&mut pool, 2, 100);
-    pool.free(a, |_| panic!()).unwrap();
+    pool.free(a, 1, |_| panic!()).unwrap();
     let s = pool.pool_stats();
     assert_eq!(
         s,
@@ -1479,7 +1696,7 @@ fn huge_pages_round_trip() {
         offset: 0,
         len: 4090,
     };
-    assert_eq!(pool.load(as_ref), Err(PoolError::BadRef));
+    assert_eq!(pool.load(as_ref, 4), Err(PoolError::BadRef));
     assert_eq!(pool.compact_frame(id, |_, _, _| panic!()), Ok(0));
     let r = put(&mut pool, 5, 10);
     assert_eq!(pool.load_huge(r.frame), Err(PoolError::BadRef));
@@ -1640,7 +1857,7 @@ fn the_page_limit_counts_pages_not_frames() {
     assert_eq!(pool.frame_len(a.frame), Some(8 * 4096));
     pool.set_page_limit(Some(9));
     let mut released = Vec::new();
-    pool.free(a, |f| released.push(f)).unwrap();
+    pool.free(a, 1, |f| released.push(f)).unwrap();
     assert_eq!(released.len(), 1);
     assert_eq!(released[0].len(), 8 * 4096);
     assert_eq!(pool.pool_stats().total_pages(), 2);
@@ -1717,13 +1934,13 @@ fn large_frames_are_told_apart_by_their_free_space() {
     let b: Vec<ObjectRef> = (10..13).map(|owner| put(&mut pool, owner, 4090)).collect();
     assert_ne!(a[0].frame, b[0].frame);
     // Frame a gets 8192 bytes free: a small object goes there, the fuller frame.
-    pool.free(a[7], |_| panic!()).unwrap();
-    pool.free(a[6], |_| panic!()).unwrap();
+    pool.free(a[7], 7, |_| panic!()).unwrap();
+    pool.free(a[6], 6, |_| panic!()).unwrap();
     assert_eq!(free_bytes(&pool, a[0].frame), 8192);
     assert_eq!(pool.store(20, &[1; 100]).unwrap().frame, a[0].frame);
     // Now frame a has more free space than b: b is the better fit.
-    for r in &a[2..6] {
-        pool.free(*r, |_| panic!()).unwrap();
+    for (owner, r) in a.iter().enumerate().take(6).skip(2) {
+        pool.free(*r, owner as u32, |_| panic!()).unwrap();
     }
     pool.compact_frame(a[0].frame, |_, _, _| ()).unwrap();
     assert!(free_bytes(&pool, a[0].frame) > free_bytes(&pool, b[0].frame));
@@ -1744,7 +1961,7 @@ fn compact_merges_sparse_large_frames() {
         if owner % 22 % 4 == 0 && owner % 22 < 20 {
             kept.insert(owner as u32, r);
         } else {
-            pool.free(r, |_| panic!()).unwrap();
+            pool.free(r, owner as u32, |_| panic!()).unwrap();
         }
     }
     let before = pool.pool_stats();
@@ -1764,7 +1981,7 @@ fn compact_merges_sparse_large_frames() {
     assert_eq!((after.reserve_frames, after.reserve_pages), (1, 8));
     for (owner, r) in kept {
         assert_eq!(
-            pool.load(r).unwrap(),
+            pool.load(r, owner).unwrap(),
             &content(u64::from(owner) + 1, 1450)[..]
         );
     }

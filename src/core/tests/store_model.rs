@@ -19,12 +19,15 @@
 //! frames of one page.
 //!
 //! Automatic compaction is checked against a shadow of the packed frames' layouts taken
-//! before each operation: replaying the operation's frees on it says exactly which frames
-//! reach the compaction threshold, and after every operation no packed frame may have
-//! holes of `len / AUTO_COMPACT_DIVISOR` or more.
+//! before each operation: replaying the operation's store (into the best-fitting gap
+//! between records, else after the tail) and frees on it says exactly which frames reach
+//! the compaction threshold and how many bytes their compaction moves, and after every
+//! operation no packed frame may have holes of `len / AUTO_COMPACT_DIVISOR` or more. The
+//! records of every packed frame must tile it with merged holes, its largest hole and its
+//! free-space class must be right.
 
 mod common;
-use common::frame_len;
+use common::{best_hole, check_classes, check_frame, frame_len};
 use ghostswap_core::frame::{Page, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, PoolStats, RESERVE_CAP};
 use ghostswap_core::slots::Slot;
@@ -70,6 +73,16 @@ fn bytes(seed: u64, len: usize) -> Vec<u8> {
     }
     out.truncate(len);
     out
+}
+
+/// A xorshift generator of pseudo-random numbers from `seed` (not 0).
+fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
+    move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    }
 }
 
 fn page_of(seed: u64) -> Box<Page> {
@@ -122,6 +135,8 @@ struct Model {
     pages_compacted: u64,
     /// Frames compacted automatically, as the shadow predicts.
     auto_compactions: u64,
+    /// Bytes those compactions moved, as the shadow predicts.
+    auto_compact_bytes: u64,
     /// High-water mark of the pool's pages since the last `reset_max`.
     max_pages: u64,
     /// The page limit.
@@ -155,6 +170,7 @@ impl Model {
             huge_pages_since: self.huge_pages_since,
             pages_compacted: self.pages_compacted,
             auto_compactions: self.auto_compactions,
+            auto_compact_bytes: self.auto_compact_bytes,
         }
     }
 
@@ -334,24 +350,33 @@ impl Shadow {
             .map(|(&id, _)| id)
     }
 
-    /// Appends a record of `size` bytes to frame `id`, as a store does.
-    fn append(&mut self, id: FrameId, size: u16, owner: u32) {
+    /// Places a record of `size` bytes in frame `id` as a store does: in the best-fitting
+    /// gap between records (the pool's holes), else after the tail.
+    fn place(&mut self, id: FrameId, size: u16, owner: u32) {
         let frame = self.frames.get_mut(&id).unwrap();
-        frame.records.push((frame.tail, size, owner));
-        frame.tail += size;
+        let mut gaps = Vec::new();
+        let mut end = 0;
+        for &(offset, size, _) in &frame.records {
+            if offset > end {
+                gaps.push((end, offset - end));
+            }
+            end = offset + size;
+        }
+        let offset = best_hole(gaps, size).map_or(frame.tail, |gap| gap.0);
+        frame.records.push((offset, size, owner));
+        frame.records.sort();
+        frame.tail = frame.tail.max(offset + size);
     }
 
-    /// Frees the object of `owner`, if it is packed, and returns whether its frame is then
-    /// compacted automatically.
-    fn free(&mut self, owner: u32) -> bool {
-        let Some(id) = self.frame_of(owner) else {
-            return false;
-        };
+    /// Frees the object of `owner`, if it is packed, and returns the bytes its frame's
+    /// automatic compaction then moves, if it is compacted.
+    fn free(&mut self, owner: u32) -> Option<u64> {
+        let id = self.frame_of(owner)?;
         let frame = self.frames.get_mut(&id).unwrap();
         frame.records.retain(|r| r.2 != owner);
         if frame.records.is_empty() {
             self.frames.remove(&id);
-            return false;
+            return None;
         }
         // The tail drops to the end of the last live record.
         let last = frame.records.last().unwrap();
@@ -359,15 +384,30 @@ impl Shadow {
         let record_bytes: u16 = frame.records.iter().map(|r| r.1).sum();
         let holes = frame.tail - record_bytes;
         if holes == 0 || holes < frame.len / AUTO_COMPACT_DIVISOR {
-            return false;
+            return None;
         }
         let mut offset = 0;
+        let mut moved = 0;
         for record in &mut frame.records {
+            if record.0 != offset {
+                moved += u64::from(record.1);
+            }
             record.0 = offset;
             offset += record.1;
         }
         frame.tail = offset;
-        true
+        Some(moved)
+    }
+
+    /// Frees the objects of `owners` one after the other and counts the compactions that
+    /// follow and the bytes they move into `model`.
+    fn free_all(&mut self, owners: impl IntoIterator<Item = u32>, model: &mut Model) {
+        for owner in owners {
+            if let Some(moved) = self.free(owner) {
+                model.auto_compactions += 1;
+                model.auto_compact_bytes += moved;
+            }
+        }
     }
 }
 
@@ -613,7 +653,8 @@ impl Harness {
 
     fn run(&mut self, op: &Op) -> Result<(), TestCaseError> {
         let mut shadow = Shadow::of(&self.store, self.capacity);
-        let mut predicted = 0;
+        // The owners whose objects the operation frees, in order.
+        let mut freed = Vec::new();
         match *op {
             Op::Store(index, ref spec, frame) => {
                 if self.store(index, spec, frame)? {
@@ -626,15 +667,15 @@ impl Harness {
                                 PageSpec::Packed { len, .. } => *len as u16 + 6,
                                 _ => unreachable!("a packed object after a store"),
                             };
-                            shadow.append(old, size, NEW_OWNER);
+                            shadow.place(old, size, NEW_OWNER);
                         }
                     }
-                    predicted += u64::from(shadow.free(owner));
+                    freed.push(owner);
                 }
             }
             Op::Refuse(index) => {
                 if self.refuse(index)? {
-                    predicted += u64::from(shadow.free(index as u32));
+                    freed.push(index as u32);
                 }
             }
             Op::Load(index) => self.load(index)?,
@@ -648,7 +689,7 @@ impl Harness {
                     if held {
                         self.model.counters.invalidates += 1;
                     }
-                    predicted += u64::from(shadow.free(index as u32));
+                    freed.push(index as u32);
                     prop_assert_eq!(self.pool_stats().reserve_frames, 0, "free kept a reserve");
                 } else {
                     prop_assert_eq!(result, Err(StoreError::OutOfRange));
@@ -665,7 +706,7 @@ impl Harness {
                         if self.model.remove(index) {
                             held += 1;
                         }
-                        predicted += u64::from(shadow.free(index as u32));
+                        freed.push(index as u32);
                     }
                     prop_assert_eq!(result, Ok(held));
                     self.model.counters.invalidates += held;
@@ -723,7 +764,7 @@ impl Harness {
                 prop_assert_eq!(self.pool_stats().reserve_frames, 0);
             }
         }
-        self.model.auto_compactions += predicted;
+        shadow.free_all(freed, &mut self.model);
         Ok(())
     }
 
@@ -749,6 +790,9 @@ impl Harness {
                 Some(FrameState::Packed(u)) => {
                     prop_assert_eq!(len, Some(u64::from(u.len)));
                     packed += u64::from(u.len) / 4096;
+                    // Records tile the frame, holes are merged, the usage is right.
+                    check_frame(view.frame(id).unwrap(), &u)
+                        .map_err(|e| TestCaseError::fail(format!("frame {id}: {e}")))?;
                     // Automatic compaction leaves no frame with holes at the threshold.
                     prop_assert!(
                         u.hole_bytes() < u.len / AUTO_COMPACT_DIVISOR,
@@ -774,6 +818,7 @@ impl Harness {
             ),
             (packed, huge, reserve)
         );
+        check_classes(view, self.capacity as FrameId).map_err(TestCaseError::fail)?;
         let held = self.held_pages();
         prop_assert_eq!(pool.total_pages(), held);
 
@@ -1017,19 +1062,13 @@ fn put_packed(store: &mut TestStore, index: u64, data: &[u8], frame_len: usize) 
 /// Fills 2000 slots with objects of random sizes, then overwrites random slots with new
 /// data of the same size, five times as many stores: automatic compaction keeps the packed
 /// pages within 1.2 times the level after the fill, every object loads back, and the
-/// frames never hold holes of an eighth of their length.
+/// frames never hold holes of `1 / AUTO_COMPACT_DIVISOR` of their length.
 #[test]
 fn overwrites_do_not_grow_memory() {
     const SLOTS: u64 = 2000;
     for frame_len in [4096, 32768] {
         let mut store = new_store(SLOTS, SLOTS as usize + 8);
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let mut sizes = Vec::new();
         let mut model = Vec::new();
         for index in 0..SLOTS {
@@ -1106,4 +1145,57 @@ fn memory_is_counted_in_pages() {
     assert_eq!(lens, [4096, 2 * 4096]);
     let mm = store.mm_stat(0);
     assert_eq!((mm.mem_used_total, mm.mem_used_max), (8 * 4096, 11 * 4096));
+}
+
+/// Fills 2000 slots with objects of 1350 to 1550 bytes in 32 KiB frames, then overwrites
+/// random slots 20 000 times with objects from the same distribution: the new objects
+/// mostly take the holes the old ones leave, so automatic compaction runs for at most 5 %
+/// of the overwrites and copies at most a tenth of the bytes stored, while the packed
+/// pages stay within 1.15 times the level after the fill.
+///
+/// Measured: 102 compactions moving 2.2 MB for 29 MB stored, a peak of 800 pages for 728
+/// after the fill. Compacting whenever holes reached an eighth of a frame, without reusing
+/// them, took 6302 compactions moving 132 MB on this workload (776 pages at the peak).
+#[test]
+fn overwrites_reuse_holes_instead_of_compacting() {
+    const SLOTS: u64 = 2000;
+    const OVERWRITES: u64 = 20_000;
+    let mut store = new_store(SLOTS, SLOTS as usize + 8);
+    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
+    let size = move |r: u64| 1350 + (r % 201) as usize;
+    let mut model = Vec::new();
+    for index in 0..SLOTS {
+        let data = bytes(next(), size(next()));
+        put_packed(&mut store, index, &data, MAX_FRAME_SIZE);
+        model.push(data);
+    }
+    let filled = store.pool().pool_stats().packed_pages;
+    let mut peak = filled;
+    let mut stored: u64 = 0;
+    for _ in 0..OVERWRITES {
+        let index = next() % SLOTS;
+        let data = bytes(next(), size(next()));
+        stored += data.len() as u64;
+        put_packed(&mut store, index, &data, MAX_FRAME_SIZE);
+        model[index as usize] = data;
+        peak = peak.max(store.pool().pool_stats().packed_pages);
+    }
+    let classes = store.classes();
+    assert!(
+        classes.auto_compactions * 20 <= OVERWRITES,
+        "{} automatic compactions for {OVERWRITES} overwrites",
+        classes.auto_compactions
+    );
+    assert!(
+        classes.auto_compact_bytes * 10 <= stored,
+        "automatic compaction moved {} bytes for {stored} stored",
+        classes.auto_compact_bytes
+    );
+    assert!(
+        peak * 100 <= filled * 115,
+        "{peak} pages at the peak, {filled} after the fill"
+    );
+    for (index, data) in model.iter().enumerate() {
+        assert_eq!(store.load(index as u64), Ok(Found::Packed(data)));
+    }
 }
