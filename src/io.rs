@@ -23,7 +23,7 @@ use crate::gscore::{
     geometry::{covered_pages, page_range, IoError, PAGE_SIZE},
     store::{Found, Incoming, StoreError},
 };
-use crate::streams::{Codec, Stream};
+use crate::streams::Codec;
 
 #[vtable]
 impl Operations for GhostDevice {
@@ -32,7 +32,7 @@ impl Operations for GhostDevice {
 
     const ATTRIBUTES: &'static [mq::attribute::Attribute] = crate::sysfs::ATTRIBUTES;
 
-    fn submit_bio(device: ArcBorrow<'_, GhostDevice>, bio: &Bio<'_>) -> Result {
+    fn submit_bio(device: ArcBorrow<'_, GhostDevice>, bio: &mut Bio<'_>) -> Result {
         match bio.command() {
             Command::Read => read(&device, bio).inspect_err(|_| {
                 IoCounters::count(&device.io.failed_reads);
@@ -71,7 +71,7 @@ impl Operations for GhostDevice {
     }
 }
 
-/// Counts a request the geometry check refused and turns it into an errno.
+/// Counts a bio the geometry check refused and turns it into an errno.
 fn invalid_io(device: &GhostDevice, error: IoError) -> Error {
     IoCounters::count(&device.io.invalid_io);
     match error {
@@ -81,7 +81,7 @@ fn invalid_io(device: &GhostDevice, error: IoError) -> Error {
 }
 
 /// The backend of the initialized device and the pages a read or write
-/// request covers.
+/// bio covers.
 fn data_pages(
     device: &GhostDevice,
     bio: &Bio<'_>,
@@ -93,15 +93,16 @@ fn data_pages(
     Ok((backend, pages))
 }
 
-/// Stores every page of a write request.
+/// Stores every page of a write bio.
 ///
 /// A segment that is a whole page is compressed where it is; anything else
 /// is gathered into the stream's page first.
-fn write(device: &GhostDevice, bio: &Bio<'_>) -> Result {
+fn write(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
     let (backend, mut pages) = data_pages(device, bio)?;
     backend.streams.with(|stream| {
         let mut filled = 0;
-        for segment in bio.segments() {
+        let mut segments = bio.segments();
+        while let Some(segment) = segments.next_segment() {
             if filled == 0 && segment.len() == PAGE_SIZE {
                 let index = pages.next().ok_or(EIO)?;
                 segment
@@ -110,7 +111,7 @@ fn write(device: &GhostDevice, bio: &Bio<'_>) -> Result {
                     .inspect_err(|_| refuse(&backend, pages.clone()))?;
                 continue;
             }
-            let mut rest = segment;
+            let mut rest = segment.into_segment();
             while !rest.is_empty() {
                 let (piece, tail) = rest.split_at(PAGE_SIZE - filled);
                 let end = filled + piece.len();
@@ -121,7 +122,7 @@ fn write(device: &GhostDevice, bio: &Bio<'_>) -> Result {
                     let index = pages.next().ok_or(EIO)?;
                     let page = stream.page.as_slice().try_into().map_err(|_| EIO)?;
                     store_page(&backend, &mut stream.codec, page, index).inspect_err(|_| {
-                        // The rest of the request will not be stored either:
+                        // The rest of the bio will not be stored either:
                         // none of it may keep returning older data.
                         refuse(&backend, pages.clone());
                     })?;
@@ -129,7 +130,7 @@ fn write(device: &GhostDevice, bio: &Bio<'_>) -> Result {
                 }
             }
         }
-        // The segments must have covered the request exactly.
+        // The segments must have covered the bio exactly.
         if filled != 0 || pages.next().is_some() {
             return Err(EIO);
         }
@@ -193,16 +194,28 @@ fn refuse(backend: &Backend, pages: core::ops::Range<u64>) {
     }
 }
 
-/// Fills a read request from the store, page by page through the stream.
-fn read(device: &GhostDevice, bio: &Bio<'_>) -> Result {
+/// Fills a read bio from the store.
+///
+/// A segment that is a whole page is filled where it is; anything else is
+/// loaded into the stream's page and copied from there.
+fn read(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
     let (backend, mut pages) = data_pages(device, bio)?;
     backend.streams.with(|stream| {
         let mut offset = PAGE_SIZE;
-        for segment in bio.segments() {
-            let mut rest = segment;
+        let mut segments = bio.segments();
+        while let Some(mut segment) = segments.next_segment() {
+            if offset == PAGE_SIZE && segment.len() == PAGE_SIZE {
+                let index = pages.next().ok_or(EIO)?;
+                segment
+                    .with_page_bytes_mut(|page| load_page(&backend, &mut stream.codec, index, page))
+                    .unwrap_or(Err(EIO))?;
+                continue;
+            }
+            let mut rest = segment.into_segment();
             while !rest.is_empty() {
                 if offset == PAGE_SIZE {
-                    load_page(&backend, stream, pages.next().ok_or(EIO)?)?;
+                    let index = pages.next().ok_or(EIO)?;
+                    load_page(&backend, &mut stream.codec, index, &mut stream.page)?;
                     offset = 0;
                 }
                 let (mut piece, tail) = rest.split_at(PAGE_SIZE - offset);
@@ -216,25 +229,25 @@ fn read(device: &GhostDevice, bio: &Bio<'_>) -> Result {
     })
 }
 
-/// Loads slot `index` into the stream's page.
-fn load_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
+/// Loads slot `index` into `page`, with `codec` for compressed content.
+fn load_page(backend: &Backend, codec: &mut Codec, index: u64, page: &mut [u8]) -> Result {
     let packed_len = {
         let mut store = backend.store.lock();
         match store.load(index).map_err(|_| EIO)? {
             Found::Empty => {
-                stream.page.fill(0);
+                page.fill(0);
                 None
             }
             Found::SameFilled(word) => {
-                fill_word(word, &mut stream.page);
+                fill_word(word, page);
                 None
             }
-            Found::Huge(page) => {
-                stream.page.copy_from_slice(page);
+            Found::Huge(stored) => {
+                page.get_mut(..PAGE_SIZE).ok_or(EIO)?.copy_from_slice(stored);
                 None
             }
             Found::Packed(data) => {
-                let copy = stream.codec.packed_mut(data.len()).ok_or(EIO)?;
+                let copy = codec.packed_mut(data.len()).ok_or(EIO)?;
                 copy.copy_from_slice(data);
                 Some(data.len())
             }
@@ -242,13 +255,13 @@ fn load_page(backend: &Backend, stream: &mut Stream, index: u64) -> Result {
     };
     match packed_len {
         // Decompressed with the lock dropped.
-        Some(len) => stream.codec.decompress_packed(len, &mut stream.page),
+        Some(len) => codec.decompress_packed(len, page),
         None => Ok(()),
     }
 }
 
 /// Drops the pages a discard fully covers; partial pages keep their data.
-fn discard(device: &GhostDevice, bio: &Bio<'_>) -> Result {
+fn discard(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
     let backend = device.backend().ok_or(EIO)?;
     let pages = covered_pages(bio.sector(), u64::from(bio.bytes()), backend.pages)
         .map_err(|e| invalid_io(device, e))?;
@@ -256,7 +269,7 @@ fn discard(device: &GhostDevice, bio: &Bio<'_>) -> Result {
 }
 
 /// Makes a range read back as zeroes, which is what an empty slot returns.
-fn write_zeroes(device: &GhostDevice, bio: &Bio<'_>) -> Result {
+fn write_zeroes(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
     let (backend, pages) = data_pages(device, bio)?;
     backend.free_range(pages)
 }

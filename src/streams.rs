@@ -70,7 +70,7 @@ impl Codec {
 /// A codec and a page buffer for data that is not mapped as a whole page.
 pub(crate) struct Stream {
     pub(crate) codec: Codec,
-    /// A page being stored or loaded, outside the request's memory.
+    /// A page being stored or loaded, outside the bio's memory.
     pub(crate) page: KVec<u8>,
 }
 

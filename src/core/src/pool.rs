@@ -39,15 +39,22 @@
 //! in classes [`CLASS_WIDTH`] (64) bytes wide, so class `c` holds the frames with a
 //! capacity of `64 * c ..= 64 * c + 63` bytes; from one page up in classes
 //! [`COARSE_CLASS_WIDTH`] (512) bytes wide, so that large frames are still told apart by
-//! how full they are. A store of a record of `n` bytes (data and header, at most one
-//! page) takes the first frame of the smallest non-empty class `c >= ceil(n / 64)`, the
-//! best fit among the frames where the record is sure to fit, found in O(1) with a bitmap
-//! of non-empty classes. In that frame the record goes into the hole that fits it best
-//! (the first exact fit, else the first of the smallest holes that fit), else after the
-//! tail: placing a record never moves another. If no frame fits, the largest reserve frame
-//! becomes a new packed frame. A huge page takes a reserve frame of exactly one page. If
-//! the reserve has no frame for the store, it fails with [`PoolError::NeedFrame`] and the
-//! caller follows this protocol:
+//! how full they are. A record of `n` bytes (data and header, at most one page) is sure to
+//! fit in every frame of class `k = ceil(n / 64)` or above. A frame of class `k - 1`, with
+//! a capacity from `64 * k - 64` to `64 * k - 1` bytes, may have room too, and would be a
+//! tighter fit than any of them. So a store first looks for a *near fit*: the first of the
+//! first [`NEAR_FIT_TRIES`] frames of class `k - 1` that has `n` free bytes after its tail
+//! or a largest hole that takes the record. Failing that it takes the first frame of the
+//! smallest non-empty class `c >= k`, the best fit among the frames where the record is
+//! sure to fit, found with a bitmap of non-empty classes. Both take O(1) steps. Without
+//! near fits, a frame filled with records of about one size would be given up as soon as
+//! its free space fell below the records' class, often with room for one more left. In
+//! the frame chosen the record goes into the hole that fits it best (the first exact fit,
+//! else the first of the smallest holes that fit), else after the tail: placing a record
+//! never moves another. If no frame fits, the largest reserve frame becomes a new packed
+//! frame. A huge page takes a reserve frame of exactly one page. If the reserve has no
+//! frame for the store, it fails with [`PoolError::NeedFrame`] and the caller follows this
+//! protocol:
 //!
 //! 1. drop the lock that protects the pool, allocate a frame (this may sleep), of exactly
 //!    one page for a huge page and of any valid size otherwise;
@@ -81,20 +88,23 @@
 //!
 //! [`Pool::compact_frame`] slides a frame's live records down over its holes;
 //! [`Pool::compact`] does that to every frame and then empties the sparsest frames into the
-//! others where all their records fit. Every object that moves is reported to
-//! `relocated(owner, old, new)` so the caller can point the owner's slot at `new`.
+//! others where all their records fit, each record going to the best sure fit (never a
+//! near fit, which the check that a frame can be emptied could not foresee). Every object
+//! that moves is reported to `relocated(owner, old, new)` so the caller can point the
+//! owner's slot at `new`.
 //!
 //! # Cost
 //!
 //! [`Pool::load`], [`Pool::store_huge`], [`Pool::add_frame`] and the huge-frame and LRU
-//! operations take O(1) steps. [`Pool::store`] takes O(1) steps to choose a frame, plus a
-//! walk over the record headers of that frame when its largest hole is at least as large
-//! as the record, plus, when it takes a reserve frame, a walk over the reserve (at most
-//! [`RESERVE_CAP`] frames plus those added for stores in flight). [`Pool::free`] walks the
-//! record headers of one frame up to the object, and [`Pool::compact_frame`] moves the
-//! records of one frame. None of them copies bytes other than the object's own, except
-//! [`Pool::compact_frame`]. [`Pool::compact`], [`Pool::release_reserve`] and
-//! [`Pool::drain`] take time in proportion to the pool. Nothing recurses.
+//! operations take O(1) steps. [`Pool::store`] takes O(1) steps to choose a frame (at most
+//! [`NEAR_FIT_TRIES`] frames looked at, then a bitmap), plus a walk over the record headers
+//! of that frame when its largest hole is at least as large as the record, plus, when it
+//! takes a reserve frame, a walk over the reserve (at most [`RESERVE_CAP`] frames plus those
+//! added for stores in flight). [`Pool::free`] walks the record headers of one frame up to
+//! the object, and [`Pool::compact_frame`] moves the records of one frame. None of them
+//! copies bytes other than the object's own, except [`Pool::compact_frame`].
+//! [`Pool::compact`], [`Pool::release_reserve`] and [`Pool::drain`] take time in
+//! proportion to the pool. Nothing recurses.
 //!
 //! # Examples
 //!
@@ -185,6 +195,10 @@ pub const CLASSES: usize =
 
 // The bitmap of non-empty classes is a `u128`.
 const _: () = assert!(CLASSES <= 128);
+
+/// Number of frames at the front of the class just below a record's class that a store
+/// checks for a near fit (see [Allocation](self#allocation)), keeping the choice O(1).
+pub const NEAR_FIT_TRIES: usize = 4;
 
 /// Number of emptied frames the pool keeps for reuse instead of releasing them.
 pub const RESERVE_CAP: u32 = 2;
@@ -281,6 +295,16 @@ impl Usage {
     pub fn capacity(&self) -> u16 {
         self.free_bytes()
             .max(self.largest_hole.saturating_sub(HEADER))
+    }
+
+    /// Returns `true` if a record of `size` bytes, header included, fits in the free bytes
+    /// after the tail or in the largest hole ([`frame::hole_fits`]).
+    ///
+    /// Unlike [`Usage::capacity`] this is exact for the space after the tail and counts a
+    /// largest hole of exactly `size` bytes. It misses only a smaller hole of exactly
+    /// `size` bytes, which would take a walk over the records to find.
+    fn has_room(&self, size: u16) -> bool {
+        self.free_bytes() >= size || frame::hole_fits(self.largest_hole, size)
     }
 
     /// Returns the free-space class of the frame.
@@ -965,7 +989,7 @@ where
             return Err(PoolError::BadOwner);
         }
         let size = record_size(data.len())?;
-        let id = match self.find_fit(size, None) {
+        let id = match self.find_fit(size) {
             Some(id) => id,
             None => self.open_packed()?,
         };
@@ -1004,9 +1028,36 @@ where
         Ok(id)
     }
 
+    /// Returns the packed frame that best fits a record of `size` bytes: a near fit if one
+    /// of the first frames of the class just below the record's has room, else the best
+    /// sure fit (see [Allocation](self#allocation)).
+    fn find_fit(&self, size: u16) -> Option<FrameId> {
+        self.find_near_fit(size)
+            .or_else(|| self.find_sure_fit(size, None))
+    }
+
+    /// Returns the first of the first [`NEAR_FIT_TRIES`] frames of the class just below
+    /// `class_for(size)` that has room for a record of `size` bytes: after its tail, or in
+    /// its largest hole.
+    ///
+    /// Such a frame has less capacity than the record's class promises, so it only has
+    /// room if its free space lies high enough in its class; taking it is a tighter fit
+    /// than any sure one.
+    fn find_near_fit(&self, size: u16) -> Option<FrameId> {
+        let bucket = class_for(size)
+            .checked_sub(1)
+            .and_then(|class| self.buckets.get(class))?;
+        let entries = self.table.as_ref();
+        bucket
+            .iter(entries)
+            .take(NEAR_FIT_TRIES)
+            .find(|&id| packed(entries, id).is_some_and(|held| held.usage().has_room(size)))
+    }
+
     /// Returns the packed frame other than `exclude` that best fits a record of `size`
-    /// bytes: the first of the smallest non-empty bucket whose frames surely have room.
-    fn find_fit(&self, size: u16, exclude: Option<FrameId>) -> Option<FrameId> {
+    /// bytes among those surely having room: the first of the smallest non-empty bucket
+    /// of a class of at least `class_for(size)`.
+    fn find_sure_fit(&self, size: u16, exclude: Option<FrameId>) -> Option<FrameId> {
         let entries = self.table.as_ref();
         let mut mask = self.nonempty;
         while let Some(class) = lowest_at_least(mask, class_for(size)) {
@@ -1035,7 +1086,7 @@ where
         size: u16,
     ) -> Result<ObjectRef, PoolError> {
         let packed = packed_mut(self.table.as_mut(), id).ok_or(PoolError::NeedFrame)?;
-        // Never `None`: the frame was chosen by its capacity.
+        // Never `None`: the frame was chosen because it has room.
         let (record, usage) = packed
             .place(owner, data, size)
             .ok_or(PoolError::NeedFrame)?;

@@ -6,12 +6,15 @@
 //! Compaction has two steps. In place, a frame's live records slide down over its holes
 //! (`copy_within`), which costs one pass over the frame. Across frames, the sparsest frame
 //! is emptied into the others when all its records fit there, each record placed as a
-//! store places it (best-fit frame, then best-fit hole or the tail): before anything
-//! moves, a simulation on the free-space classes of the other frames checks that the
-//! placement succeeds for every record, so a frame is emptied entirely or not touched.
-//! Frames that fail the check are marked (and kept last in their bucket, so the next sparsest unmarked
-//! frame is found in O(classes)); each round empties or marks one frame, so the rounds are
-//! bounded by the number of packed frames.
+//! store places it when it finds no near fit (best sure-fit frame, then best-fit hole or
+//! the tail): before anything moves, a simulation on the free-space classes of the other
+//! frames checks that the placement succeeds for every record, so a frame is emptied
+//! entirely or not touched. Compaction takes no near fit: the simulation knows only
+//! classes, not which frames of the class below a record's have room, and a near fit
+//! could leave a frame with less room than the simulation counts on. Frames that fail the
+//! check are marked (and kept last in their bucket, so the next sparsest unmarked frame is
+//! found in O(classes)); each round empties or marks one frame, so the rounds are bounded
+//! by the number of packed frames.
 
 use super::frame::{self, Record, FREE_OWNER};
 use super::{
@@ -109,11 +112,12 @@ where
     ///
     /// First every frame is compacted in place ([`Pool::compact_frame`]). Then, sparsest
     /// first, each packed frame whose records all fit in other packed frames (checked
-    /// before anything moves) is emptied into them, each record going to the best fit like
-    /// a store; the emptied frame goes to the reserve or to `released`. No frame is taken
-    /// from the reserve and none is added. Every move is reported to
-    /// `relocated(owner, old, new)` as it happens; an object may move more than once, each
-    /// move reported once. The LRU order does not change.
+    /// before anything moves) is emptied into them, each record going to the best sure fit
+    /// (never a near fit; see the [pool documentation](super#allocation)); the emptied
+    /// frame goes to the reserve or to `released`. No frame is taken from the reserve and
+    /// none is added. Every move is reported to `relocated(owner, old, new)` as it happens;
+    /// an object may move more than once, each move reported once. The LRU order does not
+    /// change.
     ///
     /// This takes time in proportion to the records of the pool, under the caller's lock.
     pub fn compact(
@@ -190,7 +194,7 @@ where
     }
 
     /// Returns `true` if every live record of the packed frame `source` would find room in
-    /// the other packed frames, placed one by one in best fit.
+    /// the other packed frames, placed one by one in the best sure fit.
     ///
     /// This simulates the placement on the classes of the other frames: a frame of class
     /// `c` has a capacity of at least `class_floor(c)` bytes, and after taking a record
@@ -240,7 +244,7 @@ where
         true
     }
 
-    /// Moves every live record of the packed frame `source` to the best fit among the
+    /// Moves every live record of the packed frame `source` to the best sure fit among the
     /// other packed frames, reporting each move. Returns `true` if the frame is empty now.
     fn empty_into_others(
         &mut self,
@@ -261,7 +265,7 @@ where
             if record.is_free() {
                 continue;
             }
-            let Some(target) = self.find_fit(record.size(), Some(source)) else {
+            let Some(target) = self.find_sure_fit(record.size(), Some(source)) else {
                 return false;
             };
             let Some(new) = self.move_record(source, record, target) else {

@@ -39,6 +39,12 @@ use super::stats::{Counters, MmStat};
 ///
 /// Holes are reused by later stores, so this is a backstop against holes too
 /// small or too scattered to take the objects that come: it is rarely reached.
+/// A quarter keeps the copying low. On 20 000 random overwrites of 2000
+/// objects of 1350 to 1550 bytes in 32 KiB frames it compacted 42 times,
+/// copying 3 % of the bytes stored, with a peak 6.6 % above the pages after
+/// the first fill. A sixth, an eighth and a sixteenth lowered the peak to
+/// 4.4 %, 2.2 % and 1.1 % above, but copied 18 %, 48 % and 175 % of the bytes
+/// stored (1.1 %, 2.9 % and 10.5 % of the overwrites compacted a frame).
 pub const AUTO_COMPACT_DIVISOR: u16 = 4;
 
 /// Where a stored page lives: the 16 bytes of per-slot metadata.

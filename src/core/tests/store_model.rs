@@ -1149,13 +1149,15 @@ fn memory_is_counted_in_pages() {
 
 /// Fills 2000 slots with objects of 1350 to 1550 bytes in 32 KiB frames, then overwrites
 /// random slots 20 000 times with objects from the same distribution: the new objects
-/// mostly take the holes the old ones leave, so automatic compaction runs for at most 5 %
-/// of the overwrites and copies at most a tenth of the bytes stored, while the packed
-/// pages stay within 1.15 times the level after the fill.
+/// mostly take the holes the old ones leave, so automatic compaction runs for at most 1 %
+/// of the overwrites and copies at most a twentieth of the bytes stored, while the packed
+/// pages stay within 1.08 times the level after the fill.
 ///
-/// Measured: 102 compactions moving 2.2 MB for 29 MB stored, a peak of 800 pages for 728
-/// after the fill. Compacting whenever holes reached an eighth of a frame, without reusing
-/// them, took 6302 compactions moving 132 MB on this workload (776 pages at the peak).
+/// Measured: 42 compactions moving 0.86 MB for 29 MB stored, a peak of 776 pages for 728
+/// after the fill (102 compactions, 2.2 MB and 800 pages before stores took near fits).
+/// With holes compacted at an eighth of a frame instead of a quarter, 572 compactions
+/// moved 13.9 MB for a peak of 744 pages; compacting at an eighth without reusing holes
+/// took 6302 compactions moving 132 MB (776 pages at the peak).
 #[test]
 fn overwrites_reuse_holes_instead_of_compacting() {
     const SLOTS: u64 = 2000;
@@ -1182,17 +1184,17 @@ fn overwrites_reuse_holes_instead_of_compacting() {
     }
     let classes = store.classes();
     assert!(
-        classes.auto_compactions * 20 <= OVERWRITES,
+        classes.auto_compactions * 100 <= OVERWRITES,
         "{} automatic compactions for {OVERWRITES} overwrites",
         classes.auto_compactions
     );
     assert!(
-        classes.auto_compact_bytes * 10 <= stored,
+        classes.auto_compact_bytes * 20 <= stored,
         "automatic compaction moved {} bytes for {stored} stored",
         classes.auto_compact_bytes
     );
     assert!(
-        peak * 100 <= filled * 115,
+        peak * 100 <= filled * 108,
         "{peak} pages at the peak, {filled} after the fill"
     );
     for (index, data) in model.iter().enumerate() {
