@@ -77,5 +77,18 @@ check_gt "$GS_STORES" 0 "stores"
 check_gt "$GS_LOADS" 0 "loads"
 show_stats "$GS_DEV"
 
+# The block layer's I/O accounting (/sys/block/<dev>/stat) must be sane: I/Os counted,
+# nothing in flight, and times of minutes at most (a wrapped negative duration shows as
+# about 2^32 ms).
+read -r -a st <"$GS_SYSFS/stat" || fail "cannot read $GS_SYSFS/stat"
+info "stat: ${st[*]}"
+check_gt "${st[0]}" 0 "stat: reads completed"
+check_gt "${st[4]}" 0 "stat: writes completed"
+check_eq "${st[8]}" 0 "stat: I/Os in flight"
+for i in 3 7 9 10; do
+	((st[i] < 3600000)) || fail "stat field $((i + 1)) is ${st[i]} ms: I/O accounting is off"
+done
+info "ok: stat times are below an hour"
+
 unload_module || fail "unload failed"
 info "raw_fio_verify: done"
