@@ -20,8 +20,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     alloc::{flags, Flags},
     block::mq::{gen_disk::GenDisk, gen_disk::GenDiskBuilder},
-    new_mutex, new_spinlock,
-    cpu,
+    cpu, new_mutex, new_spinlock,
     page::MappedPages,
     prelude::*,
     sync::{Arc, Mutex, SpinLock},

@@ -243,7 +243,9 @@ fn load_page(backend: &Backend, codec: &mut Codec, index: u64, page: &mut [u8]) 
                 None
             }
             Found::Huge(stored) => {
-                page.get_mut(..PAGE_SIZE).ok_or(EIO)?.copy_from_slice(stored);
+                page.get_mut(..PAGE_SIZE)
+                    .ok_or(EIO)?
+                    .copy_from_slice(stored);
                 None
             }
             Found::Packed(data) => {
