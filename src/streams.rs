@@ -23,10 +23,16 @@ enum Engine {
     Zstd(zstd::Compressor, zstd::Decompressor),
 }
 
+/// Size of a compressor's output buffer: two pages, as zram's. Output over
+/// a page is stored raw anyway, but with room for the worst case
+/// (`LZ4_COMPRESSBOUND(4096)` is 4128 bytes) lz4 takes its faster path that
+/// does not check the output bound at every sequence.
+const PACKED_CAPACITY: usize = 2 * PAGE_SIZE;
+
 /// A compressor with its output buffer.
 pub(crate) struct Codec {
     engine: Engine,
-    /// Compressed output. One page: output that long is stored raw anyway.
+    /// Compressed output, [`PACKED_CAPACITY`] bytes.
     packed: KVec<u8>,
 }
 
@@ -86,7 +92,7 @@ impl Stream {
         Ok(Self {
             codec: Codec {
                 engine,
-                packed: KVec::from_elem(0, PAGE_SIZE, GFP_KERNEL)?,
+                packed: KVec::from_elem(0, PACKED_CAPACITY, GFP_KERNEL)?,
             },
             page: KVec::from_elem(0, PAGE_SIZE, GFP_KERNEL)?,
         })
