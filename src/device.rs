@@ -57,8 +57,8 @@ impl Frame {
         Ok(Self(MappedPages::alloc(flags, 0)?))
     }
 
-    /// A frame for packed objects: [`PACKING_ORDER`] if the allocator has
-    /// such a block at hand without reclaim, else a single page.
+    /// A frame for packed objects: [`PACKING_ORDER`] if one light attempt
+    /// (no retries, no OOM killer) finds such a block, else a single page.
     pub(crate) fn packing(flags: Flags) -> Result<Self> {
         MappedPages::alloc(flags | flags::__GFP_NORETRY, PACKING_ORDER)
             .or_else(|_| MappedPages::alloc(flags, 0))
