@@ -822,8 +822,9 @@ where
         self.limit = limit;
     }
 
-    /// Returns the pages of all frames the pool holds.
-    fn held_pages(&self) -> u64 {
+    /// Returns the pages of all frames the pool holds (packed, huge and reserve):
+    /// [`PoolStats::total_pages`] without building the whole [`PoolStats`].
+    pub fn held_pages(&self) -> u64 {
         self.packed_pages
             .saturating_add(u64::from(self.huge_frames))
             .saturating_add(self.reserve_pages)

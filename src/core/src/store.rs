@@ -339,7 +339,7 @@ where
     pub fn reset_max(&mut self) {
         self.slots.reset_max();
         // INVARIANT: the mark restarts at the pages held.
-        self.max_pages = self.pool.pool_stats().total_pages();
+        self.max_pages = self.pool.held_pages();
     }
 
     /// The frontswap-style counters.
@@ -384,7 +384,7 @@ where
     /// after every change that can add pages.
     fn note_pages(&mut self) {
         // INVARIANT: the mark stays at least the pages held.
-        self.max_pages = self.max_pages.max(self.pool.pool_stats().total_pages());
+        self.max_pages = self.max_pages.max(self.pool.held_pages());
     }
 
     fn count(&mut self, content: &Content, stored: bool) {
