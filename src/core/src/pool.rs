@@ -14,14 +14,18 @@
 //! pressure: one pool holds a mix, and the pool takes each frame's length from the frame.
 //!
 //! - A *packed* frame holds records `[owner: u32][len: u16][data]` packed from offset 0
-//!   to its tail (layout in [`super::frame`]). An object is named by an [`ObjectRef`]:
+//!   to its tail (layout in [`super::frame`]), each at least [`MIN_RECORD`] (12) bytes:
+//!   an object of fewer than 6 bytes is padded. An object is named by an [`ObjectRef`]:
 //!   frame, record offset and data length, 8 bytes, all the slot table needs. Freeing an
 //!   object turns its record into a hole merged with the holes just before and after it,
 //!   so no two holes are ever adjacent; freeing the last record of a frame lowers the
 //!   tail past it and the hole before it, so the record that ends at the tail is always
-//!   live. Later stores fill holes (see [Allocation](#allocation)); compaction reclaims the
-//!   rest. Larger frames waste less: the space after the last record that fits is lost
-//!   once per frame, not once per page.
+//!   live. The holes of a frame are on a list kept in the holes themselves, and each
+//!   record says whether a hole is just before it, whose size is in its last bytes
+//!   ([boundary tags](super::frame#boundary-tags-and-the-hole-list)): a free finds its
+//!   neighbours in O(1) steps. Later stores fill holes (see [Allocation](#allocation));
+//!   compaction reclaims the rest. Larger frames waste less: the space after the last
+//!   record that fits is lost once per frame, not once per page.
 //! - A *huge* frame holds one uncompressed page of one owner, named by its [`FrameId`]. It
 //!   is always exactly one page long.
 //! - A *reserve* frame is empty, waiting to become packed or huge.
@@ -29,11 +33,11 @@
 //! # Allocation
 //!
 //! A hole of `H` bytes (header included) takes a record of `r` bytes if `r == H`, or if
-//! `r + 6 <= H` and the rest becomes a smaller hole ([`frame::hole_fits`]); a record is
-//! never padded, since a compressed object's length must be exact. So every packed frame
-//! surely has room for any record of up to [`Usage::capacity`] bytes: the larger of the
-//! free bytes after its tail and its largest hole ([`Usage::largest_hole`], kept up to date
-//! by every change) minus one header.
+//! `r + 12 <= H` and the rest becomes a smaller hole ([`frame::hole_fits`]; 12 bytes,
+//! [`MIN_RECORD`], is the smallest hole). A record is padded only up to [`MIN_RECORD`],
+//! never to fit a hole. So every packed frame surely has room for any record of up to
+//! [`Usage::capacity`] bytes: the larger of the free bytes after its tail and its largest
+//! hole ([`Usage::largest_hole`], kept exact by every change) minus [`MIN_RECORD`].
 //!
 //! Packed frames sit in [`CLASSES`] free-space buckets by their capacity: below one page
 //! in classes [`CLASS_WIDTH`] (64) bytes wide, so class `c` holds the frames with a
@@ -49,12 +53,12 @@
 //! sure to fit, found with a bitmap of non-empty classes. Both take O(1) steps. Without
 //! near fits, a frame filled with records of about one size would be given up as soon as
 //! its free space fell below the records' class, often with room for one more left. In
-//! the frame chosen the record goes into the hole that fits it best (the first exact fit,
-//! else the first of the smallest holes that fit), else after the tail: placing a record
-//! never moves another. If no frame fits, the largest reserve frame becomes a new packed
-//! frame. A huge page takes a reserve frame of exactly one page. If the reserve has no
-//! frame for the store, it fails with [`PoolError::NeedFrame`] and the caller follows this
-//! protocol:
+//! the frame chosen the record goes into the hole that fits it best (the smallest hole
+//! that fits, so an exact fit first, and of equals the one at the lowest offset), else
+//! after the tail: placing a record never moves another. If no frame fits, the largest
+//! reserve frame becomes a new packed frame. A huge page takes a reserve frame of exactly
+//! one page. If the reserve has no frame for the store, it fails with
+//! [`PoolError::NeedFrame`] and the caller follows this protocol:
 //!
 //! 1. drop the lock that protects the pool, allocate a frame (this may sleep), of exactly
 //!    one page for a huge page and of any valid size otherwise;
@@ -97,11 +101,13 @@
 //!
 //! [`Pool::load`], [`Pool::store_huge`], [`Pool::add_frame`] and the huge-frame and LRU
 //! operations take O(1) steps. [`Pool::store`] takes O(1) steps to choose a frame (at most
-//! [`NEAR_FIT_TRIES`] frames looked at, then a bitmap), plus a walk over the record headers
-//! of that frame when its largest hole is at least as large as the record, plus, when it
-//! takes a reserve frame, a walk over the reserve (at most [`RESERVE_CAP`] frames plus those
-//! added for stores in flight). [`Pool::free`] walks the record headers of one frame up to
-//! the object, and [`Pool::compact_frame`] moves the records of one frame. None of them
+//! [`NEAR_FIT_TRIES`] frames looked at, then a bitmap), plus a walk over the holes (not
+//! the records) of that frame when its largest hole is at least as large as the record,
+//! plus, when it takes a reserve frame, a walk over the reserve (at most [`RESERVE_CAP`]
+//! frames plus those added for stores in flight). [`Pool::free`] takes O(1) steps: it
+//! reads and writes the headers, links and footers of the record and its two neighbours,
+//! plus, only when the tail drops below the frame's largest hole, a walk over the holes
+//! of that frame. [`Pool::compact_frame`] moves the records of one frame. None of them
 //! copies bytes other than the object's own, except [`Pool::compact_frame`].
 //! [`Pool::compact`], [`Pool::release_reserve`] and [`Pool::drain`] take time in
 //! proportion to the pool. Nothing recurses.
@@ -164,7 +170,9 @@
 use core::marker::PhantomData;
 use core::mem;
 
-use super::frame::{self, Page, Record, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT};
+use super::frame::{
+    self, HoleList, Page, Record, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT, MIN_RECORD,
+};
 use super::geometry::PAGE_SIZE;
 use super::list::{Chain, Links, List};
 
@@ -210,6 +218,10 @@ const PAGE_END: u16 = PAGE_SIZE as u16;
 /// [`HEADER_LEN`] as a byte count of a frame.
 // CAST: 6 fits in a `u16`.
 const HEADER: u16 = HEADER_LEN as u16;
+
+/// [`MIN_RECORD`] as a byte count of a frame.
+// CAST: 12 fits in a `u16`.
+const MIN_SIZE: u16 = MIN_RECORD as u16;
 
 /// Returns the number of pages of a frame of `len` bytes, or `None` if the pool does not
 /// take frames of that length (it is not a multiple of [`PAGE_SIZE`] from one page to
@@ -260,7 +272,7 @@ pub enum PoolError {
 pub struct Usage {
     /// End of the last record: where the next record goes.
     pub tail: u16,
-    /// Bytes of the live records, headers included.
+    /// Bytes of the live records, headers and padding included.
     pub record_bytes: u16,
     /// Number of live records.
     pub objects: u16,
@@ -268,6 +280,9 @@ pub struct Usage {
     pub len: u16,
     /// Size of the largest hole below the tail, header included, or 0 if there is none.
     pub largest_hole: u16,
+    /// Bytes of padding of the live records: objects of fewer than 6 bytes take records of
+    /// [`MIN_RECORD`] bytes.
+    pub padding: u16,
 }
 
 impl Usage {
@@ -281,20 +296,21 @@ impl Usage {
         self.len.saturating_sub(self.tail)
     }
 
-    /// Returns the bytes of object data, headers excluded.
+    /// Returns the bytes of object data, headers and padding excluded.
     pub fn live_bytes(&self) -> u16 {
         self.record_bytes
             .saturating_sub(self.objects.saturating_mul(HEADER))
+            .saturating_sub(self.padding)
     }
 
     /// Returns the size of the largest record the frame surely has room for, header
     /// included: the free bytes after the tail or, if more, the largest hole minus the
-    /// header of the hole a record placed in it may leave.
+    /// smallest hole ([`MIN_RECORD`]) that a record placed in it may leave.
     ///
     /// A record of exactly the size of a hole fits too, but does not count here.
     pub fn capacity(&self) -> u16 {
         self.free_bytes()
-            .max(self.largest_hole.saturating_sub(HEADER))
+            .max(self.largest_hole.saturating_sub(MIN_SIZE))
     }
 
     /// Returns `true` if a record of `size` bytes, header included, fits in the free bytes
@@ -342,9 +358,9 @@ pub struct PoolStats {
     pub reserve_frames: u32,
     /// Pages of the reserve frames.
     pub reserve_pages: u64,
-    /// Bytes of object data in packed frames, headers excluded.
+    /// Bytes of object data in packed frames, exactly: headers and padding excluded.
     pub live_bytes: u64,
-    /// Bytes of live records in packed frames, headers included.
+    /// Bytes of live records in packed frames, headers and padding included.
     pub record_bytes: u64,
     /// Bytes of holes in packed frames.
     pub hole_bytes: u64,
@@ -410,8 +426,9 @@ pub struct CompactStats {
 /// the size of a pointer (a box) an entry takes 40 bytes on 64-bit machines: the frame
 /// pointer, the links of the least-recently-used list and, for packed frames, the
 /// free-space bucket links, the tail, the live record bytes, the object count, the size of
-/// the largest hole, the frame's length in pages and a compaction mark, then padding. Hole
-/// bytes are derived (tail minus live record bytes).
+/// the largest hole, the bytes small records are padded by, the offset of the first hole,
+/// the frame's length in pages and a compaction mark, then padding. Hole bytes are derived (tail minus live
+/// record bytes).
 pub struct FrameEntry<F> {
     /// Links on the LRU list (packed and huge frames), the reserve or the list of empty
     /// entries, which are exclusive.
@@ -456,6 +473,10 @@ struct Packed<F> {
     objects: u16,
     /// [`Usage::largest_hole`].
     largest_hole: u16,
+    /// [`Usage::padding`].
+    padding: u16,
+    /// The holes below the tail.
+    holes: HoleList,
     /// Length of the frame in pages, 1 to 8.
     pages: u8,
     /// Set by [`Pool::compact`] on frames it gave up emptying; clear otherwise.
@@ -473,6 +494,7 @@ impl<F> Packed<F> {
             objects: self.objects,
             len: pages_len(self.pages),
             largest_hole: self.largest_hole,
+            padding: self.padding,
         }
     }
 
@@ -482,52 +504,182 @@ impl<F> Packed<F> {
         self.record_bytes = usage.record_bytes;
         self.objects = usage.objects;
         self.largest_hole = usage.largest_hole;
+        self.padding = usage.padding;
     }
 }
 
 impl<F: AsRef<[u8]> + AsMut<[u8]>> Packed<F> {
+    /// Returns the live record of `owner` that `object` names, checked against the header
+    /// at `object.offset` in O(1) steps (see [`Pool::load`]).
+    fn live_record(&self, object: ObjectRef, owner: u32) -> Result<Record, PoolError> {
+        let record = frame::read_record(self.frame.as_ref(), object.offset, self.tail)
+            .ok_or(PoolError::BadRef)?;
+        if record.is_free() || record.owner != owner || record.len != object.len {
+            return Err(PoolError::BadRef);
+        }
+        Ok(record)
+    }
+
     /// Writes a record for `owner` holding `data`, of `size` bytes with its header, into
     /// the hole that fits it best, else after the tail, and returns the record with the
     /// frame's usage afterwards.
     ///
-    /// No other record moves. Only the frame's bytes change: the caller stores the usage
-    /// with [`Pool::set_usage`]. Returns `None` if the frame has no room for the record,
-    /// writing nothing.
+    /// No other record moves. Only the frame's bytes and hole list change: the caller
+    /// stores the usage with [`Pool::set_usage`]. Returns `None` if the frame has no room
+    /// for the record, writing nothing.
     fn place(&mut self, owner: u32, data: &[u8], size: u16) -> Option<(Record, Usage)> {
         let old = self.usage();
+        let padding = size
+            .saturating_sub(HEADER)
+            .saturating_sub(u16::try_from(data.len()).ok()?);
         let filled = Usage {
             record_bytes: old.record_bytes.saturating_add(size),
             objects: old.objects.saturating_add(1),
+            padding: old.padding.saturating_add(padding),
             ..old
         };
         // No hole smaller than the record can take it.
         if old.largest_hole >= size {
-            let scan = frame::scan_holes(self.frame.as_ref(), old.tail, size);
-            if let Some(hole) = scan.best {
-                let bytes = self.frame.as_mut();
-                let record = frame::write_record(bytes, hole.offset, owner, data)?;
-                // `hole_fits`: nothing is left, or room for a hole's header at least.
-                let rest = hole.size().saturating_sub(size);
-                if rest > 0 {
-                    // Never `None`: the rest lies within the hole, within the frame.
-                    frame::write_hole(bytes, record.end(), rest)?;
-                }
-                // INVARIANT: the rest is between the new record and a live record (holes
-                // are never adjacent), and the largest hole is the rest or another one.
+            if let Some((record, largest_hole)) = self.place_in_hole(owner, data, size) {
                 let usage = Usage {
-                    largest_hole: scan.largest_other.max(rest),
+                    largest_hole,
                     ..filled
                 };
                 return Some((record, usage));
             }
         }
         let record = frame::write_record(self.frame.as_mut(), old.tail, owner, data)?;
-        // INVARIANT: the new record ends at the tail, and is live.
+        // INVARIANT: the new record ends at the tail, is live, and has a live record (or
+        // the frame's start) before it.
         let usage = Usage {
             tail: record.end(),
             ..filled
         };
         Some((record, usage))
+    }
+
+    /// Writes a record for `owner` holding `data`, of `size` bytes, into the hole that fits
+    /// it best and returns it with the frame's largest hole afterwards, or `None` if no
+    /// hole fits.
+    fn place_in_hole(&mut self, owner: u32, data: &[u8], size: u16) -> Option<(Record, u16)> {
+        let scan = self.holes.best_fit(self.frame.as_ref(), self.tail, size);
+        let hole = scan.best?;
+        let bytes = self.frame.as_mut();
+        // Off the list before the record overwrites the hole's links. The writes below
+        // cannot fail: they lie within the hole, within the frame.
+        self.holes.remove(bytes, hole.offset);
+        let record = frame::write_record(bytes, hole.offset, owner, data)?;
+        // `hole_fits`: nothing is left, or room for a hole at least.
+        let rest = hole.size().saturating_sub(size);
+        if rest > 0 {
+            // INVARIANT: the rest is a hole on the list, between the new record and the
+            // live record that already says it follows a hole.
+            frame::write_hole(bytes, record.end(), rest)?;
+            self.holes.push(bytes, record.end());
+        } else {
+            // INVARIANT: the live record after the hole (holes end below the tail) now
+            // follows the new record.
+            frame::set_prev_free(bytes, hole.end(), false);
+        }
+        // INVARIANT: the largest hole is the rest or another one.
+        Some((record, scan.largest_other.max(rest)))
+    }
+
+    /// Turns the live `record` into a hole merged with the holes just before and after it,
+    /// or drops the tail below it if it is the last record, and returns the frame's usage
+    /// afterwards.
+    ///
+    /// This takes O(1) steps, except that dropping the tail below the largest hole walks
+    /// the hole list. Returns `None`, changing nothing, if the record's neighbours are not
+    /// what the frame's invariants say (a forged reference).
+    fn free_record(&mut self, record: Record) -> Option<Usage> {
+        let old = self.usage();
+        let bytes = self.frame.as_mut();
+        // Both neighbours are read before anything is written.
+        let before = if record.prev_free {
+            Some(frame::hole_before(bytes, record.offset)?)
+        } else {
+            None
+        };
+        let after = if record.end() < old.tail {
+            Some(frame::read_record(bytes, record.end(), old.tail)?)
+        } else {
+            None
+        };
+        // The header stays marked free even where a merged hole swallows it, so that a
+        // stale reference to it is refused.
+        frame::set_owner(bytes, record.offset, FREE_OWNER);
+        let usage = Usage {
+            record_bytes: old.record_bytes.saturating_sub(record.size()),
+            objects: old.objects.saturating_sub(1),
+            padding: old.padding.saturating_sub(record.padding()),
+            ..old
+        };
+        Some(match after {
+            Some(next) => self.merge_hole(record, before, next, usage),
+            None => self.drop_tail(record, before, usage),
+        })
+    }
+
+    /// Makes a hole of the freed `record` and the holes around it (`before`, and `next` if
+    /// it is one), and returns `usage` with the frame's largest hole afterwards.
+    fn merge_hole(
+        &mut self,
+        record: Record,
+        before: Option<Record>,
+        next: Record,
+        usage: Usage,
+    ) -> Usage {
+        let bytes = self.frame.as_mut();
+        let end = if next.is_free() {
+            // Its footer becomes the merged hole's, and the live record after it already
+            // says it follows a hole.
+            self.holes.remove(bytes, next.offset);
+            next.end()
+        } else {
+            frame::set_prev_free(bytes, next.offset, true);
+            record.end()
+        };
+        let start = before.map_or(record.offset, |hole| hole.offset);
+        let size = end.saturating_sub(start);
+        // Never `None`: the hole lies within the tail, within the frame.
+        frame::write_hole(bytes, start, size);
+        if before.is_none() {
+            self.holes.push(bytes, start);
+        }
+        // INVARIANT: the merged hole is on the list, has a live record (or the frame's
+        // start) before it and a live record flagged after it; the holes it swallowed were
+        // no larger than the largest.
+        Usage {
+            largest_hole: usage.largest_hole.max(size),
+            ..usage
+        }
+    }
+
+    /// Drops the tail below the freed last `record` and the hole `before` it, if any, and
+    /// returns `usage` with the new tail and largest hole.
+    fn drop_tail(&mut self, record: Record, before: Option<Record>, usage: Usage) -> Usage {
+        let Some(hole) = before else {
+            // INVARIANT: the record before, if any, is live.
+            return Usage {
+                tail: record.offset,
+                ..usage
+            };
+        };
+        let bytes = self.frame.as_mut();
+        self.holes.remove(bytes, hole.offset);
+        // INVARIANT: the record before the hole, if any, is live; if the hole was the
+        // largest, the largest is found among those left.
+        let largest_hole = if hole.size() < usage.largest_hole {
+            usage.largest_hole
+        } else {
+            self.holes.largest(bytes, hole.offset)
+        };
+        Usage {
+            tail: hole.offset,
+            largest_hole,
+            ..usage
+        }
     }
 }
 
@@ -569,24 +721,23 @@ struct Totals {
     tail_bytes: u64,
     record_bytes: u64,
     objects: u64,
+    padding: u64,
 }
 
 impl Totals {
     /// Accounts for a packed frame's usage changing from `old` to `new`.
     fn replace(&mut self, old: Usage, new: Usage) {
-        self.tail_bytes = self
-            .tail_bytes
-            .saturating_sub(u64::from(old.tail))
-            .saturating_add(u64::from(new.tail));
-        self.record_bytes = self
-            .record_bytes
-            .saturating_sub(u64::from(old.record_bytes))
-            .saturating_add(u64::from(new.record_bytes));
-        self.objects = self
-            .objects
-            .saturating_sub(u64::from(old.objects))
-            .saturating_add(u64::from(new.objects));
+        self.tail_bytes = swapped(self.tail_bytes, old.tail, new.tail);
+        self.record_bytes = swapped(self.record_bytes, old.record_bytes, new.record_bytes);
+        self.objects = swapped(self.objects, old.objects, new.objects);
+        self.padding = swapped(self.padding, old.padding, new.padding);
     }
+}
+
+/// Returns `sum` with `old` taken out and `new` put in.
+fn swapped(sum: u64, old: u16, new: u16) -> u64 {
+    sum.saturating_sub(u64::from(old))
+        .saturating_add(u64::from(new))
 }
 
 /// Returns the entry at `id`.
@@ -687,15 +838,14 @@ fn class_for(size: u16) -> usize {
     usize::from(size.div_ceil(CLASS_WIDTH))
 }
 
-/// Returns the size of the record for an object of `len` bytes.
+/// Returns the size of the record for an object of `len` bytes, padding included.
 fn record_size(len: usize) -> Result<u16, PoolError> {
     if len == 0 || len > MAX_OBJECT {
         return Err(PoolError::BadLength);
     }
     u16::try_from(len)
-        .ok()
-        .and_then(|len| len.checked_add(HEADER))
-        .ok_or(PoolError::BadLength)
+        .map(frame::record_size)
+        .map_err(|_| PoolError::BadLength)
 }
 
 /// The compressed-object pool of one device.
@@ -729,14 +879,17 @@ fn record_size(len: usize) -> Result<u16, PoolError> {
 ///   [`Usage::capacity`]), and `nonempty` has the bit of exactly the classes whose bucket
 ///   is not empty. Within a bucket, frames with `marked` set come after those without;
 ///   outside [`Pool::compact`] no frame is marked.
-/// - The records of a packed frame tile `[0, tail)`, the record that ends at `tail` is
-///   live, no two holes are adjacent, `record_bytes` and `objects` count its live records,
-///   `largest_hole` is the size of its largest hole (0 if it has none), and it has at least
-///   one live record.
+/// - The records of a packed frame tile `[0, tail)` (each [`frame::record_size`] long),
+///   the record that ends at `tail` is live, no two holes are adjacent, `record_bytes`,
+///   `objects` and `padding` count its live records, `largest_hole` is the size of its
+///   largest hole (0 if it has none), and it has at least one live record.
+/// - The `holes` list of a packed frame holds exactly its holes, linked both ways; every
+///   hole ends in a footer holding its size; exactly the records just after a hole (all
+///   live) have their [`prev_free`](Record::prev_free) flag set.
 /// - Below the tail of a packed frame, the header of every record freed or moved away from
-///   is marked [`FREE_OWNER`] or overwritten: only the headers of live records, and object
-///   bytes (of live or freed records) that happen to look like one, read as the header of
-///   a live record. This is what [`Pool::load`] relies on.
+///   is marked [`FREE_OWNER`] or overwritten: only the headers of live records, and bytes
+///   (object data, hole links and footers) that happen to look like one, read as the
+///   header of a live record. This is what [`Pool::load`] and [`Pool::free`] rely on.
 /// - `packed_frames`, `packed_pages`, `huge_frames`, `reserve_pages` and `totals` count and
 ///   sum over the frames in those states.
 pub struct Pool<F, S> {
@@ -1016,6 +1169,8 @@ where
             record_bytes: 0,
             objects: 0,
             largest_hole: 0,
+            padding: 0,
+            holes: HoleList::EMPTY,
             pages,
             marked: false,
             bucket: Links::UNLINKED,
@@ -1221,9 +1376,10 @@ where
     /// the frame's tail. That refuses a reference to anything but a packed frame, past the
     /// tail, to a hole (a freed object, also inside a larger hole), to an object moved away
     /// by compaction, to another owner's object, or with another length. It does not prove
-    /// that `object.offset` starts a record: an offset inside another object's data whose
-    /// six bytes happen to read as such a header would be accepted, which only a forged
-    /// reference can hit ([`Pool::free`] walks the frame and checks that too).
+    /// that `object.offset` starts a record: an offset inside another object's data (or a
+    /// hole's links or footer) whose six bytes happen to read as such a header would be
+    /// accepted, which only a forged reference can hit. [`Pool::free`] checks references
+    /// the same way.
     ///
     /// # Errors
     ///
@@ -1231,12 +1387,9 @@ where
     /// packed frame `object.frame` is that of a live record of `owner` and `object.len`
     /// bytes ending at or below the tail.
     pub fn load(&mut self, object: ObjectRef, owner: u32) -> Result<&[u8], PoolError> {
-        let held = packed(self.table.as_ref(), object.frame).ok_or(PoolError::BadRef)?;
-        let record = frame::read_record(held.frame.as_ref(), object.offset, held.tail)
-            .ok_or(PoolError::BadRef)?;
-        if record.is_free() || record.owner != owner || record.len != object.len {
-            return Err(PoolError::BadRef);
-        }
+        let record = packed(self.table.as_ref(), object.frame)
+            .ok_or(PoolError::BadRef)?
+            .live_record(object, owner)?;
         self.touch(object.frame);
         packed(self.table.as_ref(), object.frame)
             .and_then(|held| held.frame.as_ref().get(record.data_range()))
@@ -1271,18 +1424,24 @@ where
     ///
     /// Its record becomes a hole, merged with the holes just before and after it; if it was
     /// the frame's last record, the tail drops to the end of the last live record before it
-    /// instead. Only record headers are read and written. A frame left without objects goes
-    /// to the reserve, or to `released` if the reserve is full or the pool is over its page
-    /// limit. `released` runs under the caller's lock: it should only collect the frame.
-    /// The frame's [`Usage`] afterwards ([`Pool::frame_state`]) tells whether it is worth
-    /// compacting.
+    /// instead. This takes O(1) steps: the hole before the record is found through the
+    /// record's flag and the hole's footer, the record after it at its end (see
+    /// [`super::frame`]); only when the tail drops below the frame's largest hole are the
+    /// other holes walked to find the largest left. Only headers, hole links and footers
+    /// are read and written. A frame left without objects goes to the reserve, or to
+    /// `released` if the reserve is full or the pool is over its page limit. `released`
+    /// runs under the caller's lock: it should only collect the frame. The frame's
+    /// [`Usage`] afterwards ([`Pool::frame_state`]) tells whether it is worth compacting.
+    ///
+    /// The reference is checked as [`Pool::load`] checks it, in O(1) steps and with the
+    /// same limit: a forged reference whose header bytes happen to read right passes, and
+    /// freeing it may corrupt its frame (no walk proves that a record starts there).
     ///
     /// # Errors
     ///
-    /// [`PoolError::BadRef`], changing nothing, unless a live record of `owner` and
-    /// `object.len` bytes starts at `object.offset` of the packed frame `object.frame`
-    /// (found by walking the frame's records, so unlike [`Pool::load`] this proves that a
-    /// record starts there).
+    /// [`PoolError::BadRef`], changing nothing, unless the header at `object.offset` in the
+    /// packed frame `object.frame` is that of a live record of `owner` and `object.len`
+    /// bytes ending at or below the tail, and its neighbours are what the record says.
     pub fn free(
         &mut self,
         object: ObjectRef,
@@ -1290,42 +1449,8 @@ where
         mut released: impl FnMut(F),
     ) -> Result<(), PoolError> {
         let packed = packed_mut(self.table.as_mut(), object.frame).ok_or(PoolError::BadRef)?;
-        let old = packed.usage();
-        let bytes = packed.frame.as_mut();
-        let found = frame::find_record(bytes, old.tail, object.offset).ok_or(PoolError::BadRef)?;
-        let record = found.record;
-        if record.is_free() || record.owner != owner || record.len != object.len {
-            return Err(PoolError::BadRef);
-        }
-        // The header stays marked free even where a merged hole swallows it, so that a
-        // stale reference to it is refused without a walk.
-        frame::set_owner(bytes, record.offset, FREE_OWNER);
-        let start = match found.prev {
-            Some(prev) if prev.is_free() => prev.offset,
-            _ => record.offset,
-        };
-        let end = match frame::read_record(bytes, record.end(), old.tail) {
-            Some(next) if next.is_free() => next.end(),
-            _ => record.end(),
-        };
-        let mut usage = Usage {
-            record_bytes: old.record_bytes.saturating_sub(record.size()),
-            objects: old.objects.saturating_sub(1),
-            ..old
-        };
-        if end >= old.tail {
-            // INVARIANT: everything after the last live record before this one is holes;
-            // the tail drops below them, and the largest hole is the largest left.
-            usage.tail = found.live_end;
-            usage.largest_hole = found.largest_below;
-        } else {
-            let size = end.saturating_sub(start);
-            // Never `None`: the hole lies within the tail, within the frame.
-            frame::write_hole(bytes, start, size);
-            // INVARIANT: the merged hole has a live record (or the frame's start) before it
-            // and a live record after it; the holes it swallowed were no larger.
-            usage.largest_hole = old.largest_hole.max(size);
-        }
+        let record = packed.live_record(object, owner)?;
+        let usage = packed.free_record(record).ok_or(PoolError::BadRef)?;
         self.set_usage(object.frame, usage);
         if usage.objects == 0 {
             self.retire(object.frame, &mut released);
@@ -1390,7 +1515,11 @@ where
             huge_frames: self.huge_frames,
             reserve_frames: self.reserve.len(),
             reserve_pages: self.reserve_pages,
-            live_bytes: self.totals.record_bytes.saturating_sub(headers),
+            live_bytes: self
+                .totals
+                .record_bytes
+                .saturating_sub(headers)
+                .saturating_sub(self.totals.padding),
             record_bytes: self.totals.record_bytes,
             hole_bytes: self
                 .totals
@@ -1455,6 +1584,18 @@ where
                 };
                 (record.owner, object)
             })
+    }
+
+    /// Returns an iterator over the holes of the packed frame `id`, in the order of its
+    /// hole list (no particular order).
+    ///
+    /// It yields nothing for any other frame. This is for statistics and checks; it does
+    /// not count as a use of the frame.
+    pub fn holes(&self, id: FrameId) -> impl Iterator<Item = Record> + '_ {
+        packed(self.table.as_ref(), id)
+            .map(|packed| packed.holes.iter(packed.frame.as_ref(), packed.tail))
+            .into_iter()
+            .flatten()
     }
 
     /// Returns an iterator over the packed frames of the free-space class `class`, in the

@@ -16,17 +16,18 @@
 //! found in O(classes)); each round empties or marks one frame, so the rounds are bounded
 //! by the number of packed frames.
 
-use super::frame::{self, Record, FREE_OWNER};
+use super::frame::{self, HoleList, Record, FREE_OWNER};
 use super::{
     class_bit, class_floor, class_for, class_of_free, entry_mut, lowest_at_least, packed,
     packed_mut, packed_pair_mut, CompactStats, FrameEntry, FrameId, List, ObjectRef, Pool,
-    PoolError, State, Usage, CLASSES, CLASS_WIDTH, HEADER, PAGE_SIZE,
+    PoolError, State, Usage, CLASSES, CLASS_WIDTH, PAGE_SIZE,
 };
 
 /// Slides the live records of frame `id` below `tail` down over the holes, reporting each
 /// record that moves, and returns the new tail.
 ///
-/// Records below the first hole stay where they are: only their headers are read.
+/// Records below the first hole stay where they are: only their headers are read. No
+/// record has a hole before it afterwards: the flags that said so are cleared.
 fn slide_down(
     page: &mut [u8],
     id: FrameId,
@@ -46,6 +47,10 @@ fn slide_down(
         pos = record.end();
         if record.is_free() {
             continue;
+        }
+        if record.prev_free {
+            // Before the copy below, which takes the header along: no hole stays before it.
+            frame::set_prev_free(page, record.offset, false);
         }
         if dst != record.offset {
             // `dst < record.offset < record.end() <= tail <= page.len()`: cannot panic.
@@ -96,7 +101,9 @@ where
             return Ok(0);
         }
         let tail = slide_down(packed.frame.as_mut(), id, usage.tail, &mut relocated);
-        // INVARIANT: the live records now tile `[0, tail)`, without holes.
+        // INVARIANT: the live records now tile `[0, tail)`, without holes or flags saying
+        // that a hole is before them.
+        packed.holes = HoleList::EMPTY;
         self.set_usage(
             id,
             Usage {
@@ -128,7 +135,7 @@ where
         let mut stats = CompactStats::default();
         let mut report = |owner, old, new: ObjectRef| {
             stats.objects_moved = stats.objects_moved.saturating_add(1);
-            let size = new.len.saturating_add(HEADER);
+            let size = frame::record_size(new.len);
             stats.bytes_moved = stats.bytes_moved.saturating_add(u64::from(size));
             relocated(owner, old, new);
         };
@@ -303,6 +310,7 @@ where
         let from_usage = Usage {
             record_bytes: from_old.record_bytes.saturating_sub(record.size()),
             objects: from_old.objects.saturating_sub(1),
+            padding: from_old.padding.saturating_sub(record.padding()),
             ..from_old
         };
         self.set_usage(target, to_usage);

@@ -26,7 +26,7 @@
 
 use core::ops::Range;
 
-use super::frame::{Page, HEADER_LEN};
+use super::frame::{self, Page};
 use super::geometry::PAGE_SIZE;
 use super::pool::{
     CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, Usage,
@@ -435,8 +435,8 @@ where
         let slots = &mut self.slots;
         let mut moved: u64 = 0;
         let compacted = self.pool.compact_frame(id, |owner, old, new| {
-            let size = usize::from(new.len).saturating_add(HEADER_LEN);
-            moved = moved.saturating_add(u64::try_from(size).unwrap_or(u64::MAX));
+            // Padding moves with the record.
+            moved = moved.saturating_add(u64::from(frame::record_size(new.len)));
             relocate(slots, owner, old, new);
         });
         // INVARIANT: the frame has no holes left.

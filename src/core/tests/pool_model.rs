@@ -13,10 +13,11 @@
 //! frame protocol, the LRU order, compaction and the packing of large frames.
 
 mod common;
-use common::{best_hole, check_classes, check_frame, class, frame_len};
+use common::{best_hole, check_classes, check_frame, class, frame_len, padded_size};
 use ghostswap_core::frame::{
-    find_record, read_record, records, set_owner, write_record, Page, Record, FREE_OWNER,
-    HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT,
+    hole_before, hole_links, read_record, record_size, records, set_owner, set_prev_free,
+    write_hole, write_record, HoleLinks, HoleList, Page, Record, FREE_OWNER, HEADER_LEN,
+    MAX_FRAME_SIZE, MAX_OBJECT, MIN_RECORD,
 };
 use ghostswap_core::list::{Chain, Links, List};
 use ghostswap_core::pool::{
@@ -141,11 +142,11 @@ fn class_for(size: u16) -> u16 {
 }
 
 /// Whether a record of `size` bytes (header included) fits after the tail of a frame of
-/// usage `u`, or in its largest hole: of exactly its size, or leaving room for a hole's
-/// header (6 bytes).
+/// usage `u`, or in its largest hole: of exactly its size, or leaving room for a hole
+/// (`MIN_RECORD`, 12 bytes).
 fn has_room(u: &Usage, size: u16) -> bool {
     let hole = u.largest_hole;
-    u.free_bytes() >= size || hole == size || hole >= size + HEADER_LEN as u16
+    u.free_bytes() >= size || hole == size || hole >= size + MIN_RECORD as u16
 }
 
 /// Whether the pool takes a frame of `len` bytes.
@@ -182,6 +183,52 @@ struct Harness {
     limit: Option<u64>,
     /// Recent references that were freed or moved away from, with their owners.
     stale: Vec<(u32, ObjectRef)>,
+    /// How often each path of the frame layout was taken.
+    paths: Paths,
+}
+
+/// How often the paths of the boundary tags and hole lists were taken, to show that the
+/// tests reach them.
+#[derive(Debug, Default, Clone, Copy)]
+struct Paths {
+    /// Frees of a record with a hole just before it only, just after it only, or both.
+    free_after_hole: u32,
+    free_before_hole: u32,
+    free_between_holes: u32,
+    /// Frees of the last record with a hole before it: the tail drops past both.
+    free_last_after_hole: u32,
+    /// Stores into a hole of exactly their size, or into a larger one.
+    exact_fill: u32,
+    partial_fill: u32,
+    /// Stores of objects padded to `MIN_RECORD`.
+    padded: u32,
+}
+
+impl Paths {
+    fn add(&mut self, other: Paths) {
+        self.free_after_hole += other.free_after_hole;
+        self.free_before_hole += other.free_before_hole;
+        self.free_between_holes += other.free_between_holes;
+        self.free_last_after_hole += other.free_last_after_hole;
+        self.exact_fill += other.exact_fill;
+        self.partial_fill += other.partial_fill;
+        self.padded += other.padded;
+    }
+
+    fn min(&self) -> u32 {
+        [
+            self.free_after_hole,
+            self.free_before_hole,
+            self.free_between_holes,
+            self.free_last_after_hole,
+            self.exact_fill,
+            self.partial_fill,
+            self.padded,
+        ]
+        .into_iter()
+        .min()
+        .unwrap()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -204,6 +251,10 @@ enum Op {
         pick: usize,
     },
     Free {
+        pick: usize,
+    },
+    /// Frees the last object of the frame of a picked object.
+    FreeLast {
         pick: usize,
     },
     CompactFrame {
@@ -245,6 +296,49 @@ fn any_frame_len() -> impl Strategy<Value = usize> {
     ]
 }
 
+/// Lengths for the hole tests: tiny objects (padded), a few sizes that fill each other's
+/// holes exactly or leave the smallest hole (24 = 12 + 12, 36 = 24 + 12, 100 = 88 + 12),
+/// and large ones.
+fn hole_len() -> impl Strategy<Value = usize> {
+    prop_oneof![
+        3 => 1usize..=12,
+        3 => prop::sample::select(vec![6usize, 18, 30, 82, 94, 200, 1450]),
+        2 => 1400usize..1600,
+        1 => 13usize..400,
+    ]
+}
+
+/// Operations for the hole tests: frames of one or two pages, so that records are freed
+/// next to holes and at the tail, and stores fill the holes.
+fn hole_op(owners: u32) -> impl Strategy<Value = Op> {
+    let frame = prop_oneof![2 => Just(4096usize), 1 => Just(8192usize)];
+    prop_oneof![
+        8 => (0..owners, hole_len(), any::<u64>(), frame)
+            .prop_map(|(owner, len, seed, frame)| Op::Store { owner, len, seed, frame }),
+        4 => any::<usize>().prop_map(|pick| Op::Free { pick }),
+        2 => any::<usize>().prop_map(|pick| Op::FreeLast { pick }),
+        1 => any::<usize>().prop_map(|pick| Op::Load { pick }),
+        1 => any::<u32>().prop_map(|pick| Op::CompactFrame { pick }),
+        1 => (any::<usize>(), 0u8..10).prop_map(|(pick, how)| Op::BadRef { pick, how }),
+    ]
+}
+
+/// A sequence of [`hole_op`]s, compaction of the whole pool sometimes among them and
+/// always at the end, so that frames compacted with tiny records are used again.
+fn hole_ops() -> impl Strategy<Value = Vec<Op>> {
+    let op = prop_oneof![30 => hole_op(48), 1 => Just(Op::Compact)];
+    prop::collection::vec(op, 1..300).prop_map(|mut ops| {
+        ops.push(Op::Compact);
+        ops.extend((0..20).map(|owner| Op::Store {
+            owner,
+            len: 1 + owner as usize * 7,
+            seed: 1,
+            frame: 4096,
+        }));
+        ops
+    })
+}
+
 fn op(owners: u32) -> impl Strategy<Value = Op> {
     prop_oneof![
         12 => (0..owners, len(), any::<u64>(), frame_len())
@@ -253,6 +347,7 @@ fn op(owners: u32) -> impl Strategy<Value = Op> {
             .prop_map(|(owner, seed, frame)| Op::StoreHuge { owner, seed, frame }),
         5 => any::<usize>().prop_map(|pick| Op::Load { pick }),
         6 => any::<usize>().prop_map(|pick| Op::Free { pick }),
+        1 => any::<usize>().prop_map(|pick| Op::FreeLast { pick }),
         2 => any::<u32>().prop_map(|pick| Op::CompactFrame { pick }),
         1 => Just(Op::Compact),
         1 => any_frame_len().prop_map(|len| Op::AddFrame { len }),
@@ -273,6 +368,7 @@ impl Harness {
             lru: Vec::new(),
             limit: None,
             stale: Vec::new(),
+            paths: Paths::default(),
         }
     }
 
@@ -338,6 +434,7 @@ impl Harness {
     fn free_slot(&mut self, owner: u32, slot: Slot) -> Result<(), TestCaseError> {
         if let Slot::Packed(r) = slot {
             self.forget(owner, r);
+            self.count_free(r);
         }
         let registry = Rc::clone(&self.registry);
         let release = |f: TestFrame| {
@@ -349,6 +446,43 @@ impl Harness {
             Slot::Huge(id) => prop_assert_eq!(self.pool.free_huge(id, release), Ok(())),
         }
         Ok(())
+    }
+
+    /// Counts which neighbours the record of `r` has, before it is freed.
+    fn count_free(&mut self, r: ObjectRef) {
+        let Some(FrameState::Packed(u)) = self.pool.frame_state(r.frame) else {
+            return;
+        };
+        let walked: Vec<Record> = records(self.pool.frame(r.frame).unwrap(), u.tail).collect();
+        let Some(i) = walked.iter().position(|w| w.offset == r.offset) else {
+            return;
+        };
+        let before = i > 0 && walked[i - 1].is_free();
+        let after = walked.get(i + 1).map(|w| w.is_free());
+        let paths = &mut self.paths;
+        match (before, after) {
+            (true, None) => paths.free_last_after_hole += 1,
+            (true, Some(true)) => paths.free_between_holes += 1,
+            (true, Some(false)) => paths.free_after_hole += 1,
+            (false, Some(true)) => paths.free_before_hole += 1,
+            _ => {}
+        }
+    }
+
+    /// The last object of the frame of the object of a picked owner.
+    fn pick_last(&self, pick: usize) -> Option<u32> {
+        let owner = self.pick_owner(pick)?;
+        let Slot::Packed(r) = self.slots[&owner] else {
+            return None;
+        };
+        self.pool.records(r.frame).last().map(|(owner, _)| owner)
+    }
+
+    /// Frees the object of `owner`, as the module does on a discard.
+    fn free_owner(&mut self, owner: u32) -> Result<(), TestCaseError> {
+        let slot = self.slots.remove(&owner).unwrap();
+        self.model.remove(&owner);
+        self.free_slot(owner, slot)
     }
 
     /// The reserve frames and their lengths.
@@ -367,7 +501,7 @@ impl Harness {
         huge: bool,
         frame: usize,
     ) -> Result<(), TestCaseError> {
-        let size = (data.len() + HEADER_LEN) as u16;
+        let size = padded_size(data.len() as u16);
         let need_class = class_for(size);
         let mut next_frame = frame;
         let mut added = 0;
@@ -387,17 +521,21 @@ impl Harness {
                     _ => false,
                 });
             let mut fits: BTreeMap<FrameId, u16> = BTreeMap::new();
-            let mut places: BTreeMap<FrameId, u16> = BTreeMap::new();
+            // Where the record would go in each frame, and the size of the hole it takes.
+            let mut places: BTreeMap<FrameId, (u16, Option<u16>)> = BTreeMap::new();
             for id in 0..self.capacity {
                 if let Some(FrameState::Packed(u)) = self.pool.frame_state(id) {
-                    let capacity = u.free_bytes().max(u.largest_hole.saturating_sub(6));
+                    let capacity = u.free_bytes().max(u.largest_hole.saturating_sub(12));
                     if class(capacity) >= need_class {
                         fits.insert(id, class(capacity));
                     }
                     let holes = records(self.pool.frame(id).unwrap(), u.tail)
                         .filter(|r| r.is_free())
                         .map(|r| (r.offset, r.size()));
-                    let place = best_hole(holes, size).map_or(u.tail, |hole| hole.0);
+                    let place = match best_hole(holes, size) {
+                        Some((offset, hole)) => (offset, Some(hole)),
+                        None => (u.tail, None),
+                    };
                     places.insert(id, place);
                 }
             }
@@ -415,8 +553,17 @@ impl Harness {
                     match slot {
                         Slot::Packed(r) => {
                             prop_assert_eq!(r.len as usize, data.len());
-                            let place = places.get(&r.frame).copied().unwrap_or(0);
+                            let (place, hole) = places.get(&r.frame).copied().unwrap_or((0, None));
                             prop_assert_eq!(r.offset, place, "not the best place in the frame");
+                            let paths = &mut self.paths;
+                            match hole {
+                                Some(hole) if hole == size => paths.exact_fill += 1,
+                                Some(_) => paths.partial_fill += 1,
+                                None => {}
+                            }
+                            if usize::from(size) > data.len() + HEADER_LEN {
+                                paths.padded += 1;
+                            }
                             match (near, best) {
                                 (Some(near), _) => {
                                     prop_assert_eq!(r.frame, near, "not the near fit")
@@ -548,12 +695,14 @@ impl Harness {
                 }
             }
             Op::Free { pick } => {
-                let Some(owner) = self.pick_owner(pick) else {
-                    return Ok(());
-                };
-                let slot = self.slots.remove(&owner).unwrap();
-                self.model.remove(&owner);
-                self.free_slot(owner, slot)?;
+                if let Some(owner) = self.pick_owner(pick) {
+                    self.free_owner(owner)?;
+                }
+            }
+            Op::FreeLast { pick } => {
+                if let Some(owner) = self.pick_last(pick) {
+                    self.free_owner(owner)?;
+                }
             }
             Op::CompactFrame { pick } => {
                 // Mostly frames that hold objects, sometimes any id.
@@ -602,7 +751,7 @@ impl Harness {
                     |f| released.push(f.give_back()),
                 );
                 prop_assert_eq!(stats.objects_moved, moves.len() as u64);
-                let bytes: u64 = moves.iter().map(|m| u64::from(m.2.len) + 6).sum();
+                let bytes: u64 = moves.iter().map(|m| u64::from(padded_size(m.2.len))).sum();
                 prop_assert_eq!(stats.bytes_moved, bytes);
                 for &(owner, old, new) in &moves {
                     self.relocate(owner, old, new)?;
@@ -777,7 +926,7 @@ impl Harness {
                 let needs: Vec<u16> = self
                     .pool
                     .records(id)
-                    .map(|(_, r)| class_for(r.len + HEADER_LEN as u16))
+                    .map(|(_, r)| class_for(padded_size(r.len)))
                     .collect();
                 frames.push((id, needs, u.free_bytes()));
             }
@@ -848,7 +997,8 @@ impl Harness {
                     prop_assert_eq!(page.len(), len);
                     // The records tile [0, tail), the last one is live, holes are merged,
                     // and the usage (largest hole included) is what they say.
-                    let records = check_frame(page, &u)
+                    let holes: Vec<Record> = pool.holes(id).collect();
+                    let records = check_frame(page, &u, &holes)
                         .map_err(|e| TestCaseError::fail(format!("frame {id}: {e}")))?;
                     let walked: BTreeSet<Key> = records
                         .iter()
@@ -935,7 +1085,7 @@ impl Harness {
     }
 
     /// Frees everything: only the reserve may keep frames, and drain returns them.
-    fn teardown(mut self) -> Result<(), TestCaseError> {
+    fn teardown(mut self) -> Result<Paths, TestCaseError> {
         self.pool.release_reserve(|f| {
             f.give_back();
         });
@@ -966,11 +1116,13 @@ impl Harness {
         let registry = self.registry.borrow();
         prop_assert!(registry.live.is_empty(), "leaked {:?}", registry.live);
         prop_assert!(registry.dropped.is_empty());
-        Ok(())
+        Ok(self.paths)
     }
 }
 
-fn check_sequence(capacity: usize, limit: Option<u64>, ops: &[Op]) -> Result<(), TestCaseError> {
+/// Runs `ops` on a pool with `capacity` entries and the page limit `limit`, checking the
+/// pool against the model after each, and returns the paths taken.
+fn check_sequence(capacity: usize, limit: Option<u64>, ops: &[Op]) -> Result<Paths, TestCaseError> {
     let mut h = Harness::new(capacity);
     h.limit = limit;
     h.pool.set_page_limit(limit);
@@ -1026,6 +1178,11 @@ proptest! {
     }
 
     #[test]
+    fn holes_and_tiny_objects_match_model(capacity in 1usize..6, ops in hole_ops()) {
+        check_sequence(capacity, None, &ops)?;
+    }
+
+    #[test]
     fn tight_limits_match_model(
         capacity in 1usize..8,
         limit in 0u64..24,
@@ -1033,6 +1190,22 @@ proptest! {
     ) {
         check_sequence(capacity, Some(limit), &ops)?;
     }
+}
+
+/// The hole tests reach every path of the boundary tags and hole lists: frees next to
+/// holes on either side or both, frees of the last record after a hole, exact and partial
+/// fills, padded records.
+#[test]
+fn hole_tests_reach_every_path() {
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::TestRunner;
+    let mut runner = TestRunner::deterministic();
+    let mut paths = Paths::default();
+    for _ in 0..16 {
+        let ops = hole_ops().new_tree(&mut runner).unwrap().current();
+        paths.add(check_sequence(3, None, &ops).unwrap());
+    }
+    assert!(paths.min() >= 20, "{paths:?}");
 }
 
 // The record layout.
@@ -1046,17 +1219,96 @@ fn record_header_is_owner_then_length_little_endian() {
         Record {
             offset: 10,
             owner: 0x0102_0304,
-            len: 3
+            len: 3,
+            prev_free: false,
         }
     );
     assert_eq!(&page[10..19], &[4, 3, 2, 1, 3, 0, b'x', b'y', b'z']);
-    assert_eq!((r.size(), r.end(), r.data_range()), (9, 19, 16..19));
-    assert_eq!(read_record(&page, 10, 19), Some(r));
-    // The record must end at or before the tail.
-    assert_eq!(read_record(&page, 10, 18), None);
+    // Padded to 12 bytes; the padding is not data.
+    assert_eq!((r.size(), r.end(), r.data_range()), (12, 22, 16..19));
+    assert_eq!((r.padding(), record_size(3), record_size(6)), (3, 12, 12));
+    assert_eq!(record_size(7), 13);
+    assert_eq!(read_record(&page, 10, 22), Some(r));
+    // The record, padding included, must end at or before the tail.
+    assert_eq!(read_record(&page, 10, 21), None);
+    // Bit 15 of the length says that a hole is before the record.
+    assert!(set_prev_free(&mut page, 10, true));
+    assert_eq!(&page[14..16], &[3, 0x80]);
+    assert_eq!(
+        read_record(&page, 10, 22),
+        Some(Record {
+            prev_free: true,
+            ..r
+        })
+    );
+    assert!(set_prev_free(&mut page, 10, false));
+    assert_eq!(read_record(&page, 10, 22), Some(r));
     assert!(set_owner(&mut page, 10, FREE_OWNER));
-    assert!(read_record(&page, 10, 19).unwrap().is_free());
+    assert!(read_record(&page, 10, 22).unwrap().is_free());
     assert_eq!(&page[10..14], &[0xff; 4]);
+}
+
+#[test]
+fn holes_carry_a_footer_and_links() {
+    let mut page = [0u8; 4096];
+    // Too small for a header, links and footer, or past the frame.
+    assert_eq!(write_hole(&mut page, 0, MIN_RECORD as u16 - 1), None);
+    assert_eq!(write_hole(&mut page, 4090, 12), None);
+    let hole = write_hole(&mut page, 100, 40).unwrap();
+    assert_eq!((hole.offset, hole.len, hole.is_free()), (100, 34, true));
+    assert_eq!(&page[100..106], &[0xff, 0xff, 0xff, 0xff, 34, 0]);
+    assert_eq!(&page[138..140], &[40, 0], "the footer is the hole's size");
+    assert_eq!(hole_before(&page, 140), Some(hole));
+    // Not at the end of a hole.
+    assert_eq!(hole_before(&page, 139), None);
+    assert_eq!(hole_before(&page, 1), None);
+    // A list of three holes, the last pushed first.
+    let second = write_hole(&mut page, 200, 12).unwrap();
+    let third = write_hole(&mut page, 300, 60).unwrap();
+    let mut list = HoleList::EMPTY;
+    for h in [hole, second, third] {
+        assert!(list.push(&mut page, h.offset));
+    }
+    let offsets = |list: HoleList, page: &[u8]| -> Vec<u16> {
+        list.iter(page, 4096).map(|h| h.offset).collect()
+    };
+    assert_eq!(offsets(list, &page), [300, 200, 100]);
+    assert_eq!(list.first(), Some(300));
+    let links = |page: &[u8], at| hole_links(page, at).unwrap();
+    assert_eq!(
+        links(&page, 200),
+        HoleLinks {
+            prev: Some(300),
+            next: Some(100)
+        }
+    );
+    assert_eq!(&page[206..210], &[0x2c, 1, 100, 0], "little-endian offsets");
+    assert_eq!(list.largest(&page, 4096), 60);
+    // The smallest hole that fits, exactly or leaving a hole of 12 bytes.
+    let scan = list.best_fit(&page, 4096, 28);
+    assert_eq!((scan.best, scan.largest_other), (Some(hole), 60));
+    assert_eq!(list.best_fit(&page, 4096, 12).best, Some(second));
+    assert_eq!(list.best_fit(&page, 4096, 29).best, Some(third));
+    assert_eq!(list.best_fit(&page, 4096, 49).best, None);
+    assert!(list.remove(&mut page, 200));
+    assert_eq!(offsets(list, &page), [300, 100]);
+    assert_eq!(links(&page, 300).next, Some(100));
+    assert_eq!(links(&page, 100).prev, Some(300));
+    assert!(list.remove(&mut page, 300));
+    assert_eq!((list.first(), links(&page, 100).prev), (Some(100), None));
+    // A hole that is not first and has no previous one is not on the list.
+    assert!(!list.remove(&mut page, 300));
+    assert!(list.remove(&mut page, 100));
+    assert_eq!(list, HoleList::EMPTY);
+    assert_eq!(list.largest(&page, 4096), 0);
+    // A walk over corrupted links stops: holes below the tail only, and no cycles.
+    let mut list = HoleList::EMPTY;
+    assert!(list.push(&mut page, 100));
+    assert!(list.push(&mut page, 300));
+    assert_eq!(offsets(list, &page[..]), [300, 100]);
+    assert_eq!(list.iter(&page, 200).count(), 0);
+    page[108..110].copy_from_slice(&300u16.to_le_bytes());
+    assert_eq!(list.iter(&page, 4096).count(), 4096 / 12);
 }
 
 #[test]
@@ -1066,7 +1318,9 @@ fn records_must_fit_in_the_frame() {
     assert_eq!(read_record(&page, 0, 4096).map(|r| r.end()), Some(4096));
     assert!(write_record(&mut page, 0, 1, &[7; MAX_OBJECT + 1]).is_none());
     assert!(write_record(&mut page, 4090, 1, &[1]).is_none());
-    assert!(write_record(&mut page, 4089, 1, &[1]).is_some());
+    // One byte of data takes a record of 12 bytes.
+    assert!(write_record(&mut page, 4085, 1, &[1]).is_none());
+    assert!(write_record(&mut page, 4084, 1, &[1]).is_some());
     assert!(write_record(&mut page, 4095, 1, &[]).is_none());
     assert!(!set_owner(&mut page, 4093, 1));
     assert!(set_owner(&mut page, 4092, 1));
@@ -1089,18 +1343,23 @@ fn walking_records_visits_objects_and_holes() {
     assert_eq!(walked, [(0, 1), (16, FREE_OWNER), (42, 3)]);
     // A walk to a tail inside a record stops before it.
     assert_eq!(records(&page, c.end() - 1).count(), 2);
-    let found = find_record(&page, c.end(), c.offset).unwrap();
-    assert_eq!((found.record, found.live_end), (c, a.end()));
-    assert_eq!(find_record(&page, c.end(), 1), None);
-    assert_eq!(find_record(&page, c.end(), c.end()), None);
+    // Tiny records are walked by their padded size.
+    let d = write_record(&mut page, c.end(), 4, &[4]).unwrap();
+    let e = write_record(&mut page, d.end(), 5, &[5; 6]).unwrap();
+    let walked: Vec<u16> = records(&page, e.end()).map(|r| r.offset).collect();
+    assert_eq!(walked, [0, 16, 42, 78, 90]);
 }
 
 #[test]
 fn handles_and_entries_are_small() {
     assert_eq!(size_of::<ObjectRef>(), 8);
-    // The pointer, two sets of links, 10 bytes of usage and compaction mark, padded.
+    // The pointer, two sets of links, 14 bytes of usage and the first hole, the length in
+    // pages and the compaction mark, padded.
     #[cfg(target_pointer_width = "64")]
     assert_eq!(size_of::<FrameEntry<Box<Page>>>(), 40);
+    // A fat pointer as frame: still no more than the padding needs.
+    #[cfg(target_pointer_width = "64")]
+    assert_eq!(size_of::<FrameEntry<Box<[u8]>>>(), 48);
 }
 
 // The protocol and allocation.
@@ -1357,6 +1616,7 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
             objects: 2,
             len: 4096,
             largest_hole: 26,
+            padding: 0,
         }
     );
     assert_eq!(pool.pool_stats().hole_bytes, 26);
@@ -1369,6 +1629,7 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
             objects: 1,
             len: 4096,
             largest_hole: 0,
+            padding: 0,
         }
     );
     assert_eq!(pool.pool_stats().hole_bytes, 0);
@@ -1479,20 +1740,21 @@ fn stores_take_the_hole_that_fits_best() {
     let big = pool.store(21, &[2; 197]).unwrap();
     assert_eq!(big.offset, 16);
     assert_eq!(usage_of(&pool, id).largest_hole, 206);
-    // 194 bytes leave a hole of a header alone in the 206-byte hole.
-    let tight = pool.store(22, &[3; 194]).unwrap();
+    // 188 bytes leave the smallest hole, 12 bytes, in the 206-byte hole.
+    let tight = pool.store(22, &[3; 188]).unwrap();
     assert_eq!(tight.offset, 760);
     let u = usage_of(&pool, id);
     assert_eq!((u.largest_hole, u.tail), (203, tail));
-    assert!(layout(&pool, id).contains(&(960, 6, true)));
-    // 198 bytes fit no hole: 204 would leave 2 bytes of the 203-byte one.
-    let after = pool.store(23, &[4; 198]).unwrap();
+    assert!(layout(&pool, id).contains(&(954, 12, true)));
+    // 190 bytes fit no hole: 196 would leave 7 bytes of the 203-byte one, too few for a
+    // hole.
+    let after = pool.store(23, &[4; 190]).unwrap();
     assert_eq!(after.offset, tail);
-    for (owner, r, len) in [(20, exact, 300), (21, big, 197), (22, tight, 194)] {
+    for (owner, r, len) in [(20, exact, 300), (21, big, 197), (22, tight, 188)] {
         let byte = owner as u8 - 19;
         assert_eq!(pool.load(r, owner).unwrap(), &vec![byte; len][..]);
     }
-    assert_eq!(pool.pool_stats().hole_bytes, 203 + 6);
+    assert_eq!(pool.pool_stats().hole_bytes, 203 + 12);
 }
 
 #[test]
@@ -1503,22 +1765,22 @@ fn a_frame_without_room_after_its_tail_takes_records_in_its_holes() {
     assert_eq!((b.frame, free_bytes(&pool, a.frame)), (a.frame, 42));
     pool.free(a, 1, |_| panic!()).unwrap();
     let u = usage_of(&pool, a.frame);
-    assert_eq!((u.largest_hole, u.capacity()), (2006, 2000));
-    // The class of 2000 bytes (31) has room for any record of up to 1984 bytes.
+    assert_eq!((u.largest_hole, u.capacity()), (2006, 1994));
+    // The class of 1994 bytes (31) has room for any record of up to 1984 bytes.
     let c = pool.store(3, &[3; 1978]).unwrap();
     assert_eq!((c.frame, c.offset), (a.frame, 0));
     pool.free(c, 3, |_| panic!()).unwrap();
     // Records of 1985 to 2048 bytes need class 32, which does not promise them room, but
     // the hole takes them as a near fit if they fit it: exactly, or leaving room for a
-    // hole's header. A record of 2003 bytes would leave 3: it takes a new frame.
+    // hole (12 bytes). A record of 2003 bytes would leave 3: it takes a new frame.
     assert!(pool.add_frame(new_frame()).is_ok());
     let n = pool.store(4, &[4; 1997]).unwrap();
     assert_ne!(n.frame, a.frame);
     // The new frame, with 2093 free bytes, is a sure fit for the next records; the near
     // fit is tighter.
-    let d = pool.store(5, &[5; 1994]).unwrap();
+    let d = pool.store(5, &[5; 1988]).unwrap();
     assert_eq!((d.frame, d.offset), (a.frame, 0));
-    assert_eq!(usage_of(&pool, a.frame).largest_hole, 6);
+    assert_eq!(usage_of(&pool, a.frame).largest_hole, 12);
     pool.free(d, 5, |_| panic!()).unwrap();
     let e = pool.store(6, &[6; 2000]).unwrap();
     assert_eq!((e.frame, e.offset), (a.frame, 0));

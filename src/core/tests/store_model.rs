@@ -27,7 +27,7 @@
 //! free-space class must be right.
 
 mod common;
-use common::{best_hole, check_classes, check_frame, frame_len};
+use common::{best_hole, check_classes, check_frame, frame_len, padded_size};
 use ghostswap_core::frame::{Page, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, PoolStats, RESERVE_CAP};
 use ghostswap_core::slots::Slot;
@@ -327,7 +327,7 @@ impl Shadow {
             if let Some(FrameState::Packed(u)) = pool.frame_state(id) {
                 let records = pool
                     .records(id)
-                    .map(|(owner, r)| (r.offset, r.len + 6, owner))
+                    .map(|(owner, r)| (r.offset, padded_size(r.len), owner))
                     .collect();
                 frames.insert(
                     id,
@@ -664,7 +664,7 @@ impl Harness {
                     if let (Some(old), Some(new)) = (shadow.frame_of(owner), self.frame_of(owner)) {
                         if old == new {
                             let size = match spec {
-                                PageSpec::Packed { len, .. } => *len as u16 + 6,
+                                PageSpec::Packed { len, .. } => padded_size(*len as u16),
                                 _ => unreachable!("a packed object after a store"),
                             };
                             shadow.place(old, size, NEW_OWNER);
@@ -791,7 +791,8 @@ impl Harness {
                     prop_assert_eq!(len, Some(u64::from(u.len)));
                     packed += u64::from(u.len) / 4096;
                     // Records tile the frame, holes are merged, the usage is right.
-                    check_frame(view.frame(id).unwrap(), &u)
+                    let holes: Vec<_> = view.holes(id).collect();
+                    check_frame(view.frame(id).unwrap(), &u, &holes)
                         .map_err(|e| TestCaseError::fail(format!("frame {id}: {e}")))?;
                     // Automatic compaction leaves no frame with holes at the threshold.
                     prop_assert!(

@@ -1,10 +1,12 @@
 //! Strategies and checks shared by the pool and store model tests.
 //!
 //! The checks are written from the pool's documentation, not from its code: the class of a
-//! capacity, which hole a record takes, and what the records of a packed frame must look
-//! like.
+//! capacity, which hole a record takes, and what the records, boundary tags and hole list
+//! of a packed frame must look like.
 
-use ghostswap_core::frame::{records, Record, HEADER_LEN};
+use ghostswap_core::frame::{
+    hole_before, hole_links, records, HoleLinks, Record, HEADER_LEN, MIN_RECORD,
+};
 use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, Pool, Usage, CLASSES};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
@@ -31,35 +33,53 @@ pub fn class(capacity: u16) -> u16 {
 }
 
 /// Where a record of `size` bytes (header included) goes among `holes`, given as
-/// `(offset, size)` in frame order: the first hole of exactly its size, else the first of
-/// the smallest holes that leave room for a hole header (6 bytes) after it.
+/// `(offset, size)` in any order: the smallest hole of exactly its size or leaving room for
+/// a hole of at least `MIN_RECORD` (12) bytes after it, of equals the one at the lowest
+/// offset.
 pub fn best_hole(holes: impl IntoIterator<Item = (u16, u16)>, size: u16) -> Option<(u16, u16)> {
-    let holes: Vec<(u16, u16)> = holes.into_iter().collect();
-    let exact = holes.iter().find(|h| h.1 == size);
-    let split = holes
-        .iter()
-        .filter(|h| usize::from(h.1) >= usize::from(size) + HEADER_LEN)
-        .min_by_key(|h| h.1);
-    exact.or(split).copied()
+    holes
+        .into_iter()
+        .filter(|h| h.1 == size || usize::from(h.1) >= usize::from(size) + MIN_RECORD)
+        .min_by_key(|&(offset, hole)| (hole, offset))
 }
 
-/// Checks the records of the packed frame `page` against its usage `u` and returns them:
-/// they tile `[0, tail)`, the last one is live, no two holes are adjacent, and the counts
-/// and the largest hole are what the records say.
-pub fn check_frame(page: &[u8], u: &Usage) -> Result<Vec<Record>, String> {
+/// The bytes a record of `len` bytes of data takes, as the frame documentation says: header
+/// and data, padded to `MIN_RECORD`.
+pub fn padded_size(len: u16) -> u16 {
+    (len + HEADER_LEN as u16).max(MIN_RECORD as u16)
+}
+
+/// Checks the packed frame `page` against its usage `u` and its hole list `listed` (in list
+/// order, as `Pool::holes` walks it) and returns its records.
+///
+/// The records tile `[0, tail)`, each of its padded size; the last one is live; no two holes
+/// are adjacent; the counts, the padding and the largest hole are what the records say.
+/// The boundary tags are right: every hole ends in a footer with its size, and exactly the
+/// records after a hole say so. The hole list holds exactly the holes, linked both ways.
+pub fn check_frame(page: &[u8], u: &Usage, listed: &[Record]) -> Result<Vec<Record>, String> {
     if page.len() != usize::from(u.len) || u.tail > u.len {
         return Err(format!("{} bytes with usage {u:?}", page.len()));
     }
     let walked: Vec<Record> = records(page, u.tail).collect();
+    check_tiling(&walked, u.tail)?;
+    check_usage(&walked, u)?;
+    check_tags(page, &walked)?;
+    check_hole_list(page, &walked, listed)?;
+    Ok(walked)
+}
+
+/// The records tile `[0, tail)`, each of its padded size, the last one is live and no two
+/// holes are adjacent.
+fn check_tiling(walked: &[Record], tail: u16) -> Result<(), String> {
     let mut pos = 0;
-    for r in &walked {
-        if r.offset != pos {
-            return Err(format!("records do not tile: {:?} at {pos}", r));
+    for r in walked {
+        if r.offset != pos || r.size() != padded_size(r.len) {
+            return Err(format!("records do not tile: {r:?} at {pos}"));
         }
         pos = r.end();
     }
-    if pos != u.tail {
-        return Err(format!("records stop at {pos}, tail {}", u.tail));
+    if pos != tail {
+        return Err(format!("records stop at {pos}, tail {tail}"));
     }
     if walked.last().is_none_or(|r| r.is_free()) {
         return Err("the frame ends in a hole or is empty".into());
@@ -67,19 +87,73 @@ pub fn check_frame(page: &[u8], u: &Usage) -> Result<Vec<Record>, String> {
     if let Some(pair) = walked.windows(2).find(|w| w[0].is_free() && w[1].is_free()) {
         return Err(format!("adjacent holes {:?} and {:?}", pair[0], pair[1]));
     }
+    Ok(())
+}
+
+/// The usage is what the records say.
+fn check_usage(walked: &[Record], u: &Usage) -> Result<(), String> {
     let live = walked.iter().filter(|r| !r.is_free());
     let holes = walked.iter().filter(|r| r.is_free());
     let expected = Usage {
         tail: u.tail,
-        record_bytes: live.clone().map(|r| r.size()).sum(),
-        objects: live.count() as u16,
+        record_bytes: live.clone().map(|r| padded_size(r.len)).sum(),
+        objects: live.clone().count() as u16,
         len: u.len,
         largest_hole: holes.map(|r| r.size()).max().unwrap_or(0),
+        padding: live
+            .map(|r| padded_size(r.len) - r.len - HEADER_LEN as u16)
+            .sum(),
     };
     if expected != *u {
         return Err(format!("usage {u:?}, records say {expected:?}"));
     }
-    Ok(walked)
+    Ok(())
+}
+
+/// Every hole ends in a footer holding its size (little-endian), and a record says that a
+/// hole is before it exactly when one is.
+fn check_tags(page: &[u8], walked: &[Record]) -> Result<(), String> {
+    let mut after_hole = false;
+    for r in walked {
+        if r.prev_free != after_hole {
+            return Err(format!("{r:?} has the wrong flag"));
+        }
+        if r.is_free() {
+            let end = usize::from(r.end());
+            let footer = u16::from_le_bytes([page[end - 2], page[end - 1]]);
+            if footer != r.size() || hole_before(page, r.end()) != Some(*r) {
+                return Err(format!("{r:?} has a footer of {footer}"));
+            }
+        }
+        after_hole = r.is_free();
+    }
+    Ok(())
+}
+
+/// The hole list holds exactly the holes, each once, linked both ways.
+fn check_hole_list(page: &[u8], walked: &[Record], listed: &[Record]) -> Result<(), String> {
+    let holes: BTreeSet<u16> = walked
+        .iter()
+        .filter(|r| r.is_free())
+        .map(|r| r.offset)
+        .collect();
+    let on_list: BTreeSet<u16> = listed.iter().map(|r| r.offset).collect();
+    if on_list != holes || listed.len() != holes.len() {
+        return Err(format!("holes {holes:?}, listed {listed:?}"));
+    }
+    for (i, hole) in listed.iter().enumerate() {
+        let expected = HoleLinks {
+            prev: i.checked_sub(1).map(|p| listed[p].offset),
+            next: listed.get(i + 1).map(|n| n.offset),
+        };
+        let links = hole_links(page, hole.offset);
+        if links != Some(expected) {
+            return Err(format!(
+                "hole {hole:?} has links {links:?}, not {expected:?}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks that every packed frame of `pool` with an id below `ids` is listed once, in the
@@ -97,7 +171,7 @@ where
             };
             // Room for any record up to the free space after the tail, or the largest
             // hole less the header of the hole that may be left.
-            let capacity = (u.len - u.tail).max(u.largest_hole.saturating_sub(HEADER_LEN as u16));
+            let capacity = (u.len - u.tail).max(u.largest_hole.saturating_sub(MIN_RECORD as u16));
             if u.capacity() != capacity || usize::from(class(capacity)) != c {
                 return Err(format!("frame {id} of {u:?} is in class {c}"));
             }
