@@ -5,7 +5,9 @@
 //! per-page slot states ([`slots`]), the statistics shown in sysfs ([`stats`]), the
 //! writable sysfs attributes ([`attrs`]), how each page is stored ([`classify`]) and the
 //! pool of compressed objects ([`pool`], with its record layout in [`frame`] and its
-//! intrusive lists in [`list`]).
+//! intrusive lists in [`list`]), and writeback to a backing device: each slot's state
+//! from resident to migrated ([`migrate`]) and the device's block allocator
+//! ([`backing`]).
 //!
 //! The kernel module does not link this crate: it includes each module file with
 //! `#[path = "core/src/<file>.rs"]` inside its own `gscore` module. The files therefore
@@ -16,10 +18,12 @@
 #![forbid(unsafe_code)]
 
 pub mod attrs;
+pub mod backing;
 pub mod classify;
 pub mod frame;
 pub mod geometry;
 pub mod list;
+pub mod migrate;
 pub mod pool;
 pub mod slots;
 pub mod stats;

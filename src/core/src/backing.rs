@@ -1,0 +1,372 @@
+//! The backing device's block allocator: extents of 1 to 8 blocks that count their objects.
+//!
+//! Writeback moves a whole pool frame (1 to [`MAX_EXTENT`] pages, see [`super::pool`]) to
+//! the backing device as it sits, so the device is cut into *extents*: runs of contiguous
+//! 4 KiB blocks, one per frame written. An extent holds the frame's objects, and every
+//! object still in use (a slot migrated there, a write in flight, a read in flight) holds
+//! the extent once. [`Backing::hold`] takes a hold, [`Backing::release_object`] drops one
+//! and frees the extent's blocks with the last; [`Backing::abort`] frees an extent
+//! whatever it holds, for a write that failed before anything was handed out.
+//!
+//! A huge page is an extent of one block holding one object.
+//!
+//! The allocator never allocates: it works in two caller-provided arrays, sized for a
+//! device of `n` blocks.
+//!
+//! - `map`, `ceil(n / 64)` words, one bit per block: set if the block is in an extent.
+//!   Bits past block `n - 1` in the last word are set, so no extent ever reaches past
+//!   the end of the device.
+//! - `counts`, `n` entries of a `u16`: for the first block of an extent (its *head*) the
+//!   number of holds, 0 to [`MAX_HOLDS`]; [`TAIL`] for the other blocks of an extent;
+//!   0 for a free block. An extent's length is its head plus the [`TAIL`] blocks after
+//!   it, so it needs no field of its own.
+//!
+//! That is 2 bytes and 1 bit per 4 KiB block, 0.05 % of the backing device.
+//!
+//! # Allocation
+//!
+//! Next fit: a search starts at the map word where the last extent ended and looks at
+//! each word in turn, wrapping around once, for `k` clear bits in a row that start in
+//! that word (they may run into the next word). Each word costs `k` shifts and ands of a
+//! 128-bit value, so a search of a device of `n` blocks takes at most about `n / 64 * k`
+//! steps, and far fewer while the device is not nearly full.
+//!
+//! # Examples
+//!
+//! ```
+//! use ghostswap_core::backing::{Backing, BackingError};
+//!
+//! // A device of 100 blocks.
+//! let mut dev = Backing::new(vec![0u64; 2], vec![0u16; 100]).ok_or(BackingError::NoSpace)?;
+//! let a = dev.alloc(8)?; // A 32 KiB frame.
+//! dev.hold(a)?; // Two objects written there.
+//! dev.hold(a)?;
+//! assert_eq!(dev.stats().used_blocks, 8);
+//! assert_eq!(dev.release_object(a)?, None); // One object still there.
+//! assert_eq!(dev.release_object(a)?, Some(8)); // The last: 8 blocks freed.
+//! assert_eq!(dev.stats().used_blocks, 0);
+//! assert_eq!(dev.release_object(a), Err(BackingError::NotExtent));
+//! # Ok::<(), BackingError>(())
+//! ```
+
+use super::frame::MAX_FRAME_SIZE;
+use super::geometry::PAGE_SIZE;
+
+/// The most blocks an extent can have: the pages of the largest frame.
+// CAST: 8, the pages of a frame, fits a `u32`.
+pub const MAX_EXTENT: u32 = (MAX_FRAME_SIZE / PAGE_SIZE) as u32;
+
+/// The `counts` entry of a block that is in an extent but not its first block.
+pub const TAIL: u16 = u16::MAX;
+
+/// The most holds an extent can count; one more than a 32 KiB extent's objects and reads
+/// in flight could ever need (at most 2730 records of 12 bytes fit a frame).
+pub const MAX_HOLDS: u16 = TAIL - 1;
+
+/// Bits in a map word.
+const WORD_BITS: u32 = u64::BITS;
+
+/// Why an allocator operation was refused. A refused operation changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackingError {
+    /// An extent length of 0 or more than [`MAX_EXTENT`] blocks.
+    BadLength,
+    /// No run of free blocks is long enough.
+    NoSpace,
+    /// The block is not the first block of an extent (a bug of the caller: a double
+    /// free or a made-up destination).
+    NotExtent,
+    /// The extent already counts [`MAX_HOLDS`] holds.
+    TooManyHolds,
+    /// The extent holds nothing to release.
+    NotHeld,
+}
+
+/// What the allocator holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackingStats {
+    /// Blocks of the device.
+    pub blocks: u32,
+    /// Blocks in extents.
+    pub used_blocks: u32,
+    /// Extents allocated.
+    pub extents: u32,
+    /// Holds on all extents: live objects plus writes and reads in flight.
+    pub holds: u64,
+}
+
+impl BackingStats {
+    /// Blocks in no extent.
+    pub fn free_blocks(&self) -> u32 {
+        self.blocks.saturating_sub(self.used_blocks)
+    }
+}
+
+/// One extent, as [`Backing::extent`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExtentInfo {
+    /// Its blocks, 1 to [`MAX_EXTENT`].
+    pub len: u32,
+    /// Its holds.
+    pub holds: u16,
+}
+
+/// The block allocator of one backing device.
+///
+/// `M` stores the map and `C` the counts (see the module docs); their `as_ref` and
+/// `as_mut` must return the same slices every time.
+///
+/// # Invariants
+///
+/// - `blocks` is the length of `counts` and `words` is `ceil(blocks / 64)`, at most the
+///   length of `map`; only the first `words` words of `map` are used.
+/// - A map bit is set exactly for the blocks of extents and the bits past `blocks`.
+/// - An extent is a head (map bit set, count not [`TAIL`]) followed by 0 to
+///   `MAX_EXTENT - 1` [`TAIL`] blocks; every block with its map bit set is in exactly
+///   one extent. Free blocks count 0.
+/// - `used`, `extents` and `holds` are the blocks in extents, the heads and the sum of
+///   the heads' counts.
+/// - `cursor < words`, or 0 if `words` is 0.
+pub struct Backing<M, C> {
+    map: M,
+    counts: C,
+    blocks: u32,
+    words: usize,
+    cursor: usize,
+    used: u32,
+    extents: u32,
+    holds: u64,
+}
+
+impl<M, C> Backing<M, C>
+where
+    M: AsRef<[u64]> + AsMut<[u64]>,
+    C: AsRef<[u16]> + AsMut<[u16]>,
+{
+    /// Creates an allocator of an empty device of `counts.len()` blocks.
+    ///
+    /// Both arrays are overwritten. Returns `None` if `map` has fewer than
+    /// `ceil(counts.len() / 64)` words or the device has more than `u32::MAX` blocks.
+    pub fn new(mut map: M, mut counts: C) -> Option<Self> {
+        let blocks = u32::try_from(counts.as_ref().len()).ok()?;
+        // CAST: a `u32` fits a `usize` on the targets Linux supports.
+        let words = blocks.div_ceil(WORD_BITS) as usize;
+        let used_words = map.as_mut().get_mut(..words)?;
+        used_words.fill(0);
+        if let Some(last) = used_words.last_mut() {
+            let tail_bits = blocks % WORD_BITS;
+            if tail_bits != 0 {
+                // INVARIANT: the bits past the last block are set.
+                *last = u64::MAX << tail_bits;
+            }
+        }
+        counts.as_mut().fill(0);
+        Some(Self {
+            map,
+            counts,
+            blocks,
+            words,
+            cursor: 0,
+            used: 0,
+            extents: 0,
+            holds: 0,
+        })
+    }
+
+    /// Returns what the allocator holds.
+    pub fn stats(&self) -> BackingStats {
+        BackingStats {
+            blocks: self.blocks,
+            used_blocks: self.used,
+            extents: self.extents,
+            holds: self.holds,
+        }
+    }
+
+    /// Allocates an extent of `len` contiguous blocks and returns its first block.
+    ///
+    /// The extent holds nothing yet: take a hold per object written there
+    /// ([`Backing::hold`]), or [`Backing::abort`] it if none is.
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::BadLength`] unless `1 <= len <= MAX_EXTENT`;
+    /// [`BackingError::NoSpace`] if no run of `len` free blocks is left.
+    pub fn alloc(&mut self, len: u32) -> Result<u32, BackingError> {
+        if len == 0 || len > MAX_EXTENT {
+            return Err(BackingError::BadLength);
+        }
+        let block = self.find(len).ok_or(BackingError::NoSpace)?;
+        self.mark(block, len, true);
+        // INVARIANT: a head counting no holds, then `len - 1` tails.
+        self.set_count(block, 0);
+        for tail in 1..len {
+            self.set_count(block.saturating_add(tail), TAIL);
+        }
+        self.used = self.used.saturating_add(len);
+        self.extents = self.extents.saturating_add(1);
+        // CAST: a `u32` fits a `usize`.
+        let end_word = (block.saturating_add(len) / WORD_BITS) as usize;
+        self.cursor = if end_word < self.words { end_word } else { 0 };
+        Ok(block)
+    }
+
+    /// Takes a hold on the extent that starts at `block` and returns how many it has now.
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::NotExtent`] if no extent starts at `block`;
+    /// [`BackingError::TooManyHolds`] if it has [`MAX_HOLDS`] already.
+    pub fn hold(&mut self, block: u32) -> Result<u16, BackingError> {
+        let count = self.head_count(block)?;
+        if count >= MAX_HOLDS {
+            return Err(BackingError::TooManyHolds);
+        }
+        let count = count.saturating_add(1);
+        self.set_count(block, count);
+        self.holds = self.holds.saturating_add(1);
+        Ok(count)
+    }
+
+    /// Drops a hold on the extent that starts at `block`; frees the extent with its last
+    /// hold and then returns its length.
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::NotExtent`] if no extent starts at `block`;
+    /// [`BackingError::NotHeld`] if it has no holds.
+    pub fn release_object(&mut self, block: u32) -> Result<Option<u32>, BackingError> {
+        let count = self.head_count(block)?;
+        let count = count.checked_sub(1).ok_or(BackingError::NotHeld)?;
+        self.set_count(block, count);
+        self.holds = self.holds.saturating_sub(1);
+        if count > 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.free_extent(block)))
+    }
+
+    /// Frees the extent that starts at `block` whatever it holds, and returns its length.
+    ///
+    /// For a write that failed or was never started: the caller must make sure nothing
+    /// still refers to the extent.
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::NotExtent`] if no extent starts at `block`.
+    pub fn abort(&mut self, block: u32) -> Result<u32, BackingError> {
+        let count = self.head_count(block)?;
+        self.holds = self.holds.saturating_sub(u64::from(count));
+        Ok(self.free_extent(block))
+    }
+
+    /// Returns the extent that starts at `block`, if one does.
+    pub fn extent(&self, block: u32) -> Option<ExtentInfo> {
+        let holds = self.head_count(block).ok()?;
+        Some(ExtentInfo {
+            len: self.extent_len(block),
+            holds,
+        })
+    }
+
+    /// Returns the holds of the extent that starts at `block`.
+    fn head_count(&self, block: u32) -> Result<u16, BackingError> {
+        match self.count(block) {
+            Some(count) if count != TAIL && self.bit(block) => Ok(count),
+            _ => Err(BackingError::NotExtent),
+        }
+    }
+
+    /// Returns the length of the extent whose head is `block`: the head and its tails.
+    fn extent_len(&self, block: u32) -> u32 {
+        let mut len: u32 = 1;
+        while len < MAX_EXTENT && self.count(block.saturating_add(len)) == Some(TAIL) {
+            len = len.saturating_add(1);
+        }
+        len
+    }
+
+    /// Frees the extent whose head is `block` and returns its length.
+    fn free_extent(&mut self, block: u32) -> u32 {
+        let len = self.extent_len(block);
+        self.mark(block, len, false);
+        for i in 0..len {
+            self.set_count(block.saturating_add(i), 0);
+        }
+        // INVARIANT: one extent of `len` blocks less.
+        self.used = self.used.saturating_sub(len);
+        self.extents = self.extents.saturating_sub(1);
+        len
+    }
+
+    /// Returns the first block of a run of `len` free blocks, searching from the cursor.
+    fn find(&self, len: u32) -> Option<u32> {
+        let map = self.map.as_ref();
+        let word = |i: usize| map.get(i).copied().unwrap_or(u64::MAX);
+        let from_cursor = (self.cursor..self.words).chain(0..self.cursor);
+        for i in from_cursor {
+            // The word after the last is all used: a run never wraps to block 0.
+            let next = if i.saturating_add(1) < self.words {
+                word(i.saturating_add(1))
+            } else {
+                u64::MAX
+            };
+            let starts = run_starts(word(i), next, len);
+            if starts != 0 {
+                // CAST: a word index below `words` times 64 plus a bit is a block below
+                // `blocks`, a `u32`, since the bits past `blocks` are set.
+                let block = (i as u64)
+                    .checked_mul(u64::from(WORD_BITS))?
+                    .checked_add(u64::from(starts.trailing_zeros()))?;
+                return u32::try_from(block).ok();
+            }
+        }
+        None
+    }
+
+    /// Returns the map bit of `block`.
+    fn bit(&self, block: u32) -> bool {
+        // CAST: a `u32` fits a `usize`.
+        let i = (block / WORD_BITS) as usize;
+        self.map
+            .as_ref()
+            .get(i)
+            .is_some_and(|w| w & (1 << (block % WORD_BITS)) != 0)
+    }
+
+    /// Sets (`used`) or clears the map bits of `len` blocks from `block`.
+    fn mark(&mut self, block: u32, len: u32, used: bool) {
+        let map = self.map.as_mut();
+        for b in block..block.saturating_add(len) {
+            // CAST: a `u32` fits a `usize`.
+            if let Some(w) = map.get_mut((b / WORD_BITS) as usize) {
+                let bit = 1u64 << (b % WORD_BITS);
+                *w = if used { *w | bit } else { *w & !bit };
+            }
+        }
+    }
+
+    fn count(&self, block: u32) -> Option<u16> {
+        // CAST: a `u32` fits a `usize`.
+        self.counts.as_ref().get(block as usize).copied()
+    }
+
+    fn set_count(&mut self, block: u32, value: u16) {
+        // CAST: a `u32` fits a `usize`.
+        if let Some(count) = self.counts.as_mut().get_mut(block as usize) {
+            *count = value;
+        }
+    }
+}
+
+/// Returns the bits of `word` at which runs of `len` clear bits start, the run allowed to
+/// go on into `next`, the following word.
+fn run_starts(word: u64, next: u64, len: u32) -> u64 {
+    let free = !(u128::from(word) | (u128::from(next) << WORD_BITS));
+    let mut runs = free;
+    for shift in 1..len {
+        runs &= free >> shift;
+    }
+    // CAST: keeps the starts within `word`, the low 64 bits.
+    runs as u64
+}

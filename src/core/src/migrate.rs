@@ -1,0 +1,585 @@
+//! Writeback of slots to a backing device: each slot's state from resident to migrated.
+//!
+//! When the pool fills, the writeback engine moves a cold frame to the backing device:
+//! it allocates an extent of the frame's pages ([`super::backing`]), writes the frame's
+//! records there as they sit, and each record's slot becomes a *migration entry* naming
+//! its destination. The slot keeps its index; only where its page is read from changes.
+//! A huge page is written alone to one block.
+//!
+//! Each slot is in one [`State`]:
+//!
+//! - [`State::Empty`]: nothing stored.
+//! - [`State::Resident`]: in memory, as a handle `R` (the store's `Content`).
+//! - [`State::Migrating`]: in memory and being written to its destination; still read
+//!   from memory.
+//! - [`State::Migrated`]: only at its destination, a [`Dest`], read from there.
+//!
+//! # Who releases what
+//!
+//! The table never frees memory: every resident handle that leaves a slot is returned
+//! to the caller, to free after dropping its lock. It does release destinations, in the
+//! [`Backing`] passed to each call, so that this rule lives in one place:
+//!
+//! - Each destination object is one hold on its extent, taken by [`Slots::begin`].
+//! - That hold is dropped exactly once, always after the write has ended: by
+//!   [`Slots::fail`]; by [`Slots::complete`] of a *stale* ticket (the slot was
+//!   overwritten, freed or written back again meanwhile); or, after [`Slots::complete`]
+//!   moved it to the slot, by the overwrite or free that ends [`State::Migrated`].
+//! - An overwrite or free of a [`State::Migrating`] slot releases nothing at the
+//!   destination: it returns the resident handle and leaves the hold to the completion,
+//!   which will find its ticket stale.
+//!
+//! So an extent is never freed, and its blocks never reused, while a write to it is in
+//! flight; hence two tickets in flight for one slot name different extents (a frame has
+//! one record per slot), and the destination serves as the ticket: [`State::Migrating`]
+//! records the extent of its own write, which a completion must match. Reads from the
+//! backing device are
+//! pinned the same way ([`Slots::load`], [`Slots::unpin`]), so a read in flight keeps
+//! its extent even if the slot is freed meanwhile, and never sees another page's data.
+//!
+//! # Size
+//!
+//! [`State::Migrating`] keeps only what the resident handle needs for a write back
+//! ([`Resident::Kept`]) and the destination's extent. For the store's
+//! `Content` (16 bytes) that is an `ObjectRef` (8 bytes): `State<Content>` is 16 bytes,
+//! as `Content` itself.
+//!
+//! # Examples
+//!
+//! ```
+//! use ghostswap_core::backing::Backing;
+//! use ghostswap_core::migrate::{Dest, Found, Slots, State};
+//! use ghostswap_core::pool::ObjectRef;
+//! use ghostswap_core::store::Content;
+//!
+//! let mut dev = Backing::new(vec![0u64; 1], vec![0u16; 64]).ok_or(())?;
+//! let mut slots = Slots::new(vec![State::<Content>::Empty; 4]);
+//! let object = ObjectRef { frame: 3, offset: 40, len: 900 };
+//! assert_eq!(slots.store(1, Content::Packed(object), &mut dev), Ok(None));
+//!
+//! // Write the frame back: one extent, one ticket per record.
+//! let block = dev.alloc(2).map_err(drop)?;
+//! let ticket = slots.begin(1, Dest { block, offset: 40, len: 900 }, &mut dev).map_err(drop)?;
+//! assert_eq!(slots.load(1, &mut dev), Ok(Found::Ram(Content::Packed(object))));
+//! // The write ended: the resident object is the caller's to free.
+//! assert_eq!(slots.complete(ticket, &mut dev), Some(Content::Packed(object)));
+//! assert_eq!(slots.load(1, &mut dev), Ok(Found::Backing(ticket.dest)));
+//! slots.unpin(ticket.dest, &mut dev); // The read from the device is done.
+//!
+//! // An overwrite releases the destination: the extent's last object.
+//! assert_eq!(slots.store(1, Content::SameFilled(0), &mut dev), Ok(None));
+//! assert_eq!(dev.stats().used_blocks, 0);
+//! # Ok::<(), ()>(())
+//! ```
+
+use core::fmt::Debug;
+use core::mem;
+
+use super::backing::{Backing, BackingError};
+use super::geometry::PAGE_SIZE;
+use super::pool::ObjectRef;
+use super::store::Content;
+
+/// The length of a whole page, as a [`Dest`] or an `ObjectRef` records it.
+// CAST: 4096 fits a `u16`.
+pub const PAGE_LEN: u16 = PAGE_SIZE as u16;
+
+/// A resident handle whose page can be written back.
+pub trait Resident: Copy {
+    /// What a slot keeps of the handle while its page is written: as small as possible,
+    /// since it shares the slot with the destination.
+    type Kept: Copy + PartialEq + Eq + Debug;
+
+    /// Returns what to keep while the page is written, or `None` if it is never written
+    /// back (a same-filled page has nothing to write).
+    fn keep(self) -> Option<Self::Kept>;
+
+    /// Returns the handle that [`Resident::keep`] kept `kept` of.
+    fn restore(kept: Self::Kept) -> Self;
+}
+
+impl Resident for Content {
+    /// The object; a huge page as an object of a whole page at offset 0 of its frame,
+    /// which no packed object can be (see [`super::frame::MAX_OBJECT`]).
+    type Kept = ObjectRef;
+
+    fn keep(self) -> Option<ObjectRef> {
+        match self {
+            Content::SameFilled(_) => None,
+            Content::Packed(object) => Some(object),
+            Content::Huge(frame) => Some(ObjectRef {
+                frame,
+                offset: 0,
+                len: PAGE_LEN,
+            }),
+        }
+    }
+
+    fn restore(kept: ObjectRef) -> Self {
+        if kept.len == PAGE_LEN {
+            Content::Huge(kept.frame)
+        } else {
+            Content::Packed(kept)
+        }
+    }
+}
+
+/// Where a page written back lives: `len` bytes at byte `offset` of the extent that
+/// starts at `block`, or a whole uncompressed page ([`Dest::page`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Dest {
+    /// The first block of the extent, which holds this object once.
+    pub block: u32,
+    /// Byte offset in the extent: where the record sat in its frame.
+    pub offset: u16,
+    /// Bytes; [`PAGE_LEN`] for an uncompressed page.
+    pub len: u16,
+}
+
+impl Dest {
+    /// The destination of a huge page, alone in `block`.
+    pub const fn page(block: u32) -> Self {
+        Dest {
+            block,
+            offset: 0,
+            len: PAGE_LEN,
+        }
+    }
+
+    /// Returns `true` for an uncompressed page.
+    pub const fn is_page(&self) -> bool {
+        self.len == PAGE_LEN
+    }
+}
+
+/// The writeback state of one slot (see the module docs).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum State<R: Resident> {
+    /// Nothing stored: reads as zeroes.
+    #[default]
+    Empty,
+    /// In memory.
+    Resident(R),
+    /// In memory, kept as `kept`, and being written to the extent at `block`: the
+    /// ticket a completion must match. (The offset is the ticket's: a slot has one
+    /// object in a frame, so the extent tells its writes apart, and keeping no offset
+    /// here fits the state in 16 bytes.)
+    Migrating {
+        /// The resident handle, as [`Resident::keep`] kept it.
+        kept: R::Kept,
+        /// The first block of the destination extent.
+        block: u32,
+    },
+    /// Only at the destination; the slot holds the destination object.
+    Migrated(Dest),
+}
+
+/// A write in flight of one slot's page: what [`Slots::begin`] returns and
+/// [`Slots::complete`] or [`Slots::fail`] take back, exactly once.
+///
+/// It holds one hold on `dest`'s extent. Its fields are public so that the completion of
+/// a frame's write can rebuild the tickets from the records it wrote (owner, offset,
+/// length) instead of storing them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Ticket {
+    /// The slot.
+    pub slot: u64,
+    /// Where its page is written.
+    pub dest: Dest,
+}
+
+/// What a load finds in a slot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found<R> {
+    /// Nothing: zeroes.
+    Empty,
+    /// In memory (resident or migrating).
+    Ram(R),
+    /// At `Dest`, pinned: call [`Slots::unpin`] once the read is done.
+    Backing(Dest),
+}
+
+/// Why an operation was refused. A refused operation changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WbError {
+    /// The slot index is past the end of the table.
+    OutOfRange,
+    /// A writeback of a slot that is not resident (empty, migrating or migrated).
+    NotResident,
+    /// A writeback of a page that is never written back (see [`Resident::keep`]).
+    NotWritable,
+    /// A frame writeback with no record to write; its extent was freed again.
+    NothingToWrite,
+    /// The backing device refused: no space, or not an extent.
+    Backing(BackingError),
+}
+
+/// Gauges of the slot states and counts of writeback events.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WbCounts {
+    /// Slots resident.
+    pub resident: u64,
+    /// Slots migrating.
+    pub migrating: u64,
+    /// Slots migrated.
+    pub migrated: u64,
+    /// Writes completed that migrated their slot.
+    pub written: u64,
+    /// Completions of writes whose slot had changed meanwhile.
+    pub stale: u64,
+    /// Writes that failed, their slot resident again.
+    pub failed: u64,
+    /// Destination releases the allocator refused: a bug, counted rather than letting a
+    /// slot keep data it no longer should.
+    pub bad_releases: u64,
+}
+
+/// The writeback states of a device's slots.
+///
+/// `S` is the storage of the states, any owner of a `[State<R>]`, all [`State::Empty`]
+/// to start with; its `as_ref` and `as_mut` must return the same slice every time.
+///
+/// # Invariants
+///
+/// - `len` is the length of the storage's slice.
+/// - The gauges of `counts` count the slots in each state.
+/// - Every [`State::Migrated`] slot and every ticket not yet completed or failed holds its
+///   destination's extent once (see the module docs).
+pub struct Slots<S> {
+    slots: S,
+    len: u64,
+    counts: WbCounts,
+}
+
+impl<S> Slots<S> {
+    /// Creates a table over `slots`, counting the states it holds.
+    pub fn new<R: Resident>(slots: S) -> Self
+    where
+        S: AsRef<[State<R>]>,
+    {
+        let view = slots.as_ref();
+        // CAST: a slice length always fits in a `u64` on the targets Linux supports.
+        let len = view.len() as u64;
+        let mut counts = WbCounts::default();
+        for state in view {
+            // INVARIANT: each slot counted in its state's gauge.
+            bump(&mut counts, state, true);
+        }
+        Slots { slots, len, counts }
+    }
+
+    /// Returns the number of slots.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Returns `true` if the table has no slots.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Returns the gauges and counts.
+    pub fn counts(&self) -> WbCounts {
+        self.counts
+    }
+
+    /// Returns the state of slot `index`, without pinning anything.
+    pub fn state<R: Resident>(&self, index: u64) -> Result<&State<R>, WbError>
+    where
+        S: AsRef<[State<R>]>,
+    {
+        usize::try_from(index)
+            .ok()
+            .and_then(|i| self.slots.as_ref().get(i))
+            .ok_or(WbError::OutOfRange)
+    }
+
+    /// Finds what slot `index` holds, for a read.
+    ///
+    /// A [`Found::Backing`] destination is pinned, so its blocks stay allocated while the
+    /// caller reads them with its lock dropped: [`Slots::unpin`] it after the read.
+    ///
+    /// # Errors
+    ///
+    /// [`WbError::OutOfRange`], or [`WbError::Backing`] if the extent cannot take another
+    /// hold (then retry later); nothing is pinned.
+    pub fn load<R, M, C>(
+        &mut self,
+        index: u64,
+        backing: &mut Backing<M, C>,
+    ) -> Result<Found<R>, WbError>
+    where
+        R: Resident,
+        S: AsRef<[State<R>]>,
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        Ok(match *self.state(index)? {
+            State::Empty => Found::Empty,
+            State::Resident(resident) => Found::Ram(resident),
+            State::Migrating { kept, .. } => Found::Ram(R::restore(kept)),
+            State::Migrated(dest) => {
+                backing.hold(dest.block).map_err(WbError::Backing)?;
+                Found::Backing(dest)
+            }
+        })
+    }
+
+    /// Drops the pin of a [`Found::Backing`] read, once.
+    pub fn unpin<M, C>(&mut self, dest: Dest, backing: &mut Backing<M, C>)
+    where
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        self.release(dest, backing);
+    }
+
+    /// Stores `resident` in slot `index` and returns the resident handle it replaces, for
+    /// the caller to free.
+    ///
+    /// A migrated slot's destination is released; a write in flight of the slot is
+    /// superseded: its completion will find its ticket stale.
+    pub fn store<R, M, C>(
+        &mut self,
+        index: u64,
+        resident: R,
+        backing: &mut Backing<M, C>,
+    ) -> Result<Option<R>, WbError>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        self.replace(index, State::Resident(resident), backing)
+    }
+
+    /// Empties slot `index` and returns its resident handle, if it had one, for the
+    /// caller to free. Releases as [`Slots::store`] does.
+    pub fn free<R, M, C>(
+        &mut self,
+        index: u64,
+        backing: &mut Backing<M, C>,
+    ) -> Result<Option<R>, WbError>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        self.replace(index, State::Empty, backing)
+    }
+
+    /// Starts writing slot `index`'s page to `dest`, taking a hold on its extent.
+    ///
+    /// The caller writes the page's bytes as they are now, then hands the ticket to
+    /// [`Slots::complete`] or [`Slots::fail`]. Every `dest` in flight must be a distinct
+    /// object, and a slot may have one ticket in flight per extent: the records of one
+    /// frame, at their offsets, in a fresh extent ([`Slots::begin_frame`]) are.
+    ///
+    /// # Errors
+    ///
+    /// [`WbError::OutOfRange`], [`WbError::NotResident`], [`WbError::NotWritable`], or
+    /// [`WbError::Backing`] if `dest.block` is no extent or cannot take another hold.
+    pub fn begin<R, M, C>(
+        &mut self,
+        index: u64,
+        dest: Dest,
+        backing: &mut Backing<M, C>,
+    ) -> Result<Ticket, WbError>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        let state = state_mut(self.slots.as_mut(), index)?;
+        let State::Resident(resident) = *state else {
+            return Err(WbError::NotResident);
+        };
+        let kept = resident.keep().ok_or(WbError::NotWritable)?;
+        backing.hold(dest.block).map_err(WbError::Backing)?;
+        let new = State::Migrating {
+            kept,
+            block: dest.block,
+        };
+        let old = mem::replace(state, new);
+        // INVARIANT: the ticket returned holds the extent once.
+        self.note(&old, &new);
+        Ok(Ticket { slot: index, dest })
+    }
+
+    /// Ends a write that succeeded.
+    ///
+    /// If the slot is still migrating under this ticket it becomes migrated, keeping the
+    /// ticket's hold, and its resident handle is returned for the caller to free. Otherwise
+    /// the ticket is stale (the slot changed meanwhile, or `ticket.slot` is out of range):
+    /// its hold is released and `None` returned.
+    pub fn complete<R, M, C>(&mut self, ticket: Ticket, backing: &mut Backing<M, C>) -> Option<R>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        let Some(kept) = self.settle(ticket, |_| State::Migrated(ticket.dest)) else {
+            self.counts.stale = self.counts.stale.saturating_add(1);
+            self.release(ticket.dest, backing);
+            return None;
+        };
+        self.counts.written = self.counts.written.saturating_add(1);
+        Some(R::restore(kept))
+    }
+
+    /// Ends a write that failed: releases the ticket's hold and, if the slot is still
+    /// migrating under this ticket, makes it resident again. Returns `true` in that case.
+    ///
+    /// A frame's write fails as a whole: fail every ticket of it.
+    pub fn fail<R, M, C>(&mut self, ticket: Ticket, backing: &mut Backing<M, C>) -> bool
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        let restored = self.settle(ticket, |kept| State::Resident(R::restore(kept)));
+        if restored.is_some() {
+            self.counts.failed = self.counts.failed.saturating_add(1);
+        } else {
+            self.counts.stale = self.counts.stale.saturating_add(1);
+        }
+        self.release(ticket.dest, backing);
+        restored.is_some()
+    }
+
+    /// Starts writing back a frame of `pages` pages: allocates an extent and begins each
+    /// of `records`, `(slot, offset, len)`, handing each ticket to `started`. Records
+    /// whose slot refuses ([`Slots::begin`]) are skipped. Returns the extent's first
+    /// block and the tickets started.
+    ///
+    /// # Errors
+    ///
+    /// [`WbError::Backing`] if no extent could be allocated; [`WbError::NothingToWrite`]
+    /// if no record began, after freeing the extent again.
+    pub fn begin_frame<R, M, C>(
+        &mut self,
+        pages: u32,
+        records: impl IntoIterator<Item = (u64, u16, u16)>,
+        backing: &mut Backing<M, C>,
+        mut started: impl FnMut(Ticket),
+    ) -> Result<(u32, u32), WbError>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        let block = backing.alloc(pages).map_err(WbError::Backing)?;
+        let mut count: u32 = 0;
+        for (slot, offset, len) in records {
+            let dest = Dest { block, offset, len };
+            if let Ok(ticket) = self.begin(slot, dest, backing) {
+                count = count.saturating_add(1);
+                started(ticket);
+            }
+        }
+        if count == 0 {
+            // Nothing holds the extent: no ticket was handed out.
+            let _ = backing.abort(block);
+            return Err(WbError::NothingToWrite);
+        }
+        Ok((block, count))
+    }
+
+    /// Moves slot `ticket.slot` to `new(kept)` if it is migrating under `ticket`, and
+    /// returns what it kept; otherwise changes nothing.
+    fn settle<R: Resident>(
+        &mut self,
+        ticket: Ticket,
+        new: impl FnOnce(R::Kept) -> State<R>,
+    ) -> Option<R::Kept>
+    where
+        S: AsMut<[State<R>]>,
+    {
+        let state = state_mut(self.slots.as_mut(), ticket.slot).ok()?;
+        let kept = match *state {
+            State::Migrating { kept, block } if block == ticket.dest.block => kept,
+            _ => return None,
+        };
+        let new = new(kept);
+        let old = mem::replace(state, new);
+        self.note(&old, &new);
+        Some(kept)
+    }
+
+    /// Puts `new` in slot `index`; releases the old state's destination if it was
+    /// migrated, and returns its resident handle if it had one.
+    fn replace<R, M, C>(
+        &mut self,
+        index: u64,
+        new: State<R>,
+        backing: &mut Backing<M, C>,
+    ) -> Result<Option<R>, WbError>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        let state = state_mut(self.slots.as_mut(), index)?;
+        let old = mem::replace(state, new);
+        self.note(&old, &new);
+        Ok(match old {
+            State::Empty => None,
+            State::Resident(resident) => Some(resident),
+            // The write in flight keeps its hold; its completion releases it.
+            State::Migrating { kept, .. } => Some(R::restore(kept)),
+            State::Migrated(dest) => {
+                self.release(dest, backing);
+                None
+            }
+        })
+    }
+
+    /// Drops one hold on `dest`'s extent, counting a refusal (see
+    /// [`WbCounts::bad_releases`]).
+    fn release<M, C>(&mut self, dest: Dest, backing: &mut Backing<M, C>)
+    where
+        M: AsRef<[u64]> + AsMut<[u64]>,
+        C: AsRef<[u16]> + AsMut<[u16]>,
+    {
+        if backing.release_object(dest.block).is_err() {
+            self.counts.bad_releases = self.counts.bad_releases.saturating_add(1);
+        }
+    }
+
+    /// Updates the gauges after one slot went from `old` to `new`.
+    fn note<R: Resident>(&mut self, old: &State<R>, new: &State<R>) {
+        // INVARIANT: the one slot that changed is counted in its new state only.
+        bump(&mut self.counts, old, false);
+        bump(&mut self.counts, new, true);
+    }
+}
+
+/// Returns slot `index` of `slots`, mutably.
+fn state_mut<R: Resident>(slots: &mut [State<R>], index: u64) -> Result<&mut State<R>, WbError> {
+    usize::try_from(index)
+        .ok()
+        .and_then(|i| slots.get_mut(i))
+        .ok_or(WbError::OutOfRange)
+}
+
+/// Adds one to (`up`) or takes one from the gauge of `state`'s kind.
+fn bump<R: Resident>(counts: &mut WbCounts, state: &State<R>, up: bool) {
+    let gauge = match state {
+        State::Empty => return,
+        State::Resident(_) => &mut counts.resident,
+        State::Migrating { .. } => &mut counts.migrating,
+        State::Migrated(_) => &mut counts.migrated,
+    };
+    *gauge = if up {
+        gauge.saturating_add(1)
+    } else {
+        gauge.saturating_sub(1)
+    };
+}
