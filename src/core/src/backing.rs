@@ -4,8 +4,8 @@
 //! the backing device as it sits, so the device is cut into *extents*: runs of contiguous
 //! 4 KiB blocks, one per frame written. An extent holds the frame's objects, and every
 //! object still in use (a slot migrated there, a write in flight, a read in flight) holds
-//! the extent once. [`Backing::hold`] takes a hold, [`Backing::release_object`] drops one
-//! and frees the extent's blocks with the last; [`Backing::abort`] frees an extent
+//! the extent once. [`Extents::hold`] takes a hold, [`Extents::release_object`] drops one
+//! and frees the extent's blocks with the last; [`Extents::abort`] frees an extent
 //! whatever it holds, for a write that failed before anything was handed out.
 //!
 //! A huge page is an extent of one block holding one object.
@@ -34,7 +34,7 @@
 //! # Examples
 //!
 //! ```
-//! use ghostswap_core::backing::{Backing, BackingError};
+//! use ghostswap_core::backing::{Backing, BackingError, Extents};
 //!
 //! // A device of 100 blocks.
 //! let mut dev = Backing::new(vec![0u64; 2], vec![0u16; 100]).ok_or(BackingError::NoSpace)?;
@@ -111,6 +111,48 @@ pub struct ExtentInfo {
     pub holds: u16,
 }
 
+/// The allocator operations writeback needs, implemented by [`Backing`]: its callers
+/// need not name the allocator's storage types.
+pub trait Extents {
+    /// Allocates an extent of `len` contiguous blocks and returns its first block.
+    ///
+    /// The extent holds nothing yet: take a hold per object written there
+    /// ([`Extents::hold`]), or [`Extents::abort`] it if none is.
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::BadLength`] unless `1 <= len <= MAX_EXTENT`;
+    /// [`BackingError::NoSpace`] if no run of `len` free blocks is left.
+    fn alloc(&mut self, len: u32) -> Result<u32, BackingError>;
+
+    /// Takes a hold on the extent that starts at `block` and returns how many it has now.
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::NotExtent`] if no extent starts at `block`;
+    /// [`BackingError::TooManyHolds`] if it has [`MAX_HOLDS`] already.
+    fn hold(&mut self, block: u32) -> Result<u16, BackingError>;
+
+    /// Drops a hold on the extent that starts at `block`; frees the extent with its last
+    /// hold and then returns its length.
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::NotExtent`] if no extent starts at `block`;
+    /// [`BackingError::NotHeld`] if it has no holds.
+    fn release_object(&mut self, block: u32) -> Result<Option<u32>, BackingError>;
+
+    /// Frees the extent that starts at `block` whatever it holds, and returns its length.
+    ///
+    /// For a write that failed or was never started: the caller must make sure nothing
+    /// still refers to the extent.
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::NotExtent`] if no extent starts at `block`.
+    fn abort(&mut self, block: u32) -> Result<u32, BackingError>;
+}
+
 /// The block allocator of one backing device.
 ///
 /// `M` stores the map and `C` the counts (see the module docs); their `as_ref` and
@@ -181,83 +223,6 @@ where
             extents: self.extents,
             holds: self.holds,
         }
-    }
-
-    /// Allocates an extent of `len` contiguous blocks and returns its first block.
-    ///
-    /// The extent holds nothing yet: take a hold per object written there
-    /// ([`Backing::hold`]), or [`Backing::abort`] it if none is.
-    ///
-    /// # Errors
-    ///
-    /// [`BackingError::BadLength`] unless `1 <= len <= MAX_EXTENT`;
-    /// [`BackingError::NoSpace`] if no run of `len` free blocks is left.
-    pub fn alloc(&mut self, len: u32) -> Result<u32, BackingError> {
-        if len == 0 || len > MAX_EXTENT {
-            return Err(BackingError::BadLength);
-        }
-        let block = self.find(len).ok_or(BackingError::NoSpace)?;
-        self.mark(block, len, true);
-        // INVARIANT: a head counting no holds, then `len - 1` tails.
-        self.set_count(block, 0);
-        for tail in 1..len {
-            self.set_count(block.saturating_add(tail), TAIL);
-        }
-        self.used = self.used.saturating_add(len);
-        self.extents = self.extents.saturating_add(1);
-        // CAST: a `u32` fits a `usize`.
-        let end_word = (block.saturating_add(len) / WORD_BITS) as usize;
-        self.cursor = if end_word < self.words { end_word } else { 0 };
-        Ok(block)
-    }
-
-    /// Takes a hold on the extent that starts at `block` and returns how many it has now.
-    ///
-    /// # Errors
-    ///
-    /// [`BackingError::NotExtent`] if no extent starts at `block`;
-    /// [`BackingError::TooManyHolds`] if it has [`MAX_HOLDS`] already.
-    pub fn hold(&mut self, block: u32) -> Result<u16, BackingError> {
-        let count = self.head_count(block)?;
-        if count >= MAX_HOLDS {
-            return Err(BackingError::TooManyHolds);
-        }
-        let count = count.saturating_add(1);
-        self.set_count(block, count);
-        self.holds = self.holds.saturating_add(1);
-        Ok(count)
-    }
-
-    /// Drops a hold on the extent that starts at `block`; frees the extent with its last
-    /// hold and then returns its length.
-    ///
-    /// # Errors
-    ///
-    /// [`BackingError::NotExtent`] if no extent starts at `block`;
-    /// [`BackingError::NotHeld`] if it has no holds.
-    pub fn release_object(&mut self, block: u32) -> Result<Option<u32>, BackingError> {
-        let count = self.head_count(block)?;
-        let count = count.checked_sub(1).ok_or(BackingError::NotHeld)?;
-        self.set_count(block, count);
-        self.holds = self.holds.saturating_sub(1);
-        if count > 0 {
-            return Ok(None);
-        }
-        Ok(Some(self.free_extent(block)))
-    }
-
-    /// Frees the extent that starts at `block` whatever it holds, and returns its length.
-    ///
-    /// For a write that failed or was never started: the caller must make sure nothing
-    /// still refers to the extent.
-    ///
-    /// # Errors
-    ///
-    /// [`BackingError::NotExtent`] if no extent starts at `block`.
-    pub fn abort(&mut self, block: u32) -> Result<u32, BackingError> {
-        let count = self.head_count(block)?;
-        self.holds = self.holds.saturating_sub(u64::from(count));
-        Ok(self.free_extent(block))
     }
 
     /// Returns the extent that starts at `block`, if one does.
@@ -356,6 +321,59 @@ where
         if let Some(count) = self.counts.as_mut().get_mut(block as usize) {
             *count = value;
         }
+    }
+}
+
+impl<M, C> Extents for Backing<M, C>
+where
+    M: AsRef<[u64]> + AsMut<[u64]>,
+    C: AsRef<[u16]> + AsMut<[u16]>,
+{
+    fn alloc(&mut self, len: u32) -> Result<u32, BackingError> {
+        if len == 0 || len > MAX_EXTENT {
+            return Err(BackingError::BadLength);
+        }
+        let block = self.find(len).ok_or(BackingError::NoSpace)?;
+        self.mark(block, len, true);
+        // INVARIANT: a head counting no holds, then `len - 1` tails.
+        self.set_count(block, 0);
+        for tail in 1..len {
+            self.set_count(block.saturating_add(tail), TAIL);
+        }
+        self.used = self.used.saturating_add(len);
+        self.extents = self.extents.saturating_add(1);
+        // CAST: a `u32` fits a `usize`.
+        let end_word = (block.saturating_add(len) / WORD_BITS) as usize;
+        self.cursor = if end_word < self.words { end_word } else { 0 };
+        Ok(block)
+    }
+
+    fn hold(&mut self, block: u32) -> Result<u16, BackingError> {
+        let count = self.head_count(block)?;
+        if count >= MAX_HOLDS {
+            return Err(BackingError::TooManyHolds);
+        }
+        let count = count.saturating_add(1);
+        self.set_count(block, count);
+        self.holds = self.holds.saturating_add(1);
+        Ok(count)
+    }
+
+    fn release_object(&mut self, block: u32) -> Result<Option<u32>, BackingError> {
+        let count = self.head_count(block)?;
+        let count = count.checked_sub(1).ok_or(BackingError::NotHeld)?;
+        self.set_count(block, count);
+        self.holds = self.holds.saturating_sub(1);
+        if count > 0 {
+            return Ok(None);
+        }
+        Ok(Some(self.free_extent(block)))
+    }
+
+    fn abort(&mut self, block: u32) -> Result<u32, BackingError> {
+        let count = self.head_count(block)?;
+        self.holds = self.holds.saturating_sub(u64::from(count));
+        Ok(self.free_extent(block))
     }
 }
 

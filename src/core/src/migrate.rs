@@ -47,7 +47,7 @@
 //! # Examples
 //!
 //! ```
-//! use ghostswap_core::backing::Backing;
+//! use ghostswap_core::backing::{Backing, Extents};
 //! use ghostswap_core::migrate::{Dest, Found, Slots, State};
 //! use ghostswap_core::pool::ObjectRef;
 //! use ghostswap_core::store::Content;
@@ -75,7 +75,7 @@
 use core::fmt::Debug;
 use core::mem;
 
-use super::backing::{Backing, BackingError};
+use super::backing::{BackingError, Extents};
 use super::geometry::PAGE_SIZE;
 use super::pool::ObjectRef;
 use super::store::Content;
@@ -303,16 +303,10 @@ impl<S> Slots<S> {
     ///
     /// [`WbError::OutOfRange`], or [`WbError::Backing`] if the extent cannot take another
     /// hold (then retry later); nothing is pinned.
-    pub fn load<R, M, C>(
-        &mut self,
-        index: u64,
-        backing: &mut Backing<M, C>,
-    ) -> Result<Found<R>, WbError>
+    pub fn load<R>(&mut self, index: u64, backing: &mut impl Extents) -> Result<Found<R>, WbError>
     where
         R: Resident,
         S: AsRef<[State<R>]>,
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
     {
         Ok(match *self.state(index)? {
             State::Empty => Found::Empty,
@@ -326,11 +320,7 @@ impl<S> Slots<S> {
     }
 
     /// Drops the pin of a [`Found::Backing`] read, once.
-    pub fn unpin<M, C>(&mut self, dest: Dest, backing: &mut Backing<M, C>)
-    where
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
-    {
+    pub fn unpin(&mut self, dest: Dest, backing: &mut impl Extents) {
         self.release(dest, backing);
     }
 
@@ -339,33 +329,25 @@ impl<S> Slots<S> {
     ///
     /// A migrated slot's destination is released; a write in flight of the slot is
     /// superseded: its completion will find its ticket stale.
-    pub fn store<R, M, C>(
+    pub fn store<R>(
         &mut self,
         index: u64,
         resident: R,
-        backing: &mut Backing<M, C>,
+        backing: &mut impl Extents,
     ) -> Result<Option<R>, WbError>
     where
         R: Resident,
         S: AsMut<[State<R>]>,
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
     {
         self.replace(index, State::Resident(resident), backing)
     }
 
     /// Empties slot `index` and returns its resident handle, if it had one, for the
     /// caller to free. Releases as [`Slots::store`] does.
-    pub fn free<R, M, C>(
-        &mut self,
-        index: u64,
-        backing: &mut Backing<M, C>,
-    ) -> Result<Option<R>, WbError>
+    pub fn free<R>(&mut self, index: u64, backing: &mut impl Extents) -> Result<Option<R>, WbError>
     where
         R: Resident,
         S: AsMut<[State<R>]>,
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
     {
         self.replace(index, State::Empty, backing)
     }
@@ -381,17 +363,15 @@ impl<S> Slots<S> {
     ///
     /// [`WbError::OutOfRange`], [`WbError::NotResident`], [`WbError::NotWritable`], or
     /// [`WbError::Backing`] if `dest.block` is no extent or cannot take another hold.
-    pub fn begin<R, M, C>(
+    pub fn begin<R>(
         &mut self,
         index: u64,
         dest: Dest,
-        backing: &mut Backing<M, C>,
+        backing: &mut impl Extents,
     ) -> Result<Ticket, WbError>
     where
         R: Resident,
         S: AsMut<[State<R>]>,
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
     {
         let state = state_mut(self.slots.as_mut(), index)?;
         let State::Resident(resident) = *state else {
@@ -415,12 +395,10 @@ impl<S> Slots<S> {
     /// ticket's hold, and its resident handle is returned for the caller to free. Otherwise
     /// the ticket is stale (the slot changed meanwhile, or `ticket.slot` is out of range):
     /// its hold is released and `None` returned.
-    pub fn complete<R, M, C>(&mut self, ticket: Ticket, backing: &mut Backing<M, C>) -> Option<R>
+    pub fn complete<R>(&mut self, ticket: Ticket, backing: &mut impl Extents) -> Option<R>
     where
         R: Resident,
         S: AsMut<[State<R>]>,
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
     {
         let Some(kept) = self.settle(ticket, |_| State::Migrated(ticket.dest)) else {
             self.counts.stale = self.counts.stale.saturating_add(1);
@@ -435,12 +413,10 @@ impl<S> Slots<S> {
     /// migrating under this ticket, makes it resident again. Returns `true` in that case.
     ///
     /// A frame's write fails as a whole: fail every ticket of it.
-    pub fn fail<R, M, C>(&mut self, ticket: Ticket, backing: &mut Backing<M, C>) -> bool
+    pub fn fail<R>(&mut self, ticket: Ticket, backing: &mut impl Extents) -> bool
     where
         R: Resident,
         S: AsMut<[State<R>]>,
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
     {
         let restored = self.settle(ticket, |kept| State::Resident(R::restore(kept)));
         if restored.is_some() {
@@ -461,18 +437,16 @@ impl<S> Slots<S> {
     ///
     /// [`WbError::Backing`] if no extent could be allocated; [`WbError::NothingToWrite`]
     /// if no record began, after freeing the extent again.
-    pub fn begin_frame<R, M, C>(
+    pub fn begin_frame<R>(
         &mut self,
         pages: u32,
         records: impl IntoIterator<Item = (u64, u16, u16)>,
-        backing: &mut Backing<M, C>,
+        backing: &mut impl Extents,
         mut started: impl FnMut(Ticket),
     ) -> Result<(u32, u32), WbError>
     where
         R: Resident,
         S: AsMut<[State<R>]>,
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
     {
         let block = backing.alloc(pages).map_err(WbError::Backing)?;
         let mut count: u32 = 0;
@@ -514,17 +488,15 @@ impl<S> Slots<S> {
 
     /// Puts `new` in slot `index`; releases the old state's destination if it was
     /// migrated, and returns its resident handle if it had one.
-    fn replace<R, M, C>(
+    fn replace<R>(
         &mut self,
         index: u64,
         new: State<R>,
-        backing: &mut Backing<M, C>,
+        backing: &mut impl Extents,
     ) -> Result<Option<R>, WbError>
     where
         R: Resident,
         S: AsMut<[State<R>]>,
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
     {
         let state = state_mut(self.slots.as_mut(), index)?;
         let old = mem::replace(state, new);
@@ -543,11 +515,7 @@ impl<S> Slots<S> {
 
     /// Drops one hold on `dest`'s extent, counting a refusal (see
     /// [`WbCounts::bad_releases`]).
-    fn release<M, C>(&mut self, dest: Dest, backing: &mut Backing<M, C>)
-    where
-        M: AsRef<[u64]> + AsMut<[u64]>,
-        C: AsRef<[u16]> + AsMut<[u16]>,
-    {
+    fn release(&mut self, dest: Dest, backing: &mut impl Extents) {
         if backing.release_object(dest.block).is_err() {
             self.counts.bad_releases = self.counts.bad_releases.saturating_add(1);
         }
