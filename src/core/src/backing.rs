@@ -27,8 +27,7 @@
 //!
 //! Next fit: a search starts at the map word where the last extent ended and looks at
 //! each word in turn, wrapping around once, for `k` clear bits in a row that start in
-//! that word (they may run into the next word). Each word costs `k` shifts and ands of a
-//! 128-bit value, so a search of a device of `n` blocks takes at most about `n / 64 * k`
+//! that word (they may run into the next word). Each word costs `k` shifts and ands, so a search of a device of `n` blocks takes at most about `n / 64 * k`
 //! steps, and far fewer while the device is not nearly full.
 //!
 //! # Examples
@@ -379,12 +378,14 @@ where
 
 /// Returns the bits of `word` at which runs of `len` clear bits start, the run allowed to
 /// go on into `next`, the following word.
+///
+/// Plain `u64` shifts, no `u128`: the kernel need not link 128-bit helpers.
 fn run_starts(word: u64, next: u64, len: u32) -> u64 {
-    let free = !(u128::from(word) | (u128::from(next) << WORD_BITS));
+    let (free, free_next) = (!word, !next);
     let mut runs = free;
-    for shift in 1..len {
-        runs &= free >> shift;
+    for shift in 1..len.min(WORD_BITS) {
+        // Bit `i` of the window shifted down by `shift`: bit `i + shift` of the two words.
+        runs &= (free >> shift) | (free_next << (WORD_BITS - shift));
     }
-    // CAST: keeps the starts within `word`, the low 64 bits.
-    runs as u64
+    runs
 }
