@@ -478,10 +478,16 @@ impl HoleList {
     /// The walk stops early, without an error, at a link to anything but a hole below
     /// `tail`; for a list kept by the pool that never happens.
     pub fn iter<'a>(&self, frame: &'a [u8], tail: u16) -> Holes<'a> {
+        // A frame too long for `u16` offsets has no holes, as `read_record` would say.
+        let (next, end) = match frame_end(frame) {
+            Some(end) => (self.head, end),
+            None => (NO_HOLE, 0),
+        };
         Holes {
             frame,
-            next: self.head,
-            tail,
+            next,
+            // Checked once here rather than per hole: both bounds hold for every hole.
+            tail: tail.min(end),
             // Holes are disjoint and at least `MIN_RECORD` bytes long.
             steps: tail / MIN_SIZE,
         }
@@ -495,14 +501,13 @@ impl HoleList {
     /// `best`.
     pub fn best_fit(&self, frame: &[u8], tail: u16, size: u16) -> HoleScan {
         let mut scan = HoleScan::default();
+        // `fit_key` of `scan.best`; no hole has this key, every hole's is smaller.
+        let mut best_key = u32::MAX;
         for hole in self.iter(frame, tail) {
-            // The list is in no order: the lowest offset wins among equals explicitly.
-            // An exact fit is smaller than any other hole that fits.
-            let better = hole_fits(hole.size(), size)
-                && scan
-                    .best
-                    .is_none_or(|best| (hole.size(), hole.offset) < (best.size(), best.offset));
-            let other = if better {
+            let hole_size = hole.size();
+            let key = fit_key(hole_size, hole.offset);
+            let other = if key < best_key && hole_fits(hole_size, size) {
+                best_key = key;
                 scan.best.replace(hole)
             } else {
                 Some(hole)
@@ -524,7 +529,20 @@ impl HoleList {
     }
 }
 
+/// Returns the order in which [`HoleList::best_fit`] prefers holes that fit: smaller first,
+/// then lower offsets (the list is in no order, so ties are broken explicitly). An exact fit
+/// is smaller than any other hole that fits. The key is below `u32::MAX` for any hole.
+#[inline]
+fn fit_key(size: u16, offset: u16) -> u32 {
+    (u32::from(size) << 16) | u32::from(offset)
+}
+
 /// Iterator over the holes of a [`HoleList`], returned by [`HoleList::iter`].
+///
+/// # Invariants
+///
+/// - `tail` is at most the frame's length, which is at most [`MAX_FRAME_SIZE`] unless
+///   `next` is [`NO_HOLE`].
 #[derive(Debug, Clone)]
 pub struct Holes<'a> {
     frame: &'a [u8],
@@ -536,14 +554,46 @@ pub struct Holes<'a> {
 impl Iterator for Holes<'_> {
     type Item = Record;
 
+    #[inline]
     fn next(&mut self) -> Option<Record> {
         let offset = some_hole(self.next)?;
         self.steps = self.steps.checked_sub(1)?;
-        let hole = read_record(self.frame, offset, self.tail).filter(Record::is_free);
-        let links = hole.and_then(|_| hole_links(self.frame, offset));
-        self.next = links.and_then(|links| links.next).unwrap_or(NO_HOLE);
-        hole
+        let hole = read_hole(self.frame, offset, self.tail);
+        self.next = hole.map_or(NO_HOLE, |(_, next)| next);
+        hole.map(|(hole, _)| hole)
     }
+}
+
+/// The bytes at the start of a hole that a walk of the hole list reads: its header and
+/// both links.
+const HOLE_HEAD: usize = HEADER_LEN + 2 * LINK_LEN;
+
+/// Reads the hole at `offset` and its link to the next hole (possibly [`NO_HOLE`]), with
+/// one bounds check for both, or returns `None` unless a hole (a record marked
+/// [`FREE_OWNER`]) starts there and ends at or below `tail`.
+///
+/// This is [`read_record`] and [`hole_links`] for the hot walk of the hole list: `tail`
+/// must already be at most the frame's length, which must be at most [`MAX_FRAME_SIZE`].
+#[inline]
+fn read_hole(frame: &[u8], offset: u16, tail: u16) -> Option<(Record, u16)> {
+    let head = frame
+        .get(usize::from(offset)..)?
+        .first_chunk::<HOLE_HEAD>()?;
+    let [o0, o1, o2, o3, l0, l1, _, _, n0, n1] = *head;
+    if u32::from_le_bytes([o0, o1, o2, o3]) != FREE_OWNER {
+        return None;
+    }
+    let len_field = u16::from_le_bytes([l0, l1]);
+    let hole = Record {
+        offset,
+        owner: FREE_OWNER,
+        len: len_field & !PREV_FREE,
+        prev_free: len_field & PREV_FREE != 0,
+    };
+    if offset.checked_add(hole.size())? > tail {
+        return None;
+    }
+    Some((hole, u16::from_le_bytes([n0, n1])))
 }
 
 /// Returns an iterator over the records of `frame` from offset 0 to `tail`, holes included.

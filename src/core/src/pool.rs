@@ -201,7 +201,7 @@ const FINE_CLASSES: usize = PAGE_SIZE / CLASS_WIDTH as usize;
 pub const CLASSES: usize =
     FINE_CLASSES + (MAX_FRAME_SIZE - PAGE_SIZE) / COARSE_CLASS_WIDTH as usize + 1;
 
-// The bitmap of non-empty classes is a `u128`.
+// The bitmap of non-empty classes is a `u128`, and a class fits a `u8`.
 const _: () = assert!(CLASSES <= 128);
 
 /// Number of frames at the front of the class just below a record's class that a store
@@ -325,7 +325,14 @@ impl Usage {
 
     /// Returns the free-space class of the frame.
     fn class(&self) -> usize {
-        class_of_free(self.capacity())
+        usize::from(self.class_index())
+    }
+
+    /// Returns the free-space class of the frame, as [`Packed`] caches it.
+    #[inline]
+    fn class_index(&self) -> u8 {
+        // CAST: `class_of_free` is below `CLASSES`, which fits a `u8`.
+        class_of_free(self.capacity()) as u8
     }
 }
 
@@ -427,8 +434,8 @@ pub struct CompactStats {
 /// pointer, the links of the least-recently-used list and, for packed frames, the
 /// free-space bucket links, the tail, the live record bytes, the object count, the size of
 /// the largest hole, the bytes small records are padded by, the offset of the first hole,
-/// the frame's length in pages and a compaction mark, then padding. Hole bytes are derived (tail minus live
-/// record bytes).
+/// the frame's length in pages, a compaction mark and the cached free-space class, then
+/// padding. Hole bytes are derived (tail minus live record bytes).
 pub struct FrameEntry<F> {
     /// Links on the LRU list (packed and huge frames), the reserve or the list of empty
     /// entries, which are exclusive.
@@ -481,11 +488,34 @@ struct Packed<F> {
     pages: u8,
     /// Set by [`Pool::compact`] on frames it gave up emptying; clear otherwise.
     marked: bool,
-    /// Links in the free-space bucket of `usage().class()`.
+    /// The free-space class of the frame, `usage().class()`, cached so that a change of
+    /// usage computes only the new class and finds the bucket the frame is on.
+    class: u8,
+    /// Links in the free-space bucket of `class`.
     bucket: Links,
 }
 
 impl<F> Packed<F> {
+    /// Returns an empty packed frame of `frame`, `pages` pages long, on no bucket yet.
+    fn new(frame: F, pages: u8) -> Self {
+        let mut packed = Packed {
+            frame,
+            tail: 0,
+            record_bytes: 0,
+            objects: 0,
+            largest_hole: 0,
+            padding: 0,
+            holes: HoleList::EMPTY,
+            pages,
+            marked: false,
+            class: 0,
+            bucket: Links::UNLINKED,
+        };
+        // INVARIANT: the cached class is the usage's.
+        packed.class = packed.usage().class_index();
+        packed
+    }
+
     /// Returns the usage of the frame.
     fn usage(&self) -> Usage {
         Usage {
@@ -499,6 +529,9 @@ impl<F> Packed<F> {
     }
 
     /// Sets the usage of the frame; its length cannot change.
+    ///
+    /// The cached class is not updated: see [`Packed::apply_usage`].
+    #[inline]
     fn set_usage(&mut self, usage: Usage) {
         self.tail = usage.tail;
         self.record_bytes = usage.record_bytes;
@@ -506,6 +539,45 @@ impl<F> Packed<F> {
         self.largest_hole = usage.largest_hole;
         self.padding = usage.padding;
     }
+
+    /// Sets the usage of the frame to `new` (its length cannot change), moves its usage in
+    /// `totals` from the old one to the new one, and returns the move between buckets that
+    /// the pool must make if its class changed.
+    #[inline]
+    fn apply_usage(&mut self, new: Usage, totals: &mut Totals) -> Option<Rebucket> {
+        let old = self.usage();
+        self.set_usage(new);
+        let new = Usage {
+            len: old.len,
+            ..new
+        };
+        // INVARIANT: the totals follow the frame's usage.
+        totals.replace(old, new);
+        let class = new.class_index();
+        if class == self.class {
+            return None;
+        }
+        let from = self.class;
+        // INVARIANT: the class is the usage's; the caller moves the frame to its bucket.
+        self.class = class;
+        Some(Rebucket {
+            from,
+            to: class,
+            marked: self.marked,
+        })
+    }
+}
+
+/// A packed frame's move from the bucket of one class to that of another, returned by
+/// [`Packed::apply_usage`] for [`Pool::rebucket`].
+#[derive(Clone, Copy)]
+struct Rebucket {
+    /// The class whose bucket the frame is on.
+    from: u8,
+    /// The class whose bucket it goes to.
+    to: u8,
+    /// Whether the frame is marked by compaction: it then goes last in its bucket.
+    marked: bool,
 }
 
 impl<F: AsRef<[u8]> + AsMut<[u8]>> Packed<F> {
@@ -1163,18 +1235,7 @@ where
             // Unreachable: `id` was just taken out of the table.
             return Err(PoolError::NeedFrame);
         };
-        slot.state = State::Packed(Packed {
-            frame,
-            tail: 0,
-            record_bytes: 0,
-            objects: 0,
-            largest_hole: 0,
-            padding: 0,
-            holes: HoleList::EMPTY,
-            pages,
-            marked: false,
-            bucket: Links::UNLINKED,
-        });
+        slot.state = State::Packed(Packed::new(frame, pages));
         // INVARIANT: the new packed frame goes on the LRU list, its bucket and the counts.
         // It has no record for the moment it takes the caller to append one.
         self.lru.push_back(entries, id);
@@ -1246,7 +1307,8 @@ where
         let (record, usage) = packed
             .place(owner, data, size)
             .ok_or(PoolError::NeedFrame)?;
-        self.set_usage(id, usage);
+        let moved = packed.apply_usage(usage, &mut self.totals);
+        self.rebucket(id, moved);
         Ok(ObjectRef {
             frame: id,
             offset: record.offset,
@@ -1262,60 +1324,65 @@ where
     /// Sets the usage of the packed frame `id`, moving it to the bucket of its new class and
     /// keeping the totals right. The frame's length is not changed.
     fn set_usage(&mut self, id: FrameId, new: Usage) {
-        let Some(old) = self.usage(id) else {
+        let Some(packed) = packed_mut(self.table.as_mut(), id) else {
             return;
         };
-        let new = Usage {
-            len: old.len,
-            ..new
-        };
-        let moves = old.class() != new.class();
-        if moves {
-            self.bucket_remove(id);
-        }
-        if let Some(packed) = packed_mut(self.table.as_mut(), id) {
-            packed.set_usage(new);
-        }
-        // INVARIANT: the totals follow the frame's usage, the bucket its class.
-        self.totals.replace(old, new);
-        if moves {
-            self.bucket_insert(id);
+        let moved = packed.apply_usage(new, &mut self.totals);
+        self.rebucket(id, moved);
+    }
+
+    /// Makes the bucket move `moved` of the packed frame `id`, if any: what
+    /// [`Packed::apply_usage`] asks for.
+    #[inline]
+    fn rebucket(&mut self, id: FrameId, moved: Option<Rebucket>) {
+        if let Some(moved) = moved {
+            // INVARIANT: the frame leaves the bucket of its old class for its new one.
+            self.unlink_bucket(id, moved.from);
+            self.link_bucket(id, moved.to, moved.marked);
         }
     }
 
     /// Puts the packed frame `id` on the bucket of its class: first, or last if marked.
     fn bucket_insert(&mut self, id: FrameId) {
+        let Some(packed) = packed(self.table.as_ref(), id) else {
+            return;
+        };
+        let (class, marked) = (packed.class, packed.marked);
+        self.link_bucket(id, class, marked);
+    }
+
+    /// Takes the packed frame `id` off the bucket of its class.
+    fn bucket_remove(&mut self, id: FrameId) {
+        let Some(class) = packed(self.table.as_ref(), id).map(|packed| packed.class) else {
+            return;
+        };
+        self.unlink_bucket(id, class);
+    }
+
+    /// Puts the packed frame `id` on the bucket of `class`: first, or last if `marked`.
+    fn link_bucket(&mut self, id: FrameId, class: u8, marked: bool) {
+        let Some(bucket) = self.buckets.get_mut(usize::from(class)) else {
+            return;
+        };
         let entries = self.table.as_mut();
-        let Some(packed) = packed(entries, id) else {
-            return;
-        };
-        let class = packed.usage().class();
-        let marked = packed.marked;
-        let Some(bucket) = self.buckets.get_mut(class) else {
-            return;
-        };
         let linked = if marked {
             bucket.push_back(entries, id)
         } else {
             bucket.push_front(entries, id)
         };
         if linked {
-            self.nonempty |= class_bit(class);
+            self.nonempty |= class_bit(usize::from(class));
         }
     }
 
-    /// Takes the packed frame `id` off the bucket of its class.
-    fn bucket_remove(&mut self, id: FrameId) {
-        let entries = self.table.as_mut();
-        let Some(class) = packed(entries, id).map(|packed| packed.usage().class()) else {
+    /// Takes the packed frame `id` off the bucket of `class`, which it is on.
+    fn unlink_bucket(&mut self, id: FrameId, class: u8) {
+        let Some(bucket) = self.buckets.get_mut(usize::from(class)) else {
             return;
         };
-        let Some(bucket) = self.buckets.get_mut(class) else {
-            return;
-        };
-        bucket.remove(entries, id);
+        bucket.remove(self.table.as_mut(), id);
         if bucket.is_empty() {
-            self.nonempty &= !class_bit(class);
+            self.nonempty &= !class_bit(usize::from(class));
         }
     }
 
