@@ -68,6 +68,7 @@
 //! assert_eq!(&page[18..20], b"de");
 //! ```
 
+use core::mem;
 use core::ops::Range;
 
 use super::geometry::PAGE_SIZE;
@@ -123,6 +124,7 @@ const _: () = assert!(MAX_FRAME_SIZE - HEADER_LEN < PREV_FREE as usize);
 
 /// Returns the length of `frame` as an offset, or `None` if it is longer than
 /// [`MAX_FRAME_SIZE`].
+#[inline]
 pub fn frame_end(frame: &[u8]) -> Option<u16> {
     if frame.len() > MAX_FRAME_SIZE {
         return None;
@@ -132,6 +134,7 @@ pub fn frame_end(frame: &[u8]) -> Option<u16> {
 
 /// Returns the bytes a record of `len` bytes of data takes in a frame: its header and data,
 /// padded to at least [`MIN_RECORD`].
+#[inline]
 pub fn record_size(len: u16) -> u16 {
     HEADER.saturating_add(len).max(MIN_SIZE)
 }
@@ -151,22 +154,26 @@ pub struct Record {
 
 impl Record {
     /// Returns `true` if the record is a hole.
+    #[inline]
     pub fn is_free(&self) -> bool {
         self.owner == FREE_OWNER
     }
 
     /// Returns the size of the record in the frame: header, data and padding
     /// ([`record_size`]).
+    #[inline]
     pub fn size(&self) -> u16 {
         record_size(self.len)
     }
 
     /// Returns the bytes of padding after the record's data.
+    #[inline]
     pub fn padding(&self) -> u16 {
         self.size().saturating_sub(HEADER).saturating_sub(self.len)
     }
 
     /// Returns the offset just past the record, where the next record starts.
+    #[inline]
     pub fn end(&self) -> u16 {
         // A record read or written here lies within a frame of at most `MAX_FRAME_SIZE`
         // bytes, so this never saturates.
@@ -174,6 +181,7 @@ impl Record {
     }
 
     /// Returns the byte range of the record's data in the frame.
+    #[inline]
     pub fn data_range(&self) -> Range<usize> {
         let start = self.offset.saturating_add(HEADER);
         usize::from(start)..usize::from(start.saturating_add(self.len))
@@ -181,6 +189,7 @@ impl Record {
 }
 
 /// Reads the `u16` at `at`, if it lies within the frame.
+#[inline]
 fn read_u16(frame: &[u8], at: u16) -> Option<u16> {
     frame_end(frame)?;
     let bytes = frame.get(usize::from(at)..)?.first_chunk::<LINK_LEN>()?;
@@ -188,6 +197,7 @@ fn read_u16(frame: &[u8], at: u16) -> Option<u16> {
 }
 
 /// Writes `value` at `at`. Returns `None`, writing nothing, unless it lies within the frame.
+#[inline]
 fn write_u16(frame: &mut [u8], at: u16, value: u16) -> Option<()> {
     frame_end(frame)?;
     let bytes = frame
@@ -199,6 +209,7 @@ fn write_u16(frame: &mut [u8], at: u16, value: u16) -> Option<()> {
 
 /// Writes a header at `offset`. Returns `None`, writing nothing, unless it lies within the
 /// frame.
+#[inline]
 fn write_header(frame: &mut [u8], offset: u16, owner: u32, len_field: u16) -> Option<()> {
     frame_end(frame)?;
     let [o0, o1, o2, o3] = owner.to_le_bytes();
@@ -216,6 +227,7 @@ fn write_header(frame: &mut [u8], offset: u16, owner: u32, len_field: u16) -> Op
 /// past the end of the frame, or if the frame is longer than [`MAX_FRAME_SIZE`]. Any other
 /// bytes are a record: only the pool's invariants tell that `offset` starts one (see
 /// [`super::pool::Pool::load`]), or a walk from offset 0 ([`records`]).
+#[inline]
 pub fn read_record(frame: &[u8], offset: u16, tail: u16) -> Option<Record> {
     let limit = frame_end(frame)?;
     let start = usize::from(offset);
@@ -245,6 +257,7 @@ pub fn read_record(frame: &[u8], offset: u16, tail: u16) -> Option<Record> {
 /// the record (padding included) would reach past the end of the frame, or the frame is
 /// longer than [`MAX_FRAME_SIZE`]. Whatever was at `offset` is overwritten; keeping records
 /// from overlapping is the caller's business.
+#[inline]
 pub fn write_record(frame: &mut [u8], offset: u16, owner: u32, data: &[u8]) -> Option<Record> {
     if data.len() > MAX_OBJECT {
         return None;
@@ -271,6 +284,7 @@ pub fn write_record(frame: &mut [u8], offset: u16, owner: u32, data: &[u8]) -> O
 ///
 /// Returns `false`, writing nothing, if the header would reach past the end of the frame or
 /// the frame is longer than [`MAX_FRAME_SIZE`].
+#[inline]
 pub fn set_owner(frame: &mut [u8], offset: u16, owner: u32) -> bool {
     if frame_end(frame).is_none() {
         return false;
@@ -291,6 +305,7 @@ pub fn set_owner(frame: &mut [u8], offset: u16, owner: u32) -> bool {
 ///
 /// Returns `false`, writing nothing, if the header would reach past the end of the frame or
 /// the frame is longer than [`MAX_FRAME_SIZE`].
+#[inline]
 pub fn set_prev_free(frame: &mut [u8], offset: u16, prev_free: bool) -> bool {
     let Some(at) = offset.checked_add(HEADER - LINK) else {
         return false;
@@ -313,6 +328,7 @@ pub fn set_prev_free(frame: &mut [u8], offset: u16, prev_free: bool) -> bool {
 /// `None`, writing nothing, if `size` is less than [`MIN_RECORD`], the hole would reach
 /// past the end of the frame, or the frame is longer than [`MAX_FRAME_SIZE`]. Unlike an
 /// object, a hole may be longer than [`MAX_OBJECT`].
+#[inline]
 pub fn write_hole(frame: &mut [u8], offset: u16, size: u16) -> Option<Record> {
     let limit = frame_end(frame)?;
     let end = offset.checked_add(size)?;
@@ -335,6 +351,7 @@ pub fn write_hole(frame: &mut [u8], offset: u16, size: u16) -> Option<Record> {
 /// Returns `None` unless the footer before `offset` gives the size of a hole whose header
 /// says so: what the record at `offset` has before it when its
 /// [`prev_free`](Record::prev_free) flag is set.
+#[inline]
 pub fn hole_before(frame: &[u8], offset: u16) -> Option<Record> {
     let size = read_u16(frame, offset.checked_sub(LINK)?)?;
     let hole = read_record(frame, offset.checked_sub(size)?, offset)?;
@@ -343,6 +360,7 @@ pub fn hole_before(frame: &[u8], offset: u16) -> Option<Record> {
 
 /// Returns `true` if a hole of `hole` bytes can take a record of `size` bytes (both
 /// headers included): exactly, or with room left for a smaller hole ([`MIN_RECORD`]).
+#[inline]
 pub fn hole_fits(hole: u16, size: u16) -> bool {
     hole == size
         || size
@@ -360,12 +378,14 @@ pub struct HoleLinks {
 }
 
 /// Returns the offset stored in a link, if it links to a hole.
+#[inline]
 fn some_hole(link: u16) -> Option<u16> {
     (link != NO_HOLE).then_some(link)
 }
 
 /// Returns where the previous-hole link of the hole at `offset` is kept; the next-hole link
 /// follows it.
+#[inline]
 fn links_at(offset: u16) -> Option<u16> {
     offset.checked_add(HEADER)
 }
@@ -373,6 +393,7 @@ fn links_at(offset: u16) -> Option<u16> {
 /// Reads the links of the hole at `offset`, or `None` if they would reach past the frame.
 ///
 /// Only bytes are read: whether a hole starts at `offset` is the caller's business.
+#[inline]
 pub fn hole_links(frame: &[u8], offset: u16) -> Option<HoleLinks> {
     let at = links_at(offset)?;
     Some(HoleLinks {
@@ -382,11 +403,13 @@ pub fn hole_links(frame: &[u8], offset: u16) -> Option<HoleLinks> {
 }
 
 /// Sets the previous-hole link of the hole at `offset`.
+#[inline]
 fn set_prev_link(frame: &mut [u8], offset: u16, prev: Option<u16>) -> Option<()> {
     write_u16(frame, links_at(offset)?, prev.unwrap_or(NO_HOLE))
 }
 
 /// Sets the next-hole link of the hole at `offset`.
+#[inline]
 fn set_next_link(frame: &mut [u8], offset: u16, next: Option<u16>) -> Option<()> {
     write_u16(
         frame,
@@ -427,6 +450,7 @@ impl HoleList {
     pub const EMPTY: HoleList = HoleList { head: NO_HOLE };
 
     /// Returns the offset of the first hole on the list, if any.
+    #[inline]
     pub fn first(&self) -> Option<u16> {
         some_hole(self.head)
     }
@@ -434,6 +458,7 @@ impl HoleList {
     /// Puts the hole at `offset` first on the list, writing its links.
     ///
     /// Returns `false`, changing nothing, if its links would reach past the frame.
+    #[inline]
     pub fn push(&mut self, frame: &mut [u8], offset: u16) -> bool {
         let old = self.first();
         // The next link lies after the previous one: if it fits, both do.
@@ -453,6 +478,7 @@ impl HoleList {
     ///
     /// Returns `false`, changing nothing, if its links cannot be read, or if it has no
     /// previous hole and is not first on the list.
+    #[inline]
     pub fn remove(&mut self, frame: &mut [u8], offset: u16) -> bool {
         let Some(links) = hole_links(frame, offset) else {
             return false;
@@ -503,18 +529,21 @@ impl HoleList {
         let mut scan = HoleScan::default();
         // `fit_key` of `scan.best`; no hole has this key, every hole's is smaller.
         let mut best_key = u32::MAX;
+        // Size of `scan.best`, or 0 without one.
+        let mut best_size = 0;
         for hole in self.iter(frame, tail) {
             let hole_size = hole.size();
             let key = fit_key(hole_size, hole.offset);
+            // The hole that is not (or no longer) the best: the new one, or the best it
+            // displaces.
             let other = if key < best_key && hole_fits(hole_size, size) {
                 best_key = key;
-                scan.best.replace(hole)
+                scan.best = Some(hole);
+                mem::replace(&mut best_size, hole_size)
             } else {
-                Some(hole)
+                hole_size
             };
-            if let Some(other) = other {
-                scan.largest_other = scan.largest_other.max(other.size());
-            }
+            scan.largest_other = scan.largest_other.max(other);
         }
         scan
     }

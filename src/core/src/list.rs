@@ -86,17 +86,20 @@ pub trait Chain<T> {
 }
 
 /// Returns `index` unless it is [`NONE`].
+#[inline]
 fn some_index(index: u32) -> Option<u32> {
     (index != NONE).then_some(index)
 }
 
 /// Returns the links of kind `C` of the entry at `id`.
+#[inline]
 fn links<T, C: Chain<T>>(entries: &[T], id: u32) -> Option<&Links> {
     let entry = usize::try_from(id).ok().and_then(|i| entries.get(i))?;
     C::links(entry)
 }
 
 /// Returns the links of kind `C` of the entry at `id`, mutably.
+#[inline]
 fn links_mut<T, C: Chain<T>>(entries: &mut [T], id: u32) -> Option<&mut Links> {
     let entry = usize::try_from(id).ok().and_then(|i| entries.get_mut(i))?;
     C::links_mut(entry)

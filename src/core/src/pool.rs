@@ -235,6 +235,7 @@ pub fn frame_pages(len: usize) -> Option<u8> {
 
 /// Returns the length in bytes of a frame of `pages` pages, saturating at `u16::MAX` (a
 /// frame held by the pool has at most 8 pages, 32768 bytes).
+#[inline]
 fn pages_len(pages: u8) -> u16 {
     PAGE_END.saturating_mul(u16::from(pages))
 }
@@ -287,11 +288,13 @@ pub struct Usage {
 
 impl Usage {
     /// Returns the bytes of holes below the tail.
+    #[inline]
     pub fn hole_bytes(&self) -> u16 {
         self.tail.saturating_sub(self.record_bytes)
     }
 
     /// Returns the free bytes after the tail.
+    #[inline]
     pub fn free_bytes(&self) -> u16 {
         self.len.saturating_sub(self.tail)
     }
@@ -308,6 +311,7 @@ impl Usage {
     /// smallest hole ([`MIN_RECORD`]) that a record placed in it may leave.
     ///
     /// A record of exactly the size of a hole fits too, but does not count here.
+    #[inline]
     pub fn capacity(&self) -> u16 {
         self.free_bytes()
             .max(self.largest_hole.saturating_sub(MIN_SIZE))
@@ -319,6 +323,7 @@ impl Usage {
     /// Unlike [`Usage::capacity`] this is exact for the space after the tail and counts a
     /// largest hole of exactly `size` bytes. It misses only a smaller hole of exactly
     /// `size` bytes, which would take a walk over the records to find.
+    #[inline]
     fn has_room(&self, size: u16) -> bool {
         self.free_bytes() >= size || frame::hole_fits(self.largest_hole, size)
     }
@@ -517,6 +522,7 @@ impl<F> Packed<F> {
     }
 
     /// Returns the usage of the frame.
+    #[inline]
     fn usage(&self) -> Usage {
         Usage {
             tail: self.tail,
@@ -798,6 +804,7 @@ struct Totals {
 
 impl Totals {
     /// Accounts for a packed frame's usage changing from `old` to `new`.
+    #[inline]
     fn replace(&mut self, old: Usage, new: Usage) {
         self.tail_bytes = swapped(self.tail_bytes, old.tail, new.tail);
         self.record_bytes = swapped(self.record_bytes, old.record_bytes, new.record_bytes);
@@ -807,22 +814,26 @@ impl Totals {
 }
 
 /// Returns `sum` with `old` taken out and `new` put in.
+#[inline]
 fn swapped(sum: u64, old: u16, new: u16) -> u64 {
     sum.saturating_sub(u64::from(old))
         .saturating_add(u64::from(new))
 }
 
 /// Returns the entry at `id`.
+#[inline]
 fn entry<F>(entries: &[FrameEntry<F>], id: FrameId) -> Option<&FrameEntry<F>> {
     usize::try_from(id).ok().and_then(|i| entries.get(i))
 }
 
 /// Returns the entry at `id`, mutably.
+#[inline]
 fn entry_mut<F>(entries: &mut [FrameEntry<F>], id: FrameId) -> Option<&mut FrameEntry<F>> {
     usize::try_from(id).ok().and_then(|i| entries.get_mut(i))
 }
 
 /// Returns the packed frame at `id`.
+#[inline]
 fn packed<F>(entries: &[FrameEntry<F>], id: FrameId) -> Option<&Packed<F>> {
     match &entry(entries, id)?.state {
         State::Packed(packed) => Some(packed),
@@ -831,6 +842,7 @@ fn packed<F>(entries: &[FrameEntry<F>], id: FrameId) -> Option<&Packed<F>> {
 }
 
 /// Returns the packed frame at `id`, mutably.
+#[inline]
 fn packed_mut<F>(entries: &mut [FrameEntry<F>], id: FrameId) -> Option<&mut Packed<F>> {
     match &mut entry_mut(entries, id)?.state {
         State::Packed(packed) => Some(packed),
@@ -861,6 +873,7 @@ fn packed_pair_mut<F>(
 }
 
 /// Returns the bit of `class` in a bitmap of classes.
+#[inline]
 fn class_bit(class: usize) -> u128 {
     u32::try_from(class)
         .ok()
@@ -869,6 +882,7 @@ fn class_bit(class: usize) -> u128 {
 }
 
 /// Returns the lowest class of `mask` that is at least `min`.
+#[inline]
 fn lowest_at_least(mask: u128, min: usize) -> Option<usize> {
     let above = u32::try_from(min)
         .ok()
@@ -880,6 +894,7 @@ fn lowest_at_least(mask: u128, min: usize) -> Option<usize> {
 }
 
 /// Returns the free-space class of a frame with `free` bytes after its tail.
+#[inline]
 fn class_of_free(free: u16) -> usize {
     let class = match free.checked_sub(PAGE_END) {
         None => usize::from(free / CLASS_WIDTH),
@@ -906,11 +921,13 @@ fn class_floor(class: usize) -> u16 {
 ///
 /// A record is at most a page, so this is a class of [`CLASS_WIDTH`]-wide ones or the first
 /// coarse one, and every frame of that class or above has at least `size` free bytes.
+#[inline]
 fn class_for(size: u16) -> usize {
     usize::from(size.div_ceil(CLASS_WIDTH))
 }
 
 /// Returns the size of the record for an object of `len` bytes, padding included.
+#[inline]
 fn record_size(len: usize) -> Result<u16, PoolError> {
     if len == 0 || len > MAX_OBJECT {
         return Err(PoolError::BadLength);
@@ -1049,6 +1066,7 @@ where
 
     /// Returns the pages of all frames the pool holds (packed, huge and reserve):
     /// [`PoolStats::total_pages`] without building the whole [`PoolStats`].
+    #[inline]
     pub fn held_pages(&self) -> u64 {
         self.packed_pages
             .saturating_add(u64::from(self.huge_frames))
@@ -1513,16 +1531,31 @@ where
         &mut self,
         object: ObjectRef,
         owner: u32,
-        mut released: impl FnMut(F),
+        released: impl FnMut(F),
     ) -> Result<(), PoolError> {
+        self.free_packed(object, owner, released).map(|_| ())
+    }
+
+    /// Frees the object `object` of the slot `owner` as [`Pool::free`] does, and returns
+    /// the usage of its frame afterwards, or `None` if the frame was left without objects
+    /// and is no longer packed: what [`Pool::frame_state`] would say, without looking the
+    /// frame up again.
+    pub(super) fn free_packed(
+        &mut self,
+        object: ObjectRef,
+        owner: u32,
+        mut released: impl FnMut(F),
+    ) -> Result<Option<Usage>, PoolError> {
         let packed = packed_mut(self.table.as_mut(), object.frame).ok_or(PoolError::BadRef)?;
         let record = packed.live_record(object, owner)?;
         let usage = packed.free_record(record).ok_or(PoolError::BadRef)?;
-        self.set_usage(object.frame, usage);
+        let moved = packed.apply_usage(usage, &mut self.totals);
+        self.rebucket(object.frame, moved);
         if usage.objects == 0 {
             self.retire(object.frame, &mut released);
+            return Ok(None);
         }
-        Ok(())
+        Ok(Some(usage))
     }
 
     /// Frees the huge frame `id`: it goes to the reserve or to `released` like an emptied

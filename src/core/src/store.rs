@@ -28,9 +28,7 @@ use core::ops::Range;
 
 use super::frame::{self, Page};
 use super::geometry::PAGE_SIZE;
-use super::pool::{
-    CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, Usage,
-};
+use super::pool::{CompactStats, FrameEntry, FrameId, ObjectRef, Pool, PoolError, Usage};
 use super::slots::{Slot, SlotTable};
 use super::stats::{Counters, MmStat};
 
@@ -409,27 +407,29 @@ where
         self.count(&content, false);
         // By the type invariant of `Store` the content is live, so the pool
         // cannot refuse; if it ever did, the memory stays in the pool rather
-        // than being freed twice.
-        let _ = match content {
-            Content::SameFilled(_) => Ok(()),
-            Content::Packed(object) => self.pool.free(object, owner, &mut released),
-            Content::Huge(id) => self.pool.free_huge(id, &mut released),
-        };
-        if let Content::Packed(object) = content {
-            self.auto_compact(object.frame);
+        // than being freed twice, and the frame, unchanged, is not worth
+        // compacting (by the same invariant).
+        match content {
+            Content::SameFilled(_) => {}
+            Content::Packed(object) => {
+                if let Ok(Some(usage)) = self.pool.free_packed(object, owner, &mut released) {
+                    self.auto_compact(object.frame, &usage);
+                }
+            }
+            Content::Huge(id) => {
+                let _ = self.pool.free_huge(id, &mut released);
+            }
         }
     }
 
-    /// Compacts the packed frame `id` if its holes reach its length divided by
-    /// [`AUTO_COMPACT_DIVISOR`], updating the slots of the objects it moves.
+    /// Compacts the packed frame `id`, whose usage is `usage`, if its holes reach
+    /// its length divided by [`AUTO_COMPACT_DIVISOR`], updating the slots of the
+    /// objects it moves.
     ///
     /// This slides the records above the first hole down in the frame: at most
     /// the frame's length is copied, and nothing is allocated.
-    fn auto_compact(&mut self, id: FrameId) {
-        let Some(FrameState::Packed(usage)) = self.pool.frame_state(id) else {
-            return;
-        };
-        if !worth_compacting(&usage) {
+    fn auto_compact(&mut self, id: FrameId, usage: &Usage) {
+        if !worth_compacting(usage) {
             return;
         }
         let slots = &mut self.slots;
