@@ -526,26 +526,37 @@ impl HoleList {
     /// the frame's largest hole is the larger of `largest_other` and what is left of
     /// `best`.
     pub fn best_fit(&self, frame: &[u8], tail: u16, size: u16) -> HoleScan {
-        let mut scan = HoleScan::default();
-        // `fit_key` of `scan.best`; no hole has this key, every hole's is smaller.
+        let holes = self.iter(frame, tail);
+        let limit = holes.tail;
+        // `fit_key` of the best hole so far; no hole has this key, every hole's is smaller.
         let mut best_key = u32::MAX;
-        // Size of `scan.best`, or 0 without one.
+        // Offset and size of the best hole so far; a size of 0 without one.
+        let mut best_at = NO_HOLE;
         let mut best_size = 0;
-        for hole in self.iter(frame, tail) {
+        let mut largest_other = 0;
+        for hole in holes {
             let hole_size = hole.size();
             let key = fit_key(hole_size, hole.offset);
             // The hole that is not (or no longer) the best: the new one, or the best it
             // displaces.
-            let other = if key < best_key && hole_fits(hole_size, size) {
+            let other = if hole_fits(hole_size, size) && key < best_key {
                 best_key = key;
-                scan.best = Some(hole);
+                best_at = hole.offset;
                 mem::replace(&mut best_size, hole_size)
             } else {
                 hole_size
             };
-            scan.largest_other = scan.largest_other.max(other);
+            largest_other = largest_other.max(other);
         }
-        scan
+        // Read again rather than carried through the walk, which is cheaper: the bytes
+        // are the same, so this is the record the walk found.
+        let best = some_hole(best_at)
+            .and_then(|offset| read_hole(frame, offset, limit))
+            .map(|(hole, _)| hole);
+        HoleScan {
+            best,
+            largest_other,
+        }
     }
 
     /// Returns the size of the largest hole on the list, header included, or 0 if there is
@@ -619,7 +630,8 @@ fn read_hole(frame: &[u8], offset: u16, tail: u16) -> Option<(Record, u16)> {
         len: len_field & !PREV_FREE,
         prev_free: len_field & PREV_FREE != 0,
     };
-    if offset.checked_add(hole.size())? > tail {
+    // In `u32`, the sum cannot overflow.
+    if u32::from(offset) + u32::from(hole.size()) > u32::from(tail) {
         return None;
     }
     Some((hole, u16::from_le_bytes([n0, n1])))
