@@ -536,16 +536,17 @@ impl HoleList {
         let mut largest_other = 0;
         for hole in holes {
             let hole_size = hole.size();
-            let key = fit_key(hole_size, hole.offset);
             // The hole that is not (or no longer) the best: the new one, or the best it
-            // displaces.
-            let other = if hole_fits(hole_size, size) && key < best_key {
-                best_key = key;
-                best_at = hole.offset;
-                mem::replace(&mut best_size, hole_size)
-            } else {
-                hole_size
-            };
+            // displaces. Most holes do not fit: the key is only made for those that do.
+            let mut other = hole_size;
+            if hole_fits(hole_size, size) {
+                let key = fit_key(hole_size, hole.offset);
+                if key < best_key {
+                    best_key = key;
+                    best_at = hole.offset;
+                    other = mem::replace(&mut best_size, hole_size);
+                }
+            }
             largest_other = largest_other.max(other);
         }
         // Read again rather than carried through the walk, which is cheaper: the bytes
