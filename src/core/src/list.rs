@@ -165,6 +165,7 @@ impl<C> List<C> {
     ///
     /// The entry must not be on a list of this kind. Returns `false`, changing nothing, if
     /// `id` is out of the table or the entry has no links of this kind.
+    #[inline]
     pub fn push_front<T>(&mut self, entries: &mut [T], id: u32) -> bool
     where
         C: Chain<T>,
@@ -193,6 +194,7 @@ impl<C> List<C> {
     ///
     /// The entry must not be on a list of this kind. Returns `false`, changing nothing, if
     /// `id` is out of the table or the entry has no links of this kind.
+    #[inline]
     pub fn push_back<T>(&mut self, entries: &mut [T], id: u32) -> bool
     where
         C: Chain<T>,
@@ -223,6 +225,7 @@ impl<C> List<C> {
     /// `false`, changing nothing, if `id` is out of the table, has no links of this kind,
     /// or is visibly not on this list (it has no previous entry but is not the head, or no
     /// next entry but is not the tail).
+    #[inline]
     pub fn remove<T>(&mut self, entries: &mut [T], id: u32) -> bool
     where
         C: Chain<T>,
