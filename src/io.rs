@@ -7,8 +7,9 @@
 //! and compresses each 4 KiB page with the current CPU's stream (straight
 //! from the bio's page when a segment is a whole page,
 //! else gathered into the stream first), and only then takes the store lock
-//! to put the result in its slot. A read takes the lock just long enough
-//! to copy what the slot holds into the stream, and decompresses after.
+//! to put the result in its slot. A read decompresses LZ4 straight from the
+//! pool under the lock; other algorithms' objects are copied into the stream
+//! under the lock and decompressed after.
 
 use kernel::{
     block::mq::{self, Bio, Command, Operations},
@@ -229,7 +230,9 @@ fn read(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
     })
 }
 
-/// Loads slot `index` into `page`, with `codec` for compressed content.
+/// Loads slot `index` into `page`, with `codec` for compressed content:
+/// decompressed under the store lock or, for a slow decompressor, copied out
+/// and decompressed after (see [`Codec::decompresses_in_place`]).
 fn load_page(backend: &Backend, codec: &mut Codec, index: u64, page: &mut [u8]) -> Result {
     let packed_len = {
         let mut store = backend.store.lock();
@@ -246,6 +249,10 @@ fn load_page(backend: &Backend, codec: &mut Codec, index: u64, page: &mut [u8]) 
                 page.get_mut(..PAGE_SIZE)
                     .ok_or(EIO)?
                     .copy_from_slice(stored);
+                None
+            }
+            Found::Packed(data) if codec.decompresses_in_place() => {
+                codec.decompress(data, page)?;
                 None
             }
             Found::Packed(data) => {
