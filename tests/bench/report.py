@@ -4,8 +4,10 @@
 
 usage: report.py RESULTS_DIR
 
-IOPS g/z: mean ghostswap IOPS over mean zram IOPS of the same test (runs interleaved
-G Z Z G); > 1 means ghostswap is faster. mem_used g/z: mm_stat mem_used_total of
+IOPS g/z: the geometric mean of the ratios of the run pairs of a test (each pair one
+ghostswap and one zram run back to back, the order alternating G Z, Z G, ...); > 1 means
+ghostswap is faster. A pair's ratio cancels what the host did to both runs; the mean of
+ratios weighs every pair the same. mem_used g/z: mm_stat mem_used_total of
 ghostswap0 over zram0's for the same data; < 1 means ghostswap uses less memory.
 ratio orig/mem: mm_stat orig_data_size / mem_used_total (higher is better).
 "fio data" is the devices right after the prefill; "after randwrite" the same devices
@@ -14,6 +16,7 @@ snapshot" fresh devices holding only the snapshot pages.
 Prints the table, then the numbers behind it. Exit status 1 if a cell is missing.
 """
 import json
+import math
 import os
 import sys
 
@@ -69,12 +72,17 @@ def main():
         missing |= any(v is None for v in vals)
         rows.append((label, [fmt(v) for v in vals]))
 
-    def iops_ratio(algo, rw, jobs):
-        g = [v for _, v in runs.get((algo, rw, jobs, G), [])]
-        z = [v for _, v in runs.get((algo, rw, jobs, Z), [])]
-        if not g or not z or None in g or None in z:
+    def pair_ratios(algo, rw, jobs):
+        # The g/z ratio of every pair of the test, or None if a run of it is missing.
+        g = dict(runs.get((algo, rw, jobs, G), []))
+        z = dict(runs.get((algo, rw, jobs, Z), []))
+        if not g or set(g) != set(z) or None in g.values() or None in z.values():
             return None
-        return mean(g) / mean(z)
+        return [g[i] / z[i] for i in sorted(g)]
+
+    def iops_ratio(algo, rw, jobs):
+        pr = pair_ratios(algo, rw, jobs)
+        return None if not pr else math.exp(mean([math.log(r) for r in pr]))
 
     def mm_val(algo, phase, dev, key):
         m = mm.get((algo, phase, dev))
@@ -89,11 +97,9 @@ def main():
         return None if o is None or not m else o / m
 
     def noisy(algo, rw, jobs):
-        # The two G/Z pairs (G1/Z1, G2/Z2) disagree by more than 25%.
-        g = dict(runs.get((algo, rw, jobs, G), []))
-        z = dict(runs.get((algo, rw, jobs, Z), []))
-        pr = [g[i] / z[i] for i in (1, 2) if g.get(i) and z.get(i)]
-        return len(pr) == 2 and max(pr) > 1.25 * min(pr)
+        # The pair ratios of the test spread by more than 25%.
+        pr = pair_ratios(algo, rw, jobs)
+        return bool(pr) and max(pr) > 1.25 * min(pr)
 
     any_noisy = False
     for rw, jobs in TESTS:
@@ -116,23 +122,27 @@ def main():
         print("%-*s" % (w, label) + "".join("%11s" % (v if v.endswith(("*", " ")) else v + " ")
                                             for v in vals))
     if any_noisy:
-        print("* the two G/Z pairs of this cell disagree by more than 25% (noisy host)")
+        print("* the G/Z pair ratios of this cell spread by more than 25% (noisy host)")
     print("targets: IOPS g/z >= 1.00, mem_used g/z <= 1.00 (as measured, nothing tuned)")
+    if config.get("GS_CLOCK") == "icount":
+        print("clock: icount (guest time = instructions executed; caches and TLBs not modelled)")
+    else:
+        print("clock: wall (QEMU/TCG on the host's clock; host noise shows in the pair spread)")
 
     # --- the numbers behind it -----------------------------------------------------
     print()
-    print("IOPS per run (order G1 Z1 Z2 G2; mean g, mean z; pair ratios G1/Z1, G2/Z2):")
+    print("IOPS per pair (g/z), mean IOPS of g and of z, and the ratio of each pair:")
     for algo in algos:
         for rw, jobs in TESTS:
             g = dict(runs.get((algo, rw, jobs, G), []))
             z = dict(runs.get((algo, rw, jobs, Z), []))
-            seq = [g.get(1), z.get(1), z.get(2), g.get(2)]
-            pr = [g.get(i) / z.get(i) if g.get(i) and z.get(i) else None for i in (1, 2)]
+            pairs = sorted(set(g) | set(z))
+            seq = ["%s/%s" % (fmt(g.get(i), "%.0f"), fmt(z.get(i), "%.0f")) for i in pairs]
+            pr = [fmt(g[i] / z[i]) if g.get(i) and z.get(i) else "n/a" for i in pairs]
             gm = mean([v for v in g.values() if v is not None])
             zm = mean([v for v in z.values() if v is not None])
-            print("  %-4s %-9s j%d  %s   mean %s / %s   pairs %s %s" % (
-                algo, rw, jobs, " ".join("%8s" % fmt(v, "%.0f") for v in seq),
-                fmt(gm, "%.0f"), fmt(zm, "%.0f"), fmt(pr[0]), fmt(pr[1])))
+            print("  %-4s %-9s j%d  %s   mean %s / %s   pairs %s" % (
+                algo, rw, jobs, " ".join(seq), fmt(gm, "%.0f"), fmt(zm, "%.0f"), " ".join(pr)))
 
     print()
     print("mm_stat (MiB: orig compr mem_used | same huge):")

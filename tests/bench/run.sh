@@ -11,7 +11,15 @@
 # Environment:
 #   GS_KERNEL            kernel image (default $GHOSTSWAP_CACHE/build/arch/x86/boot/bzImage)
 #   GS_MODULE            module (default <repo>/ghostswap.ko; copied into the results)
-#   GS_BENCH_RUNTIME     seconds per fio run, after the ramp (default 15)
+#   GS_BENCH_CLOCK       wall (default): the guest's clock is the host's, and a shared
+#                        host moves single runs by 15% and more, so many pairs are run.
+#                        icount: QEMU's -icount shift=0, the guest's clock advances 1 ns
+#                        per instruction executed. Times then count instructions: the
+#                        same result on every run, whatever the host does, but blind to
+#                        caches and TLBs. Defaults then: 1 pair of 3 s runs.
+#   GS_BENCH_RUNTIME     seconds per fio run, after the ramp (default 8; icount 3)
+#   GS_BENCH_PAIRS       ghostswap/zram run pairs per fio test, alternating order (default 4;
+#                        icount 1)
 #   GS_BENCH_RAMP        fio ramp_time seconds, not measured (default 1)
 #   GS_BENCH_DISKSIZE    disksize of both devices (default 256M)
 #   GS_BENCH_ALGOS       algorithms (default "lz4 zstd")
@@ -31,6 +39,12 @@ cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 kernel=${GS_KERNEL:-$cache/build/arch/x86/boot/bzImage}
 module=${GS_MODULE:-$repo/ghostswap.ko}
 vm_timeout=${GS_VM_TIMEOUT:-2400}
+clock=${GS_BENCH_CLOCK:-wall}
+case $clock in
+wall) qemu_clock=() runtime=8 pairs=4 ;;
+icount) qemu_clock=(--qemu-opts="-icount shift=0,sleep=off") runtime=3 pairs=1 ;;
+*) echo "bench: GS_BENCH_CLOCK must be wall or icount, not '$clock'" >&2; exit 2 ;;
+esac
 
 die() {
 	echo "bench: $*" >&2
@@ -74,7 +88,9 @@ config=$out/config
 	printf 'GS_REPO=%q\n' "$repo"
 	printf 'GS_OUT=%q\n' "$out"
 	printf 'GS_MODULE=%q\n' "$out/ghostswap.ko"
-	printf 'GS_RUNTIME=%q\n' "${GS_BENCH_RUNTIME:-15}"
+	printf 'GS_CLOCK=%q\n' "$clock"
+	printf 'GS_RUNTIME=%q\n' "${GS_BENCH_RUNTIME:-$runtime}"
+	printf 'GS_PAIRS=%q\n' "${GS_BENCH_PAIRS:-$pairs}"
 	printf 'GS_RAMP=%q\n' "${GS_BENCH_RAMP:-1}"
 	printf 'GS_DISKSIZE=%q\n' "${GS_BENCH_DISKSIZE:-256M}"
 	printf 'GS_ALGOS=%q\n' "${GS_BENCH_ALGOS:-lz4 zstd}"
@@ -85,12 +101,13 @@ config=$out/config
 echo "bench: kernel $kernel"
 echo "bench: module $module"
 echo "bench: results $out"
+echo "bench: clock $clock"
 
 start=$SECONDS
 # The same VM as tests/vm/run.sh: TCG, 9p root, 2 GiB, 2 CPUs, zswap off.
 vm_cmd=(timeout --kill-after=30 "$vm_timeout"
 	"$vng_bin" --run "$kernel" --disable-kvm --force-9p -m 2G -p 2 --verbose
-	--rwdir "$out" --append "zswap.enabled=0"
+	--rwdir "$out" --append "zswap.enabled=0" "${qemu_clock[@]}"
 	--exec "bash $(printf '%q' "$repo/tests/bench/guest.sh") $(printf '%q' "$config")")
 if [[ ${GS_VERBOSE:-0} == 1 ]]; then
 	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$out/console.log"
@@ -115,7 +132,7 @@ fi
 echo "bench: VM finished in ${elapsed}s"
 
 /usr/bin/python3 "$repo/tests/bench/report.py" "$out" >"$out/table.txt" || ok=0
-echo "wall time: ${elapsed}s (one VM boot)" >>"$out/table.txt"
+echo "wall time: ${elapsed}s (one VM boot, clock $clock)" >>"$out/table.txt"
 echo
 cat "$out/table.txt"
 if [[ -s $out/errors.txt ]]; then
