@@ -27,8 +27,9 @@
 //!
 //! Next fit: a search starts at the map word where the last extent ended and looks at
 //! each word in turn, wrapping around once, for `k` clear bits in a row that start in
-//! that word (they may run into the next word). Each word costs `k` shifts and ands, so a search of a device of `n` blocks takes at most about `n / 64 * k`
-//! steps, and far fewer while the device is not nearly full.
+//! that word (they may run into the next word). Each word costs `k` shifts and ands, so
+//! a search of a device of `n` blocks takes at most about `n / 64 * k` steps, and far
+//! fewer while the device is not nearly full.
 //!
 //! # Examples
 //!

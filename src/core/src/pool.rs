@@ -966,8 +966,8 @@ fn record_size(len: usize) -> Result<u16, PoolError> {
 ///   a `Huge` entry is one page long.
 /// - Every packed frame is on the bucket of its free-space class (the class of its
 ///   [`Usage::capacity`]), which its `class` field caches, and `nonempty` has the bit of
-///   exactly the classes whose bucket is not empty. Within a bucket, frames with `marked` set come after those without;
-///   outside [`Pool::compact`] no frame is marked.
+///   exactly the classes whose bucket is not empty. Within a bucket, frames with `marked`
+///   set come after those without; outside [`Pool::compact`] no frame is marked.
 /// - The records of a packed frame tile `[0, tail)` (each [`frame::record_size`] long),
 ///   the record that ends at `tail` is live, no two holes are adjacent, `record_bytes`,
 ///   `objects` and `padding` count its live records, `largest_hole` is the size of its
