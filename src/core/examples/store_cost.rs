@@ -16,7 +16,7 @@
 //! The difference of the two totals over 200000 is the instructions per overwrite.
 
 use ghostswap_core::pool::FrameEntry;
-use ghostswap_core::slots::Slot;
+use ghostswap_core::migrate::State;
 use ghostswap_core::store::{Content, Incoming, Store, StoreError};
 use std::time::Instant;
 
@@ -24,7 +24,7 @@ const SLOTS: u64 = 16384;
 const FRAME_LEN: usize = 32768;
 
 type Frame = Box<[u8]>;
-type TestStore = Store<Vec<Slot<Content>>, Frame, Vec<FrameEntry<Frame>>>;
+type TestStore = Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>>;
 
 /// A xorshift generator: the same sequence on every run.
 struct Rng(u64);
@@ -67,7 +67,7 @@ fn main() {
     let size = arg(1, 1504) as usize;
     let jitter = arg(2, 0) as usize;
     let ops = arg(3, 2_000_000);
-    let slots = (0..SLOTS).map(|_| Slot::default()).collect();
+    let slots = (0..SLOTS).map(|_| State::default()).collect();
     let table = (0..SLOTS).map(|_| FrameEntry::default()).collect();
     let mut store = Store::new(slots, table).expect("a table per slot");
     let data = vec![0x5au8; 4096];

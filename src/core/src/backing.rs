@@ -377,6 +377,27 @@ where
     }
 }
 
+/// No backing device, or the one attached: without one, nothing can be allocated or held.
+impl<E: Extents> Extents for Option<E> {
+    fn alloc(&mut self, len: u32) -> Result<u32, BackingError> {
+        self.as_mut().ok_or(BackingError::NoSpace)?.alloc(len)
+    }
+
+    fn hold(&mut self, block: u32) -> Result<u16, BackingError> {
+        self.as_mut().ok_or(BackingError::NotExtent)?.hold(block)
+    }
+
+    fn release_object(&mut self, block: u32) -> Result<Option<u32>, BackingError> {
+        self.as_mut()
+            .ok_or(BackingError::NotExtent)?
+            .release_object(block)
+    }
+
+    fn abort(&mut self, block: u32) -> Result<u32, BackingError> {
+        self.as_mut().ok_or(BackingError::NotExtent)?.abort(block)
+    }
+}
+
 /// Returns the bits of `word` at which runs of `len` clear bits start, the run allowed to
 /// go on into `next`, the following word.
 ///

@@ -78,6 +78,7 @@ use core::mem;
 use super::backing::{BackingError, Extents};
 use super::geometry::PAGE_SIZE;
 use super::pool::ObjectRef;
+use super::stats::Counters;
 use super::store::Content;
 
 /// The length of a whole page, as a [`Dest`] or an `ObjectRef` records it.
@@ -234,21 +235,29 @@ pub struct WbCounts {
     pub bad_releases: u64,
 }
 
-/// The writeback states of a device's slots.
+/// The writeback states of a device's slots, and their frontswap counters.
 ///
 /// `S` is the storage of the states, any owner of a `[State<R>]`, all [`State::Empty`]
 /// to start with; its `as_ref` and `as_mut` must return the same slice every time.
 ///
+/// Besides the writeback gauges and events ([`WbCounts`]) the table keeps the frontswap
+/// counters of [`Counters`] as [`super::slots::SlotTable`] does: stores, failed stores
+/// ([`Slots::refuse`]), loads and zero reads, invalidates, and the slots that hold data
+/// (resident, migrating or migrated) with their high-water mark.
+///
 /// # Invariants
 ///
 /// - `len` is the length of the storage's slice.
-/// - The gauges of `counts` count the slots in each state.
+/// - The gauges of `counts` count the slots in each state, and `counters.stored_pages`
+///   the slots that are not [`State::Empty`]; `counters.max_stored_pages` is at least
+///   that.
 /// - Every [`State::Migrated`] slot and every ticket not yet completed or failed holds its
 ///   destination's extent once (see the module docs).
 pub struct Slots<S> {
     slots: S,
     len: u64,
     counts: WbCounts,
+    counters: Counters,
 }
 
 impl<S> Slots<S> {
@@ -265,7 +274,21 @@ impl<S> Slots<S> {
             // INVARIANT: each slot counted in its state's gauge.
             bump(&mut counts, state, true);
         }
-        Slots { slots, len, counts }
+        let stored = counts
+            .resident
+            .saturating_add(counts.migrating)
+            .saturating_add(counts.migrated);
+        let counters = Counters {
+            stored_pages: stored,
+            max_stored_pages: stored,
+            ..Counters::default()
+        };
+        Slots {
+            slots,
+            len,
+            counts,
+            counters,
+        }
     }
 
     /// Returns the number of slots.
@@ -283,6 +306,30 @@ impl<S> Slots<S> {
         self.counts
     }
 
+    /// Returns the frontswap counters.
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    /// Returns `true` if storing into slot `index` would take the table past
+    /// `max_pages` slots holding data. An overwrite never does; `None` is no limit.
+    pub fn store_exceeds<R: Resident>(&self, index: u64, max_pages: Option<u64>) -> bool
+    where
+        S: AsRef<[State<R>]>,
+    {
+        let Some(max) = max_pages else {
+            return false;
+        };
+        let grows = matches!(self.state(index), Ok(State::Empty));
+        grows && self.counters.stored_pages >= max
+    }
+
+    /// Restarts the high-water mark of slots holding data from the current level.
+    pub fn reset_max(&mut self) {
+        // INVARIANT: `max_stored_pages >= stored_pages` still holds.
+        self.counters.reset_max();
+    }
+
     /// Returns the state of slot `index`, without pinning anything.
     pub fn state<R: Resident>(&self, index: u64) -> Result<&State<R>, WbError>
     where
@@ -294,7 +341,7 @@ impl<S> Slots<S> {
             .ok_or(WbError::OutOfRange)
     }
 
-    /// Finds what slot `index` holds, for a read.
+    /// Finds what slot `index` holds, for a read, counting a load (or a zero read).
     ///
     /// A [`Found::Backing`] destination is pinned, so its blocks stay allocated while the
     /// caller reads them with its lock dropped: [`Slots::unpin`] it after the read.
@@ -302,13 +349,13 @@ impl<S> Slots<S> {
     /// # Errors
     ///
     /// [`WbError::OutOfRange`], or [`WbError::Backing`] if the extent cannot take another
-    /// hold (then retry later); nothing is pinned.
+    /// hold (then retry later); nothing is pinned or counted.
     pub fn load<R>(&mut self, index: u64, backing: &mut impl Extents) -> Result<Found<R>, WbError>
     where
         R: Resident,
         S: AsRef<[State<R>]>,
     {
-        Ok(match *self.state(index)? {
+        let found = match *self.state(index)? {
             State::Empty => Found::Empty,
             State::Resident(resident) => Found::Ram(resident),
             State::Migrating { kept, .. } => Found::Ram(R::restore(kept)),
@@ -316,7 +363,10 @@ impl<S> Slots<S> {
                 backing.hold(dest.block).map_err(WbError::Backing)?;
                 Found::Backing(dest)
             }
-        })
+        };
+        self.counters
+            .record_load(!matches!(found, Found::Empty));
+        Ok(found)
     }
 
     /// Drops the pin of a [`Found::Backing`] read, once.
@@ -325,7 +375,7 @@ impl<S> Slots<S> {
     }
 
     /// Stores `resident` in slot `index` and returns the resident handle it replaces, for
-    /// the caller to free.
+    /// the caller to free. Counts a store.
     ///
     /// A migrated slot's destination is released; a write in flight of the slot is
     /// superseded: its completion will find its ticket stale.
@@ -339,17 +389,99 @@ impl<S> Slots<S> {
         R: Resident,
         S: AsMut<[State<R>]>,
     {
-        self.replace(index, State::Resident(resident), backing)
+        let (held, old) = self.replace(index, State::Resident(resident), backing)?;
+        // INVARIANT: the one slot that changed is counted.
+        self.counters.record_store(held);
+        Ok(old)
     }
 
     /// Empties slot `index` and returns its resident handle, if it had one, for the
-    /// caller to free. Releases as [`Slots::store`] does.
+    /// caller to free. Releases as [`Slots::store`] does; counts an invalidate if the
+    /// slot held data.
     pub fn free<R>(&mut self, index: u64, backing: &mut impl Extents) -> Result<Option<R>, WbError>
     where
         R: Resident,
         S: AsMut<[State<R>]>,
     {
-        self.replace(index, State::Empty, backing)
+        let (held, old) = self.replace(index, State::Empty, backing)?;
+        // INVARIANT: the one slot that changed is counted.
+        self.counters.record_free(held);
+        Ok(old)
+    }
+
+    /// Records a store to slot `index` that could not be done: empties the slot as
+    /// [`Slots::free`] does, since its old content must never be read again, and counts
+    /// a failed store (and an invalidate if the slot held data).
+    pub fn refuse<R>(
+        &mut self,
+        index: u64,
+        backing: &mut impl Extents,
+    ) -> Result<Option<R>, WbError>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+    {
+        let (held, old) = self.replace(index, State::Empty, backing)?;
+        // INVARIANT: the one slot that changed is counted.
+        self.counters.record_refuse(held);
+        Ok(old)
+    }
+
+    /// Empties every slot, handing each resident handle to `release` and releasing the
+    /// destinations of migrated slots, for device reset or teardown; returns the slots
+    /// that held data.
+    ///
+    /// Like [`super::slots::SlotTable::drain`] this counts no invalidates and keeps every
+    /// counter but `stored_pages`. Writes in flight keep their holds: their completions
+    /// find their tickets stale. Call it once every read pinned has been unpinned.
+    pub fn drain<R>(&mut self, backing: &mut impl Extents, mut release: impl FnMut(R)) -> u64
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+    {
+        let mut held: u64 = 0;
+        for index in 0..self.len {
+            if let Ok((was, old)) = self.replace(index, State::Empty, backing) {
+                // INVARIANT: the slot no longer holds data.
+                self.counters.note_transition(was, false);
+                if was {
+                    held = held.saturating_add(1);
+                }
+                if let Some(resident) = old {
+                    release(resident);
+                }
+            }
+        }
+        held
+    }
+
+    /// Points slot `index` at `new` if it holds the resident handle `old`, resident or
+    /// migrating: what a move of `old` by compaction asks for. Returns whether it did.
+    ///
+    /// A migrating slot keeps its ticket: only what it keeps of the handle changes, so
+    /// that a completion hands the caller the handle where it is now.
+    pub fn relocate<R>(&mut self, index: u64, old: R, new: R) -> bool
+    where
+        R: Resident + PartialEq,
+        S: AsMut<[State<R>]>,
+    {
+        let Ok(state) = state_mut(self.slots.as_mut(), index) else {
+            return false;
+        };
+        match state {
+            State::Resident(resident) if *resident == old => {
+                *resident = new;
+                true
+            }
+            State::Migrating { kept, .. } => match (old.keep(), new.keep()) {
+                (Some(was), Some(now)) if *kept == was => {
+                    *kept = now;
+                    true
+                }
+                _ => false,
+            },
+            _ => false,
+        }
     }
 
     /// Starts writing slot `index`'s page to `dest`, taking a hold on its extent.
@@ -373,10 +505,49 @@ impl<S> Slots<S> {
         R: Resident,
         S: AsMut<[State<R>]>,
     {
+        self.begin_checked(index, |_| true, dest, backing)
+    }
+
+    /// Starts writing slot `index`'s page to `dest` as [`Slots::begin`] does, if the slot
+    /// holds `expected`: a frame written back begins only the records its slots still
+    /// point at.
+    ///
+    /// # Errors
+    ///
+    /// As [`Slots::begin`]; [`WbError::NotResident`] if the slot holds anything else.
+    pub fn begin_resident<R>(
+        &mut self,
+        index: u64,
+        expected: R,
+        dest: Dest,
+        backing: &mut impl Extents,
+    ) -> Result<Ticket, WbError>
+    where
+        R: Resident + PartialEq,
+        S: AsMut<[State<R>]>,
+    {
+        self.begin_checked(index, |resident| *resident == expected, dest, backing)
+    }
+
+    /// [`Slots::begin`], refusing a resident handle that `accept` does not.
+    fn begin_checked<R>(
+        &mut self,
+        index: u64,
+        accept: impl FnOnce(&R) -> bool,
+        dest: Dest,
+        backing: &mut impl Extents,
+    ) -> Result<Ticket, WbError>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+    {
         let state = state_mut(self.slots.as_mut(), index)?;
         let State::Resident(resident) = *state else {
             return Err(WbError::NotResident);
         };
+        if !accept(&resident) {
+            return Err(WbError::NotResident);
+        }
         let kept = resident.keep().ok_or(WbError::NotWritable)?;
         backing.hold(dest.block).map_err(WbError::Backing)?;
         let new = State::Migrating {
@@ -487,13 +658,15 @@ impl<S> Slots<S> {
     }
 
     /// Puts `new` in slot `index`; releases the old state's destination if it was
-    /// migrated, and returns its resident handle if it had one.
+    /// migrated, and returns whether the old state held data and its resident handle if
+    /// it had one. Keeps the gauges of `counts` right; the caller counts the change in
+    /// `counters`.
     fn replace<R>(
         &mut self,
         index: u64,
         new: State<R>,
         backing: &mut impl Extents,
-    ) -> Result<Option<R>, WbError>
+    ) -> Result<(bool, Option<R>), WbError>
     where
         R: Resident,
         S: AsMut<[State<R>]>,
@@ -501,7 +674,8 @@ impl<S> Slots<S> {
         let state = state_mut(self.slots.as_mut(), index)?;
         let old = mem::replace(state, new);
         self.note(&old, &new);
-        Ok(match old {
+        let held = !matches!(old, State::Empty);
+        Ok((held, match old {
             State::Empty => None,
             State::Resident(resident) => Some(resident),
             // The write in flight keeps its hold; its completion releases it.
@@ -510,7 +684,7 @@ impl<S> Slots<S> {
                 self.release(dest, backing);
                 None
             }
-        })
+        }))
     }
 
     /// Drops one hold on `dest`'s extent, counting a refusal (see

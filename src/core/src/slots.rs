@@ -110,19 +110,6 @@ fn slot_at_mut<H>(slots: &mut [Slot<H>], index: u64) -> Result<&mut Slot<H>, Slo
         .ok_or(SlotError::OutOfRange)
 }
 
-/// Updates the `stored_pages` gauge and its high-water mark after one slot changed from a
-/// state that held data (`old`) to one that does (`new`), or not.
-fn note_transition(counters: &mut Counters, old: bool, new: bool) {
-    match (old, new) {
-        (false, true) => {
-            counters.stored_pages = counters.stored_pages.saturating_add(1);
-            counters.max_stored_pages = counters.max_stored_pages.max(counters.stored_pages);
-        }
-        (true, false) => counters.stored_pages = counters.stored_pages.saturating_sub(1),
-        _ => {}
-    }
-}
-
 impl<S> SlotTable<S> {
     /// Creates a table over `slots`.
     ///
@@ -189,7 +176,7 @@ impl<S> SlotTable<S> {
     /// What a write of `0` to zram's `mem_used_max` does.
     pub fn reset_max(&mut self) {
         // INVARIANT: `max_stored_pages >= stored_pages` still holds.
-        self.counters.max_stored_pages = self.counters.stored_pages;
+        self.counters.reset_max();
     }
 
     /// Returns the slot at `index` without counting anything.
@@ -216,18 +203,13 @@ impl<S> SlotTable<S> {
         }
     }
 
-    /// Replaces the slot at `index` with `new`, keeps the gauge right and returns the old
-    /// slot. Counts nothing else.
+    /// Replaces the slot at `index` with `new` and returns the old slot. Counts nothing.
     fn replace<H>(&mut self, index: u64, new: Slot<H>) -> Result<Slot<H>, SlotError>
     where
         S: AsMut<[Slot<H>]>,
     {
         let slot = slot_at_mut(self.slots.as_mut(), index)?;
-        let new_holds = new.holds_data();
-        let old = mem::replace(slot, new);
-        // INVARIANT: the one slot that changed is accounted for.
-        note_transition(&mut self.counters, old.holds_data(), new_holds);
-        Ok(old)
+        Ok(mem::replace(slot, new))
     }
 
     /// Stores `handle` in the slot at `index` and returns the handle it replaces, if any.
@@ -245,7 +227,8 @@ impl<S> SlotTable<S> {
         S: AsMut<[Slot<H>]>,
     {
         let old = self.replace(index, Slot::Stored(handle))?;
-        self.counters.stores = self.counters.stores.saturating_add(1);
+        // INVARIANT: the one slot that changed is accounted for.
+        self.counters.record_store(old.holds_data());
         Ok(old.into_handle())
     }
 
@@ -263,10 +246,8 @@ impl<S> SlotTable<S> {
         S: AsMut<[Slot<H>]>,
     {
         let old = self.replace(index, Slot::Empty)?;
-        self.counters.failed_stores = self.counters.failed_stores.saturating_add(1);
-        if old.holds_data() {
-            self.counters.invalidates = self.counters.invalidates.saturating_add(1);
-        }
+        // INVARIANT: the one slot that changed is accounted for.
+        self.counters.record_refuse(old.holds_data());
         Ok(old.into_handle())
     }
 
@@ -284,11 +265,7 @@ impl<S> SlotTable<S> {
         S: AsRef<[Slot<H>]>,
     {
         let slot = slot_at(self.slots.as_ref(), index)?;
-        if slot.holds_data() {
-            self.counters.loads = self.counters.loads.saturating_add(1);
-        } else {
-            self.counters.zero_reads = self.counters.zero_reads.saturating_add(1);
-        }
+        self.counters.record_load(slot.holds_data());
         Ok(slot.handle())
     }
 
@@ -305,9 +282,8 @@ impl<S> SlotTable<S> {
         S: AsMut<[Slot<H>]>,
     {
         let old = self.replace(index, Slot::Empty)?;
-        if old.holds_data() {
-            self.counters.invalidates = self.counters.invalidates.saturating_add(1);
-        }
+        // INVARIANT: the one slot that changed is accounted for.
+        self.counters.record_free(old.holds_data());
         Ok(old.into_handle())
     }
 

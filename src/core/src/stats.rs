@@ -32,6 +32,60 @@ pub struct Counters {
     pub max_stored_pages: u64,
 }
 
+impl Counters {
+    /// Counts a store into a slot that held data (`old_held`) or not: a store, and the
+    /// gauge and its high-water mark if the slot did not hold data.
+    pub fn record_store(&mut self, old_held: bool) {
+        self.stores = self.stores.saturating_add(1);
+        self.note_transition(old_held, true);
+    }
+
+    /// Counts a store that could not be done, which empties its slot: a failed store, and
+    /// an invalidate if the slot held data.
+    pub fn record_refuse(&mut self, old_held: bool) {
+        self.failed_stores = self.failed_stores.saturating_add(1);
+        self.record_free(old_held);
+    }
+
+    /// Counts a read of a slot: a load if it holds data, else a zero read.
+    pub fn record_load(&mut self, held: bool) {
+        let counter = if held {
+            &mut self.loads
+        } else {
+            &mut self.zero_reads
+        };
+        *counter = counter.saturating_add(1);
+    }
+
+    /// Counts a slot emptied by a free: an invalidate if it held data.
+    pub fn record_free(&mut self, old_held: bool) {
+        if old_held {
+            self.invalidates = self.invalidates.saturating_add(1);
+        }
+        self.note_transition(old_held, false);
+    }
+
+    /// Updates the `stored_pages` gauge and its high-water mark after one slot changed
+    /// from a state that held data (`old`) to one that does (`new`), or not.
+    pub fn note_transition(&mut self, old: bool, new: bool) {
+        match (old, new) {
+            (false, true) => {
+                self.stored_pages = self.stored_pages.saturating_add(1);
+                self.max_stored_pages = self.max_stored_pages.max(self.stored_pages);
+            }
+            (true, false) => self.stored_pages = self.stored_pages.saturating_sub(1),
+            _ => {}
+        }
+    }
+
+    /// Restarts the high-water mark of stored pages from the current level.
+    ///
+    /// What a write of `0` to zram's `mem_used_max` does.
+    pub fn reset_max(&mut self) {
+        self.max_stored_pages = self.stored_pages;
+    }
+}
+
 /// Converts a page count to bytes, saturating instead of overflowing.
 /// The figures of zram's `mm_stat`, in its field order.
 #[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]

@@ -23,13 +23,39 @@
 //! Every packed object is checked against its slot on the way: the pool is
 //! given the slot's index as the object's owner, on load (in O(1) steps) and
 //! on free.
+//!
+//! # Writeback
+//!
+//! Each slot is in a writeback state ([`super::migrate::State`]): resident,
+//! migrating (being written to the backing device, still read from memory) or
+//! migrated (read from the device). With a backing device attached
+//! ([`Store::attach_backing`]) the module writes whole frames back, one at a
+//! time, under its lock but with the I/O outside it:
+//!
+//! 1. [`Store::next_writeback`] picks a frame, [`Store::begin_writeback`]
+//!    allocates its extent, makes its slots migrating and copies the frame
+//!    into the caller's buffer;
+//! 2. the caller drops the lock and writes the copy to the extent;
+//! 3. [`Store::end_writeback`] rebuilds the tickets from the copy's records
+//!    and completes or fails them: completed slots are migrated and their
+//!    objects freed.
+//!
+//! Meanwhile the frame may change: an overwrite or free of a migrating slot
+//! frees its object at once (its completion then finds the ticket stale), and
+//! compaction may move a migrating slot's object (the slot follows it) or
+//! empty the frame. The write is of the copy, so none of that matters to it.
+//! A load of a migrated slot returns [`Found::Backing`], pinning its extent
+//! until [`Store::unpin`]. See `Documentation/design-writeback.rst`.
 
 use core::ops::Range;
 
-use super::frame::{self, Page};
+use super::backing::{Backing, BackingError, BackingStats, Extents};
+use super::frame::{self, Page, FREE_OWNER};
 use super::geometry::PAGE_SIZE;
-use super::pool::{CompactStats, FrameEntry, FrameId, ObjectRef, Pool, PoolError, Usage};
-use super::slots::{Slot, SlotTable};
+use super::migrate::{self, Dest, Slots, State, Ticket, WbCounts, WbError, PAGE_LEN};
+use super::pool::{
+    CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, Usage,
+};
 use super::stats::{Counters, MmStat};
 
 /// A packed frame is compacted as soon as freeing an object leaves holes of at
@@ -78,6 +104,10 @@ pub enum Found<'a> {
     Packed(&'a [u8]),
     /// The page itself.
     Huge(&'a Page),
+    /// On the backing device, pinned: read `len` bytes at byte `offset` of the
+    /// extent at `block` (a whole page if [`Dest::is_page`], else compressed
+    /// bytes) with the lock dropped, then [`Store::unpin`] the destination.
+    Backing(Dest),
 }
 
 /// Why a store or load failed.
@@ -92,6 +122,102 @@ pub enum StoreError {
     /// The slot points at something the pool does not hold: a bug, reported
     /// instead of returning wrong data.
     Corrupt,
+    /// A migrated slot's extent cannot take another pin (65534 reads in
+    /// flight): retry once reads have ended.
+    Busy,
+}
+
+/// Why a frame writeback could not begin. Nothing changed, but the bytes of
+/// the caller's copy buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WritebackError {
+    /// No backing device is attached.
+    NoBacking,
+    /// The frame is not a packed or huge frame of the pool.
+    BadFrame,
+    /// The copy buffer is shorter than the frame.
+    ShortCopy,
+    /// The backing device has no free run of the frame's pages.
+    NoSpace,
+    /// No slot of the frame is resident: nothing to write (its extent was
+    /// freed again).
+    NothingToWrite,
+}
+
+/// Which frames [`Store::next_writeback`] picks (zram's `writeback` modes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WritebackMode {
+    /// Every packed and huge frame.
+    All,
+    /// Huge frames.
+    Huge,
+    /// Idle frames (see [`Store::mark_idle`]).
+    Idle,
+    /// Huge frames that are idle.
+    HugeIdle,
+    /// Pages that did not compress: the store keeps those as huge pages, so
+    /// this is [`WritebackMode::Huge`].
+    Incompressible,
+    /// The frame holding this slot's page, once.
+    Page(u64),
+}
+
+/// A frame write begun by [`Store::begin_writeback`]: what the module needs to
+/// submit it, and hands back to [`Store::end_writeback`] with the copy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FrameWrite {
+    /// The first block of the extent: write the copy at sector `block * 8`.
+    pub block: u32,
+    /// Blocks of the extent, the frame's pages: write `pages * 4096` bytes of
+    /// the copy.
+    pub pages: u32,
+    /// Slots whose pages the write migrates (tickets begun).
+    pub objects: u32,
+    /// Bytes of the copy the records take (the frame's tail), a page for a
+    /// huge frame.
+    pub bytes: usize,
+    /// Whether the frame is a huge page.
+    pub huge: bool,
+    /// The slot of a huge page: its copy has no record header to tell.
+    owner: u32,
+}
+
+impl FrameWrite {
+    /// The first 512-byte sector of the extent.
+    pub fn sector(&self) -> u64 {
+        u64::from(self.block).saturating_mul(8)
+    }
+
+    /// The bytes to write: the extent's length.
+    pub fn len(&self) -> usize {
+        // CAST: at most 8 pages, which fits a `usize`.
+        (self.pages as usize).saturating_mul(PAGE_SIZE)
+    }
+
+    /// Returns `true` if the write has no bytes (never for a write begun).
+    pub fn is_empty(&self) -> bool {
+        self.pages == 0
+    }
+}
+
+/// How the slots of a frame write ended, from [`Store::end_writeback`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WritebackEnd {
+    /// Slots (pages) now migrated: their objects were freed from the pool.
+    pub migrated: u32,
+    /// Slots resident again after a failed write.
+    pub failed: u32,
+    /// Slots overwritten or freed while their write was in flight.
+    pub stale: u32,
+}
+
+/// Traffic to the backing device in pages, for `bd_stat`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BdCounts {
+    /// Loads of migrated slots handed to the module to read from the device.
+    pub reads: u64,
+    /// Pages written by frame writes that succeeded (a frame's pages).
+    pub writes: u64,
 }
 
 /// Gauges of how pages are stored, for `mm_stat` and `frontswap_stat`.
@@ -115,42 +241,94 @@ pub struct ClassCounts {
     pub auto_compact_bytes: u64,
 }
 
-/// Slot table, pool and counters of one initialized device.
+/// Slot states, pool, backing device and counters of one initialized device.
+///
+/// `S` stores the slots' states (16 bytes each), `F` is a frame and `T` the
+/// frame table (see [`Pool`]); `M` and `C` are the storage of the backing
+/// device's allocator ([`Backing`]), unused until one is attached.
 ///
 /// # Invariants
 ///
-/// - Every `Packed`/`Huge` slot names a live object/frame of the pool whose
-///   owner is the slot's index, and `classes` counts the slots of each kind.
+/// - Every resident `Packed`/`Huge` slot, and every migrating one through the
+///   object it keeps, names a live object/frame of the pool whose owner is the
+///   slot's index, and `classes` counts the resident and migrating slots of
+///   each kind.
+/// - Every migrated slot, write in flight and read pinned holds its extent of
+///   `backing` once (see [`super::migrate`]); without a backing device no slot
+///   is migrating or migrated.
 /// - Between calls, every packed frame's holes are less than its length
 ///   divided by [`AUTO_COMPACT_DIVISOR`].
 /// - `max_pages` is at least the pages the pool holds.
-pub struct Store<S, F, T> {
-    slots: SlotTable<S>,
+pub struct Store<S, F, T, M = [u64; 0], C = [u16; 0]> {
+    slots: Slots<S>,
     pool: Pool<F, T>,
+    backing: Option<Backing<M, C>>,
     classes: ClassCounts,
+    bd: BdCounts,
     max_pages: u64,
 }
 
-impl<S, F, T> Store<S, F, T>
+impl<S, F, T, M, C> Store<S, F, T, M, C>
 where
-    S: AsRef<[Slot<Content>]> + AsMut<[Slot<Content>]>,
+    S: AsRef<[State<Content>]> + AsMut<[State<Content>]>,
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
+    M: AsRef<[u64]> + AsMut<[u64]>,
+    C: AsRef<[u16]> + AsMut<[u16]>,
 {
-    /// Creates a store over empty slot storage and an empty frame table.
+    /// Creates a store over empty slot storage and an empty frame table, without
+    /// a backing device.
     ///
     /// Returns `None` if there are more slots than owners a frame can name.
     pub fn new(slots: S, frames: T) -> Option<Self> {
-        let slots = SlotTable::new(slots);
-        if slots.len() >= u64::from(super::frame::FREE_OWNER) {
+        let slots = Slots::new::<Content>(slots);
+        if slots.len() >= u64::from(FREE_OWNER) {
             return None;
         }
         Some(Self {
             slots,
             pool: Pool::new(frames),
+            backing: None,
             classes: ClassCounts::default(),
+            bd: BdCounts::default(),
             max_pages: 0,
         })
+    }
+
+    /// Attaches the allocator of a backing device, so that frames can be written
+    /// back; gives it back if one is attached already.
+    pub fn attach_backing(&mut self, backing: Backing<M, C>) -> Result<(), Backing<M, C>> {
+        if self.backing.is_some() {
+            return Err(backing);
+        }
+        self.backing = Some(backing);
+        Ok(())
+    }
+
+    /// Detaches the backing device and returns it, if one is attached and nothing
+    /// holds its blocks any more: no slot migrating or migrated, no write or read
+    /// in flight (after [`Store::drain`], once every write has ended).
+    pub fn detach_backing(&mut self) -> Option<Backing<M, C>> {
+        if self.backing.as_ref()?.stats().holds != 0 {
+            return None;
+        }
+        self.backing.take()
+    }
+
+    /// What the backing device's allocator holds, if one is attached.
+    pub fn backing_stats(&self) -> Option<BackingStats> {
+        self.backing.as_ref().map(Backing::stats)
+    }
+
+    /// The slots in each writeback state and the writeback events (with
+    /// `bad_releases`, which only a bug makes non-zero).
+    pub fn wb_counts(&self) -> WbCounts {
+        self.slots.counts()
+    }
+
+    /// Pages read from and written to the backing device.
+    pub fn bd_counts(&self) -> BdCounts {
+        self.bd
     }
 
     /// Returns the number of slots.
@@ -196,7 +374,7 @@ where
         self.note_pages();
         let old = self
             .slots
-            .store(index, content)
+            .store(index, content, &mut self.backing)
             .map_err(|_| StoreError::OutOfRange)?;
         self.count(&content, true);
         if matches!(content, Content::Huge(_)) {
@@ -212,7 +390,7 @@ where
         let owner = self.owner(index)?;
         let old = self
             .slots
-            .refuse_store(index)
+            .refuse(index, &mut self.backing)
             .map_err(|_| StoreError::OutOfRange)?;
         self.release(owner, old, released);
         Ok(())
@@ -221,12 +399,27 @@ where
     /// Finds what slot `index` holds, counting a load (or a zero read).
     ///
     /// A packed object is found in O(1) steps, checked against the header of
-    /// its record (owner and length; see [`Pool::load`]).
+    /// its record (owner and length; see [`Pool::load`]); a migrating slot is
+    /// read from memory. A migrated slot is [`Found::Backing`], counted as a
+    /// read of the backing device: its extent is pinned until [`Store::unpin`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::OutOfRange`], [`StoreError::Corrupt`], or
+    /// [`StoreError::Busy`] if the extent cannot take another pin; then nothing
+    /// is pinned or counted.
     pub fn load(&mut self, index: u64) -> Result<Found<'_>, StoreError> {
         let owner = self.owner(index)?;
-        let content = match self.slots.load(index).map_err(|_| StoreError::OutOfRange)? {
-            None => return Ok(Found::Empty),
-            Some(content) => *content,
+        let content = match self.slots.load(index, &mut self.backing) {
+            Ok(migrate::Found::Empty) => return Ok(Found::Empty),
+            Ok(migrate::Found::Ram(content)) => content,
+            Ok(migrate::Found::Backing(dest)) => {
+                self.bd.reads = self.bd.reads.saturating_add(1);
+                return Ok(Found::Backing(dest));
+            }
+            Err(WbError::Backing(BackingError::TooManyHolds)) => return Err(StoreError::Busy),
+            Err(WbError::OutOfRange) => return Err(StoreError::OutOfRange),
+            Err(_) => return Err(StoreError::Corrupt),
         };
         Ok(match content {
             Content::SameFilled(word) => Found::SameFilled(word),
@@ -241,6 +434,12 @@ where
         })
     }
 
+    /// Drops the pin of a [`Found::Backing`] load once its read has ended
+    /// (whether it succeeded or not). Call it exactly once per such load.
+    pub fn unpin(&mut self, dest: Dest) {
+        self.slots.unpin(dest, &mut self.backing);
+    }
+
     /// Frees slot `index`; returns whether it held data.
     ///
     /// Memory freed this way (swap dropped the page, or a discard) goes back
@@ -249,8 +448,11 @@ where
     /// more memory than its remaining data needs.
     pub fn free(&mut self, index: u64, mut released: impl FnMut(F)) -> Result<bool, StoreError> {
         let owner = self.owner(index)?;
-        let old = self.slots.free(index).map_err(|_| StoreError::OutOfRange)?;
-        let held = old.is_some();
+        let held = self.holds_data(index);
+        let old = self
+            .slots
+            .free(index, &mut self.backing)
+            .map_err(|_| StoreError::OutOfRange)?;
         self.release(owner, old, &mut released);
         self.pool.release_reserve(released);
         Ok(held)
@@ -279,10 +481,11 @@ where
             let Ok(owner) = self.owner(index) else {
                 continue;
             };
-            let Ok(old) = self.slots.free(index) else {
+            let held = self.holds_data(index);
+            let Ok(old) = self.slots.free(index, &mut self.backing) else {
                 continue;
             };
-            if old.is_some() {
+            if held {
                 freed = freed.saturating_add(1);
             }
             self.release(owner, old, &mut released);
@@ -307,7 +510,8 @@ where
         self.pool.set_page_limit(limit);
     }
 
-    /// Compacts the pool, moving objects and updating their slots.
+    /// Compacts the pool, moving objects and updating their slots (migrating
+    /// ones too: their completions free the objects where they are then).
     pub fn compact(&mut self, released: impl FnMut(F)) -> CompactStats {
         let slots = &mut self.slots;
         let stats = self
@@ -320,9 +524,14 @@ where
         stats
     }
 
-    /// Frees every slot and every frame (device reset or teardown).
+    /// Frees every slot and every frame (device reset or teardown), and the
+    /// destinations of migrated slots.
+    ///
+    /// Reads pinned should have been unpinned first. Writes still in flight
+    /// keep their extents until [`Store::end_writeback`], which finds their
+    /// tickets stale.
     pub fn drain(&mut self, mut released: impl FnMut(F)) {
-        self.slots.drain(|_| ());
+        self.slots.drain(&mut self.backing, |_| ());
         self.pool.drain(&mut released);
         self.classes.same_pages = 0;
         self.classes.huge_pages = 0;
@@ -359,7 +568,7 @@ where
         // CAST: `PAGE_SIZE` is 4096, which fits a `u64`.
         let page_bytes = |pages: u64| pages.saturating_mul(PAGE_SIZE as u64);
         MmStat {
-            orig_data_size: page_bytes(self.slots.stored_pages()),
+            orig_data_size: page_bytes(self.slots.counters().stored_pages),
             compr_data_size: pool
                 .live_bytes
                 .saturating_add(page_bytes(u64::from(pool.huge_frames))),
@@ -378,11 +587,185 @@ where
         &self.pool
     }
 
+    /// The writeback state of slot `index`, if it is one.
+    pub fn state(&self, index: u64) -> Option<State<Content>> {
+        self.slots.state(index).ok().copied()
+    }
+
+    /// Begins writing the packed or huge frame `id` back: allocates an extent of
+    /// its pages, makes each of its resident slots migrating (a ticket each) and
+    /// copies the frame into `copy[..len]`, `len` the frame's length.
+    ///
+    /// A record whose slot does not hold it resident (a bug, or a slot being
+    /// written back already) is not begun, and is marked a hole in the copy, so
+    /// that [`Store::end_writeback`] rebuilds exactly the tickets begun. The
+    /// caller writes `copy[..write.len()]` at sector `write.sector()` with its
+    /// lock dropped, then hands `write` and the same `copy`, unchanged, to
+    /// [`Store::end_writeback`]; meanwhile the frame may change or go (see the
+    /// [module documentation](self#writeback)). This does not count as a use of
+    /// the frame.
+    ///
+    /// # Errors
+    ///
+    /// Nothing changed but the bytes of `copy`: [`WritebackError::NoBacking`],
+    /// [`WritebackError::BadFrame`], [`WritebackError::ShortCopy`],
+    /// [`WritebackError::NoSpace`], or [`WritebackError::NothingToWrite`] (no
+    /// slot of the frame is resident; its extent was freed again).
+    pub fn begin_writeback(
+        &mut self,
+        id: FrameId,
+        copy: &mut [u8],
+    ) -> Result<FrameWrite, WritebackError> {
+        if self.backing.is_none() {
+            return Err(WritebackError::NoBacking);
+        }
+        let (huge_owner, tail) = match self.pool.frame_state(id) {
+            Some(FrameState::Packed(usage)) => (None, usage.tail),
+            Some(FrameState::Huge { owner }) => (Some(owner), PAGE_LEN),
+            _ => return Err(WritebackError::BadFrame),
+        };
+        let bytes = self.pool.frame(id).ok_or(WritebackError::BadFrame)?;
+        let copy = copy
+            .get_mut(..bytes.len())
+            .ok_or(WritebackError::ShortCopy)?;
+        // CAST: a frame is at most 8 pages.
+        let pages = (bytes.len() / PAGE_SIZE) as u32;
+        let block = self.backing.alloc(pages).map_err(|_| WritebackError::NoSpace)?;
+        copy.copy_from_slice(bytes);
+        let mut objects: u32 = 0;
+        let (slots, backing) = (&mut self.slots, &mut self.backing);
+        if let Some(owner) = huge_owner {
+            let dest = Dest::page(block);
+            if slots
+                .begin_resident(u64::from(owner), Content::Huge(id), dest, backing)
+                .is_ok()
+            {
+                objects = 1;
+            }
+        } else {
+            for (owner, object) in self.pool.records(id) {
+                let dest = Dest {
+                    block,
+                    offset: object.offset,
+                    len: object.len,
+                };
+                let content = Content::Packed(object);
+                if slots
+                    .begin_resident(u64::from(owner), content, dest, backing)
+                    .is_ok()
+                {
+                    objects = objects.saturating_add(1);
+                } else {
+                    // Not written for its slot: no ticket to rebuild from the copy.
+                    frame::set_owner(copy, object.offset, FREE_OWNER);
+                }
+            }
+        }
+        if objects == 0 {
+            // No ticket holds the extent.
+            let _ = self.backing.abort(block);
+            return Err(WritebackError::NothingToWrite);
+        }
+        Ok(FrameWrite {
+            block,
+            pages,
+            objects,
+            bytes: usize::from(tail),
+            huge: huge_owner.is_some(),
+            owner: huge_owner.unwrap_or(FREE_OWNER),
+        })
+    }
+
+    /// Ends the frame write `write`, which succeeded if `ok`: rebuilds its
+    /// tickets from the records of `copy` (the buffer [`Store::begin_writeback`]
+    /// filled, unchanged) and completes or fails each.
+    ///
+    /// A slot still migrating under its ticket becomes migrated and its object
+    /// is freed from the pool (frames emptied go to `released`, which should
+    /// only collect them), or, if the write failed, becomes resident again. A
+    /// slot overwritten or freed meanwhile is stale: only the ticket's hold on
+    /// the extent is dropped. The extent is freed with its last hold.
+    pub fn end_writeback(
+        &mut self,
+        write: &FrameWrite,
+        copy: &[u8],
+        ok: bool,
+        mut released: impl FnMut(F),
+    ) -> WritebackEnd {
+        let mut end = WritebackEnd::default();
+        if write.huge {
+            let ticket = Ticket {
+                slot: u64::from(write.owner),
+                dest: Dest::page(write.block),
+            };
+            self.settle(ticket, ok, &mut end, &mut released);
+        } else {
+            let tail = u16::try_from(write.bytes).unwrap_or(0);
+            let records = copy
+                .get(..write.len())
+                .map(|bytes| frame::records(bytes, tail))
+                .into_iter()
+                .flatten()
+                .filter(|record| !record.is_free());
+            for record in records {
+                let ticket = Ticket {
+                    slot: u64::from(record.owner),
+                    dest: Dest {
+                        block: write.block,
+                        offset: record.offset,
+                        len: record.len,
+                    },
+                };
+                self.settle(ticket, ok, &mut end, &mut released);
+            }
+        }
+        if ok {
+            self.bd.writes = self.bd.writes.saturating_add(u64::from(write.pages));
+        }
+        end
+    }
+
+    /// Completes (`ok`) or fails `ticket`, freeing the object of a slot it
+    /// migrates, and counts the outcome in `end`.
+    fn settle(
+        &mut self,
+        ticket: Ticket,
+        ok: bool,
+        end: &mut WritebackEnd,
+        released: &mut impl FnMut(F),
+    ) {
+        if !ok {
+            let counter = if self.slots.fail::<Content>(ticket, &mut self.backing) {
+                &mut end.failed
+            } else {
+                &mut end.stale
+            };
+            *counter = counter.saturating_add(1);
+            return;
+        }
+        match self.slots.complete(ticket, &mut self.backing) {
+            Some(content) => {
+                end.migrated = end.migrated.saturating_add(1);
+                // The slot was migrating, so `ticket.slot` is an owner.
+                if let Ok(owner) = u32::try_from(ticket.slot) {
+                    self.release(owner, Some(content), released);
+                }
+            }
+            None => end.stale = end.stale.saturating_add(1),
+        }
+    }
+
     /// Raises the high-water mark of pages to what the pool holds now. Called
     /// after every change that can add pages.
     fn note_pages(&mut self) {
         // INVARIANT: the mark stays at least the pages held.
         self.max_pages = self.max_pages.max(self.pool.held_pages());
+    }
+
+    /// Returns `true` if slot `index` holds data (resident, migrating or
+    /// migrated).
+    fn holds_data(&self, index: u64) -> bool {
+        !matches!(self.slots.state(index), Ok(State::Empty) | Err(_))
     }
 
     fn count(&mut self, content: &Content, stored: bool) {
@@ -459,17 +842,17 @@ fn worth_compacting(usage: &Usage) -> bool {
             .is_some_and(|threshold| holes >= threshold)
 }
 
-/// Points the slot `owner` at `new` if it holds the object `old`: what a move
-/// reported by compaction asks for.
-fn relocate<S>(slots: &mut SlotTable<S>, owner: u32, old: ObjectRef, new: ObjectRef)
+/// Points the slot `owner` at `new` if it holds the object `old`, resident or
+/// migrating: what a move reported by compaction asks for.
+fn relocate<S>(slots: &mut Slots<S>, owner: u32, old: ObjectRef, new: ObjectRef)
 where
-    S: AsMut<[Slot<Content>]>,
+    S: AsMut<[State<Content>]>,
 {
-    if let Some(content) = slots.handle_mut(u64::from(owner)) {
-        if *content == Content::Packed(old) {
-            *content = Content::Packed(new);
-        }
-    }
+    slots.relocate(
+        u64::from(owner),
+        Content::Packed(old),
+        Content::Packed(new),
+    );
 }
 
 fn pool_error(error: PoolError) -> StoreError {

@@ -30,7 +30,7 @@ mod common;
 use common::{best_hole, check_classes, check_frame, frame_len, padded_size};
 use ghostswap_core::frame::{Page, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, PoolStats, RESERVE_CAP};
-use ghostswap_core::slots::Slot;
+use ghostswap_core::migrate::State;
 use ghostswap_core::stats::{Counters, MmStat};
 use ghostswap_core::store::{
     ClassCounts, Content, Found, Incoming, Store, StoreError, AUTO_COMPACT_DIVISOR,
@@ -40,13 +40,13 @@ use proptest::test_runner::{RngAlgorithm, TestCaseError};
 use std::collections::{BTreeMap, HashMap};
 
 type Frame = Box<[u8]>;
-type TestStore = Store<Vec<Slot<Content>>, Frame, Vec<FrameEntry<Frame>>>;
+type TestStore = Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>>;
 
 /// The `mem_limit` passed to `mm_stat`; it is only echoed.
 const MEM_LIMIT: u64 = 12345 * 4096;
 
 fn new_store(slots: u64, capacity: usize) -> TestStore {
-    let slots = vec![Slot::Empty; slots as usize];
+    let slots = vec![State::Empty; slots as usize];
     let table = (0..capacity).map(|_| FrameEntry::default()).collect();
     Store::new(slots, table).expect("a small store")
 }
@@ -297,6 +297,7 @@ fn describe(found: &Result<Found<'_>, StoreError>) -> String {
         Ok(Found::SameFilled(w)) => format!("SameFilled({w:#x})"),
         Ok(Found::Packed(d)) => format!("Packed({} bytes)", d.len()),
         Ok(Found::Huge(p)) => format!("Huge({:02x?}...)", &p[..8]),
+        Ok(Found::Backing(dest)) => format!("Backing({dest:?})"),
         Err(e) => format!("{e:?}"),
     }
 }
@@ -1045,7 +1046,7 @@ fn a_store_without_slots_refuses_every_index() {
 }
 
 // `Store::new` returning `None` for `u32::MAX` slots is not tested: the slot storage must
-// be a real `[Slot<Content>]` of that length (64 GiB), and `SlotTable::new` scans it.
+// be a real `[State<Content>]` of that length (64 GiB), and `Slots::new` scans it.
 
 /// Stores `data` in slot `index`, adding frames of `frame_len` bytes as asked.
 fn put_packed(store: &mut TestStore, index: u64, data: &[u8], frame_len: usize) {

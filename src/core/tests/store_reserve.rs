@@ -1,15 +1,15 @@
 //! Memory freed by swap or discard leaves the device at once, reserve included.
 
 use ghostswap_core::pool::FrameEntry;
-use ghostswap_core::slots::Slot;
+use ghostswap_core::migrate::State;
 use ghostswap_core::store::{Content, Incoming, Store, StoreError};
 
 type Frame = Box<[u8]>;
-type TestStore = Store<Vec<Slot<Content>>, Frame, Vec<FrameEntry<Frame>>>;
+type TestStore = Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>>;
 
 fn store_with_frames(slots: usize) -> TestStore {
     let frames = (0..slots + 8).map(|_| FrameEntry::default()).collect();
-    Store::new(vec![Slot::Empty; slots], frames).expect("small store")
+    Store::new(vec![State::Empty; slots], frames).expect("small store")
 }
 
 /// Stores `page` in `index`, handing in frames as the module does.
