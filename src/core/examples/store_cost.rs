@@ -15,8 +15,8 @@
 //!
 //! The difference of the two totals over 200000 is the instructions per overwrite.
 
-use ghostswap_core::pool::FrameEntry;
 use ghostswap_core::migrate::State;
+use ghostswap_core::pool::FrameEntry;
 use ghostswap_core::store::{Content, Incoming, Store, StoreError};
 use std::time::Instant;
 

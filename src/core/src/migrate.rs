@@ -364,8 +364,7 @@ impl<S> Slots<S> {
                 Found::Backing(dest)
             }
         };
-        self.counters
-            .record_load(!matches!(found, Found::Empty));
+        self.counters.record_load(!matches!(found, Found::Empty));
         Ok(found)
     }
 
@@ -675,16 +674,19 @@ impl<S> Slots<S> {
         let old = mem::replace(state, new);
         self.note(&old, &new);
         let held = !matches!(old, State::Empty);
-        Ok((held, match old {
-            State::Empty => None,
-            State::Resident(resident) => Some(resident),
-            // The write in flight keeps its hold; its completion releases it.
-            State::Migrating { kept, .. } => Some(R::restore(kept)),
-            State::Migrated(dest) => {
-                self.release(dest, backing);
-                None
-            }
-        }))
+        Ok((
+            held,
+            match old {
+                State::Empty => None,
+                State::Resident(resident) => Some(resident),
+                // The write in flight keeps its hold; its completion releases it.
+                State::Migrating { kept, .. } => Some(R::restore(kept)),
+                State::Migrated(dest) => {
+                    self.release(dest, backing);
+                    None
+                }
+            },
+        ))
     }
 
     /// Drops one hold on `dest`'s extent, counting a refusal (see

@@ -320,6 +320,12 @@ where
         self.backing.as_ref().map(Backing::stats)
     }
 
+    /// The backing device's allocator, if one is attached, for statistics and
+    /// checks.
+    pub fn backing(&self) -> Option<&Backing<M, C>> {
+        self.backing.as_ref()
+    }
+
     /// The slots in each writeback state and the writeback events (with
     /// `bad_releases`, which only a bug makes non-zero).
     pub fn wb_counts(&self) -> WbCounts {
@@ -630,7 +636,10 @@ where
             .ok_or(WritebackError::ShortCopy)?;
         // CAST: a frame is at most 8 pages.
         let pages = (bytes.len() / PAGE_SIZE) as u32;
-        let block = self.backing.alloc(pages).map_err(|_| WritebackError::NoSpace)?;
+        let block = self
+            .backing
+            .alloc(pages)
+            .map_err(|_| WritebackError::NoSpace)?;
         copy.copy_from_slice(bytes);
         let mut objects: u32 = 0;
         let (slots, backing) = (&mut self.slots, &mut self.backing);
@@ -848,11 +857,7 @@ fn relocate<S>(slots: &mut Slots<S>, owner: u32, old: ObjectRef, new: ObjectRef)
 where
     S: AsMut<[State<Content>]>,
 {
-    slots.relocate(
-        u64::from(owner),
-        Content::Packed(old),
-        Content::Packed(new),
-    );
+    slots.relocate(u64::from(owner), Content::Packed(old), Content::Packed(new));
 }
 
 fn pool_error(error: PoolError) -> StoreError {

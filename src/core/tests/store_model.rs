@@ -29,8 +29,8 @@
 mod common;
 use common::{best_hole, check_classes, check_frame, frame_len, padded_size};
 use ghostswap_core::frame::{Page, MAX_FRAME_SIZE, MAX_OBJECT};
-use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, PoolStats, RESERVE_CAP};
 use ghostswap_core::migrate::State;
+use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, PoolStats, RESERVE_CAP};
 use ghostswap_core::stats::{Counters, MmStat};
 use ghostswap_core::store::{
     ClassCounts, Content, Found, Incoming, Store, StoreError, AUTO_COMPACT_DIVISOR,

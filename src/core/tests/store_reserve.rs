@@ -1,7 +1,7 @@
 //! Memory freed by swap or discard leaves the device at once, reserve included.
 
-use ghostswap_core::pool::FrameEntry;
 use ghostswap_core::migrate::State;
+use ghostswap_core::pool::FrameEntry;
 use ghostswap_core::store::{Content, Incoming, Store, StoreError};
 
 type Frame = Box<[u8]>;

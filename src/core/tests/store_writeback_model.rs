@@ -1,0 +1,451 @@
+//! Random interleavings of stores, frees, loads, reads in flight from the backing device,
+//! frame writebacks begun and ended (written or failed), and compaction on a `Store` with
+//! a backing device, checked against a model: a map from slot to the page it holds.
+//!
+//! Several frame writes are in flight at a time. The backing device is simulated as bytes:
+//! a write lands when it ends, whatever happened to its frame and slots meanwhile (it is
+//! the copy `begin_writeback` made), and a failed write leaves garbage. A load of a
+//! migrated slot is answered from those bytes: the record at the destination must hold
+//! the slot's latest page. A read kept in flight must find, when it ends, the bytes it
+//! found when it began: its extent was not reused meanwhile.
+//!
+//! After every operation:
+//! - every slot loads back exactly its latest page, from memory or from the device;
+//! - the pool holds exactly one object per slot resident or migrating in a packed frame
+//!   and one huge frame per huge one (a completion freed the right object, also after
+//!   compaction moved it), and the class gauges and `stored_pages` agree;
+//! - the extents' holds are the migrated slots, the writes in flight and the reads in
+//!   flight, the blocks in use are exactly the extents they name, and no release was
+//!   refused (`bad_releases == 0`).
+//!
+//! At the end every write ends, every read ends and every slot is freed: then no block is
+//! in use, no hold is left, and every frame handed to the store has come back.
+
+use ghostswap_core::backing::Backing;
+use ghostswap_core::frame::{records, Page, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE};
+use ghostswap_core::migrate::{Dest, State};
+use ghostswap_core::pool::{FrameEntry, RESERVE_CAP};
+use ghostswap_core::store::{
+    Content, Found, FrameWrite, Incoming, Store, StoreError, WritebackError,
+};
+use proptest::prelude::*;
+use proptest::test_runner::{RngAlgorithm, TestCaseError};
+use std::collections::{BTreeMap, BTreeSet};
+
+type Frame = Box<[u8]>;
+type TestStore = Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<u16>>;
+
+const PAGE: usize = 4096;
+/// What a failed write leaves on the device.
+const GARBAGE: u8 = 0xee;
+
+/// Deterministic pseudo-random bytes for a seed: the top bytes of a linear congruential
+/// sequence.
+fn bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (x >> 56) as u8
+        })
+        .collect()
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ModelPage {
+    SameFilled(u64),
+    Packed(Vec<u8>),
+    Huge(Box<Page>),
+}
+
+#[derive(Debug, Clone)]
+enum Op {
+    /// Slot, page (0 same-filled, 1 huge, else packed of that many bytes), seed, frame
+    /// pages.
+    Store(u64, usize, u64, usize),
+    Free(u64),
+    FreeRange(u64, u64),
+    /// Loads and keeps the pin of a migrated slot.
+    StartRead(u64),
+    FinishRead(usize),
+    /// Begins the writeback of the n-th frame from the cold end of the LRU.
+    Begin(usize),
+    /// Ends the n-th write in flight: written or failed.
+    End(usize, bool),
+    Compact,
+}
+
+fn op(n: u64) -> impl Strategy<Value = Op> {
+    let page = prop_oneof![
+        2 => Just(0usize),
+        2 => Just(1usize),
+        6 => 2usize..3000,
+        2 => 2usize..200,
+    ];
+    prop_oneof![
+        12 => (0..n, page, any::<u64>(), prop_oneof![Just(1usize), Just(2), Just(8)])
+            .prop_map(|(i, p, s, f)| Op::Store(i, p, s, f)),
+        4 => (0..n).prop_map(Op::Free),
+        1 => (0..=n, 0..=n).prop_map(|(a, b)| Op::FreeRange(a.min(b), a.max(b))),
+        2 => (0..n).prop_map(Op::StartRead),
+        2 => any::<usize>().prop_map(Op::FinishRead),
+        5 => any::<usize>().prop_map(Op::Begin),
+        5 => (any::<usize>(), prop_oneof![4 => Just(true), 1 => Just(false)])
+            .prop_map(|(k, ok)| Op::End(k, ok)),
+        2 => Just(Op::Compact),
+    ]
+}
+
+/// A case: slots, blocks of the backing device and the operations.
+fn case() -> impl Strategy<Value = (u64, usize, Vec<Op>)> {
+    (1u64..32).prop_flat_map(|n| {
+        let blocks = prop_oneof![Just(16usize), Just(64), 1usize..130];
+        (Just(n), blocks, prop::collection::vec(op(n), 1..160))
+    })
+}
+
+struct Flight {
+    write: FrameWrite,
+    copy: Vec<u8>,
+}
+
+struct Read {
+    dest: Dest,
+    /// What the device held at the destination when the read began.
+    found: Vec<u8>,
+}
+
+struct Harness {
+    store: TestStore,
+    n: u64,
+    model: BTreeMap<u64, ModelPage>,
+    device: Vec<u8>,
+    flights: Vec<Flight>,
+    reads: Vec<Read>,
+    handed_in: u64,
+    released: u64,
+    refused: u64,
+}
+
+fn fail(msg: String) -> TestCaseError {
+    TestCaseError::fail(msg)
+}
+
+impl Harness {
+    fn new(n: u64, blocks: usize) -> Self {
+        let capacity = n as usize + RESERVE_CAP as usize + 4;
+        let mut store = TestStore::new(
+            vec![State::Empty; n as usize],
+            (0..capacity).map(|_| FrameEntry::default()).collect(),
+        )
+        .expect("a small store");
+        let backing = Backing::new(vec![0; blocks.div_ceil(64)], vec![0; blocks]).expect("dev");
+        assert!(store.attach_backing(backing).is_ok());
+        Harness {
+            store,
+            n,
+            model: BTreeMap::new(),
+            device: vec![0; blocks * PAGE],
+            flights: Vec::new(),
+            reads: Vec::new(),
+            handed_in: 0,
+            released: 0,
+            refused: 0,
+        }
+    }
+
+    /// The bytes a read of `dest` finds on the device: the page, or the data of the
+    /// record at its offset (checked to be the slot's).
+    fn read_device(&self, dest: Dest) -> Vec<u8> {
+        let start = dest.block as usize * PAGE + usize::from(dest.offset);
+        if dest.is_page() {
+            return self.device[start..start + PAGE].to_vec();
+        }
+        let data = start + HEADER_LEN;
+        self.device[data..data + usize::from(dest.len)].to_vec()
+    }
+
+    fn store(
+        &mut self,
+        index: u64,
+        page: usize,
+        seed: u64,
+        frame: usize,
+    ) -> Result<(), TestCaseError> {
+        let model = match page {
+            0 => ModelPage::SameFilled(seed),
+            1 => ModelPage::Huge(Box::new(bytes(seed, PAGE).try_into().unwrap())),
+            len => ModelPage::Packed(bytes(seed, len)),
+        };
+        let mut frame_len = frame * PAGE;
+        for _ in 0..4 {
+            let incoming = match &model {
+                ModelPage::SameFilled(w) => Incoming::SameFilled(*w),
+                ModelPage::Packed(d) => Incoming::Packed(d),
+                ModelPage::Huge(p) => Incoming::Huge(p),
+            };
+            let released = &mut self.released;
+            match self.store.store(index, incoming, |_| *released += 1) {
+                Ok(()) => {
+                    self.model.insert(index, model);
+                    return Ok(());
+                }
+                Err(StoreError::NeedFrame) => {
+                    if matches!(model, ModelPage::Huge(_)) {
+                        frame_len = PAGE;
+                    }
+                    self.handed_in += 1;
+                    if self
+                        .store
+                        .add_frame(vec![0u8; frame_len].into_boxed_slice())
+                        .is_err()
+                    {
+                        self.refused += 1;
+                    }
+                    frame_len = PAGE;
+                }
+                Err(e) => return Err(fail(format!("store to {index}: {e:?}"))),
+            }
+        }
+        Err(fail(format!("store to {index} still needs a frame")))
+    }
+
+    fn run(&mut self, op: &Op) -> Result<(), TestCaseError> {
+        match *op {
+            Op::Store(index, page, seed, frame) => self.store(index, page, seed, frame)?,
+            Op::Free(index) => {
+                let released = &mut self.released;
+                let held = self.store.free(index, |_| *released += 1);
+                prop_assert_eq!(held, Ok(self.model.remove(&index).is_some()));
+            }
+            Op::FreeRange(start, end) => {
+                let released = &mut self.released;
+                let freed = self.store.free_range(start..end, |_| *released += 1);
+                let held = (start..end)
+                    .filter(|i| self.model.remove(i).is_some())
+                    .count();
+                prop_assert_eq!(freed, Ok(held as u64));
+            }
+            Op::StartRead(index) => {
+                if let Ok(Found::Backing(dest)) = self.store.load(index) {
+                    let found = self.read_device(dest);
+                    self.reads.push(Read { dest, found });
+                }
+            }
+            Op::FinishRead(k) => {
+                if !self.reads.is_empty() {
+                    let read = self.reads.remove(k % self.reads.len());
+                    prop_assert_eq!(
+                        self.read_device(read.dest),
+                        read.found,
+                        "the blocks of a pinned read changed under it"
+                    );
+                    self.store.unpin(read.dest);
+                }
+            }
+            Op::Begin(k) => {
+                let frames: Vec<_> = self.store.pool().lru_iter().collect();
+                if frames.is_empty() {
+                    return Ok(());
+                }
+                let id = frames[k % frames.len()];
+                let mut copy = vec![0u8; MAX_FRAME_SIZE];
+                let before = self.store.wb_counts();
+                match self.store.begin_writeback(id, &mut copy) {
+                    Ok(write) => {
+                        let after = self.store.wb_counts();
+                        prop_assert_eq!(
+                            after.migrating,
+                            before.migrating + u64::from(write.objects)
+                        );
+                        prop_assert_eq!(write.len(), self.store.pool().frame_len(id).unwrap());
+                        // The copy is the frame, but for the owners of records not begun.
+                        let frame = self.store.pool().frame(id).unwrap();
+                        let live = if write.huge {
+                            prop_assert_eq!(&copy[..PAGE], frame);
+                            1
+                        } else {
+                            let tail = write.bytes as u16;
+                            let copied: Vec<_> = records(&copy, tail).collect();
+                            let held: Vec<_> = records(frame, tail).collect();
+                            prop_assert_eq!(copied.len(), held.len());
+                            for (c, h) in copied.iter().zip(&held) {
+                                prop_assert!(c.owner == h.owner || c.is_free());
+                                prop_assert_eq!((c.offset, c.len), (h.offset, h.len));
+                                let data = c.data_range();
+                                prop_assert_eq!(&copy[data.clone()], &frame[data]);
+                            }
+                            copied.iter().filter(|r| !r.is_free()).count()
+                        };
+                        prop_assert_eq!(live, write.objects as usize);
+                        self.flights.push(Flight { write, copy });
+                    }
+                    Err(WritebackError::NothingToWrite | WritebackError::NoSpace) => {
+                        prop_assert_eq!(self.store.wb_counts(), before);
+                    }
+                    Err(e) => return Err(fail(format!("begin_writeback({id}): {e:?}"))),
+                }
+            }
+            Op::End(k, ok) => {
+                if self.flights.is_empty() {
+                    return Ok(());
+                }
+                let Flight { write, copy } = self.flights.remove(k % self.flights.len());
+                let start = write.block as usize * PAGE;
+                let target = &mut self.device[start..start + write.len()];
+                if ok {
+                    target.copy_from_slice(&copy[..write.len()]);
+                } else {
+                    target.fill(GARBAGE);
+                }
+                let released = &mut self.released;
+                let end = self
+                    .store
+                    .end_writeback(&write, &copy, ok, |_| *released += 1);
+                prop_assert_eq!(end.migrated + end.failed + end.stale, write.objects);
+                if ok {
+                    prop_assert_eq!(end.failed, 0);
+                } else {
+                    prop_assert_eq!(end.migrated, 0);
+                }
+            }
+            Op::Compact => {
+                let released = &mut self.released;
+                self.store.compact(|_| *released += 1);
+            }
+        }
+        Ok(())
+    }
+
+    fn check(&mut self) -> Result<(), TestCaseError> {
+        let mut packed = 0u64;
+        let mut huge = 0u64;
+        let mut same = 0u64;
+        let mut migrated_blocks = BTreeSet::new();
+        let mut migrated = 0u64;
+        for index in 0..self.n {
+            let state = self.store.state(index).unwrap();
+            match state {
+                State::Resident(Content::Packed(_)) => packed += 1,
+                State::Resident(Content::Huge(_)) => huge += 1,
+                State::Resident(Content::SameFilled(_)) => same += 1,
+                State::Migrating { kept, .. } if kept.len == 4096 => huge += 1,
+                State::Migrating { .. } => packed += 1,
+                State::Migrated(dest) => {
+                    migrated += 1;
+                    migrated_blocks.insert(dest.block);
+                }
+                State::Empty => {}
+            }
+            let expected = self.model.get(&index).cloned();
+            let found = match self.store.load(index) {
+                Ok(Found::Empty) => None,
+                Ok(Found::SameFilled(w)) => Some(ModelPage::SameFilled(w)),
+                Ok(Found::Packed(d)) => Some(ModelPage::Packed(d.to_vec())),
+                Ok(Found::Huge(p)) => Some(ModelPage::Huge(Box::new(*p))),
+                Ok(Found::Backing(dest)) => {
+                    let data = self.read_device(dest);
+                    if !dest.is_page() {
+                        // The record's header names the slot.
+                        let at = dest.block as usize * PAGE + usize::from(dest.offset);
+                        let owner = u32::from_le_bytes(self.device[at..at + 4].try_into().unwrap());
+                        prop_assert_eq!(owner, index as u32);
+                        prop_assert_ne!(owner, FREE_OWNER);
+                    }
+                    self.store.unpin(dest);
+                    Some(if dest.is_page() {
+                        ModelPage::Huge(Box::new(data.try_into().unwrap()))
+                    } else {
+                        ModelPage::Packed(data)
+                    })
+                }
+                Err(e) => return Err(fail(format!("load of {index}: {e:?}"))),
+            };
+            prop_assert_eq!(found, expected, "slot {} loads the wrong page", index);
+        }
+
+        let pool = self.store.pool().pool_stats();
+        prop_assert_eq!(pool.objects, packed, "objects leaked or freed twice");
+        prop_assert_eq!(u64::from(pool.huge_frames), huge);
+        let classes = self.store.classes();
+        prop_assert_eq!((classes.same_pages, classes.huge_pages), (same, huge));
+        prop_assert_eq!(self.store.counters().stored_pages, self.model.len() as u64);
+
+        let wb = self.store.wb_counts();
+        prop_assert_eq!(wb.bad_releases, 0);
+        prop_assert_eq!(wb.migrated, migrated);
+        let in_flight: u64 = self
+            .flights
+            .iter()
+            .map(|f| u64::from(f.write.objects))
+            .sum();
+        prop_assert_eq!(wb.migrating <= in_flight, true);
+        let dev = self.store.backing().unwrap();
+        let stats = dev.stats();
+        prop_assert_eq!(
+            stats.holds,
+            migrated + in_flight + self.reads.len() as u64,
+            "holds are not the migrated slots, writes and reads in flight"
+        );
+        let mut blocks = migrated_blocks;
+        blocks.extend(self.flights.iter().map(|f| f.write.block));
+        blocks.extend(self.reads.iter().map(|r| r.dest.block));
+        let mut used = 0;
+        for &block in &blocks {
+            let extent = dev.extent(block);
+            prop_assert!(extent.is_some_and(|e| e.holds > 0), "extent {} gone", block);
+            used += extent.unwrap().len;
+        }
+        prop_assert_eq!(stats.used_blocks, used, "blocks in use that nothing holds");
+        Ok(())
+    }
+
+    fn teardown(mut self) -> Result<(), TestCaseError> {
+        while let Some(Flight { write, copy }) = self.flights.pop() {
+            let released = &mut self.released;
+            self.store
+                .end_writeback(&write, &copy, true, |_| *released += 1);
+        }
+        while let Some(read) = self.reads.pop() {
+            self.store.unpin(read.dest);
+        }
+        let released = &mut self.released;
+        prop_assert_eq!(
+            self.store.free_range(0..self.n, |_| *released += 1).is_ok(),
+            true
+        );
+        self.model.clear();
+        self.check()?;
+        let stats = self.store.backing_stats().unwrap();
+        prop_assert_eq!((stats.used_blocks, stats.holds, stats.extents), (0, 0, 0));
+        prop_assert_eq!(self.store.pool().pool_stats().total_frames(), 0);
+        prop_assert_eq!(self.handed_in, self.released + self.refused);
+        prop_assert!(self.store.detach_backing().is_some());
+        Ok(())
+    }
+}
+
+fn check_sequence(n: u64, blocks: usize, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut h = Harness::new(n, blocks);
+    for (step, op) in ops.iter().enumerate() {
+        h.run(op)
+            .and_then(|()| h.check())
+            .map_err(|e| fail(format!("step {step}, {op:?}: {e}")))?;
+    }
+    h.teardown()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig {
+        cases: 256,
+        rng_algorithm: RngAlgorithm::XorShift,
+        ..ProptestConfig::default()
+    })]
+
+    #[test]
+    fn writeback_matches_model((n, blocks, ops) in case()) {
+        check_sequence(n, blocks, &ops)?;
+    }
+}
