@@ -17,6 +17,20 @@
 //! | `reset`            | an unsigned integer, non-zero resets         | allowed    |
 //! | `compact`          | `1`                                          | allowed    |
 //!
+//! The attributes of writeback to a backing device are parsed in [`writeback`], whose
+//! items are re-exported here:
+//!
+//! | attribute                | accepted input                               | when        |
+//! |--------------------------|----------------------------------------------|-------------|
+//! | `backing_dev`            | an absolute path, or `none`                  | before init |
+//! | `writeback`              | a mode, `page_index=N`, `page_indexes=LO-HI` | after init  |
+//! | `idle`                   | `all`, or an age in seconds                  | after init  |
+//! | `writeback_limit`        | a number of 4 KiB blocks                     | any time    |
+//! | `writeback_limit_enable` | `0` or `1`                                   | any time    |
+//! | `pool_high_wmark`        | a percentage of `mem_limit`, `1` to `100`    | any time    |
+//! | `pool_low_wmark`         | a percentage of `mem_limit`, `1` to `100`    | any time    |
+//! | `promote_on_read`        | `0` or `1`                                   | any time    |
+//!
 //! [`DeviceConfig`] ties them together: it holds what the attributes configured, applies a
 //! write only if it is valid and allowed in the current state, and leaves itself unchanged
 //! otherwise. The module keeps it inside the lock that also protects the device, and holds
@@ -40,6 +54,18 @@
 use core::fmt::{self, Write};
 
 use super::geometry::{disk_pages, parse_size, ParseError, PAGE_SIZE};
+
+// A child module, not a sibling: the kernel module includes the core's files one by one
+// (`src/gscore.rs`), and a path relative to this file works in both builds.
+#[path = "attrs_writeback.rs"]
+pub mod writeback;
+
+pub use writeback::{
+    parse_backing_dev, parse_enable, parse_idle, parse_pool_wmark, parse_writeback,
+    parse_writeback_limit, write_backing_dev, BackingDevRequest, BackingPath, IdleRequest,
+    WritebackConfig, WritebackRequest, BACKING_DEV_PATH_MAX, BACKING_PATH_CAPACITY,
+    DEFAULT_POOL_HIGH_WMARK, DEFAULT_POOL_LOW_WMARK,
+};
 
 /// Largest accepted `disksize`, in bytes: 1 TiB.
 ///
@@ -220,19 +246,37 @@ pub fn check_level(algo: Algorithm, level: Option<i32>) -> Result<(), AttrError>
     }
 }
 
-/// Parses a compression level: decimal digits only, at most [`ZSTD_MAX_LEVEL`].
-fn parse_level(value: &[u8]) -> Result<i32, AttrError> {
-    let mut level: i32 = 0;
-    for &byte in value {
+/// Parses an unsigned decimal integer: one or more ASCII digits (leading zeros allowed,
+/// no sign, no whitespace) whose value fits in a `u64`.
+///
+/// Every integer attribute uses it, so they all accept and refuse the same forms.
+/// Unlike the kernel's `kstrtoull`, a leading `+` is refused.
+///
+/// # Errors
+///
+/// [`AttrError::Invalid`] if `digits` is empty, holds a byte that is not an ASCII digit,
+/// or the value does not fit in a `u64`.
+fn parse_decimal(digits: &[u8]) -> Result<u64, AttrError> {
+    if digits.is_empty() {
+        return Err(AttrError::Invalid);
+    }
+    let mut value: u64 = 0;
+    for &byte in digits {
         if !byte.is_ascii_digit() {
             return Err(AttrError::Invalid);
         }
-        level = level
+        value = value
             .checked_mul(10)
-            .and_then(|l| l.checked_add(i32::from(byte - b'0')))
+            .and_then(|v| v.checked_add(u64::from(byte - b'0')))
             .ok_or(AttrError::Invalid)?;
     }
-    if value.is_empty() || level > ZSTD_MAX_LEVEL {
+    Ok(value)
+}
+
+/// Parses a compression level: decimal digits only, at most [`ZSTD_MAX_LEVEL`].
+fn parse_level(value: &[u8]) -> Result<i32, AttrError> {
+    let level = i32::try_from(parse_decimal(value)?).map_err(|_| AttrError::Invalid)?;
+    if level > ZSTD_MAX_LEVEL {
         return Err(AttrError::Invalid);
     }
     Ok(level)
@@ -347,21 +391,7 @@ pub fn parse_mem_limit(input: &[u8]) -> Result<u64, AttrError> {
 /// assert_eq!(parse_reset(b"-1"), Err(AttrError::Invalid));
 /// ```
 pub fn parse_reset(input: &[u8]) -> Result<bool, AttrError> {
-    let digits = input.trim_ascii();
-    if digits.is_empty() {
-        return Err(AttrError::Invalid);
-    }
-    let mut value: u64 = 0;
-    for &byte in digits {
-        if !byte.is_ascii_digit() {
-            return Err(AttrError::Invalid);
-        }
-        value = value
-            .checked_mul(10)
-            .and_then(|v| v.checked_add(u64::from(byte - b'0')))
-            .ok_or(AttrError::Invalid)?;
-    }
-    Ok(value != 0)
+    Ok(parse_decimal(input.trim_ascii())? != 0)
 }
 
 /// Decides whether a device may be reset now.
@@ -410,19 +440,22 @@ pub fn parse_compact(input: &[u8]) -> Result<(), AttrError> {
 /// - `disksize`, if set, is a value [`parse_disksize`] accepts.
 /// - `check_level(algorithm, level)` holds: in particular `lz4` never has a level.
 /// - `mem_limit` is a multiple of [`PAGE_SIZE`].
+/// - `writeback` keeps the invariants of [`WritebackConfig`].
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeviceConfig {
     disksize: Option<u64>,
     algorithm: Algorithm,
     level: Option<i32>,
     mem_limit: u64,
+    writeback: WritebackConfig,
 }
 
 impl DeviceConfig {
     /// Returns the configuration of a new or reset device: not initialized, `lz4`, the
-    /// default level, no memory limit.
+    /// default level, no memory limit, and [`WritebackConfig::default`].
     pub fn new() -> Self {
-        // INVARIANT: no disksize, and `lz4` with the default level passes `check_level`.
+        // INVARIANT: no disksize, `lz4` with the default level passes `check_level`, and
+        // `WritebackConfig::default` keeps its own invariants.
         Self::default()
     }
 
@@ -557,8 +590,9 @@ impl DeviceConfig {
     ///
     /// If the input asks for a reset (see [`parse_reset`]) and [`reset_allowed`] allows it,
     /// the configuration returns to [`DeviceConfig::new`] and `Ok(true)` is returned; the
-    /// module then frees the device's pages. A write of `0` returns `Ok(false)` and changes
-    /// nothing, whether the device is open or not.
+    /// module then frees the device's pages and closes the backing device, if any, as zram
+    /// does (every writeback setting returns to its default). A write of `0` returns
+    /// `Ok(false)` and changes nothing, whether the device is open or not.
     ///
     /// # Errors
     ///

@@ -1,6 +1,7 @@
 //! Tests of `attrs`: every parser against a reference parser on arbitrary bytes, zram-style
 //! inputs, and random `DeviceConfig` operation sequences against a model.
 
+use attrs_support::{trimmed, ws};
 use ghostswap_core::attrs::{
     check_level, parse_algorithm, parse_algorithm_params, parse_compact, parse_disksize,
     parse_mem_limit, parse_reset, reset_allowed, write_algorithms, Algorithm, AlgorithmParams,
@@ -9,16 +10,12 @@ use ghostswap_core::attrs::{
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
+mod attrs_support;
+
 const INVALID: AttrError = AttrError::Invalid;
 const BUSY: AttrError = AttrError::Busy;
 
 // Reference parsers, written with `std` string tools and `u128` arithmetic.
-
-/// The input as text without surrounding ASCII whitespace; `None` if it is not UTF-8.
-fn trimmed(input: &[u8]) -> Option<&str> {
-    let text = std::str::from_utf8(input).ok()?;
-    Some(text.trim_matches(|c: char| c.is_ascii_whitespace()))
-}
 
 /// A size: digits with an optional K/M/G/T suffix (either case), as a `u128`.
 fn model_size(input: &[u8]) -> Option<u128> {
@@ -196,57 +193,7 @@ const PIECES: &[&str] = &[
     "\u{ff11}",
 ];
 
-/// Byte strings built from `PIECES` and the occasional raw (often non-UTF-8) byte.
-fn grammar_input() -> impl Strategy<Value = Vec<u8>> {
-    let piece = prop_oneof![
-        8 => prop::sample::select(PIECES).prop_map(|p| p.as_bytes().to_vec()),
-        1 => any::<u8>().prop_map(|b| vec![b]),
-    ];
-    prop::collection::vec(piece, 0..8).prop_map(|pieces| pieces.concat())
-}
-
-/// Whitespace of any length, up to 64 KiB.
-fn padding() -> impl Strategy<Value = Vec<u8>> {
-    let ws = prop::sample::select(b" \t\n\r\x0c".to_vec());
-    prop_oneof![
-        prop::collection::vec(ws.clone(), 0..4),
-        (ws, 0usize..65536).prop_map(|(b, n)| vec![b; n]),
-    ]
-}
-
-/// A grammar input surrounded by padding, or a huge run of one piece.
-fn huge_input() -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        (padding(), grammar_input(), padding()).prop_map(|(a, b, c)| [a, b, c].concat()),
-        (prop::sample::select(PIECES), 1usize..20000)
-            .prop_map(|(piece, n)| piece.as_bytes().repeat(n)),
-    ]
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2048))]
-
-    #[test]
-    fn parsers_match_models_on_arbitrary_bytes(
-        input in prop::collection::vec(any::<u8>(), 0..48)
-    ) {
-        check_all(&input)?;
-    }
-
-    #[test]
-    fn parsers_match_models_on_grammar_pieces(input in grammar_input()) {
-        check_all(&input)?;
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
-
-    #[test]
-    fn parsers_match_models_on_huge_inputs(input in huge_input()) {
-        check_all(&input)?;
-    }
-}
+attrs_support::parser_properties!(check_all, PIECES);
 
 // Round trips: values written the way users write them parse back to themselves.
 
@@ -262,10 +209,6 @@ fn suffix_and_shift() -> impl Strategy<Value = (&'static str, u32)> {
         ("t", 40),
         ("T", 40),
     ])
-}
-
-fn ws() -> impl Strategy<Value = &'static str> {
-    prop::sample::select(vec!["", " ", "\n", " \n", "\t", "  \t "])
 }
 
 proptest! {
@@ -598,11 +541,7 @@ impl Model {
 
 /// Inputs for one attribute: mostly valid ones, some garbage.
 fn attr_input(valid: &'static [&'static str]) -> impl Strategy<Value = Vec<u8>> {
-    prop_oneof![
-        4 => (prop::sample::select(valid), ws()).prop_map(|(v, w)| format!("{v}{w}").into_bytes()),
-        2 => grammar_input(),
-        1 => prop::collection::vec(any::<u8>(), 0..12),
-    ]
+    attrs_support::attr_input(valid, PIECES)
 }
 
 fn op() -> impl Strategy<Value = Op> {
