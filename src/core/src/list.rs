@@ -269,6 +269,14 @@ impl<C> List<C> {
         links::<T, C>(entries, id)?.next()
     }
 
+    /// Returns the index of the entry before the one at `id` on its list of this kind.
+    pub fn prev<T>(&self, entries: &[T], id: u32) -> Option<u32>
+    where
+        C: Chain<T>,
+    {
+        links::<T, C>(entries, id)?.prev()
+    }
+
     /// Returns an iterator over the indexes of the entries from the front to the back.
     ///
     /// The iterator yields at most [`List::len`] indexes.

@@ -86,7 +86,10 @@
 //! Packed and huge frames are on one list ordered by their last store or load, which
 //! writeback walks from the cold end ([`Pool::coldest`], [`Pool::next_warmer`],
 //! [`Pool::lru_iter`]) and empties a frame with [`Pool::records`] or writes it whole from
-//! [`Pool::frame`]. Compaction does not change the order.
+//! [`Pool::frame`]. Compaction does not change the order. Each frame also records the
+//! minute of its last use by a clock the caller sets ([`Pool::set_clock`]), and an idle
+//! mark that [`Pool::mark_idle`] sets (on all frames, or on those unused for a while) and
+//! a use clears ([`Pool::is_idle`]).
 //!
 //! # Compaction
 //!
@@ -439,8 +442,9 @@ pub struct CompactStats {
 /// pointer, the links of the least-recently-used list and, for packed frames, the
 /// free-space bucket links, the tail, the live record bytes, the object count, the size of
 /// the largest hole, the bytes small records are padded by, the offset of the first hole,
-/// the frame's length in pages, a compaction mark and the cached free-space class, then
-/// padding. Hole bytes are derived (tail minus live record bytes).
+/// the last use with the idle mark, a compaction mark and the cached free-space class.
+/// Hole bytes are derived (tail minus live record bytes), and so is the length in pages
+/// (from the frame's length).
 pub struct FrameEntry<F> {
     /// Links on the LRU list (packed and huge frames), the reserve or the list of empty
     /// entries, which are exclusive.
@@ -468,7 +472,51 @@ enum State<F> {
     /// A frame of records.
     Packed(Packed<F>),
     /// A frame of one page holding one uncompressed page.
-    Huge { frame: F, owner: u32 },
+    Huge { frame: F, owner: u32, used: Used },
+}
+
+/// When a packed or huge frame was last used, and whether it is marked idle, in 16 bits:
+/// the minute of the pool's clock ([`Pool::set_clock`]) modulo [`USED_PERIOD`], and the
+/// idle mark in the top bit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Used(u16);
+
+/// The period of the minutes a frame records its last use in: 2^15 minutes, 22 days.
+pub const USED_PERIOD: u64 = 1 << 15;
+
+impl Used {
+    /// The idle mark.
+    const IDLE: u16 = 1 << 15;
+
+    /// A use at `minute` of the clock, not idle.
+    #[inline]
+    fn at(minute: u64) -> Self {
+        // CAST: the remainder is below 2^15, which fits a `u16`.
+        Used((minute % USED_PERIOD) as u16)
+    }
+
+    /// The minute of the use, modulo [`USED_PERIOD`].
+    fn minute(self) -> u16 {
+        self.0 & !Self::IDLE
+    }
+
+    fn is_idle(self) -> bool {
+        self.0 & Self::IDLE != 0
+    }
+
+    fn idle(self) -> Self {
+        Used(self.0 | Self::IDLE)
+    }
+}
+
+/// Returns the last use of the packed or huge frame of `entry`.
+#[inline]
+fn used_mut<F>(entry: &mut FrameEntry<F>) -> Option<&mut Used> {
+    match &mut entry.state {
+        State::Packed(packed) => Some(&mut packed.used),
+        State::Huge { used, .. } => Some(used),
+        State::Vacant | State::Reserve { .. } => None,
+    }
 }
 
 /// A frame of records and its bookkeeping.
@@ -489,8 +537,9 @@ struct Packed<F> {
     padding: u16,
     /// The holes below the tail.
     holes: HoleList,
-    /// Length of the frame in pages, 1 to 8.
-    pages: u8,
+    /// The last use and the idle mark. (The length in pages is the frame's: see
+    /// [`Packed::pages`].)
+    used: Used,
     /// Set by [`Pool::compact`] on frames it gave up emptying; clear otherwise.
     marked: bool,
     /// The free-space class of the frame, `usage().class()`, cached so that a change of
@@ -500,9 +549,9 @@ struct Packed<F> {
     bucket: Links,
 }
 
-impl<F> Packed<F> {
-    /// Returns an empty packed frame of `frame`, `pages` pages long, on no bucket yet.
-    fn new(frame: F, pages: u8) -> Self {
+impl<F: AsRef<[u8]>> Packed<F> {
+    /// Returns an empty packed frame of `frame`, used at `used`, on no bucket yet.
+    fn new(frame: F, used: Used) -> Self {
         let mut packed = Packed {
             frame,
             tail: 0,
@@ -511,7 +560,7 @@ impl<F> Packed<F> {
             largest_hole: 0,
             padding: 0,
             holes: HoleList::EMPTY,
-            pages,
+            used,
             marked: false,
             class: 0,
             bucket: Links::UNLINKED,
@@ -521,6 +570,16 @@ impl<F> Packed<F> {
         packed
     }
 
+    /// Returns the length of the frame in pages, 1 to 8.
+    ///
+    /// It is the frame's, checked by [`Pool::add_frame`]: `as_ref` returns the same slice
+    /// every time, and its length is in the frame's handle (a fat pointer's length, an
+    /// allocation order), so this costs no access to the frame's memory.
+    #[inline]
+    fn pages(&self) -> u8 {
+        frame_pages(self.frame.as_ref().len()).unwrap_or(1)
+    }
+
     /// Returns the usage of the frame.
     #[inline]
     fn usage(&self) -> Usage {
@@ -528,7 +587,7 @@ impl<F> Packed<F> {
             tail: self.tail,
             record_bytes: self.record_bytes,
             objects: self.objects,
-            len: pages_len(self.pages),
+            len: pages_len(self.pages()),
             largest_hole: self.largest_hole,
             padding: self.padding,
         }
@@ -993,6 +1052,10 @@ pub struct Pool<F, S> {
     nonempty: u128,
     /// Limit on the pages of all frames held, if any.
     limit: Option<u64>,
+    /// The time in seconds, as [`Pool::set_clock`] last set it.
+    clock: u64,
+    /// `clock` at the last use of any frame.
+    last_use: u64,
     packed_frames: u32,
     packed_pages: u64,
     huge_frames: u32,
@@ -1034,6 +1097,8 @@ where
             buckets: [const { List::new() }; CLASSES],
             nonempty: 0,
             limit: None,
+            clock: 0,
+            last_use: 0,
             packed_frames: 0,
             packed_pages: 0,
             huge_frames: 0,
@@ -1248,12 +1313,13 @@ where
             .find_reserve(Want::Largest)
             .ok_or(PoolError::NeedFrame)?;
         let (frame, pages) = self.take_reserve(id).ok_or(PoolError::NeedFrame)?;
+        let used = self.used_now();
         let entries = self.table.as_mut();
         let Some(slot) = entry_mut(entries, id) else {
             // Unreachable: `id` was just taken out of the table.
             return Err(PoolError::NeedFrame);
         };
-        slot.state = State::Packed(Packed::new(frame, pages));
+        slot.state = State::Packed(Packed::new(frame, used));
         // INVARIANT: the new packed frame goes on the LRU list, its bucket and the counts.
         // It has no record for the moment it takes the caller to append one.
         self.lru.push_back(entries, id);
@@ -1404,14 +1470,90 @@ where
         }
     }
 
-    /// Makes frame `id` the most recently used.
+    /// Makes frame `id` the most recently used, used now and not idle.
+    #[inline]
     fn touch(&mut self, id: FrameId) {
+        let now = self.used_now();
+        self.last_use = self.clock;
+        let entries = self.table.as_mut();
+        if let Some(used) = entry_mut(entries, id).and_then(used_mut) {
+            *used = now;
+        }
         if self.lru.back() == Some(id) {
             return;
         }
-        let entries = self.table.as_mut();
         if self.lru.remove(entries, id) {
             self.lru.push_back(entries, id);
+        }
+    }
+
+    /// A use of a frame now.
+    #[inline]
+    fn used_now(&self) -> Used {
+        Used::at(self.clock / 60)
+    }
+
+    /// Sets the clock that stores and loads stamp their frames with, in seconds (any
+    /// monotonic time: the module passes the boot time). A clock earlier than the current
+    /// one is ignored, so that the LRU order stays the order of the stamps.
+    ///
+    /// A stamp is the minute of the clock, in 15 bits ([`USED_PERIOD`]), so that it fits an
+    /// entry without making it larger; [`Pool::mark_idle`] tells how ages are read back.
+    pub fn set_clock(&mut self, now_secs: u64) {
+        self.clock = self.clock.max(now_secs);
+    }
+
+    /// Marks idle the packed and huge frames not used for at least `min_age_secs` seconds
+    /// by the clock, or all of them for `None`, and returns how many frames it marked. A
+    /// store into or load from a frame clears its mark; nothing else does.
+    ///
+    /// Frames are used in LRU order, so their ages grow from the hottest to the coldest
+    /// frame: the walk goes that way, adding up the differences between the minutes of
+    /// neighbours (modulo [`USED_PERIOD`]) from the last use of any frame, and marks every
+    /// frame from the first that is old enough. Ages are so exact to the minute while no
+    /// two frames next to each other in the LRU order were last used [`USED_PERIOD`]
+    /// minutes (22 days) or more apart; if some were, the colder one may look younger than
+    /// it is, never older. A frame counts as old enough only if it surely is: its age in
+    /// whole minutes, less one, is at least `min_age_secs`. `Some(0)` marks every frame.
+    /// This walks the whole LRU list.
+    pub fn mark_idle(&mut self, min_age_secs: Option<u64>) -> u32 {
+        let entries = self.table.as_mut();
+        let mut age = (self.clock / 60).saturating_sub(self.last_use / 60);
+        let mut newer = Used::at(self.last_use / 60).minute();
+        let old_enough = |age: u64| {
+            min_age_secs.is_none_or(|min| age.saturating_sub(1).saturating_mul(60) >= min)
+        };
+        let mut idle = old_enough(age);
+        let mut marked: u32 = 0;
+        let mut next = self.lru.back();
+        let mut steps = self.lru.len();
+        while let (Some(id), Some(left)) = (next, steps.checked_sub(1)) {
+            steps = left;
+            next = self.lru.prev(entries, id);
+            let Some(used) = entry_mut(entries, id).and_then(used_mut) else {
+                continue;
+            };
+            if !idle {
+                // The age grows by the minutes between this frame's use and the newer one's.
+                let gap = newer.wrapping_sub(used.minute()) & !Used::IDLE;
+                age = age.saturating_add(u64::from(gap));
+                newer = used.minute();
+                idle = old_enough(age);
+            }
+            if idle {
+                *used = used.idle();
+                marked = marked.saturating_add(1);
+            }
+        }
+        marked
+    }
+
+    /// Returns `true` if the packed or huge frame `id` is marked idle ([`Pool::mark_idle`]).
+    pub fn is_idle(&self, id: FrameId) -> bool {
+        match entry(self.table.as_ref(), id).map(|slot| &slot.state) {
+            Some(State::Packed(packed)) => packed.used.is_idle(),
+            Some(State::Huge { used, .. }) => used.is_idle(),
+            _ => false,
         }
     }
 
@@ -1440,12 +1582,14 @@ where
             return Err(PoolError::NeedFrame);
         };
         *bytes = *page;
+        let used = self.used_now();
+        self.last_use = self.clock;
         let entries = self.table.as_mut();
         let Some(slot) = entry_mut(entries, id) else {
             // Unreachable: `id` was just taken out of the table.
             return Err(PoolError::NeedFrame);
         };
-        slot.state = State::Huge { frame, owner };
+        slot.state = State::Huge { frame, owner, used };
         // INVARIANT: the new huge frame, one page, goes on the LRU list, hottest, and in
         // the count.
         self.lru.push_back(entries, id);
@@ -1590,8 +1734,9 @@ where
             State::Packed(packed) => {
                 self.totals.replace(packed.usage(), Usage::default());
                 self.packed_frames = self.packed_frames.saturating_sub(1);
-                self.packed_pages = self.packed_pages.saturating_sub(u64::from(packed.pages));
-                (packed.frame, packed.pages)
+                let pages = packed.pages();
+                self.packed_pages = self.packed_pages.saturating_sub(u64::from(pages));
+                (packed.frame, pages)
             }
             State::Huge { frame, .. } => {
                 self.huge_frames = self.huge_frames.saturating_sub(1);
@@ -1648,7 +1793,7 @@ where
         let pages = match &entry(self.table.as_ref(), id)?.state {
             State::Vacant => return None,
             State::Reserve { pages, .. } => *pages,
-            State::Packed(packed) => packed.pages,
+            State::Packed(packed) => packed.pages(),
             State::Huge { .. } => 1,
         };
         Some(usize::from(pages_len(pages)))

@@ -178,7 +178,7 @@ where
 
     /// Returns the length in pages of the packed frame `id`, or 0.
     fn frame_pages_of(&self, id: FrameId) -> u64 {
-        packed(self.table.as_ref(), id).map_or(0, |packed| u64::from(packed.pages))
+        packed(self.table.as_ref(), id).map_or(0, |packed| u64::from(packed.pages()))
     }
 
     /// Returns the unmarked packed frame with the most free space.

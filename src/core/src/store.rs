@@ -516,6 +516,104 @@ where
         self.pool.set_page_limit(limit);
     }
 
+    /// Returns `true` if the pages the pool holds (packed, huge and reserve
+    /// frames) have reached `percent` of the page limit: time to write back.
+    /// Without a limit, never.
+    pub fn over_watermark(&self, percent: u64) -> bool {
+        let Some(limit) = self.pool.page_limit() else {
+            return false;
+        };
+        let held = u128::from(self.pool.held_pages()).saturating_mul(100);
+        held >= u128::from(limit).saturating_mul(u128::from(percent))
+    }
+
+    /// Sets the clock, in seconds, that stores and loads stamp the frames they
+    /// use with, for [`Store::mark_idle`]; an earlier clock than the current one
+    /// is ignored.
+    ///
+    /// Setting a clock, rather than passing the time to every store and load,
+    /// keeps their signatures and costs the hot path nothing but copying a
+    /// stamp: the module sets it as often as the resolution it wants (a stamp
+    /// is a minute; see [`Pool::mark_idle`]), for example once per request
+    /// from a coarse clock read under the lock it already holds.
+    pub fn set_clock(&mut self, now_secs: u64) {
+        self.pool.set_clock(now_secs);
+    }
+
+    /// Sets the clock to `now_secs` and marks idle every packed and huge frame,
+    /// or with `min_age_secs` only those not used for at least that long (zram's
+    /// `idle` attribute, by frame rather than by slot: the frame is what is
+    /// written back). Returns the frames marked. A store into or load from a
+    /// frame clears its mark. See [`Pool::mark_idle`] for how ages are kept.
+    pub fn mark_idle(&mut self, now_secs: u64, min_age_secs: Option<u64>) -> u32 {
+        self.pool.set_clock(now_secs);
+        self.pool.mark_idle(min_age_secs)
+    }
+
+    /// Returns the next frame to write back in `mode`: walking the LRU list from
+    /// the coldest frame, or from the frame after `after` if it is still held
+    /// (else from the coldest again), the first packed or huge frame that `mode`
+    /// takes and that has a resident slot to write. Reserve frames are never
+    /// written. [`WritebackMode::Page`] gives the frame of its slot if the slot
+    /// is resident, and only when `after` is `None`.
+    ///
+    /// The module loops: under its lock, pick a frame and begin its writeback;
+    /// submit the write; call again with `after` the frame just begun. A frame
+    /// begun has no resident slot left, so it is not picked again unless
+    /// stored into meanwhile. Each call walks at most the LRU list.
+    pub fn next_writeback(&self, mode: WritebackMode, after: Option<FrameId>) -> Option<FrameId> {
+        if let WritebackMode::Page(index) = mode {
+            if after.is_some() {
+                return None;
+            }
+            return match self.slots.state(index).ok()? {
+                State::Resident(Content::Packed(object)) => Some(object.frame),
+                State::Resident(Content::Huge(id)) => Some(*id),
+                _ => None,
+            };
+        }
+        let mut next = match after {
+            Some(id) if self.pool.frame(id).is_some() => self.pool.next_warmer(id),
+            _ => self.pool.coldest(),
+        };
+        // Bounded by the frames the pool can hold, should the list be corrupted.
+        let mut steps = self.pool.capacity();
+        while let (Some(id), Some(left)) = (next, steps.checked_sub(1)) {
+            steps = left;
+            if self.takes(mode, id) && self.has_resident(id) {
+                return Some(id);
+            }
+            next = self.pool.next_warmer(id);
+        }
+        None
+    }
+
+    /// Returns `true` if writeback in `mode` takes the packed or huge frame `id`.
+    fn takes(&self, mode: WritebackMode, id: FrameId) -> bool {
+        let huge = || matches!(self.pool.frame_state(id), Some(FrameState::Huge { .. }));
+        match mode {
+            WritebackMode::All => true,
+            WritebackMode::Huge | WritebackMode::Incompressible => huge(),
+            WritebackMode::Idle => self.pool.is_idle(id),
+            WritebackMode::HugeIdle => huge() && self.pool.is_idle(id),
+            WritebackMode::Page(_) => false,
+        }
+    }
+
+    /// Returns `true` if a slot holds an object of frame `id` resident: what
+    /// [`Store::begin_writeback`] would begin.
+    fn has_resident(&self, id: FrameId) -> bool {
+        let holds = |owner: u32, content: Content| matches!(self.slots.state(u64::from(owner)), Ok(State::Resident(c)) if *c == content);
+        match self.pool.frame_state(id) {
+            Some(FrameState::Huge { owner }) => holds(owner, Content::Huge(id)),
+            Some(FrameState::Packed(_)) => self
+                .pool
+                .records(id)
+                .any(|(owner, object)| holds(owner, Content::Packed(object))),
+            _ => false,
+        }
+    }
+
     /// Compacts the pool, moving objects and updating their slots (migrating
     /// ones too: their completions free the objects where they are then).
     pub fn compact(&mut self, released: impl FnMut(F)) -> CompactStats {

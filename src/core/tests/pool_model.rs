@@ -1353,8 +1353,8 @@ fn walking_records_visits_objects_and_holes() {
 #[test]
 fn handles_and_entries_are_small() {
     assert_eq!(size_of::<ObjectRef>(), 8);
-    // The pointer, two sets of links, 14 bytes of usage and the first hole, the length in
-    // pages and the compaction mark, padded.
+    // The pointer, two sets of links, 12 bytes of usage and the first hole, the last use
+    // and idle mark, the compaction mark and the cached class: no padding left.
     #[cfg(target_pointer_width = "64")]
     assert_eq!(size_of::<FrameEntry<Box<Page>>>(), 40);
     // A fat pointer as frame: still no more than the padding needs.

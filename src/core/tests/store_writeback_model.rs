@@ -24,9 +24,9 @@
 use ghostswap_core::backing::Backing;
 use ghostswap_core::frame::{records, Page, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE};
 use ghostswap_core::migrate::{Dest, State};
-use ghostswap_core::pool::{FrameEntry, RESERVE_CAP};
+use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, RESERVE_CAP};
 use ghostswap_core::store::{
-    Content, Found, FrameWrite, Incoming, Store, StoreError, WritebackError,
+    Content, Found, FrameWrite, Incoming, Store, StoreError, WritebackError, WritebackMode,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError};
@@ -72,6 +72,10 @@ enum Op {
     FinishRead(usize),
     /// Begins the writeback of the n-th frame from the cold end of the LRU.
     Begin(usize),
+    /// Begins the writeback of the frame `next_writeback` picks in a mode.
+    BeginNext(WritebackMode),
+    /// Marks every frame idle, advancing the clock by a minute.
+    MarkIdle,
     /// Ends the n-th write in flight: written or failed.
     End(usize, bool),
     Compact,
@@ -92,6 +96,15 @@ fn op(n: u64) -> impl Strategy<Value = Op> {
         2 => (0..n).prop_map(Op::StartRead),
         2 => any::<usize>().prop_map(Op::FinishRead),
         5 => any::<usize>().prop_map(Op::Begin),
+        3 => prop_oneof![
+            Just(WritebackMode::All),
+            Just(WritebackMode::Huge),
+            Just(WritebackMode::Idle),
+            Just(WritebackMode::HugeIdle),
+            (0..n).prop_map(WritebackMode::Page),
+        ]
+        .prop_map(Op::BeginNext),
+        1 => Just(Op::MarkIdle),
         5 => (any::<usize>(), prop_oneof![4 => Just(true), 1 => Just(false)])
             .prop_map(|(k, ok)| Op::End(k, ok)),
         2 => Just(Op::Compact),
@@ -127,6 +140,8 @@ struct Harness {
     handed_in: u64,
     released: u64,
     refused: u64,
+    /// The clock of `mark_idle`, in seconds.
+    clock: u64,
 }
 
 fn fail(msg: String) -> TestCaseError {
@@ -153,6 +168,7 @@ impl Harness {
             handed_in: 0,
             released: 0,
             refused: 0,
+            clock: 0,
         }
     }
 
@@ -212,6 +228,48 @@ impl Harness {
         Err(fail(format!("store to {index} still needs a frame")))
     }
 
+    /// Begins the writeback of frame `id`; one that `next_writeback` picked (`picked`)
+    /// must have something to write.
+    fn begin(&mut self, id: FrameId, picked: bool) -> Result<(), TestCaseError> {
+        let mut copy = vec![0u8; MAX_FRAME_SIZE];
+        let before = self.store.wb_counts();
+        match self.store.begin_writeback(id, &mut copy) {
+            Ok(write) => {
+                let after = self.store.wb_counts();
+                prop_assert_eq!(after.migrating, before.migrating + u64::from(write.objects));
+                prop_assert_eq!(write.len(), self.store.pool().frame_len(id).unwrap());
+                // The copy is the frame, but for the owners of records not begun.
+                let frame = self.store.pool().frame(id).unwrap();
+                let live = if write.huge {
+                    prop_assert_eq!(&copy[..PAGE], frame);
+                    1
+                } else {
+                    let tail = write.bytes as u16;
+                    let copied: Vec<_> = records(&copy, tail).collect();
+                    let held: Vec<_> = records(frame, tail).collect();
+                    prop_assert_eq!(copied.len(), held.len());
+                    for (c, h) in copied.iter().zip(&held) {
+                        prop_assert!(c.owner == h.owner || c.is_free());
+                        prop_assert_eq!((c.offset, c.len), (h.offset, h.len));
+                        let data = c.data_range();
+                        prop_assert_eq!(&copy[data.clone()], &frame[data]);
+                    }
+                    copied.iter().filter(|r| !r.is_free()).count()
+                };
+                prop_assert_eq!(live, write.objects as usize);
+                self.flights.push(Flight { write, copy });
+            }
+            Err(WritebackError::NoSpace) => {
+                prop_assert_eq!(self.store.wb_counts(), before);
+            }
+            Err(WritebackError::NothingToWrite) if !picked => {
+                prop_assert_eq!(self.store.wb_counts(), before);
+            }
+            Err(e) => return Err(fail(format!("begin_writeback({id}): {e:?}"))),
+        }
+        Ok(())
+    }
+
     fn run(&mut self, op: &Op) -> Result<(), TestCaseError> {
         match *op {
             Op::Store(index, page, seed, frame) => self.store(index, page, seed, frame)?,
@@ -245,48 +303,35 @@ impl Harness {
                     self.store.unpin(read.dest);
                 }
             }
+            Op::MarkIdle => {
+                self.clock += 60;
+                let frames = self.store.pool().lru_iter().count();
+                prop_assert_eq!(self.store.mark_idle(self.clock, None) as usize, frames);
+            }
+            Op::BeginNext(mode) => {
+                let Some(id) = self.store.next_writeback(mode, None) else {
+                    return Ok(());
+                };
+                let huge = matches!(
+                    self.store.pool().frame_state(id),
+                    Some(FrameState::Huge { .. })
+                );
+                let idle = self.store.pool().is_idle(id);
+                let taken = match mode {
+                    WritebackMode::Huge => huge,
+                    WritebackMode::Idle => idle,
+                    WritebackMode::HugeIdle => huge && idle,
+                    _ => true,
+                };
+                prop_assert!(taken, "{:?} picked frame {}", mode, id);
+                self.begin(id, true)?;
+            }
             Op::Begin(k) => {
                 let frames: Vec<_> = self.store.pool().lru_iter().collect();
                 if frames.is_empty() {
                     return Ok(());
                 }
-                let id = frames[k % frames.len()];
-                let mut copy = vec![0u8; MAX_FRAME_SIZE];
-                let before = self.store.wb_counts();
-                match self.store.begin_writeback(id, &mut copy) {
-                    Ok(write) => {
-                        let after = self.store.wb_counts();
-                        prop_assert_eq!(
-                            after.migrating,
-                            before.migrating + u64::from(write.objects)
-                        );
-                        prop_assert_eq!(write.len(), self.store.pool().frame_len(id).unwrap());
-                        // The copy is the frame, but for the owners of records not begun.
-                        let frame = self.store.pool().frame(id).unwrap();
-                        let live = if write.huge {
-                            prop_assert_eq!(&copy[..PAGE], frame);
-                            1
-                        } else {
-                            let tail = write.bytes as u16;
-                            let copied: Vec<_> = records(&copy, tail).collect();
-                            let held: Vec<_> = records(frame, tail).collect();
-                            prop_assert_eq!(copied.len(), held.len());
-                            for (c, h) in copied.iter().zip(&held) {
-                                prop_assert!(c.owner == h.owner || c.is_free());
-                                prop_assert_eq!((c.offset, c.len), (h.offset, h.len));
-                                let data = c.data_range();
-                                prop_assert_eq!(&copy[data.clone()], &frame[data]);
-                            }
-                            copied.iter().filter(|r| !r.is_free()).count()
-                        };
-                        prop_assert_eq!(live, write.objects as usize);
-                        self.flights.push(Flight { write, copy });
-                    }
-                    Err(WritebackError::NothingToWrite | WritebackError::NoSpace) => {
-                        prop_assert_eq!(self.store.wb_counts(), before);
-                    }
-                    Err(e) => return Err(fail(format!("begin_writeback({id}): {e:?}"))),
-                }
+                self.begin(frames[k % frames.len()], false)?;
             }
             Op::End(k, ok) => {
                 if self.flights.is_empty() {
