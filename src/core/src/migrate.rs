@@ -74,8 +74,10 @@
 
 use core::fmt::Debug;
 use core::mem;
+use core::ops::Range;
 
 use super::backing::{BackingError, Extents};
+use super::frame::HEADER_LEN;
 use super::geometry::PAGE_SIZE;
 use super::pool::ObjectRef;
 use super::stats::Counters;
@@ -150,6 +152,23 @@ impl Dest {
     /// Returns `true` for an uncompressed page.
     pub const fn is_page(&self) -> bool {
         self.len == PAGE_LEN
+    }
+
+    /// The bytes of the extent that hold the page: the whole first block for an
+    /// uncompressed page, else the record's data, after its header.
+    ///
+    /// ```
+    /// use ghostswap_core::migrate::Dest;
+    ///
+    /// assert_eq!(Dest::page(9).data_range(), 0..4096);
+    /// assert_eq!(Dest { block: 9, offset: 4090, len: 100 }.data_range(), 4096..4196);
+    /// ```
+    pub fn data_range(&self) -> Range<usize> {
+        if self.is_page() {
+            return 0..PAGE_SIZE;
+        }
+        let start = usize::from(self.offset) + HEADER_LEN;
+        start..start + usize::from(self.len)
     }
 }
 

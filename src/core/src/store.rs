@@ -104,9 +104,10 @@ pub enum Found<'a> {
     Packed(&'a [u8]),
     /// The page itself.
     Huge(&'a Page),
-    /// On the backing device, pinned: read `len` bytes at byte `offset` of the
-    /// extent at `block` (a whole page if [`Dest::is_page`], else compressed
-    /// bytes) with the lock dropped, then [`Store::unpin`] the destination.
+    /// On the backing device, pinned: read the bytes [`Dest::data_range`] of
+    /// the extent at `block` (a whole page if [`Dest::is_page`], else the
+    /// compressed bytes of the record at `offset`) with the lock dropped, then
+    /// [`Store::unpin`] the destination.
     Backing(Dest),
 }
 
