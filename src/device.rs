@@ -7,33 +7,41 @@
 //! ```text
 //! disk open_mutex (DiskRef::with_open_lock, reset only)
 //!   -> GhostDevice::config (Mutex; sysfs stores only)
-//!     -> stream mutex (Streams::with; data path)
-//!       -> Backend::store (SpinLock; data path, slot-free notification)
+//!     -> Writeback::running (Mutex; writeback runs, manual and automatic)
+//!       -> stream mutex (Streams::with; data path)
+//!         -> Backend::store (SpinLock; data path, slot-free notification)
 //! GhostDevice::backend (SpinLock) is only held to clone or swap the Arc.
+//! GhostDevice::pending_backing (Mutex) is taken under config only.
 //! ```
 //!
 //! Nothing sleeps or allocates under `Backend::store`: frames are allocated
 //! after dropping it (the store's NeedFrame protocol). Frames it gives back
-//! are freed on the spot: freeing a page does not sleep.
+//! are freed on the spot: freeing a page does not sleep. Backing-device I/O
+//! (writeback, reads of migrated pages) runs with no spinlock held, in sysfs
+//! writes or on the device's work queue, never inside `submit_bio`.
 
 use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
     alloc::{flags, Flags},
     block::mq::{gen_disk::GenDisk, gen_disk::GenDiskBuilder},
-    cpu, new_mutex, new_spinlock,
+    block::BlockDevice,
+    c_str, cpu, new_mutex, new_spinlock,
     page::MappedPages,
     prelude::*,
     sync::{Arc, Mutex, SpinLock},
+    workqueue::{OwnedQueue, QueueFlags},
 };
 
 use crate::gscore::{
     attrs::DeviceConfig,
+    backing::Backing,
     geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
+    migrate::State,
     pool::{FrameEntry, RESERVE_CAP},
-    slots::Slot,
     store::{Content, Store},
 };
 use crate::streams::Streams;
+use crate::writeback::Writeback;
 
 /// Allocation flags on the write path: reclaim may run but must not issue
 /// I/O (it could be waiting for this very device), and a failure is an
@@ -79,17 +87,33 @@ impl AsMut<[u8]> for Frame {
     }
 }
 
-/// One [`Slot`] per 4 KiB page of the device.
-pub(crate) struct Slots(KVVec<Slot<Content>>);
+/// One slot [`State`] per 4 KiB page of the device.
+pub(crate) struct Slots(KVVec<State<Content>>);
 
-impl AsRef<[Slot<Content>]> for Slots {
-    fn as_ref(&self) -> &[Slot<Content>] {
+impl AsRef<[State<Content>]> for Slots {
+    fn as_ref(&self) -> &[State<Content>] {
         &self.0
     }
 }
 
-impl AsMut<[Slot<Content>]> for Slots {
-    fn as_mut(&mut self) -> &mut [Slot<Content>] {
+impl AsMut<[State<Content>]> for Slots {
+    fn as_mut(&mut self) -> &mut [State<Content>] {
+        &mut self.0
+    }
+}
+
+/// Storage of a vector the core takes as `AsRef`/`AsMut` of a slice: the
+/// backing device's block map and hold counts.
+pub(crate) struct Table<T>(KVVec<T>);
+
+impl<T> AsRef<[T]> for Table<T> {
+    fn as_ref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T> AsMut<[T]> for Table<T> {
+    fn as_mut(&mut self) -> &mut [T] {
         &mut self.0
     }
 }
@@ -110,7 +134,7 @@ impl AsMut<[FrameEntry<Frame>]> for Frames {
 }
 
 /// The store of an initialized device.
-pub(crate) type DeviceStore = Store<Slots, Frame, Frames>;
+pub(crate) type DeviceStore = Store<Slots, Frame, Frames, Table<u64>, Table<u16>>;
 
 fn filled<T>(count: usize, value: impl Fn() -> T) -> Result<KVVec<T>> {
     let mut vec = KVVec::with_capacity(count, GFP_KERNEL)?;
@@ -132,10 +156,22 @@ fn new_store(pages: u64) -> Result<DeviceStore> {
         .checked_add(RESERVE_CAP as usize + 2 * in_flight)
         .ok_or(EINVAL)?;
     Store::new(
-        Slots(filled(count, || Slot::Empty)?),
+        Slots(filled(count, || State::Empty)?),
         Frames(filled(frames, FrameEntry::default)?),
     )
     .ok_or(EINVAL)
+}
+
+/// Allocates the backing device's allocator for `bdev`: one block per 4 KiB
+/// of it, as many as a `u32` counts.
+fn new_backing(bdev: &BlockDevice) -> Result<Backing<Table<u64>, Table<u16>>> {
+    let blocks = (bdev.sectors() / SECTORS_PER_PAGE).min(u64::from(u32::MAX));
+    let blocks = usize::try_from(blocks).map_err(|_| EINVAL)?;
+    if blocks == 0 {
+        return Err(EINVAL);
+    }
+    let words = blocks.div_ceil(64);
+    Backing::new(Table(filled(words, || 0)?), Table(filled(blocks, || 0)?)).ok_or(EINVAL)
 }
 
 /// What an initialized device stores pages with.
@@ -148,6 +184,10 @@ pub(crate) struct Backend {
     pub(crate) streams: Streams,
     /// Pages stored whole from this compressed size up.
     pub(crate) huge_threshold: usize,
+    /// The backing device, opened exclusively when `backing_dev` was written.
+    pub(crate) backing: Option<BlockDevice>,
+    #[pin]
+    pub(crate) writeback: Writeback,
 }
 
 /// I/O outcomes that zram reports in `io_stat`.
@@ -182,19 +222,35 @@ pub(crate) struct GhostDevice {
     /// What sysfs configured; changed only with this lock held.
     #[pin]
     pub(crate) config: Mutex<DeviceConfig>,
+    /// The device `backing_dev` opened, until `disksize` hands it to the
+    /// backend.
+    #[pin]
+    pub(crate) pending_backing: Mutex<Option<BlockDevice>>,
     /// Present once the device is initialized.
     #[pin]
     backend: SpinLock<Option<Arc<Backend>>>,
     pub(crate) io: IoCounters,
+    /// Where the device's background work runs: reads of migrated pages,
+    /// writes that wait for writeback, automatic writeback. Its work items
+    /// hold the backend, never the device, so the queue is dropped (and
+    /// drained) with the device, after the disk is gone, outside its workers.
+    pub(crate) queue: OwnedQueue,
 }
 
 impl GhostDevice {
-    fn new() -> impl PinInit<Self> {
-        pin_init!(Self {
+    fn new() -> Result<impl PinInit<Self>> {
+        let queue = OwnedQueue::new(
+            c_str!("ghostswap"),
+            QueueFlags::UNBOUND | QueueFlags::MEM_RECLAIM,
+            0,
+        )?;
+        Ok(pin_init!(Self {
             config <- new_mutex!(DeviceConfig::new(), "ghostswap:config"),
+            pending_backing <- new_mutex!(None, "ghostswap:pending_backing"),
             backend <- new_spinlock!(None, "ghostswap:backend"),
             io: IoCounters::default(),
-        })
+            queue,
+        }))
     }
 
     /// The backend of the initialized device.
@@ -214,16 +270,32 @@ impl GhostDevice {
         let pages = bytes / PAGE_SIZE as u64;
         let mut store = new_store(pages)?;
         store.set_page_limit(page_limit(config.mem_limit()));
+        let mut pending = self.pending_backing.lock();
+        if let Some(bdev) = pending.as_ref() {
+            // Never refused: the store is new.
+            store.attach_backing(new_backing(bdev)?).map_err(|_| EINVAL)?;
+        }
         let streams = Streams::new(config.algorithm(), config.effective_level())?;
+        let backing = pending.take();
+        drop(pending);
+        let writeback = Writeback::new(config.writeback());
         let backend = Arc::pin_init(
             pin_init!(Backend {
                 pages,
                 store <- new_spinlock!(store, "ghostswap:store"),
                 streams,
                 huge_threshold: crate::gscore::classify::DEFAULT_HUGE_THRESHOLD,
+                backing,
+                writeback <- writeback,
             }),
             GFP_KERNEL,
-        )?;
+        );
+        // On failure the backing device was closed with the initializer:
+        // forget its path too, so `backing_dev` does not show a device that
+        // is not open (never refused: the device is not initialized).
+        let backend = backend.inspect_err(|_| {
+            let _ = config.set_backing_dev(b"none");
+        })?;
         config
             .set_disksize(input)
             .map_err(crate::sysfs::attr_error)?;
@@ -236,9 +308,14 @@ impl GhostDevice {
     /// reset the configuration.
     pub(crate) fn release(&self) {
         let backend = self.backend.lock().take();
-        // The last reference: the store and its frames are freed here, with
-        // no lock held.
+        if let Some(backend) = &backend {
+            backend.writeback.stop();
+        }
+        // Usually the last reference: the store, its frames and the backing
+        // device are freed here, with no lock held. A work item still running
+        // holds its own and frees them when it ends.
         drop(backend);
+        *self.pending_backing.lock() = None;
         self.io.clear();
     }
 
@@ -288,7 +365,7 @@ fn page_limit(mem_limit: u64) -> Option<u64> {
 /// Creates and adds `/dev/ghostswap<index>`, initialized with `disksize`
 /// (bytes, as the module parameter was written) unless it is empty.
 pub(crate) fn create_disk(index: u32, disksize: &[u8]) -> Result<GenDisk<GhostDevice>> {
-    let device = Arc::pin_init(GhostDevice::new(), GFP_KERNEL)?;
+    let device = Arc::pin_init(GhostDevice::new()?, GFP_KERNEL)?;
     let mut sectors = 0;
     if !disksize.is_empty() {
         let mut config = device.config.lock();

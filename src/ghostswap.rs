@@ -9,10 +9,16 @@
 //! - read, write, flush, discard and write-zeroes; reads of never-written
 //!   blocks return zeroes;
 //! - swap slot-free notification, which releases a page as soon as swap drops it;
-//! - `mm_stat` and `frontswap_stat` in `/sys/block/ghostswapN/`.
+//! - pages compressed with LZ4 or Zstandard into a pool of multi-page frames,
+//!   same-filled pages kept in their slot, incompressible ones whole;
+//! - writeback of whole pool frames to a backing device (`backing_dev`), on
+//!   request (`writeback`) and automatically at `pool_high_wmark`; reads of
+//!   migrated pages from the backing device;
+//! - zram's sysfs attributes in `/sys/block/ghostswapN/` where the meaning is
+//!   the same, plus `frontswap_stat` and `writeback_stat`.
 //!
-//! Each written page is kept whole in RAM in this version. The decisions
-//! (geometry checks, slot states, counters) live in `src/core`.
+//! The decisions (geometry checks, slot states, allocator, writeback choices,
+//! parsing) live in `src/core`.
 
 use kernel::{block::mq::gen_disk::GenDisk, new_mutex, prelude::*, sync::Mutex};
 
@@ -21,6 +27,7 @@ pub mod gscore;
 mod io;
 mod streams;
 mod sysfs;
+mod writeback;
 
 use device::GhostDevice;
 

@@ -7,6 +7,8 @@
 
 #[path = "core/src/attrs.rs"]
 pub mod attrs;
+#[path = "core/src/backing.rs"]
+pub mod backing;
 #[path = "core/src/classify.rs"]
 pub mod classify;
 #[path = "core/src/frame.rs"]
@@ -15,6 +17,8 @@ pub mod frame;
 pub mod geometry;
 #[path = "core/src/list.rs"]
 pub mod list;
+#[path = "core/src/migrate.rs"]
+pub mod migrate;
 #[path = "core/src/pool.rs"]
 pub mod pool;
 #[path = "core/src/slots.rs"]

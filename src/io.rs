@@ -2,17 +2,23 @@
 
 //! The data path: bios and swap's slot-free notification.
 //!
-//! The disk is bio-based: each bio is handled, start to end, in the
-//! submitter's context, with no request allocated for it. A write classifies
-//! and compresses each 4 KiB page with the current CPU's stream (straight
-//! from the bio's page when a segment is a whole page,
-//! else gathered into the stream first), and only then takes the store lock
-//! to put the result in its slot. A read decompresses LZ4 straight from the
-//! pool under the lock; other algorithms' objects are copied into the stream
-//! under the lock and decompressed after.
+//! The disk is bio-based: each bio is handled in the submitter's context,
+//! with no request allocated for it. A write classifies and compresses each
+//! 4 KiB page with the current CPU's stream (straight from the bio's page
+//! when a segment is a whole page, else gathered into the stream first), and
+//! only then takes the store lock to put the result in its slot. A read
+//! decompresses straight from the pool under the lock.
+//!
+//! Two cases need the backing device, whose bios a `submit_bio` may not wait
+//! for (they are only issued after it returns): a read that meets a migrated
+//! page, and a write the pool refused at its limit while a backing device
+//! could make room. Such a bio is deferred to the device's work queue, which
+//! handles it again from its first page in a context that may wait: a read
+//! reads migrated pages from the backing device, a write first writes frames
+//! back (`writeback::make_room`).
 
 use kernel::{
-    block::mq::{self, Bio, Command, Operations},
+    block::mq::{self, Bio, Command, Operations, SegmentsMut},
     prelude::*,
     sync::{Arc, ArcBorrow},
 };
@@ -22,9 +28,41 @@ use crate::gscore::{
     classify::{fill_word, same_filled, store_kind, StoreKind},
     frame::Page,
     geometry::{covered_pages, page_range, IoError, PAGE_SIZE},
+    migrate::State,
     store::{Found, Incoming, StoreError},
 };
 use crate::streams::Codec;
+use crate::writeback::{self, Counters};
+
+/// Where a bio is being handled.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Context {
+    /// In `submit_bio`: must not wait for the backing device.
+    Submitter,
+    /// On the work queue, after a deferral: may.
+    Worker,
+}
+
+/// Why a bio could not be finished in `submit_bio`.
+#[derive(Clone, Copy)]
+enum Defer {
+    /// It reads a migrated page.
+    Read,
+    /// The pool refused one of its pages at the limit: make room first.
+    Write,
+}
+
+/// How handling a bio ended.
+enum Handled {
+    Done(Result),
+    Deferred(Defer),
+}
+
+impl From<Result> for Handled {
+    fn from(result: Result) -> Self {
+        Handled::Done(result)
+    }
+}
 
 #[vtable]
 impl Operations for GhostDevice {
@@ -35,12 +73,19 @@ impl Operations for GhostDevice {
 
     fn submit_bio(device: ArcBorrow<'_, GhostDevice>, bio: &mut Bio<'_>) -> Result {
         match bio.command() {
-            Command::Read => read(&device, bio).inspect_err(|_| {
-                IoCounters::count(&device.io.failed_reads);
-            }),
-            Command::Write => write(&device, bio).inspect_err(|_| {
-                IoCounters::count(&device.io.failed_writes);
-            }),
+            command @ (Command::Read | Command::Write) => {
+                let (backend, pages) = data_pages(&device, bio.sector(), bio.bytes())
+                    .inspect_err(|_| count_failed(&device, command))?;
+                let handled = match command {
+                    Command::Read => read(&backend, pages, bio.segments(), Context::Submitter),
+                    _ => write(&device, &backend, pages, bio.segments(), Context::Submitter),
+                };
+                match handled {
+                    Handled::Done(result) => result,
+                    Handled::Deferred(why) => defer(&device, backend, bio, why),
+                }
+                .inspect_err(|_| count_failed(&device, command))
+            }
             Command::Discard => discard(&device, bio),
             Command::WriteZeroes => write_zeroes(&device, bio),
             // Everything lives in RAM: there is nothing to make durable.
@@ -81,36 +126,120 @@ fn invalid_io(device: &GhostDevice, error: IoError) -> Error {
     }
 }
 
-/// The backend of the initialized device and the pages a read or write
-/// bio covers.
+fn count_failed(device: &GhostDevice, command: Command) {
+    let counter = match command {
+        Command::Read => &device.io.failed_reads,
+        _ => &device.io.failed_writes,
+    };
+    IoCounters::count(counter);
+}
+
+/// The backend of the initialized device and the pages a read or write bio
+/// of `bytes` at `sector` covers.
 fn data_pages(
     device: &GhostDevice,
-    bio: &Bio<'_>,
+    sector: u64,
+    bytes: u32,
 ) -> Result<(Arc<Backend>, core::ops::Range<u64>)> {
     // The block layer sends no I/O to a disk of capacity 0.
     let backend = device.backend().ok_or(EIO)?;
-    let pages = page_range(bio.sector(), u64::from(bio.bytes()), backend.pages)
+    let pages = page_range(sector, u64::from(bytes), backend.pages)
         .map_err(|e| invalid_io(device, e))?;
     Ok((backend, pages))
 }
 
-/// Stores every page of a write bio.
+/// Hands `bio` to the device's work queue, which handles it again from its
+/// first page where it may wait for the backing device.
+fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: Defer) -> Result {
+    let mut deferred = bio.defer()?;
+    // If the work item cannot be allocated, dropping it ends the bio with an
+    // error.
+    device
+        .queue
+        .try_spawn(GFP_NOIO, move || {
+            let pages = page_range(deferred.sector(), u64::from(deferred.bytes()), backend.pages);
+            let result = pages.map_err(|_| EIO).and_then(|pages| {
+                let handled = match why {
+                    Defer::Read => read(&backend, pages, deferred.segments(), Context::Worker),
+                    Defer::Write => {
+                        writeback::make_room(&backend);
+                        let handled = write_worker(&backend, pages, deferred.segments());
+                        if matches!(handled, Handled::Done(Ok(()))) {
+                            Counters::add(&backend.writeback.counters.fallthrough_stores, 1);
+                        }
+                        handled
+                    }
+                };
+                match handled {
+                    Handled::Done(result) => result,
+                    // Never: the worker context does not defer.
+                    Handled::Deferred(_) => Err(EIO),
+                }
+            });
+            if result.is_err() {
+                let counters = &backend.writeback.counters;
+                Counters::add(match why {
+                    Defer::Read => &counters.failed_reads,
+                    Defer::Write => &counters.failed_writes,
+                }, 1);
+            }
+            deferred.end(result);
+        })
+        .map_err(|_| ENOMEM)
+}
+
+/// [`write`] on the work queue, which needs no device: a store refused there
+/// fails the bio.
+fn write_worker(backend: &Arc<Backend>, pages: core::ops::Range<u64>, segments: SegmentsMut<'_>) -> Handled {
+    write_pages(backend, pages, segments, Context::Worker, |_| ())
+}
+
+/// Stores every page of a write bio, and starts automatic writeback when the
+/// pool reaches its high watermark.
+fn write(
+    device: &GhostDevice,
+    backend: &Arc<Backend>,
+    pages: core::ops::Range<u64>,
+    segments: SegmentsMut<'_>,
+    context: Context,
+) -> Handled {
+    write_pages(backend, pages, segments, context, |backend| {
+        writeback::kick(&device.queue, backend)
+    })
+}
+
+/// Stores every page of a write bio; calls `full` if the pool reached its
+/// high watermark.
 ///
 /// A segment that is a whole page is compressed where it is; anything else
 /// is gathered into the stream's page first.
-fn write(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
-    let (backend, mut pages) = data_pages(device, bio)?;
-    backend.streams.with(|stream| {
+fn write_pages(
+    backend: &Arc<Backend>,
+    mut pages: core::ops::Range<u64>,
+    mut segments: SegmentsMut<'_>,
+    context: Context,
+    full: impl FnOnce(&Arc<Backend>),
+) -> Handled {
+    let mut over_high = false;
+    let handled = backend.streams.with(|stream| -> Result<Option<Defer>> {
         let mut filled = 0;
-        let mut segments = bio.segments();
+        let mut put = |page: &Page, index: u64, codec: &mut Codec| {
+            store_page(backend, codec, page, index, context, &mut over_high)
+        };
         while let Some(segment) = segments.next_segment() {
             if filled == 0 && segment.len() == PAGE_SIZE {
                 let index = pages.next().ok_or(EIO)?;
-                segment
-                    .with_page_bytes(|page| store_page(&backend, &mut stream.codec, page, index))
-                    .unwrap_or(Err(EIO))
-                    .inspect_err(|_| refuse(&backend, pages.clone()))?;
-                continue;
+                let stored = segment
+                    .with_page_bytes(|page| put(page, index, &mut stream.codec))
+                    .unwrap_or(Err(EIO));
+                match stored {
+                    Ok(Stored::Yes) => continue,
+                    Ok(Stored::NeedsRoom) => return Ok(Some(Defer::Write)),
+                    Err(e) => {
+                        refuse(backend, pages.clone());
+                        return Err(e);
+                    }
+                }
             }
             let mut rest = segment.into_segment();
             while !rest.is_empty() {
@@ -122,11 +251,16 @@ fn write(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
                 if filled == PAGE_SIZE {
                     let index = pages.next().ok_or(EIO)?;
                     let page = stream.page.as_slice().try_into().map_err(|_| EIO)?;
-                    store_page(&backend, &mut stream.codec, page, index).inspect_err(|_| {
-                        // The rest of the bio will not be stored either:
-                        // none of it may keep returning older data.
-                        refuse(&backend, pages.clone());
-                    })?;
+                    match put(page, index, &mut stream.codec) {
+                        Ok(Stored::Yes) => {}
+                        Ok(Stored::NeedsRoom) => return Ok(Some(Defer::Write)),
+                        Err(e) => {
+                            // The rest of the bio will not be stored either:
+                            // none of it may keep returning older data.
+                            refuse(backend, pages.clone());
+                            return Err(e);
+                        }
+                    }
                     filled = 0;
                 }
             }
@@ -135,13 +269,36 @@ fn write(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
         if filled != 0 || pages.next().is_some() {
             return Err(EIO);
         }
-        Ok(())
-    })
+        Ok(None)
+    });
+    if over_high {
+        full(backend);
+    }
+    match handled {
+        Ok(None) => Handled::Done(Ok(())),
+        Ok(Some(why)) => Handled::Deferred(why),
+        Err(e) => Handled::Done(Err(e)),
+    }
+}
+
+/// How a page store ended, when it did not fail.
+enum Stored {
+    Yes,
+    /// Refused at the pool's limit, nothing changed: a backing device could
+    /// make room (only in [`Context::Submitter`]).
+    NeedsRoom,
 }
 
 /// Classifies `page`, compresses it with `codec` and stores it into slot
-/// `index`.
-fn store_page(backend: &Backend, codec: &mut Codec, page: &Page, index: u64) -> Result {
+/// `index`. Sets `over_high` if the pool reached its high watermark.
+fn store_page(
+    backend: &Backend,
+    codec: &mut Codec,
+    page: &Page,
+    index: u64,
+    context: Context,
+    over_high: &mut bool,
+) -> Result<Stored> {
     let incoming = match same_filled(page) {
         Some(word) => Incoming::SameFilled(word),
         None => match store_kind(codec.compress(page), backend.huge_threshold) {
@@ -149,11 +306,24 @@ fn store_page(backend: &Backend, codec: &mut Codec, page: &Page, index: u64) -> 
             StoreKind::Huge => Incoming::Huge(page),
         },
     };
+    let now = backend.backing.as_ref().map(|_| writeback::now_secs());
     loop {
-        let stored = backend.store.lock().store(index, incoming, drop);
+        let mut store = backend.store.lock();
+        if let Some(now) = now {
+            store.set_clock(now);
+        }
+        let stored = store.store(index, incoming, drop);
+        if stored.is_ok() && now.is_some() && backend.writeback.over_high(&store) {
+            *over_high = true;
+        }
+        drop(store);
         match stored {
-            Ok(()) => return Ok(()),
-            Err(StoreError::NeedFrame) => add_frame(backend, index, &incoming)?,
+            Ok(()) => return Ok(Stored::Yes),
+            Err(StoreError::NeedFrame) => {
+                if !add_frame(backend, index, &incoming, context)? {
+                    return Ok(Stored::NeedsRoom);
+                }
+            }
             Err(_) => {
                 refuse(backend, index..index + 1);
                 return Err(EIO);
@@ -165,9 +335,13 @@ fn store_page(backend: &Backend, codec: &mut Codec, page: &Page, index: u64) -> 
 /// Gives the pool a frame for a store that needs one; allocates with the
 /// store lock dropped. A huge page needs a single page; packed objects get a
 /// multi-page frame when the allocator has one at hand, else a single page.
-/// A store that gets no frame (no memory, or `mem_limit` reached) is refused:
-/// the slot's old content is dropped and the write fails with `ENOMEM`.
-fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result {
+///
+/// Returns `false`, changing nothing, if the pool refused the frame at its
+/// `mem_limit` in `submit_bio` with a backing device attached: writeback can
+/// make room. Otherwise a store that gets no frame (no memory, or the limit
+/// reached) is refused: the slot's old content is dropped and the write
+/// fails with `ENOMEM`.
+fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>, context: Context) -> Result<bool> {
     let frame = match incoming {
         Incoming::Huge(_) => Frame::single(store_gfp()),
         _ => Frame::packing(store_gfp()),
@@ -181,10 +355,13 @@ fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result {
     };
     if let Some(frame) = refused {
         drop(frame);
+        if context == Context::Submitter && backend.backing.is_some() {
+            return Ok(false);
+        }
         refuse(backend, index..index + 1);
         return Err(ENOMEM);
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Records refused stores for `pages` (frontswap's rule: their old content is
@@ -199,24 +376,37 @@ fn refuse(backend: &Backend, pages: core::ops::Range<u64>) {
 ///
 /// A segment that is a whole page is filled where it is; anything else is
 /// loaded into the stream's page and copied from there.
-fn read(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
-    let (backend, mut pages) = data_pages(device, bio)?;
-    backend.streams.with(|stream| {
+fn read(
+    backend: &Backend,
+    mut pages: core::ops::Range<u64>,
+    mut segments: SegmentsMut<'_>,
+    context: Context,
+) -> Handled {
+    // The buffer migrated pages are read into, in the worker only.
+    let mut buffer = None;
+    let result = backend.streams.with(|stream| -> Result<Loaded> {
         let mut offset = PAGE_SIZE;
-        let mut segments = bio.segments();
+        let mut load = |index: u64, page: &mut [u8], codec: &mut Codec| {
+            load_page(backend, codec, index, page, context, &mut buffer)
+        };
         while let Some(mut segment) = segments.next_segment() {
             if offset == PAGE_SIZE && segment.len() == PAGE_SIZE {
                 let index = pages.next().ok_or(EIO)?;
-                segment
-                    .with_page_bytes_mut(|page| load_page(&backend, &mut stream.codec, index, page))
+                let loaded = segment
+                    .with_page_bytes_mut(|page| load(index, page, &mut stream.codec))
                     .unwrap_or(Err(EIO))?;
+                if loaded == Loaded::Migrated {
+                    return Ok(loaded);
+                }
                 continue;
             }
             let mut rest = segment.into_segment();
             while !rest.is_empty() {
                 if offset == PAGE_SIZE {
                     let index = pages.next().ok_or(EIO)?;
-                    load_page(&backend, &mut stream.codec, index, &mut stream.page)?;
+                    if load(index, &mut stream.page, &mut stream.codec)? == Loaded::Migrated {
+                        return Ok(Loaded::Migrated);
+                    }
                     offset = 0;
                 }
                 let (mut piece, tail) = rest.split_at(PAGE_SIZE - offset);
@@ -226,16 +416,46 @@ fn read(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
                 rest = tail;
             }
         }
-        Ok(())
-    })
+        Ok(Loaded::Yes)
+    });
+    match result {
+        Ok(Loaded::Migrated) => Handled::Deferred(Defer::Read),
+        Ok(Loaded::Yes) => Handled::Done(Ok(())),
+        Err(e) => Handled::Done(Err(e)),
+    }
 }
 
-/// Loads slot `index` into `page`, with `codec` for compressed content:
-/// decompressed under the store lock or, for a slow decompressor, copied out
-/// and decompressed after (see [`Codec::decompresses_in_place`]).
-fn load_page(backend: &Backend, codec: &mut Codec, index: u64, page: &mut [u8]) -> Result {
-    let packed_len = {
+/// How a page load ended, when it did not fail.
+#[derive(PartialEq, Eq)]
+enum Loaded {
+    Yes,
+    /// The page is on the backing device (only in [`Context::Submitter`]).
+    Migrated,
+}
+
+/// Loads slot `index` into `page`, decompressing with `codec` under the
+/// store lock; in the worker, reads a migrated page from the backing device
+/// into `buffer` (allocated on first use) with the lock dropped.
+fn load_page(
+    backend: &Backend,
+    codec: &mut Codec,
+    index: u64,
+    page: &mut [u8],
+    context: Context,
+    buffer: &mut Option<kernel::page::MappedPages>,
+) -> Result<Loaded> {
+    let now = backend.backing.as_ref().map(|_| writeback::now_secs());
+    let pinned = {
         let mut store = backend.store.lock();
+        if let Some(now) = now {
+            store.set_clock(now);
+            // Found without a load, which the worker counts when it makes it.
+            if context == Context::Submitter
+                && matches!(store.state(index), Some(State::Migrated(_)))
+            {
+                return Ok(Loaded::Migrated);
+            }
+        }
         match store.load(index).map_err(|_| EIO)? {
             Found::Empty => {
                 page.fill(0);
@@ -246,27 +466,67 @@ fn load_page(backend: &Backend, codec: &mut Codec, index: u64, page: &mut [u8]) 
                 None
             }
             Found::Huge(stored) => {
-                page.get_mut(..PAGE_SIZE)
-                    .ok_or(EIO)?
-                    .copy_from_slice(stored);
-                None
-            }
-            Found::Packed(data) if codec.decompresses_in_place() => {
-                codec.decompress(data, page)?;
+                page.get_mut(..PAGE_SIZE).ok_or(EIO)?.copy_from_slice(stored);
                 None
             }
             Found::Packed(data) => {
-                let copy = codec.packed_mut(data.len()).ok_or(EIO)?;
-                copy.copy_from_slice(data);
-                Some(data.len())
+                codec.decompress(data, page)?;
+                None
             }
+            // Never after the check above (same lock); handled alike anyway.
+            Found::Backing(dest) if context == Context::Submitter => {
+                store.unpin(dest);
+                return Ok(Loaded::Migrated);
+            }
+            Found::Backing(dest) => Some(dest),
         }
     };
-    match packed_len {
-        // Decompressed with the lock dropped.
-        Some(len) => codec.decompress_packed(len, page),
-        None => Ok(()),
+    // A migrated page, pinned: read with the lock dropped, then unpinned.
+    if let Some(dest) = pinned {
+        let result = load_migrated(backend, codec, index, page, dest, buffer);
+        backend.store.lock().unpin(dest);
+        result?;
     }
+    Ok(Loaded::Yes)
+}
+
+/// Reads the migrated page `dest` of slot `index` into `page`; with
+/// `promote_on_read`, stores it back in the pool if the slot still holds
+/// `dest` and the pool is below its high watermark.
+fn load_migrated(
+    backend: &Backend,
+    codec: &mut Codec,
+    index: u64,
+    page: &mut [u8],
+    dest: crate::gscore::migrate::Dest,
+    buffer: &mut Option<kernel::page::MappedPages>,
+) -> Result {
+    let bdev = backend.backing.as_ref().ok_or(EIO)?;
+    let buffer = match buffer {
+        Some(buffer) => buffer,
+        None => buffer.insert(writeback::read_buffer()?),
+    };
+    let wb = &backend.writeback;
+    let data = writeback::read_migrated(bdev, &wb.counters, dest, buffer)?;
+    let incoming = if dest.is_page() {
+        page.get_mut(..PAGE_SIZE).ok_or(EIO)?.copy_from_slice(data);
+        Incoming::Huge(data.try_into().map_err(|_| EIO)?)
+    } else {
+        codec.decompress(data, page)?;
+        Incoming::Packed(data)
+    };
+    if wb.promote_on_read.load(core::sync::atomic::Ordering::Relaxed) {
+        let mut store = backend.store.lock();
+        // Only the slot's current content may go back: a newer write must
+        // never be replaced by this older page. No frame is allocated for it.
+        if store.state(index) == Some(State::Migrated(dest))
+            && !wb.over_high(&store)
+            && store.store(index, incoming, drop).is_ok()
+        {
+            Counters::add(&wb.counters.promotions, 1);
+        }
+    }
+    Ok(())
 }
 
 /// Drops the pages a discard fully covers; partial pages keep their data.
@@ -279,6 +539,6 @@ fn discard(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
 
 /// Makes a range read back as zeroes, which is what an empty slot returns.
 fn write_zeroes(device: &GhostDevice, bio: &mut Bio<'_>) -> Result {
-    let (backend, pages) = data_pages(device, bio)?;
+    let (backend, pages) = data_pages(device, bio.sector(), bio.bytes())?;
     backend.free_range(pages)
 }

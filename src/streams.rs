@@ -51,33 +51,9 @@ impl Codec {
         self.packed.get(..len)
     }
 
-    /// Returns the first `len` bytes of the output buffer, to fill with
-    /// compressed bytes to decompress.
-    pub(crate) fn packed_mut(&mut self, len: usize) -> Option<&mut [u8]> {
-        self.packed.get_mut(..len)
-    }
-
-    /// Decompresses the first `len` bytes of the output buffer into `page`,
-    /// which they must fill exactly.
-    pub(crate) fn decompress_packed(&mut self, len: usize, page: &mut [u8]) -> Result {
-        let src = self.packed.get(..len).ok_or(EINVAL)?;
-        decompress(&mut self.engine, src, page)
-    }
-
     /// Decompresses `src` into `page`, which it must fill exactly.
     pub(crate) fn decompress(&mut self, src: &[u8], page: &mut [u8]) -> Result {
         decompress(&mut self.engine, src, page)
-    }
-
-    /// Whether a load decompresses straight from the pool, under the store
-    /// lock, rather than copying the object out to decompress it unlocked.
-    ///
-    /// LZ4 decompresses a page in about the time it takes to copy the
-    /// compressed bytes out (measured under QEMU/TCG: 2.8 against 2.7 us), so
-    /// the copy is pure cost. Zstandard takes several times longer, which
-    /// would keep other CPUs waiting on the lock.
-    pub(crate) fn decompresses_in_place(&self) -> bool {
-        matches!(self.engine, Engine::Lz4(_))
     }
 }
 

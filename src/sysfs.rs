@@ -10,18 +10,21 @@
 use core::{fmt::Write, sync::atomic::Ordering};
 use kernel::{
     block::mq::attribute::{Attribute, AttributeBuffer, DiskRef},
-    c_str,
+    block::BlockDevice,
+    c_str, fmt,
     prelude::*,
+    str::CString,
 };
 
 use crate::device::{Frame, GhostDevice};
 use crate::gscore::{
-    attrs::{self, AttrError},
+    attrs::{self, AttrError, BackingDevRequest, IdleRequest},
+    migrate::State,
     pool::FrameEntry,
-    slots::Slot,
     stats::{write_frontswap_stat, write_mm_stat, Counters, MmStat},
     store::{ClassCounts, Content},
 };
+use crate::writeback::{self, Counters as WbEvents, Pick, Until};
 
 /// The attributes; `ATTRIBUTES[i]` is served by the arms for `Attr::ALL[i]`.
 #[derive(Clone, Copy)]
@@ -38,10 +41,20 @@ enum Attr {
     IoStat,
     DebugStat,
     FrontswapStat,
+    BackingDev,
+    Writeback,
+    Idle,
+    WritebackLimit,
+    WritebackLimitEnable,
+    PoolHighWmark,
+    PoolLowWmark,
+    PromoteOnRead,
+    BdStat,
+    WritebackStat,
 }
 
 impl Attr {
-    const ALL: [Attr; 12] = [
+    const ALL: [Attr; 22] = [
         Attr::Disksize,
         Attr::Initstate,
         Attr::Reset,
@@ -54,6 +67,16 @@ impl Attr {
         Attr::IoStat,
         Attr::DebugStat,
         Attr::FrontswapStat,
+        Attr::BackingDev,
+        Attr::Writeback,
+        Attr::Idle,
+        Attr::WritebackLimit,
+        Attr::WritebackLimitEnable,
+        Attr::PoolHighWmark,
+        Attr::PoolLowWmark,
+        Attr::PromoteOnRead,
+        Attr::BdStat,
+        Attr::WritebackStat,
     ];
 }
 
@@ -71,6 +94,16 @@ pub(crate) const ATTRIBUTES: &[Attribute] = &[
     Attribute::read_only(c_str!("io_stat")),
     Attribute::read_only(c_str!("debug_stat")),
     Attribute::read_only(c_str!("frontswap_stat")),
+    Attribute::read_write(c_str!("backing_dev")),
+    Attribute::write_only(c_str!("writeback")),
+    Attribute::write_only(c_str!("idle")),
+    Attribute::read_write(c_str!("writeback_limit")),
+    Attribute::read_write(c_str!("writeback_limit_enable")),
+    Attribute::read_write(c_str!("pool_high_wmark")),
+    Attribute::read_write(c_str!("pool_low_wmark")),
+    Attribute::read_write(c_str!("promote_on_read")),
+    Attribute::read_only(c_str!("bd_stat")),
+    Attribute::read_only(c_str!("writeback_stat")),
 ];
 
 /// Maps a rejected attribute write to its errno.
@@ -104,11 +137,19 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
         Attr::IoStat => {
             let io = &device.io;
             let get = |c: &core::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
+            // Bios that failed on the work queue count as well.
+            let (deferred_reads, deferred_writes) = device
+                .backend()
+                .map(|backend| {
+                    let events = &backend.writeback.counters;
+                    (WbEvents::get(&events.failed_reads), WbEvents::get(&events.failed_writes))
+                })
+                .unwrap_or_default();
             writeln!(
                 out,
                 "{:>8} {:>8} {:>8} {:>8}",
-                get(&io.failed_reads),
-                get(&io.failed_writes),
+                get(&io.failed_reads).saturating_add(deferred_reads),
+                get(&io.failed_writes).saturating_add(deferred_writes),
                 get(&io.invalid_io),
                 get(&io.notify_free)
             )
@@ -128,7 +169,7 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                  reserve_frames: {}\nreserve_pages: {}\nobjects: {}\n\
                  object_bytes: {}\nhole_bytes: {}\nfragmentation_permille: {}\n\
                  auto_compactions: {}",
-                core::mem::size_of::<Slot<Content>>(),
+                core::mem::size_of::<State<Content>>(),
                 core::mem::size_of::<FrameEntry<Frame>>(),
                 pool.packed_frames,
                 pool.packed_pages,
@@ -152,10 +193,51 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                 .unwrap_or((Counters::default(), ClassCounts::default()));
             write_frontswap_stat(&counters, classes.same_pages, classes.huge_pages, out)
         }
-        // Write-only: sysfs does not offer a read.
-        Attr::Reset | Attr::AlgorithmParams | Attr::MemLimit | Attr::MemUsedMax | Attr::Compact => {
-            return Err(EINVAL)
+        Attr::BackingDev => {
+            attrs::write_backing_dev(device.config.lock().writeback().backing_dev(), out)
         }
+        Attr::WritebackLimit => {
+            writeln!(out, "{}", device.config.lock().writeback().writeback_limit())
+        }
+        Attr::WritebackLimitEnable => writeln!(
+            out,
+            "{}",
+            u8::from(device.config.lock().writeback().writeback_limit_enabled())
+        ),
+        Attr::PoolHighWmark => {
+            writeln!(out, "{}", device.config.lock().writeback().pool_high_wmark())
+        }
+        Attr::PoolLowWmark => {
+            writeln!(out, "{}", device.config.lock().writeback().pool_low_wmark())
+        }
+        Attr::PromoteOnRead => writeln!(
+            out,
+            "{}",
+            u8::from(device.config.lock().writeback().promote_on_read())
+        ),
+        Attr::BdStat => {
+            let (used, writes, reads) = device
+                .backend()
+                .map(|backend| {
+                    let store = backend.store.lock();
+                    let used = store.backing_stats().map_or(0, |stats| stats.used_blocks);
+                    let writes = store.bd_counts().writes;
+                    drop(store);
+                    let reads = WbEvents::get(&backend.writeback.counters.blocks_read);
+                    (u64::from(used), writes, reads)
+                })
+                .unwrap_or_default();
+            writeln!(out, "{used:>8} {reads:>8} {writes:>8}")
+        }
+        Attr::WritebackStat => write_writeback_stat(device, out),
+        // Write-only: sysfs does not offer a read.
+        Attr::Reset
+        | Attr::AlgorithmParams
+        | Attr::MemLimit
+        | Attr::MemUsedMax
+        | Attr::Compact
+        | Attr::Writeback
+        | Attr::Idle => return Err(EINVAL),
     };
     // Every line fits a page many times over.
     written.map_err(|_| EINVAL)
@@ -209,11 +291,121 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
             backend.store.lock().compact(drop);
             Ok(())
         }
-        Attr::Initstate | Attr::MmStat | Attr::IoStat | Attr::DebugStat | Attr::FrontswapStat => {
-            Err(EINVAL)
+        Attr::BackingDev => {
+            let mut config = device.config.lock();
+            match config.check_backing_dev(input).map_err(attr_error)? {
+                BackingDevRequest::Attach(path) => {
+                    let path = CString::try_from_fmt(fmt!("{path}"))?;
+                    let bdev = BlockDevice::open(&path, device)?;
+                    // Never refused: checked above, under the same lock.
+                    config.set_backing_dev(input).map_err(attr_error)?;
+                    // A device opened before is closed here.
+                    *device.pending_backing.lock() = Some(bdev);
+                }
+                BackingDevRequest::Detach => {
+                    config.set_backing_dev(input).map_err(attr_error)?;
+                    *device.pending_backing.lock() = None;
+                }
+            }
+            Ok(())
         }
+        Attr::Writeback => {
+            // Held for the run: the budget is charged as it was checked.
+            let mut config = device.config.lock();
+            let request = config.writeback_request(input).map_err(attr_error)?;
+            let backend = device.backend().ok_or(EINVAL)?;
+            if backend.backing.is_none() {
+                return Err(ENODEV);
+            }
+            let budget = config.writeback().writeback_budget();
+            if budget == Some(0) {
+                return Err(EIO);
+            }
+            backend.store.lock().set_clock(writeback::now_secs());
+            WbEvents::add(&backend.writeback.counters.manual_runs, 1);
+            let ran = writeback::run(&backend, Pick::from_request(request), budget, Until::Done)?;
+            config.charge_writeback(ran.blocks);
+            match ran {
+                ran if ran.pages == 0 && ran.over_budget => Err(EIO),
+                ran if ran.pages == 0 && ran.no_space => Err(ENOSPC),
+                _ => Ok(()),
+            }
+        }
+        Attr::Idle => {
+            let request = device.config.lock().idle_request(input).map_err(attr_error)?;
+            let backend = device.backend().ok_or(EINVAL)?;
+            let min_age = match request {
+                IdleRequest::All => None,
+                IdleRequest::Age { secs } => Some(secs),
+            };
+            backend
+                .store
+                .lock()
+                .mark_idle(writeback::now_secs(), min_age);
+            Ok(())
+        }
+        Attr::WritebackLimit => device
+            .config
+            .lock()
+            .set_writeback_limit(input)
+            .map(drop)
+            .map_err(attr_error),
+        Attr::WritebackLimitEnable => device
+            .config
+            .lock()
+            .set_writeback_limit_enable(input)
+            .map(drop)
+            .map_err(attr_error),
+        Attr::PoolHighWmark | Attr::PoolLowWmark | Attr::PromoteOnRead => {
+            let mut config = device.config.lock();
+            match attr(index)? {
+                Attr::PoolHighWmark => config.set_pool_high_wmark(input).map(drop),
+                Attr::PoolLowWmark => config.set_pool_low_wmark(input).map(drop),
+                _ => config.set_promote_on_read(input).map(drop),
+            }
+            .map_err(attr_error)?;
+            if let Some(backend) = device.backend() {
+                backend.writeback.apply(config.writeback());
+            }
+            Ok(())
+        }
+        Attr::Initstate
+        | Attr::MmStat
+        | Attr::IoStat
+        | Attr::DebugStat
+        | Attr::FrontswapStat
+        | Attr::BdStat
+        | Attr::WritebackStat => Err(EINVAL),
     }
 }
 
+/// `writeback_stat`: see Documentation/ABI/testing/sysfs-block-ghostswap.
+fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> core::fmt::Result {
+    let Some(backend) = device.backend() else {
+        return writeln!(out, "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    };
+    let store = backend.store.lock();
+    let written = store.wb_counts().written;
+    let blocks = store.backing_stats();
+    drop(store);
+    let (used, free) = blocks.map_or((0, 0), |b| (b.used_blocks, b.free_blocks()));
+    let events = &backend.writeback.counters;
+    let get = WbEvents::get;
+    writeln!(
+        out,
+        "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        written,
+        get(&events.frames_written),
+        get(&events.bytes_written),
+        get(&events.failed_frames),
+        get(&events.promotions),
+        used,
+        free,
+        get(&events.fallthrough_stores),
+        get(&events.auto_runs),
+        get(&events.manual_runs),
+    )
+}
+
 // zram's figure: at most 16 bytes of metadata per slot.
-const _: () = assert!(core::mem::size_of::<Slot<Content>>() <= 16);
+const _: () = assert!(core::mem::size_of::<State<Content>>() <= 16);

@@ -1,0 +1,443 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Writeback: moving whole pool frames to the backing device.
+//!
+//! A run picks frames under the store lock (`Store::next_writeback`), copies
+//! each into a buffer of its own as it begins it (`Store::begin_writeback`),
+//! and submits up to [`BATCH`] frames as one batch of asynchronous writes
+//! with no lock held. When the batch has ended it ends each frame's write
+//! under the lock (`Store::end_writeback`), which frees the objects of the
+//! pages now migrated. Runs are serialized by [`Writeback::running`]; manual
+//! ones come from a `writeback` write (in that task), automatic ones from the
+//! device's work queue when a store finds the pool at `pool_high_wmark`.
+//!
+//! Reading a migrated page is here too ([`read_migrated`]): it needs the
+//! backing device and may only run where waiting for a bio is allowed.
+
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use kernel::{
+    block::bdev::{with_plug, WriteBatch},
+    block::BlockDevice,
+    new_mutex,
+    page::MappedPages,
+    prelude::*,
+    sync::{Arc, Mutex},
+    time::Ktime,
+    workqueue::Queue,
+};
+
+use crate::device::{store_gfp, Backend, DeviceStore};
+use crate::gscore::{
+    attrs::{WritebackConfig, WritebackRequest},
+    geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
+    migrate::Dest,
+    pool::FrameId,
+    store::{FrameWrite, WritebackError, WritebackMode},
+};
+
+/// Frames written per batch: the bios a run has in flight at once.
+const BATCH: usize = 16;
+
+/// Order of a frame's copy buffer: the largest frame, 8 pages.
+const COPY_ORDER: u32 = 3;
+
+/// Order of the buffer a migrated page is read into: an object may straddle
+/// two blocks of its extent.
+const READ_ORDER: u32 = 1;
+
+/// Indexes a `page_indexes=` run looks at per hold of the store lock.
+const PAGES_PER_LOCK: u64 = 1024;
+
+/// Event counts for `writeback_stat` and `bd_stat`; the slot gauges and
+/// page counts live in the store.
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) frames_written: AtomicU64,
+    pub(crate) bytes_written: AtomicU64,
+    pub(crate) failed_frames: AtomicU64,
+    pub(crate) auto_runs: AtomicU64,
+    pub(crate) manual_runs: AtomicU64,
+    pub(crate) fallthrough_stores: AtomicU64,
+    pub(crate) blocks_read: AtomicU64,
+    /// Reads of the backing device that failed.
+    pub(crate) read_errors: AtomicU64,
+    /// Deferred bios that failed (added to `io_stat`).
+    pub(crate) failed_reads: AtomicU64,
+    pub(crate) failed_writes: AtomicU64,
+    pub(crate) promotions: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn get(counter: &AtomicU64) -> u64 {
+        counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Writeback state of one initialized device.
+#[pin_data]
+pub(crate) struct Writeback {
+    /// Held for the length of a run: one at a time.
+    #[pin]
+    running: Mutex<()>,
+    /// `pool_high_wmark` and `pool_low_wmark`, in percent of `mem_limit`,
+    /// copied from the configuration for the data path and the worker.
+    pub(crate) high_wmark: AtomicU8,
+    pub(crate) low_wmark: AtomicU8,
+    pub(crate) promote_on_read: AtomicBool,
+    /// An automatic run is queued or running.
+    auto_queued: AtomicBool,
+    /// The device is being reset: automatic runs stop early.
+    stopping: AtomicBool,
+    pub(crate) counters: Counters,
+}
+
+impl Writeback {
+    pub(crate) fn new(settings: &WritebackConfig) -> impl PinInit<Self> {
+        let (high, low) = (settings.pool_high_wmark(), settings.pool_low_wmark());
+        let promote = settings.promote_on_read();
+        pin_init!(Self {
+            running <- new_mutex!((), "ghostswap:writeback"),
+            high_wmark: AtomicU8::new(high),
+            low_wmark: AtomicU8::new(low),
+            promote_on_read: AtomicBool::new(promote),
+            auto_queued: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
+            counters: Counters::default(),
+        })
+    }
+
+    /// Copies the settings a sysfs write may have changed.
+    pub(crate) fn apply(&self, settings: &WritebackConfig) {
+        self.high_wmark
+            .store(settings.pool_high_wmark(), Ordering::Relaxed);
+        self.low_wmark
+            .store(settings.pool_low_wmark(), Ordering::Relaxed);
+        self.promote_on_read
+            .store(settings.promote_on_read(), Ordering::Relaxed);
+    }
+
+    /// Makes automatic runs stop at their next frame (device reset).
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+    }
+
+    /// Returns `true` if the pool of `store` has reached the high watermark.
+    pub(crate) fn over_high(&self, store: &DeviceStore) -> bool {
+        store.over_watermark(u64::from(self.high_wmark.load(Ordering::Relaxed)))
+    }
+
+    fn over_low(&self, store: &DeviceStore) -> bool {
+        store.over_watermark(u64::from(self.low_wmark.load(Ordering::Relaxed)))
+    }
+}
+
+/// The monotonic clock in seconds, for the pool's idle marks.
+pub(crate) fn now_secs() -> u64 {
+    // CAST: a monotonic time is never negative.
+    (Ktime::ktime_get().to_ns() / 1_000_000_000) as u64
+}
+
+/// Which frames a run takes.
+#[derive(Clone, Copy)]
+pub(crate) enum Pick {
+    /// Frames `Store::next_writeback` gives in this mode.
+    Mode(WritebackMode),
+    /// The frames of the pages `next..=last`.
+    Pages { next: u64, last: u64 },
+}
+
+impl Pick {
+    pub(crate) fn from_request(request: WritebackRequest) -> Self {
+        let mode = match request {
+            WritebackRequest::Idle => WritebackMode::Idle,
+            WritebackRequest::Huge => WritebackMode::Huge,
+            WritebackRequest::HugeIdle => WritebackMode::HugeIdle,
+            WritebackRequest::Incompressible => WritebackMode::Incompressible,
+            WritebackRequest::All => WritebackMode::All,
+            WritebackRequest::Pages { first, last } => {
+                return Pick::Pages { next: first, last }
+            }
+        };
+        Pick::Mode(mode)
+    }
+
+    /// The next frame to write, `Ok(None)` if none is left, or `Err(())` if
+    /// this hold of the lock looked at enough pages: call again.
+    fn next(&mut self, store: &DeviceStore, after: Option<FrameId>) -> Result<Option<FrameId>, ()> {
+        match self {
+            Pick::Mode(mode) => Ok(store.next_writeback(*mode, after)),
+            Pick::Pages { next, last } => {
+                let stop = next.saturating_add(PAGES_PER_LOCK);
+                while *next <= *last {
+                    let index = *next;
+                    *next = next.saturating_add(1);
+                    if let Some(id) = store.next_writeback(WritebackMode::Page(index), None) {
+                        return Ok(Some(id));
+                    }
+                    if *next >= stop || index == u64::MAX {
+                        return if index == u64::MAX { Ok(None) } else { Err(()) };
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// When a run stops, besides running out of frames.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Until {
+    /// Every frame the pick gives (a manual run).
+    Done,
+    /// The pool below `pool_low_wmark` (an automatic run).
+    BelowLow,
+}
+
+/// What a run did.
+#[derive(Default)]
+pub(crate) struct Ran {
+    /// Blocks written by writes that succeeded: what `writeback_limit` is
+    /// charged.
+    pub(crate) blocks: u64,
+    /// Pages migrated.
+    pub(crate) pages: u64,
+    /// Frame writes that failed (their pages stay in memory).
+    pub(crate) failed: u64,
+    /// The budget stopped the run.
+    pub(crate) over_budget: bool,
+    /// The backing device had no room for a frame.
+    pub(crate) no_space: bool,
+}
+
+/// A frame begun, in its copy buffer, not yet submitted.
+struct Begun {
+    write: FrameWrite,
+    buffer: MappedPages,
+}
+
+/// Writes back the frames `pick` gives until `until`, within `budget` blocks
+/// if any. Sleeps; call with no lock held.
+///
+/// # Errors
+///
+/// `ENODEV` without a backing device, `ENOMEM` if no copy buffer could be
+/// allocated; a run that wrote frames and then met an error reports what it
+/// did instead.
+pub(crate) fn run(backend: &Backend, mut pick: Pick, budget: Option<u64>, until: Until) -> Result<Ran> {
+    let bdev = backend.backing.as_ref().ok_or(ENODEV)?;
+    let wb = &backend.writeback;
+    let _running = wb.running.lock();
+    // Copy buffers not in flight, and the writes of the batch by tag.
+    let mut spare: [Option<MappedPages>; BATCH] = [const { None }; BATCH];
+    let mut writes: [Option<FrameWrite>; BATCH] = [None; BATCH];
+    let mut ran = Ran::default();
+    let mut after = None;
+    let mut left = budget;
+    let mut finished = false;
+    while !finished {
+        let mut batch = WriteBatch::new(bdev)?;
+        let mut count = 0;
+        with_plug(|| {
+            while count < BATCH {
+                let buffer = match spare.iter_mut().find_map(Option::take) {
+                    Some(buffer) => buffer,
+                    None => match MappedPages::alloc(store_gfp(), COPY_ORDER) {
+                        Ok(buffer) => buffer,
+                        Err(_) => {
+                            finished = count == 0;
+                            return;
+                        }
+                    },
+                };
+                let begun = match begin_next(backend, &mut pick, &mut after, &mut left, until, buffer) {
+                    Step::Begun(begun) => begun,
+                    Step::Again(buffer) => {
+                        keep(&mut spare, buffer);
+                        continue;
+                    }
+                    Step::Stop(buffer, why) => {
+                        match why {
+                            Stop::Budget => ran.over_budget = true,
+                            Stop::NoSpace => ran.no_space = true,
+                            Stop::Done => {}
+                        }
+                        keep(&mut spare, buffer);
+                        finished = true;
+                        return;
+                    }
+                };
+                let tag = count;
+                let write = begun.write;
+                if let Err(refused) = batch.submit(write.sector(), begun.buffer, write.len(), tag) {
+                    // Never submitted: the pages stay in memory.
+                    end_frame(backend, &write, refused.buffer.as_ref(), false, &mut ran);
+                    keep(&mut spare, refused.buffer);
+                    finished = true;
+                    return;
+                }
+                if let Some(entry) = writes.get_mut(tag) {
+                    *entry = Some(write);
+                }
+                count += 1;
+            }
+        });
+        for done in batch.wait() {
+            if let Some(write) = writes.get_mut(done.tag).and_then(Option::take) {
+                end_frame(backend, &write, done.buffer.as_ref(), done.result.is_ok(), &mut ran);
+            }
+            keep(&mut spare, done.buffer);
+        }
+        if count == 0 {
+            finished = true;
+        }
+    }
+    Ok(ran)
+}
+
+/// Puts `buffer` back with the spare copy buffers (there is always room:
+/// a run has at most [`BATCH`] buffers).
+fn keep(spare: &mut [Option<MappedPages>; BATCH], buffer: MappedPages) {
+    if let Some(free) = spare.iter_mut().find(|entry| entry.is_none()) {
+        *free = Some(buffer);
+    }
+}
+
+enum Stop {
+    Done,
+    Budget,
+    NoSpace,
+}
+
+enum Step {
+    Begun(Begun),
+    /// Nothing begun this time; try again.
+    Again(MappedPages),
+    Stop(MappedPages, Stop),
+}
+
+/// Picks and begins the next frame under the store lock.
+fn begin_next(
+    backend: &Backend,
+    pick: &mut Pick,
+    after: &mut Option<FrameId>,
+    left: &mut Option<u64>,
+    until: Until,
+    mut buffer: MappedPages,
+) -> Step {
+    let wb = &backend.writeback;
+    let mut store = backend.store.lock();
+    if until == Until::BelowLow
+        && (wb.stopping.load(Ordering::Relaxed) || !wb.over_low(&store))
+    {
+        return Step::Stop(buffer, Stop::Done);
+    }
+    let id = match pick.next(&store, *after) {
+        Ok(Some(id)) => id,
+        Ok(None) => return Step::Stop(buffer, Stop::Done),
+        Err(()) => return Step::Again(buffer),
+    };
+    *after = Some(id);
+    // CAST: a frame is at most 8 pages.
+    let pages = (store.pool().frame_len(id).unwrap_or(PAGE_SIZE) / PAGE_SIZE) as u64;
+    if let Some(blocks) = left {
+        if *blocks < pages {
+            return Step::Stop(buffer, Stop::Budget);
+        }
+    }
+    match store.begin_writeback(id, buffer.as_mut()) {
+        Ok(write) => {
+            if let Some(blocks) = left {
+                *blocks -= pages;
+            }
+            Step::Begun(Begun { write, buffer })
+        }
+        Err(WritebackError::NoSpace) => Step::Stop(buffer, Stop::NoSpace),
+        Err(_) => Step::Again(buffer),
+    }
+}
+
+/// Ends the write of a frame under the store lock and counts it.
+fn end_frame(
+    backend: &Backend,
+    write: &FrameWrite,
+    copy: &[u8],
+    ok: bool,
+    ran: &mut Ran,
+) {
+    // Frames emptied are freed on the spot, which does not sleep.
+    let end = backend.store.lock().end_writeback(write, copy, ok, drop);
+    let counters = &backend.writeback.counters;
+    if ok {
+        ran.blocks = ran.blocks.saturating_add(u64::from(write.pages));
+        ran.pages = ran.pages.saturating_add(u64::from(end.migrated));
+        Counters::add(&counters.frames_written, 1);
+        // CAST: at most 32 KiB.
+        Counters::add(&counters.bytes_written, write.len() as u64);
+    } else {
+        ran.failed = ran.failed.saturating_add(1);
+        Counters::add(&counters.failed_frames, 1);
+    }
+}
+
+/// Queues an automatic run on `queue` unless one is queued already.
+pub(crate) fn kick(queue: &Queue, backend: &Arc<Backend>) {
+    let wb = &backend.writeback;
+    if wb.auto_queued.swap(true, Ordering::AcqRel) {
+        return;
+    }
+    let backend = backend.clone();
+    let spawned = queue.try_spawn(GFP_NOIO, move || auto_run(&backend));
+    if spawned.is_err() {
+        // The next store over the watermark tries again.
+        wb.auto_queued.store(false, Ordering::Release);
+    }
+}
+
+/// An automatic run: the coldest frames first, down to the low watermark.
+fn auto_run(backend: &Backend) {
+    let wb = &backend.writeback;
+    Counters::add(&wb.counters.auto_runs, 1);
+    let _ = make_room(backend);
+    wb.auto_queued.store(false, Ordering::Release);
+}
+
+/// Writes back the coldest frames until the pool is below the low
+/// watermark; what a write the pool refused waits for, and an automatic run
+/// does. Returns `true` if it wrote anything.
+pub(crate) fn make_room(backend: &Backend) -> bool {
+    backend.store.lock().set_clock(now_secs());
+    run(backend, Pick::Mode(WritebackMode::All), None, Until::BelowLow)
+        .map(|ran| ran.pages > 0)
+        .unwrap_or(false)
+}
+
+/// Reads the migrated page at `dest` from `bdev` into `buffer` and returns
+/// its bytes: compressed, or the whole page if [`Dest::is_page`].
+pub(crate) fn read_migrated<'a>(
+    bdev: &BlockDevice,
+    counters: &Counters,
+    dest: Dest,
+    buffer: &'a mut MappedPages,
+) -> Result<&'a [u8]> {
+    let data = dest.data_range();
+    let first = data.start / PAGE_SIZE;
+    let blocks = data.end.div_ceil(PAGE_SIZE) - first;
+    // CAST: `first` is below 8.
+    let sector = (u64::from(dest.block) + first as u64) * SECTORS_PER_PAGE;
+    bdev.read_sync(sector, buffer, blocks * PAGE_SIZE)
+        .inspect_err(|_| Counters::add(&counters.read_errors, 1))?;
+    // CAST: at most 2.
+    Counters::add(&counters.blocks_read, blocks as u64);
+    let skip = first * PAGE_SIZE;
+    let buffer: &'a MappedPages = buffer;
+    buffer.as_ref().get(data.start - skip..data.end - skip).ok_or(EIO)
+}
+
+/// Allocates the buffer [`read_migrated`] reads into.
+pub(crate) fn read_buffer() -> Result<MappedPages> {
+    Ok(MappedPages::alloc(store_gfp(), READ_ORDER)?)
+}
