@@ -171,6 +171,20 @@ show_stats() {
 	return 0
 }
 
+# backing_disk: the node of the spare disk run.sh attaches for writeback (virtio-blk,
+# serial "gsback"); fails if there is none.
+backing_disk() {
+	local d
+	for d in /sys/block/vd*; do
+		[[ $(cat "$d/serial" 2>/dev/null) == gsback ]] && {
+			echo "/dev/${d##*/}"
+			return 0
+		}
+	done
+	echo "backing_disk: no virtio disk with serial gsback" >&2
+	return 1
+}
+
 # --- module (or the zram emulation) ------------------------------------------------
 
 # zram_setup NUM DISKSIZE: reset zram0..NUM-1 (hot-adding as needed) and size them.

@@ -115,10 +115,17 @@ fi
 echo "vm: cases ${names[*]}"
 echo "vm: log $log"
 
+# A spare disk for the writeback cases, attached over virtio-blk with the serial
+# "gsback" (lib.sh: backing_disk). Sparse on the host, removed after the run.
+backing=$scratch/backing.img
+truncate -s 1G "$backing" || die "cannot create $backing"
+drive="-drive file=$backing,format=raw,if=none,id=gsback,cache=unsafe"
+drive+=" -device virtio-blk-pci,drive=gsback,serial=gsback"
+
 start=$SECONDS
 vm_cmd=(timeout --kill-after=30 "$vm_timeout"
 	"$vng_bin" --run "$kernel" --disable-kvm --force-9p -m 2G -p 2 --verbose
-	--rwdir "$scratch" --append "zswap.enabled=0"
+	--rwdir "$scratch" --append "zswap.enabled=0" --qemu-opts="$drive"
 	--exec "bash $(printf '%q' "$repo/tests/vm/guest.sh") $(printf '%q' "$config")")
 if [[ ${GS_VERBOSE:-0} == 1 ]]; then
 	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$log"
@@ -127,6 +134,7 @@ else
 		sed -un 's/.*GSTEST-START \([^ ]*\).*/vm: running \1/p'
 fi
 vm_rc=${PIPESTATUS[0]}
+rm -f "$backing"
 elapsed=$((SECONDS - start))
 # vng's own exit status carries no meaning here (255 even for a clean run with the
 # console fallback); only timeout's 124/137 does.

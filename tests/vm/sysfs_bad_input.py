@@ -24,7 +24,18 @@ VALID = {
     "algorithm_params": {b"\n", b" "},  # whitespace only: back to defaults
     "compact": set(),
 }
-STATE_FILES = ["disksize", "initstate", "comp_algorithm", "mm_stat", "io_stat"]
+STATE_FILES = ["disksize", "initstate", "comp_algorithm", "mm_stat", "io_stat",
+               "backing_dev", "writeback_limit", "writeback_limit_enable",
+               "pool_high_wmark", "pool_low_wmark", "promote_on_read", "bd_stat",
+               "writeback_stat"]
+WRITABLE = ["disksize", "reset", "comp_algorithm", "algorithm_params", "mem_limit",
+            "mem_used_max", "compact", "backing_dev", "writeback", "idle", "writeback_limit",
+            "writeback_limit_enable", "pool_high_wmark", "pool_low_wmark", "promote_on_read"]
+READ_ONLY = ["initstate", "mm_stat", "io_stat", "debug_stat", "frontswap_stat", "bd_stat",
+             "writeback_stat"]
+# The writeback settings: garbage is EINVAL before and after initialization.
+SETTINGS = ["writeback_limit", "writeback_limit_enable", "pool_high_wmark", "pool_low_wmark",
+            "promote_on_read"]
 
 
 def read(name):
@@ -68,17 +79,40 @@ def garbage_for(name):
     return [g for g in GARBAGE if g not in VALID.get(name, set())]
 
 
+# Every attribute the ABI file documents is one this test knows (argv[2], optional).
+if len(sys.argv) > 2:
+    with open(sys.argv[2]) as f:
+        documented = {line.split("/")[-1].strip() for line in f if line.startswith("What:")}
+    unknown = documented - set(WRITABLE) - set(READ_ONLY)
+    if unknown:
+        sys.exit(f"FAIL documented attributes this test does not cover: {sorted(unknown)}")
+    print(f"ok   the {len(documented)} documented attributes are all covered")
+
 # Uninitialized: everything malformed is EINVAL; compact needs an initialized device.
 assert read("initstate").strip() == b"0", "device should start uninitialized"
 for name in ["disksize", "comp_algorithm", "algorithm_params", "mem_limit", "mem_used_max",
              "reset"]:
     check(name, errno.EINVAL, garbage_for(name))
 check("compact", errno.EINVAL, [b"1"] + garbage_for("compact"))
+# backing_dev: malformed paths are EINVAL (255 bytes at most); well-formed ones that are
+# no block device fail as the open does.
+check("backing_dev", errno.EINVAL, garbage_for("backing_dev") + [b"/" + b"a" * 300, b"dev/vda"])
+check("backing_dev", errno.ENOENT, [b"/nonexistent/disk"])
+check("backing_dev", errno.ENOTBLK, [b"/dev/null", b"/"])
+# writeback and idle need an initialized device, whatever the input (as zram).
+check("writeback", errno.EINVAL, [b"all", b"huge", b"page_index=1"] + garbage_for("writeback"))
+check("idle", errno.EINVAL, [b"all", b"10"] + garbage_for("idle"))
+for name in SETTINGS:
+    check(name, errno.EINVAL, garbage_for(name))
+check("pool_high_wmark", errno.EINVAL, [b"0", b"101", b"80", b"50"])  # low is 80
+check("pool_low_wmark", errno.EINVAL, [b"0", b"90", b"100"])  # high is 90
+check("writeback_limit_enable", errno.EINVAL, [b"2", b"10"])
+check("promote_on_read", errno.EINVAL, [b"2", b"yes"])
 # Sizes that parse but are not allowed: zero, unaligned, beyond 1 TiB, below a page.
 check("disksize", errno.EINVAL, [b"0", b"4097", b"2T", b"1K"])
 
 # Read-only files refuse writes at the VFS (no write permission) or with EINVAL.
-for name in ["initstate", "mm_stat", "io_stat", "debug_stat", "frontswap_stat"]:
+for name in READ_ONLY:
     got = write(name, b"1")
     if got not in (errno.EACCES, errno.EPERM, errno.EINVAL, errno.EIO):
         sys.exit(f"FAIL read-only {name} accepted a write (errno {got})")
@@ -89,6 +123,13 @@ if write("disksize", b"16M\n") != 0:
     sys.exit("FAIL could not initialize with disksize=16M")
 for name in ["disksize", "comp_algorithm", "algorithm_params"]:
     check(name, errno.EBUSY, [b"32M", b"zstd", b"level=3"] + garbage_for(name)[:6])
-for name in ["mem_limit", "mem_used_max", "reset", "compact"]:
+for name in ["mem_limit", "mem_used_max", "reset", "compact"] + SETTINGS:
     check(name, errno.EINVAL, garbage_for(name))
+check("backing_dev", errno.EBUSY, [b"/dev/null", b"none"] + garbage_for("backing_dev")[:6])
+# No backing device: well-formed writeback requests are ENODEV, malformed ones or pages
+# past the device's end EINVAL.
+check("writeback", errno.ENODEV, [b"all", b"idle", b"huge", b"page_index=0"])
+check("writeback", errno.EINVAL, garbage_for("writeback") + [b"page_index=4096",
+      b"page_indexes=5-2", b"page_indexes=0-4096", b"hot"])
+check("idle", errno.EINVAL, garbage_for("idle"))
 print("PASS")

@@ -5,7 +5,8 @@
 
 is_selftest && { selftest_note "zram's attribute rules differ; nothing to check"; exit 0; }
 load_module "disksize=" || fail "load_module disksize= failed"
-out=$(python3 "$(dirname "$0")/../sysfs_bad_input.py" "$GS_SYSFS" 2>&1)
+out=$(python3 "$(dirname "$0")/../sysfs_bad_input.py" "$GS_SYSFS" \
+	"$(dirname "$0")/../../../Documentation/ABI/testing/sysfs-block-ghostswap" 2>&1)
 rc=$?
 printf '%s\n' "$out" | sed 's/^/  | /'
 ((rc == 0)) || fail "$(tail -n 1 <<<"$out")"
