@@ -10,8 +10,11 @@
 #   dmesg.txt       the kernel log of the whole run
 # Progress goes to the console as "BENCH: ..." lines.
 #
+#   wb.tsv, swap.tsv writeback throughput and swap workload (see writeback.sh)
+#
 # usage: guest.sh CONFIG   (CONFIG sets GS_REPO GS_OUT GS_MODULE GS_RUNTIME GS_RAMP
-#                           GS_PAIRS GS_DISKSIZE GS_ALGOS GS_SEED GS_SNAP_SOURCE)
+#                           GS_PAIRS GS_DISKSIZE GS_ALGOS GS_SEED GS_SNAP_SOURCE
+#                           GS_SWAPCHECK)
 
 set -u
 
@@ -222,6 +225,11 @@ for algo in $GS_ALGOS; do
 		done
 	fi
 done
+
+# --- writeback: throughput and a swap workload over the pool's limit ------------------
+
+# shellcheck source=writeback.sh
+. "$BENCH/writeback.sh"
 
 # --- teardown and kernel log ----------------------------------------------------------
 

@@ -13,6 +13,11 @@ ratio orig/mem: mm_stat orig_data_size / mem_used_total (higher is better).
 "fio data" is the devices right after the prefill; "after randwrite" the same devices
 after the randwrite runs overwrote blocks in place (no compaction requested); "anon
 snapshot" fresh devices holding only the snapshot pages.
+writeback pages/s g/z: pages moved to the backing disk per second of a write to
+"writeback" of a whole prefilled device (ghostswap "all", zram "idle" after "idle all"),
+geometric mean over the pairs. swap 8x mem_limit time z/g: wall time of the verified swap
+workload on zram over ghostswap's (> 1: ghostswap is faster); n/a if a run failed or saw
+a mismatch on either device. Both for the first algorithm only.
 Prints the table, then the numbers behind it. Exit status 1 if a cell is missing.
 """
 import json
@@ -116,6 +121,36 @@ def main():
     row("anon snapshot: ratio orig/mem g", [orig_over_mem(a, "snapshot", G) for a in algos])
     row("anon snapshot: ratio orig/mem z", [orig_over_mem(a, "snapshot", Z) for a in algos])
 
+    # Writeback, first algorithm only. (algo, dev) -> [(rep, value, ...)]
+    wb, swap = {}, {}
+    for algo, dev, rep, pages, secs, blocks in read_tsv(os.path.join(d, "wb.tsv")):
+        ok = float(secs) > 0 and int(pages) > 0
+        wb.setdefault((algo, dev), []).append(
+            (int(rep), int(pages) / float(secs) if ok else None, int(pages), int(blocks)))
+    for algo, dev, rep, secs, rc, mism in read_tsv(os.path.join(d, "swap.tsv")):
+        ok = rc == "0" and mism == "0"
+        swap.setdefault((algo, dev), []).append((int(rep), float(secs) if ok else None))
+
+    def paired(table, algo, num, den):
+        # Geometric mean over the reps of num's value over den's.
+        a = {r[0]: r[1] for r in table.get((algo, num), [])}
+        b = {r[0]: r[1] for r in table.get((algo, den), [])}
+        if not a or set(a) != set(b) or None in a.values() or None in b.values():
+            return None
+        return math.exp(mean([math.log(a[i] / b[i]) for i in sorted(a)]))
+
+    def row_first(label, value):
+        # A row with a value for the first algorithm only.
+        nonlocal missing
+        missing |= value is None
+        rows.append((label, [fmt(value)] + ["-"] * (len(algos) - 1)))
+
+    wb_algo = algos[0] if algos else ""
+    row_first("writeback pages/s g/z", paired(wb, wb_algo, G, Z))
+    row_first("swap 8x mem_limit time z/g", paired(swap, wb_algo, Z, G))
+    packed = [p / b for _, _, p, b in wb.get((wb_algo, G), []) if b]
+    row_first("packed writeback pages/block g", mean(packed))
+
     w = max(len(r[0]) for r in rows) + 2
     print("%-*s" % (w, "bench (TCG: ratios only)") + "".join("%10s " % a for a in algos))
     for label, vals in rows:
@@ -123,7 +158,8 @@ def main():
                                             for v in vals))
     if any_noisy:
         print("* the G/Z pair ratios of this cell spread by more than 25% (noisy host)")
-    print("targets: IOPS g/z >= 1.00, mem_used g/z <= 1.00 (as measured, nothing tuned)")
+    print("targets: IOPS g/z >= 1.00, mem_used g/z <= 1.00, writeback pages/s g/z >= 3 "
+          "(as measured, nothing tuned)")
     if config.get("GS_CLOCK") == "icount":
         print("clock: icount (guest time = instructions executed; caches and TLBs not modelled)")
     else:
@@ -143,6 +179,16 @@ def main():
             zm = mean([v for v in z.values() if v is not None])
             print("  %-4s %-9s j%d  %s   mean %s / %s   pairs %s" % (
                 algo, rw, jobs, " ".join(seq), fmt(gm, "%.0f"), fmt(zm, "%.0f"), " ".join(pr)))
+
+    print()
+    print("writeback (pages, pages/s, blocks) and swap workload (seconds) per run:")
+    for (algo, dev), rs in sorted(wb.items()):
+        print("  %-4s %-10s writeback %s" % (algo, dev, "  ".join(
+            "#%d %d pages %s %d blocks" % (r, p, "n/a" if v is None else "%.0f/s" % v, b)
+            for r, v, p, b in rs)))
+    for (algo, dev), rs in sorted(swap.items()):
+        print("  %-4s %-10s swap      %s" % (algo, dev, "  ".join(
+            "#%d %s" % (r, "failed" if v is None else "%.1fs" % v) for r, v in rs)))
 
     print()
     print("mm_stat (MiB: orig compr mem_used | same huge):")

@@ -38,11 +38,11 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 kernel=${GS_KERNEL:-$cache/build/arch/x86/boot/bzImage}
 module=${GS_MODULE:-$repo/ghostswap.ko}
-vm_timeout=${GS_VM_TIMEOUT:-2400}
+vm_timeout=${GS_VM_TIMEOUT:-3600}
 clock=${GS_BENCH_CLOCK:-wall}
 case $clock in
 wall) qemu_clock=() runtime=8 pairs=4 ;;
-icount) qemu_clock=(--qemu-opts="-icount shift=0,sleep=off") runtime=3 pairs=1 ;;
+icount) qemu_clock=("-icount shift=0,sleep=off") runtime=3 pairs=1 ;;
 *) echo "bench: GS_BENCH_CLOCK must be wall or icount, not '$clock'" >&2; exit 2 ;;
 esac
 
@@ -96,7 +96,18 @@ config=$out/config
 	printf 'GS_ALGOS=%q\n' "${GS_BENCH_ALGOS:-lz4 zstd}"
 	printf 'GS_SEED=%q\n' "${GS_BENCH_SEED:-20261123}"
 	printf 'GS_SNAP_SOURCE=%q\n' "${GS_BENCH_SNAP_SOURCE:-2097152}"
+	printf 'GS_SWAPCHECK=%q\n' "$repo/target/release/swapcheck"
 } >"$config"
+
+# Backing disks for the writeback part, one per device (virtio-blk serials gsback and
+# zback), sparse on the host and removed after the run.
+drives=()
+for disk in gsback zback; do
+	truncate -s 1G "$out/$disk.img" || die "cannot create $out/$disk.img"
+	drives+=("-drive file=$out/$disk.img,format=raw,if=none,id=$disk,cache=unsafe"
+		"-device virtio-blk-pci,drive=$disk,serial=$disk")
+done
+qemu_opts=("${qemu_clock[@]}" "${drives[@]}")
 
 echo "bench: kernel $kernel"
 echo "bench: module $module"
@@ -107,7 +118,7 @@ start=$SECONDS
 # The same VM as tests/vm/run.sh: TCG, 9p root, 2 GiB, 2 CPUs, zswap off.
 vm_cmd=(timeout --kill-after=30 "$vm_timeout"
 	"$vng_bin" --run "$kernel" --disable-kvm --force-9p -m 2G -p 2 --verbose
-	--rwdir "$out" --append "zswap.enabled=0" "${qemu_clock[@]}"
+	--rwdir "$out" --append "zswap.enabled=0" --qemu-opts="${qemu_opts[*]}"
 	--exec "bash $(printf '%q' "$repo/tests/bench/guest.sh") $(printf '%q' "$config")")
 if [[ ${GS_VERBOSE:-0} == 1 ]]; then
 	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$out/console.log"
@@ -117,6 +128,7 @@ else
 fi
 vm_rc=${PIPESTATUS[0]}
 elapsed=$((SECONDS - start))
+rm -f "$out/gsback.img" "$out/zback.img"
 echo "host: load at end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/host-env.txt"
 echo "wall: ${elapsed}s" >>"$out/host-env.txt"
 

@@ -1,0 +1,134 @@
+# shellcheck shell=bash
+# The writeback part of the bench, sourced by guest.sh after the pool part (it uses its
+# helpers: say, err, setup_dev, prefill, FIO_DATA, G, Z, GS_OUT). ghostswap0 writes back
+# to the virtio disk with serial gsback, zram0 to the one with serial zback (run.sh
+# attaches both). Writes to $GS_OUT:
+#   wb.tsv    algo dev rep pages seconds blocks   (one line per writeback of a full device)
+#   swap.tsv  algo dev rep seconds rc mismatches  (one line per verified swap workload)
+#
+# 1. Writeback throughput: a prefilled device written back whole; ghostswap with
+#    "writeback all", zram as its users do it ("idle all" then "writeback idle").
+#    Pages per second = pages migrated / wall seconds of the write to "writeback".
+# 2. A verified swap workload whose working set is 8x the pool's mem_limit, with the
+#    same mem_limit and backing disk kind on both: ghostswap writes back by itself at
+#    its watermarks; zram gets a loop doing "idle all; writeback idle" every second.
+
+WB_LIMIT=${WB_LIMIT:-24M}
+WB_SWAP_SIZE=${WB_SWAP_SIZE:-192M}
+WB_CGROUP=${WB_CGROUP:-64M}
+# Swap workload runs per device (each several minutes under TCG), alternating the order.
+WB_SWAP_REPS=${WB_SWAP_REPS:-1}
+
+: >"$GS_OUT/wb.tsv"
+: >"$GS_OUT/swap.tsv"
+
+# disk_with_serial SERIAL: /dev/vdX of the virtio disk with that serial.
+disk_with_serial() {
+	local d
+	for d in /sys/block/vd*; do
+		[[ $(cat "$d/serial" 2>/dev/null) == "$1" ]] && { echo "/dev/${d##*/}"; return 0; }
+	done
+	return 1
+}
+
+# now: seconds since boot, with nanoseconds.
+now() {
+	awk '{ print $1 }' /proc/uptime
+}
+
+# wb_setup DEV ALGO: reset DEV, attach its backing disk, then as setup_dev.
+wb_setup() {
+	local dev=$1 algo=$2 s=/sys/block/$1 disk
+	echo 1 >"$s/reset" || { err "$dev: reset failed"; return 1; }
+	disk=$(disk_with_serial "$([[ $dev == "$G" ]] && echo gsback || echo zback)") ||
+		{ err "$dev: no backing disk"; return 1; }
+	echo "$disk" >"$s/backing_dev" || { err "$dev: backing_dev $disk refused"; return 1; }
+	setup_dev "$dev" "$algo"
+}
+
+# wb_pages DEV: pages DEV has written back so far (ghostswap: writeback_stat; zram:
+# bd_stat's bd_writes, one page per block).
+wb_pages() {
+	if [[ $1 == "$G" ]]; then
+		awk '{ print $1 }' "/sys/block/$1/writeback_stat"
+	else
+		awk '{ print $3 }' "/sys/block/$1/bd_stat"
+	fi
+}
+
+# wb_blocks DEV: 4 KiB blocks DEV wrote to its backing disk (bd_stat's bd_writes).
+wb_blocks() {
+	awk '{ print $3 }' "/sys/block/$1/bd_stat"
+}
+
+# wb_throughput ALGO DEV REP
+wb_throughput() {
+	local algo=$1 dev=$2 rep=$3 s=/sys/block/$2 t0 t1 rc=0
+	wb_setup "$dev" "$algo" && prefill "$dev" "$algo" || return 1
+	sync
+	if [[ $dev == "$G" ]]; then
+		t0=$(now)
+		echo all >"$s/writeback" || rc=$?
+	else
+		echo all >"$s/idle" || rc=$?
+		t0=$(now)
+		echo idle >"$s/writeback" || rc=$?
+	fi
+	t1=$(now)
+	((rc == 0)) || err "$algo writeback of $dev #$rep failed ($rc)"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$algo" "$dev" "$rep" "$(wb_pages "$dev")" \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" "$(wb_blocks "$dev")" \
+		>>"$GS_OUT/wb.tsv"
+	say "$algo writeback $dev #$rep: $(wb_pages "$dev") pages, $(wb_blocks "$dev") blocks," \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')s"
+}
+
+# wb_swap ALGO DEV REP: the verified swap workload, 8x the pool's limit.
+wb_swap() {
+	local algo=$1 dev=$2 rep=$3 s=/sys/block/$2 loop=0 t0 t1 rc=0 log mism
+	wb_setup "$dev" "$algo" || return 1
+	echo "$WB_LIMIT" >"$s/mem_limit" || { err "$dev: mem_limit refused"; return 1; }
+	mkswap "/dev/$dev" >/dev/null && swapon -p 100 "/dev/$dev" || { err "swapon $dev failed"; return 1; }
+	if [[ $dev == "$Z" ]]; then
+		(while :; do echo all >"$s/idle"; echo idle >"$s/writeback"; sleep 1; done) 2>/dev/null &
+		loop=$!
+	fi
+	log=$GS_OUT/swap-$algo-$dev-$rep.log
+	t0=$(now)
+	cgroup_run "$WB_CGROUP" "$GS_SWAPCHECK" --size "$WB_SWAP_SIZE" --passes 2 --mix mixed >"$log" 2>&1 || rc=$?
+	t1=$(now)
+	((loop)) && { kill "$loop"; wait "$loop" 2>/dev/null; }
+	swapoff "/dev/$dev" || err "swapoff $dev failed"
+	mism=$(sed -n 's/^swapcheck: .* mismatches=\([0-9]*\) .*/\1/p' "$log")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$algo" "$dev" "$rep" \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" "$rc" "${mism:-NA}" \
+		>>"$GS_OUT/swap.tsv"
+	say "$algo swap workload on $dev #$rep: rc=$rc mismatches=${mism:-NA}," \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')s; bd_stat $(tr -s ' ' <"$s/bd_stat")"
+	[[ $rc == 0 && $mism == 0 ]] || err "$algo swap workload on $dev #$rep: rc=$rc mismatches=${mism:-NA}"
+}
+
+# alternate REPS FN ARGS...: FN ARGS... DEV REP for ghostswap and zram, REPS times, the
+# order alternating (G Z, Z G, ...) so that drift of the host cancels in the pairs.
+alternate() {
+	local reps=$1 rep
+	shift
+	for ((rep = 1; rep <= reps; rep++)); do
+		if ((rep % 2)); then
+			"$@" $G $rep
+			"$@" $Z $rep
+		else
+			"$@" $Z $rep
+			"$@" $G $rep
+		fi
+	done
+}
+
+wb_algo=${GS_ALGOS%% *}
+say "=== writeback ($wb_algo)"
+alternate 2 wb_throughput "$wb_algo"
+alternate "$WB_SWAP_REPS" wb_swap "$wb_algo"
+# A reset closes the backing disks.
+for dev in $G $Z; do
+	echo 1 >"/sys/block/$dev/reset" || err "reset of $dev after the writeback bench failed"
+done
