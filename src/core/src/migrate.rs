@@ -18,7 +18,8 @@
 //!
 //! The table never frees memory: every resident handle that leaves a slot is returned
 //! to the caller, to free after dropping its lock. It does release destinations, in the
-//! [`Backing`] passed to each call, so that this rule lives in one place:
+//! [`Backing`](super::backing::Backing) passed to each call, so that this rule lives in
+//! one place:
 //!
 //! - Each destination object is one hold on its extent, taken by [`Slots::begin`].
 //! - That hold is dropped exactly once, always after the write has ended: by
@@ -28,6 +29,11 @@
 //! - An overwrite or free of a [`State::Migrating`] slot releases nothing at the
 //!   destination: it returns the resident handle and leaves the hold to the completion,
 //!   which will find its ticket stale.
+//! - A *direct* write, of a page the pool refused, goes to a block of its own: its hold
+//!   is taken by [`Slots::begin_direct`] with the slot left as it is, and either passes
+//!   to the slot by [`Slots::store_migrated`] (which ends whatever the slot held as an
+//!   overwrite does) or is dropped by [`Slots::abort_direct`]. No other hold is ever
+//!   taken on that block while the write is in flight.
 //!
 //! So an extent is never freed, and its blocks never reused, while a write to it is in
 //! flight; hence two tickets in flight for one slot name different extents (a frame has
@@ -249,8 +255,12 @@ pub struct WbCounts {
     pub stale: u64,
     /// Writes that failed, their slot resident again.
     pub failed: u64,
-    /// Destination releases the allocator refused: a bug, counted rather than letting a
-    /// slot keep data it no longer should.
+    /// Stores written straight to the backing device ([`Slots::store_migrated`]): pages
+    /// the pool refused, which the module shows as `fallthrough_stores`.
+    pub direct: u64,
+    /// Destination releases the allocator refused, and direct writes handed back with a
+    /// destination that was not theirs ([`Slots::note_bad_release`]): bugs, counted rather
+    /// than letting a slot keep data it no longer should.
     pub bad_releases: u64,
 }
 
@@ -270,8 +280,9 @@ pub struct WbCounts {
 /// - The gauges of `counts` count the slots in each state, and `counters.stored_pages`
 ///   the slots that are not [`State::Empty`]; `counters.max_stored_pages` is at least
 ///   that.
-/// - Every [`State::Migrated`] slot and every ticket not yet completed or failed holds its
-///   destination's extent once (see the module docs).
+/// - Every [`State::Migrated`] slot, every ticket not yet completed or failed and every
+///   direct write not yet ended holds its destination's extent once (see the module
+///   docs).
 pub struct Slots<S> {
     slots: S,
     len: u64,
@@ -389,7 +400,7 @@ impl<S> Slots<S> {
 
     /// Drops the pin of a [`Found::Backing`] read, once.
     pub fn unpin(&mut self, dest: Dest, backing: &mut impl Extents) {
-        self.release(dest, backing);
+        self.release(dest.block, backing);
     }
 
     /// Stores `resident` in slot `index` and returns the resident handle it replaces, for
@@ -407,10 +418,7 @@ impl<S> Slots<S> {
         R: Resident,
         S: AsMut<[State<R>]>,
     {
-        let (held, old) = self.replace(index, State::Resident(resident), backing)?;
-        // INVARIANT: the one slot that changed is counted.
-        self.counters.record_store(held);
-        Ok(old)
+        self.put(index, State::Resident(resident), backing)
     }
 
     /// Empties slot `index` and returns its resident handle, if it had one, for the
@@ -591,7 +599,7 @@ impl<S> Slots<S> {
     {
         let Some(kept) = self.settle(ticket, |_| State::Migrated(ticket.dest)) else {
             self.counts.stale = self.counts.stale.saturating_add(1);
-            self.release(ticket.dest, backing);
+            self.release(ticket.dest.block, backing);
             return None;
         };
         self.counts.written = self.counts.written.saturating_add(1);
@@ -613,7 +621,7 @@ impl<S> Slots<S> {
         } else {
             self.counts.stale = self.counts.stale.saturating_add(1);
         }
-        self.release(ticket.dest, backing);
+        self.release(ticket.dest.block, backing);
         restored.is_some()
     }
 
@@ -654,6 +662,75 @@ impl<S> Slots<S> {
         Ok((block, count))
     }
 
+    /// Starts a direct write of a page for slot `index`, one the pool could not take:
+    /// allocates an extent of one block and takes one hold on it for the write, leaving
+    /// the slot as it is. Returns the block.
+    ///
+    /// The caller writes the page there, then ends the write exactly once: if it
+    /// succeeded, [`Slots::store_migrated`] hands the hold to the slot; if not,
+    /// [`Slots::abort_direct`] drops it. Meanwhile the slot reads, and may be stored
+    /// into or freed, as if the write had not begun.
+    ///
+    /// # Errors
+    ///
+    /// [`WbError::OutOfRange`], or [`WbError::Backing`] if no block is free; nothing
+    /// changed.
+    pub fn begin_direct(&mut self, index: u64, backing: &mut impl Extents) -> Result<u32, WbError> {
+        if index >= self.len {
+            return Err(WbError::OutOfRange);
+        }
+        let block = backing.alloc(1).map_err(WbError::Backing)?;
+        if let Err(error) = backing.hold(block) {
+            // Never for a fresh extent; nothing refers to it yet, so it can go.
+            let _ = backing.abort(block);
+            return Err(WbError::Backing(error));
+        }
+        // INVARIANT: the write in flight holds the extent once.
+        Ok(block)
+    }
+
+    /// Stores in slot `index` the page a direct write put at `dest`, making the slot
+    /// [`State::Migrated`]: the write's hold on `dest.block` ([`Slots::begin_direct`])
+    /// passes to the slot. Counts a store and a direct store.
+    ///
+    /// What the slot held goes as in [`Slots::store`]: its resident handle is returned
+    /// for the caller to free, a migrated slot's destination is released, and a write in
+    /// flight of a migrating slot is superseded (its completion will find its ticket
+    /// stale).
+    ///
+    /// The caller checks that `dest` lies in the block it holds; the table cannot tell.
+    ///
+    /// # Errors
+    ///
+    /// [`WbError::OutOfRange`]; then nothing changed, and the caller still has the hold.
+    pub fn store_migrated<R>(
+        &mut self,
+        index: u64,
+        dest: Dest,
+        backing: &mut impl Extents,
+    ) -> Result<Option<R>, WbError>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+    {
+        // INVARIANT: the write's hold is now the slot's.
+        let old = self.put(index, State::Migrated(dest), backing)?;
+        self.counts.direct = self.counts.direct.saturating_add(1);
+        Ok(old)
+    }
+
+    /// Ends a direct write that failed or will not be stored: drops its hold on the
+    /// extent at `block`, which frees the block. The slot is not touched.
+    pub fn abort_direct(&mut self, block: u32, backing: &mut impl Extents) {
+        self.release(block, backing);
+    }
+
+    /// Counts a destination that could not be released or taken over (see
+    /// [`WbCounts::bad_releases`]): for a caller that refused one itself.
+    pub fn note_bad_release(&mut self) {
+        self.counts.bad_releases = self.counts.bad_releases.saturating_add(1);
+    }
+
     /// Moves slot `ticket.slot` to `new(kept)` if it is migrating under `ticket`, and
     /// returns what it kept; otherwise changes nothing.
     fn settle<R: Resident>(
@@ -673,6 +750,24 @@ impl<S> Slots<S> {
         let old = mem::replace(state, new);
         self.note(&old, &new);
         Some(kept)
+    }
+
+    /// Stores `new` in slot `index` as [`Slots::store`] does, counting a store, and
+    /// returns the resident handle it replaces.
+    fn put<R>(
+        &mut self,
+        index: u64,
+        new: State<R>,
+        backing: &mut impl Extents,
+    ) -> Result<Option<R>, WbError>
+    where
+        R: Resident,
+        S: AsMut<[State<R>]>,
+    {
+        let (held, old) = self.replace(index, new, backing)?;
+        // INVARIANT: the one slot that changed is counted.
+        self.counters.record_store(held);
+        Ok(old)
     }
 
     /// Puts `new` in slot `index`; releases the old state's destination if it was
@@ -701,18 +796,18 @@ impl<S> Slots<S> {
                 // The write in flight keeps its hold; its completion releases it.
                 State::Migrating { kept, .. } => Some(R::restore(kept)),
                 State::Migrated(dest) => {
-                    self.release(dest, backing);
+                    self.release(dest.block, backing);
                     None
                 }
             },
         ))
     }
 
-    /// Drops one hold on `dest`'s extent, counting a refusal (see
+    /// Drops one hold on the extent at `block`, counting a refusal (see
     /// [`WbCounts::bad_releases`]).
-    fn release(&mut self, dest: Dest, backing: &mut impl Extents) {
-        if backing.release_object(dest.block).is_err() {
-            self.counts.bad_releases = self.counts.bad_releases.saturating_add(1);
+    fn release(&mut self, block: u32, backing: &mut impl Extents) {
+        if backing.release_object(block).is_err() {
+            self.note_bad_release();
         }
     }
 

@@ -46,11 +46,30 @@
 //! empty the frame. The write is of the copy, so none of that matters to it.
 //! A load of a migrated slot returns [`Found::Backing`], pinning its extent
 //! until [`Store::unpin`]. See `Documentation/design-writeback.rst`.
+//!
+//! # Direct stores
+//!
+//! When the pool is at its limit and writeback cannot make room in time, a
+//! page is stored straight to the backing device instead of being refused
+//! (frontswap's refused put falling through to real swap, done inside the
+//! driver), from a context that may sleep:
+//!
+//! 1. [`Store::begin_direct`] allocates a block and holds it for the write,
+//!    leaving the slot as it is;
+//! 2. the caller drops the lock, builds the block (a compressed page as one
+//!    record at offset 0, [`DirectWrite::write_record`], or the page whole)
+//!    and writes it;
+//! 3. [`Store::end_direct`] makes the slot migrated to that block, releasing
+//!    what it held as an overwrite does, or, if the write failed, frees the
+//!    block and leaves the slot alone (the caller then refuses the store).
+//!
+//! The store takes effect when it ends: until then the slot reads, and may be
+//! stored into or freed, as before.
 
 use core::ops::Range;
 
 use super::backing::{Backing, BackingError, BackingStats, Extents};
-use super::frame::{self, Page, FREE_OWNER};
+use super::frame::{self, Page, FREE_OWNER, MAX_OBJECT};
 use super::geometry::PAGE_SIZE;
 use super::migrate::{self, Dest, Slots, State, Ticket, WbCounts, WbError, PAGE_LEN};
 use super::pool::{
@@ -126,6 +145,11 @@ pub enum StoreError {
     /// A migrated slot's extent cannot take another pin (65534 reads in
     /// flight): retry once reads have ended.
     Busy,
+    /// A direct store ended with a destination that is not the record at
+    /// offset 0, or the whole page, of the block its write holds, or with a
+    /// write this store did not begin: a bug, counted in
+    /// [`WbCounts::bad_releases`]. The slot is unchanged.
+    BadDest,
 }
 
 /// Why a frame writeback could not begin. Nothing changed, but the bytes of
@@ -143,6 +167,8 @@ pub enum WritebackError {
     /// No slot of the frame is resident: nothing to write (its extent was
     /// freed again).
     NothingToWrite,
+    /// A direct store to a slot past the end of the device.
+    OutOfRange,
 }
 
 /// Which frames [`Store::next_writeback`] picks (zram's `writeback` modes).
@@ -186,7 +212,7 @@ pub struct FrameWrite {
 impl FrameWrite {
     /// The first 512-byte sector of the extent.
     pub fn sector(&self) -> u64 {
-        u64::from(self.block).saturating_mul(8)
+        sector(self.block)
     }
 
     /// The bytes to write: the extent's length.
@@ -198,6 +224,70 @@ impl FrameWrite {
     /// Returns `true` if the write has no bytes (never for a write begun).
     pub fn is_empty(&self) -> bool {
         self.pages == 0
+    }
+}
+
+/// A direct store begun by [`Store::begin_direct`]: one block of the backing
+/// device, held for a page of slot [`DirectWrite::index`], to hand back to
+/// [`Store::end_direct`].
+///
+/// It is neither `Clone` nor `Copy`, and only the store makes one, so the
+/// hold it stands for is ended exactly once.
+#[derive(Debug, PartialEq, Eq)]
+#[must_use = "the block stays allocated until the write is handed to `Store::end_direct`"]
+pub struct DirectWrite {
+    /// The slot, as the owner its record names.
+    owner: u32,
+    /// The block held for the write.
+    block: u32,
+}
+
+impl DirectWrite {
+    /// The slot the page is stored to.
+    pub fn index(&self) -> u64 {
+        u64::from(self.owner)
+    }
+
+    /// The block to write.
+    pub fn block(&self) -> u32 {
+        self.block
+    }
+
+    /// The block's first 512-byte sector.
+    pub fn sector(&self) -> u64 {
+        sector(self.block)
+    }
+
+    /// Writes `data`, the compressed bytes of the page, into `block` (the
+    /// bytes to write, a page) as its one record: at offset 0, owned by the
+    /// slot. Returns the destination to hand to [`Store::end_direct`].
+    ///
+    /// Returns `None`, writing nothing, if `block` is shorter than a page or
+    /// `data` is empty or longer than [`MAX_OBJECT`]: write the page whole,
+    /// with destination [`DirectWrite::page`], instead.
+    pub fn write_record(&self, block: &mut [u8], data: &[u8]) -> Option<Dest> {
+        if data.is_empty() {
+            return None;
+        }
+        let page = block.get_mut(..PAGE_SIZE)?;
+        let record = frame::write_record(page, 0, self.owner, data)?;
+        Some(Dest {
+            block: self.block,
+            offset: record.offset,
+            len: record.len,
+        })
+    }
+
+    /// The destination of the page written whole, uncompressed, to the block.
+    pub fn page(&self) -> Dest {
+        Dest::page(self.block)
+    }
+
+    /// Returns `true` if `dest` is a destination this write can store: the
+    /// whole page, or a record at offset 0 of the block.
+    fn takes(&self, dest: Dest) -> bool {
+        let fits = dest.is_page() || (1..=MAX_OBJECT).contains(&usize::from(dest.len));
+        dest.block == self.block && dest.offset == 0 && fits
     }
 }
 
@@ -217,7 +307,8 @@ pub struct WritebackEnd {
 pub struct BdCounts {
     /// Loads of migrated slots handed to the module to read from the device.
     pub reads: u64,
-    /// Pages written by frame writes that succeeded (a frame's pages).
+    /// Pages written by frame writes that succeeded (a frame's pages) and by
+    /// direct stores (a page each).
     pub writes: u64,
 }
 
@@ -327,8 +418,9 @@ where
         self.backing.as_ref()
     }
 
-    /// The slots in each writeback state and the writeback events (with
-    /// `bad_releases`, which only a bug makes non-zero).
+    /// The slots in each writeback state and the writeback events: with
+    /// `direct`, the stores made straight to the backing device, and
+    /// `bad_releases`, which only a bug makes non-zero.
     pub fn wb_counts(&self) -> WbCounts {
         self.slots.counts()
     }
@@ -833,6 +925,104 @@ where
         end
     }
 
+    /// Begins a direct store to slot `index`, of a page the pool refused:
+    /// allocates one block of the backing device and holds it for the write.
+    /// The slot is not changed.
+    ///
+    /// The caller builds the block (a compressed page with
+    /// [`DirectWrite::write_record`], or the page whole), writes it at
+    /// `write.sector()` with its lock dropped, then hands `write` to
+    /// [`Store::end_direct`], whether the write succeeded or not.
+    ///
+    /// # Errors
+    ///
+    /// Nothing changed: [`WritebackError::NoBacking`],
+    /// [`WritebackError::OutOfRange`], or [`WritebackError::NoSpace`] if the
+    /// backing device has no free block.
+    pub fn begin_direct(&mut self, index: u64) -> Result<DirectWrite, WritebackError> {
+        if self.backing.is_none() {
+            return Err(WritebackError::NoBacking);
+        }
+        let owner = self.owner(index).map_err(|_| WritebackError::OutOfRange)?;
+        // The index is in range: only the device can refuse.
+        let block = self
+            .slots
+            .begin_direct(index, &mut self.backing)
+            .map_err(|_| WritebackError::NoSpace)?;
+        Ok(DirectWrite { owner, block })
+    }
+
+    /// Ends the direct store `write`, whose write of the block succeeded if
+    /// `ok`; returns whether the page is stored.
+    ///
+    /// If it succeeded, the slot becomes migrated to `dest`
+    /// ([`DirectWrite::write_record`]'s destination, or
+    /// [`DirectWrite::page`]), and the write's hold on the block passes to it.
+    /// What the slot held goes as in [`Store::store`]: a resident object is
+    /// freed from the pool (frames emptied go to `released`), a migrated
+    /// slot's destination is released, and a write back of a migrating slot
+    /// is superseded (its completion finds its ticket stale). It counts as a
+    /// store, a direct store ([`WbCounts::direct`]) and a page written
+    /// ([`BdCounts::writes`]).
+    ///
+    /// If it failed, the block is freed and the slot is unchanged: refuse the
+    /// store ([`Store::refuse`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::BadDest`] if `dest` is not the whole page or a record at
+    /// offset 0 of `write`'s block, or if this store has no extent of one
+    /// block held once at `write`'s block (then `write` is another store's):
+    /// a bug, counted in [`WbCounts::bad_releases`]. The slot is unchanged,
+    /// and the block is freed only in the first case, as for a failed write;
+    /// holds not the write's are never dropped. (Another store's write naming
+    /// a block that this store's migrated slot holds alone cannot be told from
+    /// this store's own: keep each store's writes with it.)
+    pub fn end_direct(
+        &mut self,
+        write: DirectWrite,
+        dest: Dest,
+        ok: bool,
+        released: impl FnMut(F),
+    ) -> Result<bool, StoreError> {
+        // A direct write's block is one block that only the write holds: no
+        // slot names it and no read pins it before the write ends.
+        let held = self
+            .backing
+            .as_ref()
+            .and_then(|backing| backing.extent(write.block))
+            .is_some_and(|extent| extent.len == 1 && extent.holds == 1);
+        if !held {
+            // Not this store's write: its holds are none of ours to drop.
+            self.slots.note_bad_release();
+            return Err(StoreError::BadDest);
+        }
+        if !ok {
+            self.slots.abort_direct(write.block, &mut self.backing);
+            return Ok(false);
+        }
+        if !write.takes(dest) {
+            self.slots.abort_direct(write.block, &mut self.backing);
+            self.slots.note_bad_release();
+            return Err(StoreError::BadDest);
+        }
+        let old = match self
+            .slots
+            .store_migrated(write.index(), dest, &mut self.backing)
+        {
+            Ok(old) => old,
+            // Never: `begin_direct` checked the index, and the table keeps its
+            // length.
+            Err(_) => {
+                self.slots.abort_direct(write.block, &mut self.backing);
+                return Err(StoreError::OutOfRange);
+            }
+        };
+        self.bd.writes = self.bd.writes.saturating_add(1);
+        self.release(write.owner, old, released);
+        Ok(true)
+    }
+
     /// Completes (`ok`) or fails `ticket`, freeing the object of a slot it
     /// migrates, and counts the outcome in `end`.
     fn settle(
@@ -957,6 +1147,11 @@ where
     S: AsMut<[State<Content>]>,
 {
     slots.relocate(u64::from(owner), Content::Packed(old), Content::Packed(new));
+}
+
+/// The first 512-byte sector of `block`.
+fn sector(block: u32) -> u64 {
+    u64::from(block).saturating_mul(8)
 }
 
 fn pool_error(error: PoolError) -> StoreError {

@@ -209,3 +209,53 @@ fn frame_writeback_begins_the_writable_records() {
     assert_eq!(dev.stats().used_blocks, 0);
     assert_eq!(table.counts().resident, 3);
 }
+
+#[test]
+fn a_direct_write_passes_its_hold_to_the_slot_or_drops_it() {
+    let (mut table, mut dev) = setup(2);
+    table.store(1, packed(0, 0), &mut dev).expect("in range");
+    let block = table.begin_direct(1, &mut dev).expect("room");
+    // The slot is untouched while the write is in flight; the write holds its block.
+    assert_eq!(table.state(1), Ok(&State::Resident(packed(0, 0))));
+    assert_eq!(dev.extent(block), Some(ExtentInfo { len: 1, holds: 1 }));
+    let dest = Dest {
+        block,
+        offset: 0,
+        len: 100,
+    };
+    assert_eq!(
+        table.store_migrated(1, dest, &mut dev),
+        Ok(Some(packed(0, 0)))
+    );
+    assert_eq!(table.state(1), Ok(&State::Migrated(dest)));
+    assert_eq!(dev.extent(block), Some(ExtentInfo { len: 1, holds: 1 }));
+    let counts = table.counts();
+    assert_eq!((counts.resident, counts.migrated, counts.direct), (0, 1, 1));
+    assert_eq!(table.counters().stores, 2);
+    assert_eq!(table.counters().stored_pages, 1);
+
+    // A second direct write over the migrated slot releases the first block.
+    let second = table.begin_direct(1, &mut dev).expect("room");
+    assert_eq!(
+        table.store_migrated::<Content>(1, Dest::page(second), &mut dev),
+        Ok(None)
+    );
+    assert_eq!(dev.extent(block), None);
+    // A failed one drops its hold, which frees the block; the slot stays.
+    let third = table.begin_direct(1, &mut dev).expect("room");
+    table.abort_direct(third, &mut dev);
+    assert_eq!(dev.extent(third), None);
+    assert_eq!(table.state(1), Ok(&State::Migrated(Dest::page(second))));
+
+    assert_eq!(table.begin_direct(99, &mut dev), Err(WbError::OutOfRange));
+    table.begin_direct(2, &mut dev).expect("room");
+    assert_eq!(
+        table.begin_direct(2, &mut dev),
+        Err(WbError::Backing(BackingError::NoSpace))
+    );
+    assert_eq!(
+        table.store_migrated::<Content>(99, Dest::page(0), &mut dev),
+        Err(WbError::OutOfRange)
+    );
+    assert_eq!(table.counts().bad_releases, 0);
+}

@@ -1,13 +1,15 @@
 //! Edge cases of the store's writeback: errors of `begin_writeback`, loads of migrated
-//! slots, the frames `next_writeback` picks in each mode, idle marking by age, and the
-//! watermark.
+//! slots, the frames `next_writeback` picks in each mode, idle marking by age, the
+//! watermark, and direct stores over slots in each state, failed or with a bad
+//! destination.
 
 use ghostswap_core::backing::Backing;
-use ghostswap_core::frame::Page;
+use ghostswap_core::frame::{Page, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
 use ghostswap_core::pool::{FrameEntry, FrameId, FrameState};
 use ghostswap_core::store::{
-    Content, Found, Incoming, Store, StoreError, WritebackEnd, WritebackError, WritebackMode,
+    Content, DirectWrite, Found, Incoming, Store, StoreError, WritebackEnd, WritebackError,
+    WritebackMode,
 };
 
 type Frame = Box<[u8]>;
@@ -314,4 +316,272 @@ fn the_watermark_compares_the_pages_held_with_the_limit() {
     assert!(store.over_watermark(0));
     store.set_page_limit(None);
     assert!(!store.over_watermark(0));
+}
+
+/// Stores `data` in slot `index` directly: begins, builds the block, ends with `ok`.
+/// Returns the destination and what `end_direct` said.
+fn direct(
+    store: &mut TestStore,
+    index: u64,
+    data: &[u8],
+    ok: bool,
+) -> (Dest, Result<bool, StoreError>) {
+    let write = store.begin_direct(index).expect("a block");
+    let mut block = vec![0u8; 4096];
+    let dest = write.write_record(&mut block, data).expect("fits a block");
+    (dest, store.end_direct(write, dest, ok, |_| ()))
+}
+
+/// Holds and blocks in use on the backing device.
+fn device(store: &TestStore) -> (u64, u32) {
+    let dev = store.backing_stats().expect("a device");
+    (dev.holds, dev.used_blocks)
+}
+
+#[test]
+fn a_direct_store_to_an_empty_slot_is_read_from_its_block() {
+    let mut store = new_store(4, 4);
+    let write = store.begin_direct(2).expect("a block");
+    assert_eq!(
+        (write.index(), write.sector()),
+        (2, u64::from(write.block()) * 8)
+    );
+    // Held for the write; the slot is untouched until the write ends.
+    assert_eq!(device(&store), (1, 1));
+    assert_eq!(store.state(2), Some(State::Empty));
+    assert_eq!(store.load(2), Ok(Found::Empty));
+    // The record: a 6-byte header naming the slot, then the data.
+    let mut block = vec![0xaau8; 4096];
+    let dest = write.write_record(&mut block, &[9; 700]).expect("fits");
+    let expected = Dest {
+        block: write.block(),
+        offset: 0,
+        len: 700,
+    };
+    assert_eq!(dest, expected);
+    assert_eq!(&block[..4], &2u32.to_le_bytes());
+    assert_eq!(&block[dest.data_range()], &[9; 700]);
+    assert_eq!(store.end_direct(write, dest, true, |_| ()), Ok(true));
+
+    assert_eq!(store.state(2), Some(State::Migrated(dest)));
+    assert_eq!(store.load(2), Ok(Found::Backing(dest)));
+    store.unpin(dest);
+    assert_eq!(device(&store), (1, 1));
+    let (counters, wb, bd) = (store.counters(), store.wb_counts(), store.bd_counts());
+    assert_eq!((counters.stores, counters.stored_pages), (1, 1));
+    assert_eq!((wb.direct, wb.migrated, wb.bad_releases), (1, 1, 0));
+    assert_eq!((bd.writes, bd.reads), (1, 1));
+    // A free releases the block.
+    assert_eq!(store.free(2, |_| ()), Ok(true));
+    assert_eq!(device(&store), (0, 0));
+}
+
+#[test]
+fn a_direct_store_frees_a_resident_page_as_an_overwrite_does() {
+    let mut store = new_store(4, 4);
+    put(&mut store, 0, Incoming::Packed(&[1; 1000]), 1);
+    put(&mut store, 1, Incoming::Packed(&[2; 1000]), 1);
+    let page: Page = [3; 4096];
+    put(&mut store, 2, Incoming::Huge(&page), 1);
+    put(&mut store, 3, Incoming::SameFilled(7), 1);
+
+    assert_eq!(direct(&mut store, 0, &[4; 50], true).1, Ok(true));
+    assert_eq!(store.pool().pool_stats().objects, 1);
+    // A huge page's frame goes back to the pool, and the class gauge follows.
+    let write = store.begin_direct(2).expect("a block");
+    let whole = write.page();
+    assert_eq!(whole, Dest::page(write.block()));
+    assert_eq!(store.end_direct(write, whole, true, |_| ()), Ok(true));
+    assert_eq!(store.pool().pool_stats().huge_frames, 0);
+    assert_eq!(store.classes().huge_pages, 0);
+    assert_eq!(store.load(2), Ok(Found::Backing(whole)));
+    store.unpin(whole);
+    assert_eq!(direct(&mut store, 3, &[5; 60], true).1, Ok(true));
+    assert_eq!(store.classes().same_pages, 0);
+
+    assert_eq!(store.load(1), Ok(Found::Packed(&[2; 1000])));
+    assert_eq!(store.counters().stored_pages, 4);
+    assert_eq!(store.wb_counts().migrated, 3);
+    assert_eq!(store.wb_counts().resident, 1);
+    assert_eq!(device(&store), (3, 3));
+}
+
+#[test]
+fn a_direct_store_supersedes_a_writeback_in_flight() {
+    let mut store = new_store(4, 4);
+    put(&mut store, 0, Incoming::Packed(&[1; 1000]), 1);
+    let id = frame_of(&store, 0);
+    let mut copy = vec![0u8; 4096];
+    let write = store.begin_writeback(id, &mut copy).expect("begun");
+    assert_eq!(store.wb_counts().migrating, 1);
+
+    let (dest, stored) = direct(&mut store, 0, &[2; 80], true);
+    assert_eq!(stored, Ok(true));
+    // The object is freed at once; the frame write keeps its extent till it ends.
+    assert_eq!(store.pool().pool_stats().objects, 0);
+    assert_eq!(store.wb_counts().migrating, 0);
+    assert_eq!(device(&store), (2, 2));
+    let end = store.end_writeback(&write, &copy, true, |_| ());
+    let stale = WritebackEnd {
+        stale: 1,
+        ..WritebackEnd::default()
+    };
+    assert_eq!(end, stale);
+    assert_eq!(store.state(0), Some(State::Migrated(dest)));
+    assert_eq!(device(&store), (1, 1));
+    assert_eq!(store.wb_counts().bad_releases, 0);
+}
+
+#[test]
+fn a_direct_store_releases_a_migrated_slots_destination() {
+    let mut store = new_store(4, 4);
+    let (first, _) = direct(&mut store, 1, &[1; 10], true);
+    // A read of the old destination is in flight: its block stays until the unpin.
+    assert_eq!(store.load(1), Ok(Found::Backing(first)));
+    let (second, stored) = direct(&mut store, 1, &[2; 20], true);
+    assert_eq!(stored, Ok(true));
+    assert_ne!(first.block, second.block);
+    assert_eq!(device(&store), (2, 2));
+    store.unpin(first);
+    assert_eq!(device(&store), (1, 1));
+    assert_eq!(store.load(1), Ok(Found::Backing(second)));
+    store.unpin(second);
+    assert_eq!(store.counters().stored_pages, 1);
+    assert_eq!(store.wb_counts().direct, 2);
+}
+
+#[test]
+fn a_failed_direct_store_frees_its_block_and_leaves_the_slot() {
+    let mut store = new_store(4, 4);
+    put(&mut store, 0, Incoming::Packed(&[1; 1000]), 1);
+    let (_, stored) = direct(&mut store, 0, &[2; 80], false);
+    assert_eq!(stored, Ok(false));
+    assert_eq!(store.load(0), Ok(Found::Packed(&[1; 1000])));
+    assert_eq!(device(&store), (0, 0));
+    let (counters, wb) = (store.counters(), store.wb_counts());
+    assert_eq!((counters.stores, wb.direct, wb.bad_releases), (1, 0, 0));
+    assert_eq!(store.bd_counts().writes, 0);
+    // The module then refuses the store.
+    assert_eq!(store.refuse(0, |_| ()), Ok(()));
+    assert_eq!(store.load(0), Ok(Found::Empty));
+    assert_eq!(store.counters().failed_stores, 1);
+}
+
+#[test]
+fn stores_and_frees_during_a_direct_store_are_overtaken_when_it_ends() {
+    let mut store = new_store(4, 4);
+    let write = store.begin_direct(0).expect("a block");
+    put(&mut store, 0, Incoming::Packed(&[1; 1000]), 1);
+    assert_eq!(store.load(0), Ok(Found::Packed(&[1; 1000])));
+    let mut block = vec![0u8; 4096];
+    let dest = write.write_record(&mut block, &[2; 100]).expect("fits");
+    assert_eq!(store.end_direct(write, dest, true, |_| ()), Ok(true));
+    assert_eq!(store.pool().pool_stats().objects, 0);
+
+    let write = store.begin_direct(0).expect("a block");
+    assert_eq!(store.free(0, |_| ()), Ok(true));
+    assert_eq!(device(&store), (1, 1));
+    let dest = write.page();
+    assert_eq!(store.end_direct(write, dest, true, |_| ()), Ok(true));
+    assert_eq!(store.state(0), Some(State::Migrated(dest)));
+    assert_eq!(store.counters().stored_pages, 1);
+    assert_eq!(device(&store), (1, 1));
+}
+
+#[test]
+fn begin_direct_refuses_and_changes_nothing() {
+    let mut store = new_store(4, 1);
+    assert_eq!(store.begin_direct(4), Err(WritebackError::OutOfRange));
+    let write = store.begin_direct(0).expect("the one block");
+    assert_eq!(store.begin_direct(1), Err(WritebackError::NoSpace));
+    assert_eq!(device(&store), (1, 1));
+    // The backing device stays while a direct write holds a block.
+    assert!(store.detach_backing().is_none());
+    assert_eq!(
+        store.end_direct(write, Dest::page(0), false, |_| ()),
+        Ok(false)
+    );
+    assert!(store.detach_backing().is_some());
+    assert_eq!(store.begin_direct(0), Err(WritebackError::NoBacking));
+
+    // What `write_record` will not write.
+    let mut store = new_store(4, 1);
+    let write = store.begin_direct(0).expect("a block");
+    let mut block = vec![0u8; 4096];
+    assert_eq!(write.write_record(&mut block[..4095], &[1; 10]), None);
+    assert_eq!(write.write_record(&mut block, &[]), None);
+    assert_eq!(
+        write.write_record(&mut block, &vec![1; MAX_OBJECT + 1]),
+        None
+    );
+    assert_eq!(block, vec![0u8; 4096]);
+    let largest = write.write_record(&mut block, &vec![1; MAX_OBJECT]);
+    assert_eq!(largest.map(|d| d.data_range()), Some(6..4096));
+    assert_eq!(
+        store.end_direct(write, Dest::page(0), false, |_| ()),
+        Ok(false)
+    );
+}
+
+#[test]
+fn a_bad_destination_is_refused_counted_and_holds_stay_right() {
+    let mut store = new_store(4, 4);
+    put(&mut store, 0, Incoming::Packed(&[1; 1000]), 1);
+    let (other, _) = direct(&mut store, 1, &[5; 10], true);
+    let good = |write: &DirectWrite| Dest {
+        block: write.block(),
+        offset: 0,
+        len: 100,
+    };
+    let bad: [fn(Dest) -> Dest; 5] = [
+        |d| Dest {
+            block: d.block + 1,
+            ..d
+        },
+        |d| Dest { offset: 6, ..d },
+        |d| Dest { len: 0, ..d },
+        |d| Dest {
+            len: MAX_OBJECT as u16 + 1,
+            ..d
+        },
+        |d| Dest::page(d.block ^ 1),
+    ];
+    for (n, make) in bad.iter().enumerate() {
+        let write = store.begin_direct(0).expect("a block");
+        let dest = make(good(&write));
+        assert_eq!(
+            store.end_direct(write, dest, true, |_| ()),
+            Err(StoreError::BadDest),
+            "{dest:?}"
+        );
+        // The write's block is freed, the slot and the other slot's block are kept.
+        assert_eq!(store.wb_counts().bad_releases, n as u64 + 1);
+        assert_eq!(device(&store), (1, 1));
+        assert_eq!(store.load(0), Ok(Found::Packed(&[1; 1000])));
+    }
+    // A write of another store naming a block this store has no direct write on (none
+    // there, or one held by more than a write) is refused without touching any hold. (One
+    // naming a block held once, alone, cannot be told from this store's own.)
+    let mut stranger = new_store(4, 4);
+    let foreign = [
+        stranger.begin_direct(0).expect("a block"),
+        stranger.begin_direct(0).expect("a block"),
+    ];
+    assert_eq!(foreign.each_ref().map(DirectWrite::block), [0, 1]);
+    // Slot 1's block is pinned by a read: two holds.
+    assert_eq!(store.load(1), Ok(Found::Backing(other)));
+    for write in foreign {
+        let dest = write.page();
+        assert_eq!(
+            store.end_direct(write, dest, true, |_| ()),
+            Err(StoreError::BadDest)
+        );
+        assert_eq!(device(&store), (2, 1));
+    }
+    store.unpin(other);
+    assert_eq!(store.wb_counts().bad_releases, 7);
+    assert_eq!(device(&stranger), (2, 2));
+    assert_eq!(store.state(1), Some(State::Migrated(other)));
+    assert_eq!(store.counters().stores, 2);
+    assert_eq!(store.wb_counts().direct, 1);
 }

@@ -1,10 +1,14 @@
 //! Random interleavings of stores, frees, loads, reads in flight from the backing device,
-//! frame writebacks begun and ended (written or failed), and compaction on a `Store` with
-//! a backing device, checked against a model: a map from slot to the page it holds.
+//! frame writebacks begun and ended (written or failed), direct stores to the backing
+//! device begun and ended (written or failed), and compaction on a `Store` with a backing
+//! device, checked against a model: a map from slot to the page it holds.
 //!
-//! Several frame writes are in flight at a time. The backing device is simulated as bytes:
-//! a write lands when it ends, whatever happened to its frame and slots meanwhile (it is
-//! the copy `begin_writeback` made), and a failed write leaves garbage. A load of a
+//! Several frame writes and direct stores are in flight at a time. The backing device is
+//! simulated as bytes: a write lands when it ends, whatever happened to its frame and slots
+//! meanwhile (it is the copy `begin_writeback` made, or the block the direct store built),
+//! and a failed write leaves garbage. A direct store takes effect when its write ends: the
+//! slot then holds its page, whatever was stored there meanwhile; a failed one leaves the
+//! slot as it is. A load of a
 //! migrated slot is answered from those bytes: the record at the destination must hold
 //! the slot's latest page. A read kept in flight must find, when it ends, the bytes it
 //! found when it began: its extent was not reused meanwhile.
@@ -14,19 +18,21 @@
 //! - the pool holds exactly one object per slot resident or migrating in a packed frame
 //!   and one huge frame per huge one (a completion freed the right object, also after
 //!   compaction moved it), and the class gauges and `stored_pages` agree;
-//! - the extents' holds are the migrated slots, the writes in flight and the reads in
-//!   flight, the blocks in use are exactly the extents they name, and no release was
-//!   refused (`bad_releases == 0`).
+//! - the extents' holds are the migrated slots, the writes (frame and direct) in flight and
+//!   the reads in flight, the blocks in use are exactly the extents they name, and no
+//!   release was refused (`bad_releases == 0`);
+//! - the stores, direct stores and pages written counted are those made.
 //!
 //! At the end every write ends, every read ends and every slot is freed: then no block is
 //! in use, no hold is left, and every frame handed to the store has come back.
 
 use ghostswap_core::backing::Backing;
-use ghostswap_core::frame::{records, Page, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE};
+use ghostswap_core::frame::{records, Page, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
 use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, RESERVE_CAP};
 use ghostswap_core::store::{
-    Content, Found, FrameWrite, Incoming, Store, StoreError, WritebackError, WritebackMode,
+    Content, DirectWrite, Found, FrameWrite, Incoming, Store, StoreError, WritebackError,
+    WritebackMode,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError};
@@ -78,6 +84,10 @@ enum Op {
     MarkIdle,
     /// Ends the n-th write in flight: written or failed.
     End(usize, bool),
+    /// Begins a direct store: slot, page (1 huge, else packed of that many bytes), seed.
+    BeginDirect(u64, usize, u64),
+    /// Ends the n-th direct store in flight: written or failed.
+    EndDirect(usize, bool),
     Compact,
 }
 
@@ -107,6 +117,14 @@ fn op(n: u64) -> impl Strategy<Value = Op> {
         1 => Just(Op::MarkIdle),
         5 => (any::<usize>(), prop_oneof![4 => Just(true), 1 => Just(false)])
             .prop_map(|(k, ok)| Op::End(k, ok)),
+        3 => (
+            0..n,
+            prop_oneof![Just(1usize), 2usize..3000, 3000usize..=MAX_OBJECT],
+            any::<u64>()
+        )
+            .prop_map(|(i, p, s)| Op::BeginDirect(i, p, s)),
+        3 => (any::<usize>(), prop_oneof![4 => Just(true), 1 => Just(false)])
+            .prop_map(|(k, ok)| Op::EndDirect(k, ok)),
         2 => Just(Op::Compact),
     ]
 }
@@ -124,6 +142,15 @@ struct Flight {
     copy: Vec<u8>,
 }
 
+/// A direct store in flight: the block it writes and the page the slot holds once it is
+/// written.
+struct Direct {
+    write: DirectWrite,
+    dest: Dest,
+    block: Vec<u8>,
+    page: ModelPage,
+}
+
 struct Read {
     dest: Dest,
     /// What the device held at the destination when the read began.
@@ -136,7 +163,12 @@ struct Harness {
     model: BTreeMap<u64, ModelPage>,
     device: Vec<u8>,
     flights: Vec<Flight>,
+    directs: Vec<Direct>,
     reads: Vec<Read>,
+    /// Stores made, direct ones among them, and pages written to the device.
+    stores: u64,
+    direct_stores: u64,
+    pages_written: u64,
     handed_in: u64,
     released: u64,
     refused: u64,
@@ -164,7 +196,11 @@ impl Harness {
             model: BTreeMap::new(),
             device: vec![0; blocks * PAGE],
             flights: Vec::new(),
+            directs: Vec::new(),
             reads: Vec::new(),
+            stores: 0,
+            direct_stores: 0,
+            pages_written: 0,
             handed_in: 0,
             released: 0,
             refused: 0,
@@ -206,6 +242,7 @@ impl Harness {
             match self.store.store(index, incoming, |_| *released += 1) {
                 Ok(()) => {
                     self.model.insert(index, model);
+                    self.stores += 1;
                     return Ok(());
                 }
                 Err(StoreError::NeedFrame) => {
@@ -266,6 +303,71 @@ impl Harness {
                 prop_assert_eq!(self.store.wb_counts(), before);
             }
             Err(e) => return Err(fail(format!("begin_writeback({id}): {e:?}"))),
+        }
+        Ok(())
+    }
+
+    /// Begins a direct store of `page` to slot `index` and builds its block.
+    fn begin_direct(&mut self, index: u64, page: usize, seed: u64) -> Result<(), TestCaseError> {
+        let before = (self.store.wb_counts(), self.store.backing_stats());
+        let write = match self.store.begin_direct(index) {
+            Ok(write) => write,
+            Err(WritebackError::NoSpace) => {
+                prop_assert_eq!((self.store.wb_counts(), self.store.backing_stats()), before);
+                return Ok(());
+            }
+            Err(e) => return Err(fail(format!("begin_direct({index}): {e:?}"))),
+        };
+        prop_assert_eq!(write.index(), index);
+        prop_assert_eq!(write.sector(), u64::from(write.block()) * 8);
+        // Whatever the buffer held before: only the record counts.
+        let mut block = bytes(!seed, PAGE);
+        let (dest, page) = if page == 1 {
+            let data = bytes(seed, PAGE);
+            block.copy_from_slice(&data);
+            (
+                write.page(),
+                ModelPage::Huge(Box::new(data.try_into().unwrap())),
+            )
+        } else {
+            let data = bytes(seed, page);
+            let dest = write.write_record(&mut block, &data);
+            prop_assert!(dest.is_some(), "no record of {} bytes", page);
+            (dest.unwrap(), ModelPage::Packed(data))
+        };
+        self.directs.push(Direct {
+            write,
+            dest,
+            block,
+            page,
+        });
+        Ok(())
+    }
+
+    /// Ends the direct store `direct`: the device receives its block, or garbage.
+    fn end_direct(&mut self, direct: Direct, ok: bool) -> Result<(), TestCaseError> {
+        let Direct {
+            write,
+            dest,
+            block,
+            page,
+        } = direct;
+        let index = write.index();
+        let start = write.block() as usize * PAGE;
+        let target = &mut self.device[start..start + PAGE];
+        if ok {
+            target.copy_from_slice(&block);
+        } else {
+            target.fill(GARBAGE);
+        }
+        let released = &mut self.released;
+        let stored = self.store.end_direct(write, dest, ok, |_| *released += 1);
+        prop_assert_eq!(stored, Ok(ok));
+        if ok {
+            self.model.insert(index, page);
+            self.stores += 1;
+            self.direct_stores += 1;
+            self.pages_written += 1;
         }
         Ok(())
     }
@@ -352,8 +454,16 @@ impl Harness {
                 prop_assert_eq!(end.migrated + end.failed + end.stale, write.objects);
                 if ok {
                     prop_assert_eq!(end.failed, 0);
+                    self.pages_written += u64::from(write.pages);
                 } else {
                     prop_assert_eq!(end.migrated, 0);
+                }
+            }
+            Op::BeginDirect(index, page, seed) => self.begin_direct(index, page, seed)?,
+            Op::EndDirect(k, ok) => {
+                if !self.directs.is_empty() {
+                    let direct = self.directs.remove(k % self.directs.len());
+                    self.end_direct(direct, ok)?;
                 }
             }
             Op::Compact => {
@@ -421,6 +531,9 @@ impl Harness {
         let wb = self.store.wb_counts();
         prop_assert_eq!(wb.bad_releases, 0);
         prop_assert_eq!(wb.migrated, migrated);
+        prop_assert_eq!(wb.direct, self.direct_stores);
+        prop_assert_eq!(self.store.counters().stores, self.stores);
+        prop_assert_eq!(self.store.bd_counts().writes, self.pages_written);
         let in_flight: u64 = self
             .flights
             .iter()
@@ -431,11 +544,19 @@ impl Harness {
         let stats = dev.stats();
         prop_assert_eq!(
             stats.holds,
-            migrated + in_flight + self.reads.len() as u64,
+            migrated + in_flight + self.directs.len() as u64 + self.reads.len() as u64,
             "holds are not the migrated slots, writes and reads in flight"
         );
         let mut blocks = migrated_blocks;
         blocks.extend(self.flights.iter().map(|f| f.write.block));
+        for direct in &self.directs {
+            let extent = dev.extent(direct.write.block());
+            prop_assert_eq!(extent.map(|e| (e.len, e.holds)), Some((1, 1)));
+            prop_assert!(
+                blocks.insert(direct.write.block()),
+                "a direct block named twice"
+            );
+        }
         blocks.extend(self.reads.iter().map(|r| r.dest.block));
         let mut used = 0;
         for &block in &blocks {
@@ -452,6 +573,11 @@ impl Harness {
             let released = &mut self.released;
             self.store
                 .end_writeback(&write, &copy, true, |_| *released += 1);
+            self.pages_written += u64::from(write.pages);
+        }
+        while let Some(direct) = self.directs.pop() {
+            let ok = self.directs.len() % 2 == 0;
+            self.end_direct(direct, ok)?;
         }
         while let Some(read) = self.reads.pop() {
             self.store.unpin(read.dest);
