@@ -273,7 +273,9 @@ impl GhostDevice {
         let mut pending = self.pending_backing.lock();
         if let Some(bdev) = pending.as_ref() {
             // Never refused: the store is new.
-            store.attach_backing(new_backing(bdev)?).map_err(|_| EINVAL)?;
+            store
+                .attach_backing(new_backing(bdev)?)
+                .map_err(|_| EINVAL)?;
         }
         let streams = Streams::new(config.algorithm(), config.effective_level())?;
         let backing = pending.take();

@@ -23,7 +23,7 @@ use kernel::{
     sync::{Arc, ArcBorrow},
 };
 
-use crate::device::{store_gfp, Backend, Frame, GhostDevice, IoCounters};
+use crate::device::{store_gfp, Backend, Frame as PoolFrame, GhostDevice, IoCounters};
 use crate::gscore::{
     classify::{fill_word, same_filled, store_kind, StoreKind},
     frame::Page,
@@ -143,8 +143,8 @@ fn data_pages(
 ) -> Result<(Arc<Backend>, core::ops::Range<u64>)> {
     // The block layer sends no I/O to a disk of capacity 0.
     let backend = device.backend().ok_or(EIO)?;
-    let pages = page_range(sector, u64::from(bytes), backend.pages)
-        .map_err(|e| invalid_io(device, e))?;
+    let pages =
+        page_range(sector, u64::from(bytes), backend.pages).map_err(|e| invalid_io(device, e))?;
     Ok((backend, pages))
 }
 
@@ -157,17 +157,17 @@ fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: De
     device
         .queue
         .try_spawn(GFP_NOIO, move || {
-            let pages = page_range(deferred.sector(), u64::from(deferred.bytes()), backend.pages);
+            let pages = page_range(
+                deferred.sector(),
+                u64::from(deferred.bytes()),
+                backend.pages,
+            );
             let result = pages.map_err(|_| EIO).and_then(|pages| {
                 let handled = match why {
                     Defer::Read => read(&backend, pages, deferred.segments(), Context::Worker),
                     Defer::Write => {
                         writeback::make_room(&backend);
-                        let handled = write_worker(&backend, pages, deferred.segments());
-                        if matches!(handled, Handled::Done(Ok(()))) {
-                            Counters::add(&backend.writeback.counters.fallthrough_stores, 1);
-                        }
-                        handled
+                        write_worker(&backend, pages, deferred.segments())
                     }
                 };
                 match handled {
@@ -178,19 +178,26 @@ fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: De
             });
             if result.is_err() {
                 let counters = &backend.writeback.counters;
-                Counters::add(match why {
-                    Defer::Read => &counters.failed_reads,
-                    Defer::Write => &counters.failed_writes,
-                }, 1);
+                Counters::add(
+                    match why {
+                        Defer::Read => &counters.failed_reads,
+                        Defer::Write => &counters.failed_writes,
+                    },
+                    1,
+                );
             }
             deferred.end(result);
         })
         .map_err(|_| ENOMEM)
 }
 
-/// [`write`] on the work queue, which needs no device: a store refused there
-/// fails the bio.
-fn write_worker(backend: &Arc<Backend>, pages: core::ops::Range<u64>, segments: SegmentsMut<'_>) -> Handled {
+/// [`write`] on the work queue, which needs no device: a page the pool still
+/// refuses goes straight to the backing device ([`store_direct`]).
+fn write_worker(
+    backend: &Arc<Backend>,
+    pages: core::ops::Range<u64>,
+    segments: SegmentsMut<'_>,
+) -> Handled {
     write_pages(backend, pages, segments, Context::Worker, |_| ())
 }
 
@@ -319,11 +326,15 @@ fn store_page(
         drop(store);
         match stored {
             Ok(()) => return Ok(Stored::Yes),
-            Err(StoreError::NeedFrame) => {
-                if !add_frame(backend, index, &incoming, context)? {
-                    return Ok(Stored::NeedsRoom);
+            Err(StoreError::NeedFrame) => match add_frame(backend, index, &incoming)? {
+                Frame::Added => {}
+                Frame::AtLimit if context == Context::Submitter => return Ok(Stored::NeedsRoom),
+                Frame::AtLimit => {
+                    return store_direct(backend, index, &incoming)
+                        .map(|()| Stored::Yes)
+                        .inspect_err(|_| refuse(backend, index..index + 1));
                 }
-            }
+            },
             Err(_) => {
                 refuse(backend, index..index + 1);
                 return Err(EIO);
@@ -332,19 +343,26 @@ fn store_page(
     }
 }
 
+/// What [`add_frame`] did.
+enum Frame {
+    Added,
+    /// The pool refused the frame at its `mem_limit` and a backing device is
+    /// attached; nothing changed.
+    AtLimit,
+}
+
 /// Gives the pool a frame for a store that needs one; allocates with the
 /// store lock dropped. A huge page needs a single page; packed objects get a
 /// multi-page frame when the allocator has one at hand, else a single page.
 ///
-/// Returns `false`, changing nothing, if the pool refused the frame at its
-/// `mem_limit` in `submit_bio` with a backing device attached: writeback can
-/// make room. Otherwise a store that gets no frame (no memory, or the limit
-/// reached) is refused: the slot's old content is dropped and the write
-/// fails with `ENOMEM`.
-fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>, context: Context) -> Result<bool> {
+/// Without a backing device, a store that gets no frame (no memory, or the
+/// limit reached) is refused: the slot's old content is dropped and the
+/// write fails with `ENOMEM`. With one, a frame refused at the limit is
+/// [`Frame::AtLimit`]: writeback, or a direct store, can take the page.
+fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result<Frame> {
     let frame = match incoming {
-        Incoming::Huge(_) => Frame::single(store_gfp()),
-        _ => Frame::packing(store_gfp()),
+        Incoming::Huge(_) => PoolFrame::single(store_gfp()),
+        _ => PoolFrame::packing(store_gfp()),
     };
     let refused = match frame {
         Ok(frame) => backend.store.lock().add_frame(frame).err(),
@@ -355,13 +373,54 @@ fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>, context: Co
     };
     if let Some(frame) = refused {
         drop(frame);
-        if context == Context::Submitter && backend.backing.is_some() {
-            return Ok(false);
+        if backend.backing.is_some() {
+            return Ok(Frame::AtLimit);
         }
         refuse(backend, index..index + 1);
         return Err(ENOMEM);
     }
-    Ok(true)
+    Ok(Frame::Added)
+}
+
+/// Stores a page the pool refused straight to the backing device, in a block
+/// of its own, and waits for the write (work queue only). On failure nothing
+/// changed; the caller refuses the store.
+fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result {
+    let bdev = backend.backing.as_ref().ok_or(ENOMEM)?;
+    let write = backend
+        .store
+        .lock()
+        .begin_direct(index)
+        .map_err(|_| ENOMEM)?;
+    let block = kernel::page::MappedPages::alloc(store_gfp(), 0).map_err(Error::from);
+    let (dest, written) = match block {
+        Ok(mut block) => {
+            let dest = match incoming {
+                Incoming::Packed(data) => write.write_record(block.as_mut(), data),
+                Incoming::Huge(page) => block.as_mut().get_mut(..PAGE_SIZE).map(|bytes| {
+                    bytes.copy_from_slice(&page[..]);
+                    write.page()
+                }),
+                // Never refused: a same-filled page takes no frame.
+                Incoming::SameFilled(_) => None,
+            };
+            let written = match dest {
+                Some(_) => writeback::write_block(bdev, write.sector(), block),
+                None => Err(EINVAL),
+            };
+            (dest.unwrap_or(write.page()), written)
+        }
+        Err(e) => (write.page(), Err(e)),
+    };
+    let stored = backend
+        .store
+        .lock()
+        .end_direct(write, dest, written.is_ok(), drop);
+    match (stored, written) {
+        (Ok(true), _) => Ok(()),
+        (_, Err(e)) => Err(e),
+        _ => Err(EIO),
+    }
 }
 
 /// Records refused stores for `pages` (frontswap's rule: their old content is
@@ -466,7 +525,9 @@ fn load_page(
                 None
             }
             Found::Huge(stored) => {
-                page.get_mut(..PAGE_SIZE).ok_or(EIO)?.copy_from_slice(stored);
+                page.get_mut(..PAGE_SIZE)
+                    .ok_or(EIO)?
+                    .copy_from_slice(stored);
                 None
             }
             Found::Packed(data) => {
@@ -515,7 +576,10 @@ fn load_migrated(
         codec.decompress(data, page)?;
         Incoming::Packed(data)
     };
-    if wb.promote_on_read.load(core::sync::atomic::Ordering::Relaxed) {
+    if wb
+        .promote_on_read
+        .load(core::sync::atomic::Ordering::Relaxed)
+    {
         let mut store = backend.store.lock();
         // Only the slot's current content may go back: a newer write must
         // never be replaced by this older page. No frame is allocated for it.

@@ -142,7 +142,10 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                 .backend()
                 .map(|backend| {
                     let events = &backend.writeback.counters;
-                    (WbEvents::get(&events.failed_reads), WbEvents::get(&events.failed_writes))
+                    (
+                        WbEvents::get(&events.failed_reads),
+                        WbEvents::get(&events.failed_writes),
+                    )
                 })
                 .unwrap_or_default();
             writeln!(
@@ -197,7 +200,11 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
             attrs::write_backing_dev(device.config.lock().writeback().backing_dev(), out)
         }
         Attr::WritebackLimit => {
-            writeln!(out, "{}", device.config.lock().writeback().writeback_limit())
+            writeln!(
+                out,
+                "{}",
+                device.config.lock().writeback().writeback_limit()
+            )
         }
         Attr::WritebackLimitEnable => writeln!(
             out,
@@ -205,7 +212,11 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
             u8::from(device.config.lock().writeback().writeback_limit_enabled())
         ),
         Attr::PoolHighWmark => {
-            writeln!(out, "{}", device.config.lock().writeback().pool_high_wmark())
+            writeln!(
+                out,
+                "{}",
+                device.config.lock().writeback().pool_high_wmark()
+            )
         }
         Attr::PoolLowWmark => {
             writeln!(out, "{}", device.config.lock().writeback().pool_low_wmark())
@@ -325,14 +336,19 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
             WbEvents::add(&backend.writeback.counters.manual_runs, 1);
             let ran = writeback::run(&backend, Pick::from_request(request), budget, Until::Done)?;
             config.charge_writeback(ran.blocks);
+            // Nothing moved: say why.
             match ran {
-                ran if ran.pages == 0 && ran.over_budget => Err(EIO),
+                ran if ran.pages == 0 && (ran.over_budget || ran.failed > 0) => Err(EIO),
                 ran if ran.pages == 0 && ran.no_space => Err(ENOSPC),
                 _ => Ok(()),
             }
         }
         Attr::Idle => {
-            let request = device.config.lock().idle_request(input).map_err(attr_error)?;
+            let request = device
+                .config
+                .lock()
+                .idle_request(input)
+                .map_err(attr_error)?;
             let backend = device.backend().ok_or(EINVAL)?;
             let min_age = match request {
                 IdleRequest::All => None,
@@ -382,10 +398,14 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
 /// `writeback_stat`: see Documentation/ABI/testing/sysfs-block-ghostswap.
 fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> core::fmt::Result {
     let Some(backend) = device.backend() else {
-        return writeln!(out, "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+        return writeln!(
+            out,
+            "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+        );
     };
     let store = backend.store.lock();
-    let written = store.wb_counts().written;
+    let (written, direct) = (store.wb_counts().written, store.wb_counts().direct);
     let blocks = store.backing_stats();
     drop(store);
     let (used, free) = blocks.map_or((0, 0), |b| (b.used_blocks, b.free_blocks()));
@@ -401,7 +421,7 @@ fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> 
         get(&events.promotions),
         used,
         free,
-        get(&events.fallthrough_stores),
+        direct,
         get(&events.auto_runs),
         get(&events.manual_runs),
     )

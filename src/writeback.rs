@@ -57,7 +57,6 @@ pub(crate) struct Counters {
     pub(crate) failed_frames: AtomicU64,
     pub(crate) auto_runs: AtomicU64,
     pub(crate) manual_runs: AtomicU64,
-    pub(crate) fallthrough_stores: AtomicU64,
     pub(crate) blocks_read: AtomicU64,
     /// Reads of the backing device that failed.
     pub(crate) read_errors: AtomicU64,
@@ -158,9 +157,7 @@ impl Pick {
             WritebackRequest::HugeIdle => WritebackMode::HugeIdle,
             WritebackRequest::Incompressible => WritebackMode::Incompressible,
             WritebackRequest::All => WritebackMode::All,
-            WritebackRequest::Pages { first, last } => {
-                return Pick::Pages { next: first, last }
-            }
+            WritebackRequest::Pages { first, last } => return Pick::Pages { next: first, last },
         };
         Pick::Mode(mode)
     }
@@ -227,7 +224,12 @@ struct Begun {
 /// `ENODEV` without a backing device, `ENOMEM` if no copy buffer could be
 /// allocated; a run that wrote frames and then met an error reports what it
 /// did instead.
-pub(crate) fn run(backend: &Backend, mut pick: Pick, budget: Option<u64>, until: Until) -> Result<Ran> {
+pub(crate) fn run(
+    backend: &Backend,
+    mut pick: Pick,
+    budget: Option<u64>,
+    until: Until,
+) -> Result<Ran> {
     let bdev = backend.backing.as_ref().ok_or(ENODEV)?;
     let wb = &backend.writeback;
     let _running = wb.running.lock();
@@ -253,23 +255,24 @@ pub(crate) fn run(backend: &Backend, mut pick: Pick, budget: Option<u64>, until:
                         }
                     },
                 };
-                let begun = match begin_next(backend, &mut pick, &mut after, &mut left, until, buffer) {
-                    Step::Begun(begun) => begun,
-                    Step::Again(buffer) => {
-                        keep(&mut spare, buffer);
-                        continue;
-                    }
-                    Step::Stop(buffer, why) => {
-                        match why {
-                            Stop::Budget => ran.over_budget = true,
-                            Stop::NoSpace => ran.no_space = true,
-                            Stop::Done => {}
+                let begun =
+                    match begin_next(backend, &mut pick, &mut after, &mut left, until, buffer) {
+                        Step::Begun(begun) => begun,
+                        Step::Again(buffer) => {
+                            keep(&mut spare, buffer);
+                            continue;
                         }
-                        keep(&mut spare, buffer);
-                        finished = true;
-                        return;
-                    }
-                };
+                        Step::Stop(buffer, why) => {
+                            match why {
+                                Stop::Budget => ran.over_budget = true,
+                                Stop::NoSpace => ran.no_space = true,
+                                Stop::Done => {}
+                            }
+                            keep(&mut spare, buffer);
+                            finished = true;
+                            return;
+                        }
+                    };
                 let tag = count;
                 let write = begun.write;
                 if let Err(refused) = batch.submit(write.sector(), begun.buffer, write.len(), tag) {
@@ -287,7 +290,13 @@ pub(crate) fn run(backend: &Backend, mut pick: Pick, budget: Option<u64>, until:
         });
         for done in batch.wait() {
             if let Some(write) = writes.get_mut(done.tag).and_then(Option::take) {
-                end_frame(backend, &write, done.buffer.as_ref(), done.result.is_ok(), &mut ran);
+                end_frame(
+                    backend,
+                    &write,
+                    done.buffer.as_ref(),
+                    done.result.is_ok(),
+                    &mut ran,
+                );
             }
             keep(&mut spare, done.buffer);
         }
@@ -330,9 +339,7 @@ fn begin_next(
 ) -> Step {
     let wb = &backend.writeback;
     let mut store = backend.store.lock();
-    if until == Until::BelowLow
-        && (wb.stopping.load(Ordering::Relaxed) || !wb.over_low(&store))
-    {
+    if until == Until::BelowLow && (wb.stopping.load(Ordering::Relaxed) || !wb.over_low(&store)) {
         return Step::Stop(buffer, Stop::Done);
     }
     let id = match pick.next(&store, *after) {
@@ -361,13 +368,7 @@ fn begin_next(
 }
 
 /// Ends the write of a frame under the store lock and counts it.
-fn end_frame(
-    backend: &Backend,
-    write: &FrameWrite,
-    copy: &[u8],
-    ok: bool,
-    ran: &mut Ran,
-) {
+fn end_frame(backend: &Backend, write: &FrameWrite, copy: &[u8], ok: bool, ran: &mut Ran) {
     // Frames emptied are freed on the spot, which does not sleep.
     let end = backend.store.lock().end_writeback(write, copy, ok, drop);
     let counters = &backend.writeback.counters;
@@ -410,9 +411,14 @@ fn auto_run(backend: &Backend) {
 /// does. Returns `true` if it wrote anything.
 pub(crate) fn make_room(backend: &Backend) -> bool {
     backend.store.lock().set_clock(now_secs());
-    run(backend, Pick::Mode(WritebackMode::All), None, Until::BelowLow)
-        .map(|ran| ran.pages > 0)
-        .unwrap_or(false)
+    run(
+        backend,
+        Pick::Mode(WritebackMode::All),
+        None,
+        Until::BelowLow,
+    )
+    .map(|ran| ran.pages > 0)
+    .unwrap_or(false)
 }
 
 /// Reads the migrated page at `dest` from `bdev` into `buffer` and returns
@@ -434,7 +440,17 @@ pub(crate) fn read_migrated<'a>(
     Counters::add(&counters.blocks_read, blocks as u64);
     let skip = first * PAGE_SIZE;
     let buffer: &'a MappedPages = buffer;
-    buffer.as_ref().get(data.start - skip..data.end - skip).ok_or(EIO)
+    buffer
+        .as_ref()
+        .get(data.start - skip..data.end - skip)
+        .ok_or(EIO)
+}
+
+/// Writes the first page of `block` at `sector` of `bdev` and waits for it.
+pub(crate) fn write_block(bdev: &BlockDevice, sector: u64, block: MappedPages) -> Result {
+    let mut batch = WriteBatch::new(bdev)?;
+    batch.submit(sector, block, PAGE_SIZE, 0)?;
+    batch.wait().next().map_or(Err(EIO), |done| done.result)
 }
 
 /// Allocates the buffer [`read_migrated`] reads into.
