@@ -60,10 +60,14 @@ err() {
 # buffers, refilled per I/O, fixed seed).
 FIO_DATA=(--randseed="$GS_SEED" --buffer_compress_percentage=65 --refill_buffers)
 
-# setup_dev DEV ALGO: reset DEV, select ALGO, set the bench disksize.
+# setup_dev DEV ALGO [BACKING]: reset DEV, attach BACKING if given, select ALGO, set the
+# bench disksize.
 setup_dev() {
-	local dev=$1 algo=$2 s=/sys/block/$1
+	local dev=$1 algo=$2 backing=${3:-} s=/sys/block/$1
 	echo 1 >"$s/reset" || { err "$dev: reset failed"; return 1; }
+	if [[ -n $backing ]]; then
+		echo "$backing" >"$s/backing_dev" || { err "$dev: backing_dev $backing refused"; return 1; }
+	fi
 	echo "$algo" >"$s/comp_algorithm" || { err "$dev: cannot select $algo"; return 1; }
 	echo "$GS_DISKSIZE" >"$s/disksize" || { err "$dev: cannot set disksize $GS_DISKSIZE"; return 1; }
 	grep -q "\[$algo\]" "$s/comp_algorithm" ||

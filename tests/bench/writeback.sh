@@ -36,14 +36,12 @@ now() {
 	awk '{ print $1 }' /proc/uptime
 }
 
-# wb_setup DEV ALGO: reset DEV, attach its backing disk, then as setup_dev.
+# wb_setup DEV ALGO: setup_dev with DEV's backing disk attached.
 wb_setup() {
-	local dev=$1 algo=$2 s=/sys/block/$1 disk
-	echo 1 >"$s/reset" || { err "$dev: reset failed"; return 1; }
-	disk=$(disk_with_serial "$([[ $dev == "$G" ]] && echo gsback || echo zback)") ||
-		{ err "$dev: no backing disk"; return 1; }
-	echo "$disk" >"$s/backing_dev" || { err "$dev: backing_dev $disk refused"; return 1; }
-	setup_dev "$dev" "$algo"
+	local disk
+	disk=$(disk_with_serial "$([[ $1 == "$G" ]] && echo gsback || echo zback)") ||
+		{ err "$1: no backing disk"; return 1; }
+	setup_dev "$1" "$2" "$disk"
 }
 
 # wb_pages DEV: pages DEV has written back so far (ghostswap: writeback_stat; zram:
