@@ -580,17 +580,43 @@ fn load_migrated(
         .promote_on_read
         .load(core::sync::atomic::Ordering::Relaxed)
     {
-        let mut store = backend.store.lock();
-        // Only the slot's current content may go back: a newer write must
-        // never be replaced by this older page. No frame is allocated for it.
-        if store.state(index) == Some(State::Migrated(dest))
-            && !wb.over_high(&store)
-            && store.store(index, incoming, drop).is_ok()
-        {
-            Counters::add(&wb.counters.promotions, 1);
-        }
+        promote(backend, index, dest, incoming);
     }
     Ok(())
+}
+
+/// Stores `incoming`, just read from `dest`, back in slot `index` if the slot
+/// still holds `dest` and the pool is below its high watermark; a promotion
+/// that does not happen changes nothing (the page stays on the device).
+fn promote(backend: &Backend, index: u64, dest: crate::gscore::migrate::Dest, incoming: Incoming<'_>) {
+    let wb = &backend.writeback;
+    // One frame at most: a promotion is an optimization, never worth a wait.
+    for _ in 0..2 {
+        let mut store = backend.store.lock();
+        // Only the slot's current content may go back: a newer write must
+        // never be replaced by this older page.
+        if store.state(index) != Some(State::Migrated(dest)) || wb.over_high(&store) {
+            return;
+        }
+        match store.store(index, incoming, drop) {
+            Ok(()) => {
+                Counters::add(&wb.counters.promotions, 1);
+                return;
+            }
+            Err(StoreError::NeedFrame) => {}
+            Err(_) => return,
+        }
+        drop(store);
+        let frame = match incoming {
+            Incoming::Huge(_) => PoolFrame::single(store_gfp()),
+            _ => PoolFrame::packing(store_gfp()),
+        };
+        match frame {
+            // A frame refused (the limit) is freed on the spot: no sleep.
+            Ok(frame) => drop(backend.store.lock().add_frame(frame)),
+            Err(_) => return,
+        }
+    }
 }
 
 /// Drops the pages a discard fully covers; partial pages keep their data.

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves each manual writeback mode moves what it says to the backing disk (counted in bd_stat and writeback_stat), that writeback_limit stops it at the budget, that migrated pages read back right (fio crc32c verify after every step) and that freeing every page frees every backing block.
+# Proves each manual writeback mode moves what it says to the backing disk (counted in bd_stat and writeback_stat), that writeback_limit stops it at the budget, that promote_on_read brings pages back, that migrated pages read back right (fio crc32c verify after every step) and that freeing every page frees every backing block.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -73,6 +73,12 @@ echo page_indexes=2000-2999 >"$S/writeback" || fail "writeback page_indexes fail
 check_gt $(($(wb 1) - before)) 999 "pages written by page_indexes=2000-2999"
 verify_all
 
+# idle by age: nothing has gone unused for a day, so nothing is marked or written.
+echo 86400 >"$S/idle" || fail "idle 86400 failed"
+before=$(wb 1)
+echo idle >"$S/writeback" || fail "writeback idle (nothing idle) failed"
+check_eq "$(wb 1)" "$before" "pages written by 'idle' with nothing a day old"
+
 # idle: mark everything idle, rewrite the first 4 MiB (its frames are fresh, not idle),
 # then write back the idle frames: the rewritten pages must stay.
 echo all >"$S/idle" || fail "idle all failed"
@@ -98,6 +104,18 @@ info "ok: $spent blocks ($(($(wb 1) - pages)) pages) written under a budget of 1
 check_eq "$(cat "$S/writeback_limit")" $((100 - spent)) "writeback_limit left"
 expect_fail "writeback with the budget spent" sh -c "echo all >$S/writeback"
 echo 0 >"$S/writeback_limit_enable" || fail "writeback_limit_enable 0"
+verify_all
+
+# promote_on_read: reading migrated pages brings them back into the pool and frees
+# their blocks once a block's last page is back.
+echo all >"$S/writeback" 2>/dev/null
+blocks=$(bd 1)
+echo 1 >"$S/promote_on_read" || fail "promote_on_read 1"
+verify_all
+check_gt "$(wb 5)" 1000 "promotions"
+(($(bd 1) < blocks)) || fail "bd_count did not drop with promotions: $blocks -> $(bd 1)"
+info "ok: bd_count $blocks -> $(bd 1) with promote_on_read"
+echo 0 >"$S/promote_on_read" || fail "promote_on_read 0"
 verify_all
 show_stats "$GS_DEV"
 info "writeback_stat: $(cat "$S/writeback_stat")"
