@@ -228,7 +228,8 @@ fn write_pages(
     full: impl FnOnce(&Arc<Backend>),
 ) -> Handled {
     let mut over_high = false;
-    let handled = backend.streams.with(|stream| -> Result<Option<Defer>> {
+    let worker = context == Context::Worker;
+    let handled = backend.streams.with_for(worker, |stream| -> Result<Option<Defer>> {
         let mut filled = 0;
         let mut put = |page: &Page, index: u64, codec: &mut Codec| {
             store_page(backend, codec, page, index, context, &mut over_high)
@@ -443,7 +444,8 @@ fn read(
 ) -> Handled {
     // The buffer migrated pages are read into, in the worker only.
     let mut buffer = None;
-    let result = backend.streams.with(|stream| -> Result<Loaded> {
+    let worker = context == Context::Worker;
+    let result = backend.streams.with_for(worker, |stream| -> Result<Loaded> {
         let mut offset = PAGE_SIZE;
         let mut load = |index: u64, page: &mut [u8], codec: &mut Codec| {
             load_page(backend, codec, index, page, context, &mut buffer)

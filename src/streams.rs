@@ -101,6 +101,9 @@ impl Stream {
 pub(crate) struct Streams {
     first: Pin<KBox<Mutex<Stream>>>,
     others: KVec<Pin<KBox<Mutex<Stream>>>>,
+    /// The work queue's own: a deferred bio holds it while it waits for the
+    /// backing device, which must not hold up the submitters of a CPU.
+    worker: Pin<KBox<Mutex<Stream>>>,
 }
 
 fn new_stream(algorithm: Algorithm, level: Option<i32>) -> Result<Pin<KBox<Mutex<Stream>>>> {
@@ -119,7 +122,18 @@ impl Streams {
         Ok(Self {
             first: new_stream(algorithm, level)?,
             others,
+            worker: new_stream(algorithm, level)?,
         })
+    }
+
+    /// Runs `f` on the work queue's stream if `worker`, else on the current
+    /// CPU's.
+    pub(crate) fn with_for<R>(&self, worker: bool, f: impl FnOnce(&mut Stream) -> R) -> R {
+        if worker {
+            f(&mut self.worker.lock())
+        } else {
+            self.with(f)
+        }
     }
 
     /// Runs `f` on the current CPU's stream.
