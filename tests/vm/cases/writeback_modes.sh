@@ -12,7 +12,7 @@ load_module disksize= || fail "load_module failed"
 check_eq "$(cat "$S/backing_dev")" none "backing_dev before it is set"
 echo "$BD" >"$S/backing_dev" || fail "cannot set backing_dev to $BD"
 check_eq "$(cat "$S/backing_dev")" "$BD" "backing_dev"
-echo 64M >"$S/disksize" || fail "cannot set disksize"
+echo 16M >"$S/disksize" || fail "cannot set disksize"
 expect_fail "backing_dev after init" sh -c "echo $BD >$S/backing_dev"
 
 # wb FIELD: field FIELD of writeback_stat; bd FIELD: of bd_stat.
@@ -36,15 +36,15 @@ fio_data() {
 
 # verify_all: every region written so far reads back right.
 verify_all() {
-	fio_data verify-packed 0 48M 60 --verify_only=1
-	fio_data verify-huge 48M 8M 0 --verify_only=1
+	fio_data verify-packed 0 12M 60 --verify_only=1
+	fio_data verify-huge 12M 2M 0 --verify_only=1
 }
 
-# 48 MiB of compressible pages (packed frames) and 8 MiB of random ones (huge pages).
-fio_data packed 0 48M 60
-fio_data huge 48M 8M 0
+# 12 MiB of compressible pages (packed frames) and 2 MiB of random ones (huge pages).
+fio_data packed 0 12M 60
+fio_data huge 12M 2M 0
 huge=$(read_stat "$GS_DEV" mm_stat 8) || fail "no mm_stat"
-check_gt "$huge" 1000 "huge pages stored"
+check_gt "$huge" 400 "huge pages stored"
 check_eq "$(bd 1)" 0 "bd_count before any writeback"
 show_stats "$GS_DEV"
 
@@ -69,8 +69,8 @@ check_eq "$(wb 2)" $((frames + 1)) "frames written after page_index=100 again"
 
 # page_indexes=LO-HI: the frames of a range.
 before=$(wb 1)
-echo page_indexes=2000-2999 >"$S/writeback" || fail "writeback page_indexes failed"
-check_gt $(($(wb 1) - before)) 999 "pages written by page_indexes=2000-2999"
+echo page_indexes=1000-1999 >"$S/writeback" || fail "writeback page_indexes failed"
+check_gt $(($(wb 1) - before)) 999 "pages written by page_indexes=1000-1999"
 verify_all
 
 # idle by age: nothing has gone unused for a day, so nothing is marked or written.
@@ -79,20 +79,20 @@ before=$(wb 1)
 echo idle >"$S/writeback" || fail "writeback idle (nothing idle) failed"
 check_eq "$(wb 1)" "$before" "pages written by 'idle' with nothing a day old"
 
-# idle: mark everything idle, rewrite the first 4 MiB (its frames are fresh, not idle),
+# idle: mark everything idle, rewrite the first 2 MiB (its frames are fresh, not idle),
 # then write back the idle frames: the rewritten pages must stay.
 echo all >"$S/idle" || fail "idle all failed"
-fio_data packed-again 0 4M 60
+fio_data packed-again 0 2M 60
 before=$(wb 1)
 echo idle >"$S/writeback" || fail "writeback idle failed"
 moved=$(($(wb 1) - before))
-check_gt "$moved" 1000 "pages written by 'idle'"
+check_gt "$moved" 300 "pages written by 'idle'"
 echo all >"$S/writeback" || fail "writeback all failed"
-check_gt $(($(wb 1) - before - moved)) 1000 "pages 'all' found that 'idle' left (the rewritten ones)"
+check_gt $(($(wb 1) - before - moved)) 500 "pages 'all' found that 'idle' left (the 512 rewritten)"
 verify_all
 
 # writeback_limit: a budget of 100 blocks (4 KiB each, like zram's) stops 'all' there.
-fio_data packed-third 0 16M 60
+fio_data packed-third 0 4M 60
 echo 1 >"$S/writeback_limit_enable" || fail "writeback_limit_enable"
 echo 100 >"$S/writeback_limit" || fail "writeback_limit"
 before=$(bd 3)
@@ -112,7 +112,7 @@ echo all >"$S/writeback" 2>/dev/null
 blocks=$(bd 1)
 echo 1 >"$S/promote_on_read" || fail "promote_on_read 1"
 verify_all
-check_gt "$(wb 5)" 1000 "promotions"
+check_gt "$(wb 5)" 300 "promotions"
 (($(bd 1) < blocks)) || fail "bd_count did not drop with promotions: $blocks -> $(bd 1)"
 info "ok: bd_count $blocks -> $(bd 1) with promote_on_read"
 echo 0 >"$S/promote_on_read" || fail "promote_on_read 0"

@@ -10,11 +10,11 @@ S=$GS_SYSFS
 
 load_module disksize= || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "cannot set backing_dev"
-echo 64M >"$S/disksize" || fail "cannot set disksize"
+echo 16M >"$S/disksize" || fail "cannot set disksize"
 
 # Two jobs, each on its own half, each verifying what it wrote; the data half
 # compressible, with random (huge) blocks mixed in.
-common=(--filename="$GS_DEV" --bs=4k --direct=1 --numjobs=2 --size=32M --offset_increment=32M
+common=(--filename="$GS_DEV" --bs=4k --direct=1 --numjobs=2 --size=8M --offset_increment=8M
 	--group_reporting --buffer_compress_percentage=50 --refill_buffers
 	--verify=crc32c --verify_fatal=1)
 run_fio() {
@@ -36,7 +36,7 @@ rm -f "$stop"
 (
 	n=0
 	while [[ ! -e $stop ]]; do
-		for mode in all idle huge page_index=$((RANDOM % 16384)) page_indexes=100-900; do
+		for mode in all idle huge page_index=$((RANDOM % 4096)) page_indexes=100-900; do
 			echo "$mode" >"$S/writeback" 2>/dev/null
 		done
 		echo all >"$S/idle"
@@ -46,7 +46,7 @@ rm -f "$stop"
 ) &
 loop=$!
 
-run_fio randrw --rw=randrw --rwmixread=50 --ioengine=libaio --iodepth=4 --time_based --runtime=60 \
+run_fio randrw --rw=randrw --rwmixread=50 --ioengine=libaio --iodepth=4 --time_based --runtime=10 \
 	--verify_backlog=64
 run_fio rewrite --rw=randwrite --ioengine=psync
 touch "$stop"

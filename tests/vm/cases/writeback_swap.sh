@@ -13,40 +13,40 @@ bd() { read_stat "$GS_DEV" bd_stat "$1"; }
 
 load_module disksize= || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "cannot set backing_dev"
-echo 512M >"$S/disksize" || fail "cannot set disksize"
-echo 24M >"$S/mem_limit" || fail "cannot set mem_limit"
+echo 128M >"$S/disksize" || fail "cannot set disksize"
+echo 6M >"$S/mem_limit" || fail "cannot set mem_limit"
 expect_ok "mkswap" mkswap "$GS_DEV"
 expect_ok "swapon -p 100" swapon -p 100 "$GS_DEV"
 
-# 1. Two verified passes over 192 MiB of mixed pages in a 64 MiB cgroup: the pool
-# (24 MiB) cannot hold what goes to swap, so the worker must write frames back.
+# 1. Two verified passes over 48 MiB of mixed pages in a 16 MiB cgroup: the pool
+# (6 MiB) cannot hold what goes to swap, so the worker must write frames back.
 log=$GS_CASE_DIR/swapcheck.log
 rc=0
-cgroup_run 64M "$SWAPCHECK" --size 192M --passes 2 --mix mixed >"$log" 2>&1 || rc=$?
+cgroup_run 16M "$SWAPCHECK" --size 48M --passes 2 --mix mixed >"$log" 2>&1 || rc=$?
 sed 's/^/  | /' "$log"
 show_stats "$GS_DEV"
 info "writeback_stat: $(cat "$S/writeback_stat")"
 info "bd_stat: $(cat "$S/bd_stat")"
 check_eq "$rc" 0 "swapcheck exit status"
-grep -q '^swapcheck: pages=49152 verified=[0-9]* mismatches=0 passes=2$' "$log" ||
+grep -q '^swapcheck: pages=12288 verified=[0-9]* mismatches=0 passes=2$' "$log" ||
 	fail "swapcheck summary line missing or shows mismatches"
 check_gt "$(wb 9)" 0 "automatic writeback runs"
 check_gt "$(wb 1)" 0 "pages written back"
 check_gt "$(bd 3)" 0 "bd_writes"
 check_gt "$(bd 2)" 0 "bd_reads (migrated pages read back by swap-in)"
 used=$(read_stat "$GS_DEV" mm_stat 3) || fail "no mm_stat"
-((used <= 24 << 20)) || fail "mem_used_total $used over mem_limit"
+((used <= 6 << 20)) || fail "mem_used_total $used over mem_limit"
 
-# 2. swapoff with many migrated slots: hold 192 MiB in swap, push all of it to the disk,
+# 2. swapoff with many migrated slots: hold 48 MiB in swap, push all of it to the disk,
 # then swapoff must bring every page back and free every block.
-cgroup_create 64M || fail "cannot create the cgroup"
+cgroup_create 16M || fail "cannot create the cgroup"
 cg=$GS_CGROUP
 log=$GS_CASE_DIR/swapcheck-hold.log
 release=$GS_CASE_DIR/release
 rm -f "$release"
 # Whatever happens below, the paused workload must end with the case.
 trap 'touch "$release"' EXIT
-cgroup_exec "$cg" "$SWAPCHECK" --size 192M --passes 1 --mix mixed --pause-file "$release" \
+cgroup_exec "$cg" "$SWAPCHECK" --size 48M --passes 1 --mix mixed --pause-file "$release" \
 	>"$log" 2>&1 &
 sc_pid=$!
 if ! wait_for_line "$log" '^swapcheck: filled; waiting' 600; then
@@ -55,7 +55,7 @@ if ! wait_for_line "$log" '^swapcheck: filled; waiting' 600; then
 fi
 echo all >"$S/writeback" || fail "writeback all failed"
 migrated=$(bd 1)
-check_gt "$migrated" 1000 "backing blocks in use with the workload paused"
+check_gt "$migrated" 250 "backing blocks in use with the workload paused"
 cgroup_set "$cg" memory.max max || fail "cannot raise memory.max"
 expect_ok "swapoff with migrated slots" swapoff "$GS_DEV"
 info "writeback_stat: $(cat "$S/writeback_stat")"
@@ -72,7 +72,7 @@ rc=0
 wait "$sc_pid" || rc=$?
 sed -n '/pause file found/,$p' "$log" | sed 's/^/  | /'
 check_eq "$rc" 0 "swapcheck exit status after swapoff"
-grep -q '^swapcheck: pages=49152 verified=[0-9]* mismatches=0 passes=1$' "$log" ||
+grep -q '^swapcheck: pages=12288 verified=[0-9]* mismatches=0 passes=1$' "$log" ||
 	fail "swapcheck summary line missing or shows mismatches after swapoff"
 cgroup_report "$cg"
 cgroup_remove "$cg"
