@@ -58,12 +58,6 @@ enum Handled {
     Deferred(Defer),
 }
 
-impl From<Result> for Handled {
-    fn from(result: Result) -> Self {
-        Handled::Done(result)
-    }
-}
-
 #[vtable]
 impl Operations for GhostDevice {
     const OWNER: &'static ThisModule = &crate::THIS_MODULE;
@@ -229,56 +223,59 @@ fn write_pages(
 ) -> Handled {
     let mut over_high = false;
     let worker = context == Context::Worker;
-    let handled = backend.streams.with_for(worker, |stream| -> Result<Option<Defer>> {
-        let mut filled = 0;
-        let mut put = |page: &Page, index: u64, codec: &mut Codec| {
-            store_page(backend, codec, page, index, context, &mut over_high)
-        };
-        while let Some(segment) = segments.next_segment() {
-            if filled == 0 && segment.len() == PAGE_SIZE {
-                let index = pages.next().ok_or(EIO)?;
-                let stored = segment
-                    .with_page_bytes(|page| put(page, index, &mut stream.codec))
-                    .unwrap_or(Err(EIO));
-                match stored {
-                    Ok(Stored::Yes) => continue,
-                    Ok(Stored::NeedsRoom) => return Ok(Some(Defer::Write)),
-                    Err(e) => {
-                        refuse(backend, pages.clone());
-                        return Err(e);
-                    }
-                }
-            }
-            let mut rest = segment.into_segment();
-            while !rest.is_empty() {
-                let (piece, tail) = rest.split_at(PAGE_SIZE - filled);
-                let end = filled + piece.len();
-                piece.copy_to_slice(stream.page.get_mut(filled..end).ok_or(EIO)?)?;
-                filled = end;
-                rest = tail;
-                if filled == PAGE_SIZE {
+    let now = clock(backend);
+    let handled = backend
+        .streams
+        .with_for(worker, |stream| -> Result<Option<Defer>> {
+            let mut filled = 0;
+            let mut put = |page: &Page, index: u64, codec: &mut Codec| {
+                store_page(backend, codec, page, index, context, now, &mut over_high)
+            };
+            while let Some(segment) = segments.next_segment() {
+                if filled == 0 && segment.len() == PAGE_SIZE {
                     let index = pages.next().ok_or(EIO)?;
-                    let page = stream.page.as_slice().try_into().map_err(|_| EIO)?;
-                    match put(page, index, &mut stream.codec) {
-                        Ok(Stored::Yes) => {}
+                    let stored = segment
+                        .with_page_bytes(|page| put(page, index, &mut stream.codec))
+                        .unwrap_or(Err(EIO));
+                    match stored {
+                        Ok(Stored::Yes) => continue,
                         Ok(Stored::NeedsRoom) => return Ok(Some(Defer::Write)),
                         Err(e) => {
-                            // The rest of the bio will not be stored either:
-                            // none of it may keep returning older data.
                             refuse(backend, pages.clone());
                             return Err(e);
                         }
                     }
-                    filled = 0;
+                }
+                let mut rest = segment.into_segment();
+                while !rest.is_empty() {
+                    let (piece, tail) = rest.split_at(PAGE_SIZE - filled);
+                    let end = filled + piece.len();
+                    piece.copy_to_slice(stream.page.get_mut(filled..end).ok_or(EIO)?)?;
+                    filled = end;
+                    rest = tail;
+                    if filled == PAGE_SIZE {
+                        let index = pages.next().ok_or(EIO)?;
+                        let page = stream.page.as_slice().try_into().map_err(|_| EIO)?;
+                        match put(page, index, &mut stream.codec) {
+                            Ok(Stored::Yes) => {}
+                            Ok(Stored::NeedsRoom) => return Ok(Some(Defer::Write)),
+                            Err(e) => {
+                                // The rest of the bio will not be stored either:
+                                // none of it may keep returning older data.
+                                refuse(backend, pages.clone());
+                                return Err(e);
+                            }
+                        }
+                        filled = 0;
+                    }
                 }
             }
-        }
-        // The segments must have covered the bio exactly.
-        if filled != 0 || pages.next().is_some() {
-            return Err(EIO);
-        }
-        Ok(None)
-    });
+            // The segments must have covered the bio exactly.
+            if filled != 0 || pages.next().is_some() {
+                return Err(EIO);
+            }
+            Ok(None)
+        });
     if over_high {
         full(backend);
     }
@@ -298,13 +295,15 @@ enum Stored {
 }
 
 /// Classifies `page`, compresses it with `codec` and stores it into slot
-/// `index`. Sets `over_high` if the pool reached its high watermark.
+/// `index`, stamping its frame with `now` (see [`clock`]). Sets `over_high`
+/// if the pool reached its high watermark.
 fn store_page(
     backend: &Backend,
     codec: &mut Codec,
     page: &Page,
     index: u64,
     context: Context,
+    now: Option<u64>,
     over_high: &mut bool,
 ) -> Result<Stored> {
     let incoming = match same_filled(page) {
@@ -314,7 +313,6 @@ fn store_page(
             StoreKind::Huge => Incoming::Huge(page),
         },
     };
-    let now = backend.backing.as_ref().map(|_| writeback::now_secs());
     loop {
         let mut store = backend.store.lock();
         if let Some(now) = now {
@@ -344,6 +342,22 @@ fn store_page(
     }
 }
 
+/// The time the frames a bio uses are stamped with, read once per bio: only
+/// with a backing device, the only user of idle marks.
+fn clock(backend: &Backend) -> Option<u64> {
+    backend.backing.as_ref().map(|_| writeback::now_secs())
+}
+
+/// Allocates a frame for `incoming` (may sleep; no lock held): a single page
+/// for a huge page, else a multi-page frame when the allocator has one at
+/// hand.
+fn frame_for(incoming: &Incoming<'_>) -> Result<PoolFrame> {
+    match incoming {
+        Incoming::Huge(_) => PoolFrame::single(store_gfp()),
+        _ => PoolFrame::packing(store_gfp()),
+    }
+}
+
 /// What [`add_frame`] did.
 enum Frame {
     Added,
@@ -352,20 +366,15 @@ enum Frame {
     AtLimit,
 }
 
-/// Gives the pool a frame for a store that needs one; allocates with the
-/// store lock dropped. A huge page needs a single page; packed objects get a
-/// multi-page frame when the allocator has one at hand, else a single page.
+/// Gives the pool a frame for a store that needs one ([`frame_for`]),
+/// allocated with the store lock dropped.
 ///
 /// Without a backing device, a store that gets no frame (no memory, or the
 /// limit reached) is refused: the slot's old content is dropped and the
 /// write fails with `ENOMEM`. With one, a frame refused at the limit is
 /// [`Frame::AtLimit`]: writeback, or a direct store, can take the page.
 fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result<Frame> {
-    let frame = match incoming {
-        Incoming::Huge(_) => PoolFrame::single(store_gfp()),
-        _ => PoolFrame::packing(store_gfp()),
-    };
-    let refused = match frame {
+    let refused = match frame_for(incoming) {
         Ok(frame) => backend.store.lock().add_frame(frame).err(),
         Err(_) => {
             refuse(backend, index..index + 1);
@@ -445,40 +454,43 @@ fn read(
     // The buffer migrated pages are read into, in the worker only.
     let mut buffer = None;
     let worker = context == Context::Worker;
-    let result = backend.streams.with_for(worker, |stream| -> Result<Loaded> {
-        let mut offset = PAGE_SIZE;
-        let mut load = |index: u64, page: &mut [u8], codec: &mut Codec| {
-            load_page(backend, codec, index, page, context, &mut buffer)
-        };
-        while let Some(mut segment) = segments.next_segment() {
-            if offset == PAGE_SIZE && segment.len() == PAGE_SIZE {
-                let index = pages.next().ok_or(EIO)?;
-                let loaded = segment
-                    .with_page_bytes_mut(|page| load(index, page, &mut stream.codec))
-                    .unwrap_or(Err(EIO))?;
-                if loaded == Loaded::Migrated {
-                    return Ok(loaded);
-                }
-                continue;
-            }
-            let mut rest = segment.into_segment();
-            while !rest.is_empty() {
-                if offset == PAGE_SIZE {
+    let now = clock(backend);
+    let result = backend
+        .streams
+        .with_for(worker, |stream| -> Result<Loaded> {
+            let mut offset = PAGE_SIZE;
+            let mut load = |index: u64, page: &mut [u8], codec: &mut Codec| {
+                load_page(backend, codec, index, page, context, now, &mut buffer)
+            };
+            while let Some(mut segment) = segments.next_segment() {
+                if offset == PAGE_SIZE && segment.len() == PAGE_SIZE {
                     let index = pages.next().ok_or(EIO)?;
-                    if load(index, &mut stream.page, &mut stream.codec)? == Loaded::Migrated {
-                        return Ok(Loaded::Migrated);
+                    let loaded = segment
+                        .with_page_bytes_mut(|page| load(index, page, &mut stream.codec))
+                        .unwrap_or(Err(EIO))?;
+                    if loaded == Loaded::Migrated {
+                        return Ok(loaded);
                     }
-                    offset = 0;
+                    continue;
                 }
-                let (mut piece, tail) = rest.split_at(PAGE_SIZE - offset);
-                let end = offset + piece.len();
-                piece.copy_from_slice(stream.page.get(offset..end).ok_or(EIO)?)?;
-                offset = end;
-                rest = tail;
+                let mut rest = segment.into_segment();
+                while !rest.is_empty() {
+                    if offset == PAGE_SIZE {
+                        let index = pages.next().ok_or(EIO)?;
+                        if load(index, &mut stream.page, &mut stream.codec)? == Loaded::Migrated {
+                            return Ok(Loaded::Migrated);
+                        }
+                        offset = 0;
+                    }
+                    let (mut piece, tail) = rest.split_at(PAGE_SIZE - offset);
+                    let end = offset + piece.len();
+                    piece.copy_from_slice(stream.page.get(offset..end).ok_or(EIO)?)?;
+                    offset = end;
+                    rest = tail;
+                }
             }
-        }
-        Ok(Loaded::Yes)
-    });
+            Ok(Loaded::Yes)
+        });
     match result {
         Ok(Loaded::Migrated) => Handled::Deferred(Defer::Read),
         Ok(Loaded::Yes) => Handled::Done(Ok(())),
@@ -495,17 +507,18 @@ enum Loaded {
 }
 
 /// Loads slot `index` into `page`, decompressing with `codec` under the
-/// store lock; in the worker, reads a migrated page from the backing device
-/// into `buffer` (allocated on first use) with the lock dropped.
+/// store lock and stamping its frame with `now` (see [`clock`]); in the
+/// worker, reads a migrated page from the backing device into `buffer`
+/// (allocated on first use) with the lock dropped.
 fn load_page(
     backend: &Backend,
     codec: &mut Codec,
     index: u64,
     page: &mut [u8],
     context: Context,
+    now: Option<u64>,
     buffer: &mut Option<kernel::page::MappedPages>,
 ) -> Result<Loaded> {
-    let now = backend.backing.as_ref().map(|_| writeback::now_secs());
     let pinned = {
         let mut store = backend.store.lock();
         if let Some(now) = now {
@@ -590,7 +603,12 @@ fn load_migrated(
 /// Stores `incoming`, just read from `dest`, back in slot `index` if the slot
 /// still holds `dest` and the pool is below its high watermark; a promotion
 /// that does not happen changes nothing (the page stays on the device).
-fn promote(backend: &Backend, index: u64, dest: crate::gscore::migrate::Dest, incoming: Incoming<'_>) {
+fn promote(
+    backend: &Backend,
+    index: u64,
+    dest: crate::gscore::migrate::Dest,
+    incoming: Incoming<'_>,
+) {
     let wb = &backend.writeback;
     // One frame at most: a promotion is an optimization, never worth a wait.
     for _ in 0..2 {
@@ -609,11 +627,7 @@ fn promote(backend: &Backend, index: u64, dest: crate::gscore::migrate::Dest, in
             Err(_) => return,
         }
         drop(store);
-        let frame = match incoming {
-            Incoming::Huge(_) => PoolFrame::single(store_gfp()),
-            _ => PoolFrame::packing(store_gfp()),
-        };
-        match frame {
+        match frame_for(&incoming) {
             // A frame refused (the limit) is freed on the spot: no sleep.
             Ok(frame) => drop(backend.store.lock().add_frame(frame)),
             Err(_) => return,
