@@ -25,11 +25,30 @@
 //!
 //! # Allocation
 //!
-//! Next fit: a search starts at the map word where the last extent ended and looks at
-//! each word in turn, wrapping around once, for `k` clear bits in a row that start in
-//! that word (they may run into the next word). Each word costs `k` shifts and ands, so
-//! a search of a device of `n` blocks takes at most about `n / 64 * k` steps, and far
-//! fewer while the device is not nearly full.
+//! Next fit: a search starts at the map word where the last one stopped (after the last
+//! extent allocated, or past the last word it looked at) and looks at each word in turn,
+//! wrapping around, for `k` clear bits in a row that start in that word (they may run
+//! into the next word). Each word costs at most [`MAX_EXTENT`] shifts and ands, which
+//! also tell the longest run (up to [`MAX_EXTENT`] blocks) that starts there.
+//!
+//! The caller holds a spinlock, so one call looks at [`SEARCH_WORDS`] words at most
+//! ([`Backing::set_search_limit`] sets another limit). If it finds no run there it fails
+//! with [`BackingError::SearchLimitReached`], having changed nothing but where the next
+//! search starts: calling again goes on from there, and successive calls cover the whole
+//! map. For each length `k` the allocator counts the words just before that place, in a
+//! row, in which no run of `k` blocks starts. Every word looked at, by a search of any
+//! length, lengthens or ends those rows (it tells the longest run that starts in it);
+//! allocating only takes blocks, so a row stays true; a free that makes a run start in a
+//! word of a row cuts the row to the words after it (checked at the free, in O(1)
+//! steps). When the row of `k` covers the map, no run of `k` blocks exists. Hence:
+//!
+//! - a call looks at `min(limit, words)` map words at most;
+//! - called again with no other search in between, an allocation ends within
+//!   `ceil(words / limit)` calls, from wherever earlier calls left the search;
+//! - [`BackingError::NoSpace`] is returned exactly when no run of that length exists,
+//!   and then at once, without looking at the map, until a free makes one;
+//! - a device of at most `limit` words (64 MiB with the default) is searched whole in
+//!   one call, as it was before searches had a limit.
 //!
 //! # Examples
 //!
@@ -66,6 +85,19 @@ pub const MAX_HOLDS: u16 = TAIL - 1;
 /// Bits in a map word.
 const WORD_BITS: u32 = u64::BITS;
 
+/// Map words one call of [`Extents::alloc`] looks at, at most, unless
+/// [`Backing::set_search_limit`] sets another limit.
+///
+/// 256 words are 16384 blocks, 64 MiB of the device: at most about 2000 shifts and ands,
+/// a few microseconds under the caller's lock. A device of up to 64 MiB is searched whole
+/// in one call; on a full 1 TiB device an allocation takes 1024 calls to find that no run
+/// is left (and then answers at once until a free makes one).
+pub const SEARCH_WORDS: u32 = 256;
+
+/// The extent lengths, each with a row of words known to hold no run of it.
+// CAST: 8 fits a `usize`.
+const LENGTHS: usize = MAX_EXTENT as usize;
+
 /// Why an allocator operation was refused. A refused operation changes nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BackingError {
@@ -73,6 +105,10 @@ pub enum BackingError {
     BadLength,
     /// No run of free blocks is long enough.
     NoSpace,
+    /// The search looked at its limit of map words ([`SEARCH_WORDS`]) without finding a
+    /// run: call again, and it goes on from where it stopped (see the [module
+    /// documentation](self#allocation)). Nothing was allocated.
+    SearchLimitReached,
     /// The block is not the first block of an extent (a bug of the caller: a double
     /// free or a made-up destination).
     NotExtent,
@@ -119,10 +155,15 @@ pub trait Extents {
     /// The extent holds nothing yet: take a hold per object written there
     /// ([`Extents::hold`]), or [`Extents::abort`] it if none is.
     ///
+    /// A call looks at a bounded part of the map (see the [module
+    /// documentation](self#allocation)).
+    ///
     /// # Errors
     ///
     /// [`BackingError::BadLength`] unless `1 <= len <= MAX_EXTENT`;
-    /// [`BackingError::NoSpace`] if no run of `len` free blocks is left.
+    /// [`BackingError::NoSpace`] if no run of `len` free blocks is left;
+    /// [`BackingError::SearchLimitReached`] if this call looked at its limit of map words
+    /// without finding a run: call again (after dropping the lock) to go on.
     fn alloc(&mut self, len: u32) -> Result<u32, BackingError>;
 
     /// Takes a hold on the extent that starts at `block` and returns how many it has now.
@@ -168,13 +209,20 @@ pub trait Extents {
 ///   one extent. Free blocks count 0.
 /// - `used`, `extents` and `holds` are the blocks in extents, the heads and the sum of
 ///   the heads' counts.
-/// - `cursor < words`, or 0 if `words` is 0.
+/// - `cursor < words`, or 0 if `words` is 0: the word the next search starts at.
+/// - `clear[k - 1] <= words`, and no run of `k` free blocks starts in any of the
+///   `clear[k - 1]` words just before `cursor` (cyclically).
+/// - `search_limit >= 1`.
 pub struct Backing<M, C> {
     map: M,
     counts: C,
     blocks: u32,
     words: usize,
     cursor: usize,
+    /// By length: the words before `cursor`, in a row, known to start no run of it. A
+    /// `u32` each (a map has at most 2^26 words) keeps the allocator small.
+    clear: [u32; LENGTHS],
+    search_limit: u32,
     used: u32,
     extents: u32,
     holds: u64,
@@ -209,10 +257,19 @@ where
             blocks,
             words,
             cursor: 0,
+            clear: [0; LENGTHS],
+            search_limit: SEARCH_WORDS,
             used: 0,
             extents: 0,
             holds: 0,
         })
+    }
+
+    /// Sets the most map words one call of [`Extents::alloc`] looks at, [`SEARCH_WORDS`]
+    /// unless set; 0 counts as 1.
+    pub fn set_search_limit(&mut self, words: u32) {
+        // INVARIANT: at least 1.
+        self.search_limit = words.max(1);
     }
 
     /// Returns what the allocator holds.
@@ -261,32 +318,111 @@ where
         // INVARIANT: one extent of `len` blocks less.
         self.used = self.used.saturating_sub(len);
         self.extents = self.extents.saturating_sub(1);
+        self.note_freed(block, len);
         len
     }
 
-    /// Returns the first block of a run of `len` free blocks, searching from the cursor.
-    fn find(&self, len: u32) -> Option<u32> {
-        let map = self.map.as_ref();
-        let word = |i: usize| map.get(i).copied().unwrap_or(u64::MAX);
-        let from_cursor = (self.cursor..self.words).chain(0..self.cursor);
-        for i in from_cursor {
-            // The word after the last is all used: a run never wraps to block 0.
-            let next = if i.saturating_add(1) < self.words {
-                word(i.saturating_add(1))
-            } else {
-                u64::MAX
-            };
-            let starts = run_starts(word(i), next, len);
+    /// Returns the first block of a run of `len` free blocks (1 to [`MAX_EXTENT`]),
+    /// searching from the cursor and looking at `search_limit` map words at most. The
+    /// cursor is left at the word the run starts in, or after the last word looked at.
+    ///
+    /// # Errors
+    ///
+    /// [`BackingError::NoSpace`] if no run of `len` blocks exists,
+    /// [`BackingError::SearchLimitReached`] if none was found yet.
+    fn search(&mut self, len: u32) -> Result<u32, BackingError> {
+        let known = |clear: &[u32; LENGTHS]| {
+            // CAST: at most `MAX_EXTENT`, which fits a `usize`.
+            let row = clear.get(len.saturating_sub(1) as usize).copied();
+            // CAST: a `u32` fits a `usize`.
+            row.map_or(0, |row| row as usize)
+        };
+        let left = self.words.saturating_sub(known(&self.clear));
+        // CAST: a `u32` fits a `usize`.
+        for _ in 0..left.min(self.search_limit as usize) {
+            let i = self.cursor;
+            let (longest, starts) = self.runs_in_word(i, len);
             if starts != 0 {
                 // CAST: a word index below `words` times 64 plus a bit is a block below
                 // `blocks`, a `u32`, since the bits past `blocks` are set.
                 let block = (i as u64)
-                    .checked_mul(u64::from(WORD_BITS))?
-                    .checked_add(u64::from(starts.trailing_zeros()))?;
-                return u32::try_from(block).ok();
+                    .checked_mul(u64::from(WORD_BITS))
+                    .and_then(|first| first.checked_add(u64::from(starts.trailing_zeros())))
+                    .and_then(|block| u32::try_from(block).ok());
+                // Never `None`: see above.
+                return block.ok_or(BackingError::NoSpace);
+            }
+            self.pass(longest);
+        }
+        if known(&self.clear) >= self.words {
+            Err(BackingError::NoSpace)
+        } else {
+            Err(BackingError::SearchLimitReached)
+        }
+    }
+
+    /// Moves the cursor past its word, in which the longest run of free blocks (up to
+    /// [`MAX_EXTENT`]) is `longest` blocks long.
+    fn pass(&mut self, longest: u32) {
+        // CAST: a map has at most 2^26 words, which fits a `u32`.
+        let words = self.words as u32;
+        for (k, row) in (1..=MAX_EXTENT).zip(self.clear.iter_mut()) {
+            // INVARIANT: the word joins the rows of the lengths it starts no run of, and
+            // ends those of the others.
+            *row = if k > longest {
+                row.saturating_add(1).min(words)
+            } else {
+                0
+            };
+        }
+        let after = self.cursor.saturating_add(1);
+        self.cursor = if after < self.words { after } else { 0 };
+    }
+
+    /// Returns the longest run of free blocks (up to [`MAX_EXTENT`]) that starts in map
+    /// word `i`, and the bits of the word at which runs of `len` blocks start. A run may
+    /// go on into the next word, never past the last.
+    fn runs_in_word(&self, i: usize, len: u32) -> (u32, u64) {
+        let map = self.map.as_ref();
+        let word = |i: usize| map.get(i).copied().unwrap_or(u64::MAX);
+        // The word after the last is all used: a run never wraps to block 0.
+        let next = if i.saturating_add(1) < self.words {
+            word(i.saturating_add(1))
+        } else {
+            u64::MAX
+        };
+        run_starts(word(i), next, len)
+    }
+
+    /// Cuts the rows of words known to start no run of some length where freeing blocks
+    /// `block..block + len` made such a run start: each row keeps only the words after
+    /// the last word that now starts one.
+    ///
+    /// A new run takes a freed block, so it starts at most `MAX_EXTENT - 1` blocks before
+    /// `block`: at most two words are looked at.
+    fn note_freed(&mut self, block: u32, len: u32) {
+        // CAST: a `u32` fits a `usize`.
+        let first = (block.saturating_sub(MAX_EXTENT - 1) / WORD_BITS) as usize;
+        let last = (block.saturating_add(len).saturating_sub(1) / WORD_BITS) as usize;
+        for i in first..=last.min(self.words.saturating_sub(1)) {
+            let (longest, _) = self.runs_in_word(i, MAX_EXTENT);
+            // The words after `i` up to the cursor, cyclically: `i < words`, no underflow.
+            let after = self
+                .cursor
+                .saturating_add(self.words)
+                .saturating_sub(1)
+                .saturating_sub(i)
+                .checked_rem(self.words)
+                .and_then(|after| u32::try_from(after).ok())
+                .unwrap_or(0);
+            for (k, row) in (1..=MAX_EXTENT).zip(self.clear.iter_mut()) {
+                if k <= longest && *row > after {
+                    // INVARIANT: word `i` starts a run of `k` now; the words after it
+                    // still start none.
+                    *row = after;
+                }
             }
         }
-        None
     }
 
     /// Returns the map bit of `block`.
@@ -333,7 +469,7 @@ where
         if len == 0 || len > MAX_EXTENT {
             return Err(BackingError::BadLength);
         }
-        let block = self.find(len).ok_or(BackingError::NoSpace)?;
+        let block = self.search(len)?;
         self.mark(block, len, true);
         // INVARIANT: a head counting no holds, then `len - 1` tails.
         self.set_count(block, 0);
@@ -344,7 +480,12 @@ where
         self.extents = self.extents.saturating_add(1);
         // CAST: a `u32` fits a `usize`.
         let end_word = (block.saturating_add(len) / WORD_BITS) as usize;
-        self.cursor = if end_word < self.words { end_word } else { 0 };
+        if end_word != self.cursor {
+            // The extent runs to the end of the cursor's word: the next search starts
+            // after it, and the word is passed with what is left free in it.
+            let (longest, _) = self.runs_in_word(self.cursor, MAX_EXTENT);
+            self.pass(longest);
+        }
         Ok(block)
     }
 
@@ -398,16 +539,29 @@ impl<E: Extents> Extents for Option<E> {
     }
 }
 
-/// Returns the bits of `word` at which runs of `len` clear bits start, the run allowed to
-/// go on into `next`, the following word.
+/// Returns the longest run of clear bits (up to [`MAX_EXTENT`]) that starts in `word`, and
+/// the bits of `word` at which runs of `len` clear bits start, runs allowed to go on into
+/// `next`, the following word.
 ///
 /// Plain `u64` shifts, no `u128`: the kernel need not link 128-bit helpers.
-fn run_starts(word: u64, next: u64, len: u32) -> u64 {
+fn run_starts(word: u64, next: u64, len: u32) -> (u32, u64) {
     let (free, free_next) = (!word, !next);
     let mut runs = free;
-    for shift in 1..len.min(WORD_BITS) {
+    if runs == 0 {
+        return (0, 0);
+    }
+    let mut longest = 1;
+    let mut starts = if len == 1 { runs } else { 0 };
+    for shift in 1..MAX_EXTENT.min(WORD_BITS) {
         // Bit `i` of the window shifted down by `shift`: bit `i + shift` of the two words.
         runs &= (free >> shift) | (free_next << (WORD_BITS - shift));
+        if runs == 0 {
+            break;
+        }
+        longest = shift.saturating_add(1);
+        if longest == len {
+            starts = runs;
+        }
     }
-    runs
+    (longest, starts)
 }

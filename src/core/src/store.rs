@@ -34,7 +34,9 @@
 //!
 //! 1. [`Store::next_writeback`] picks a frame, [`Store::begin_writeback`]
 //!    allocates its extent, makes its slots migrating and copies the frame
-//!    into the caller's buffer;
+//!    into the caller's buffer (if the search for free blocks reaches its
+//!    limit, [`WritebackError::SearchLimitReached`]: drop the lock and begin
+//!    the same frame again; see [`super::backing`]);
 //! 2. the caller drops the lock and writes the copy to the extent;
 //! 3. [`Store::end_writeback`] rebuilds the tickets from the copy's records
 //!    and completes or fails them: completed slots are migrated and their
@@ -164,6 +166,12 @@ pub enum WritebackError {
     ShortCopy,
     /// The backing device has no free run of the frame's pages.
     NoSpace,
+    /// The search for free blocks on the backing device looked at its limit of map words
+    /// ([`super::backing::SEARCH_WORDS`]) without finding a run. Drop the lock and call
+    /// again for the same frame (or page): the search goes on where it stopped, and within
+    /// a sweep of calls over the device it ends in success or [`WritebackError::NoSpace`]
+    /// (see [`super::backing`]).
+    SearchLimitReached,
     /// No slot of the frame is resident: nothing to write (its extent was
     /// freed again).
     NothingToWrite,
@@ -806,8 +814,9 @@ where
     ///
     /// Nothing changed but the bytes of `copy`: [`WritebackError::NoBacking`],
     /// [`WritebackError::BadFrame`], [`WritebackError::ShortCopy`],
-    /// [`WritebackError::NoSpace`], or [`WritebackError::NothingToWrite`] (no
-    /// slot of the frame is resident; its extent was freed again).
+    /// [`WritebackError::NoSpace`], [`WritebackError::SearchLimitReached`] (call
+    /// again for the same frame), or [`WritebackError::NothingToWrite`] (no slot
+    /// of the frame is resident; its extent was freed again).
     pub fn begin_writeback(
         &mut self,
         id: FrameId,
@@ -827,10 +836,7 @@ where
             .ok_or(WritebackError::ShortCopy)?;
         // CAST: a frame is at most 8 pages.
         let pages = (bytes.len() / PAGE_SIZE) as u32;
-        let block = self
-            .backing
-            .alloc(pages)
-            .map_err(|_| WritebackError::NoSpace)?;
+        let block = self.backing.alloc(pages).map_err(space_error)?;
         copy.copy_from_slice(bytes);
         let mut objects: u32 = 0;
         let (slots, backing) = (&mut self.slots, &mut self.backing);
@@ -937,18 +943,23 @@ where
     /// # Errors
     ///
     /// Nothing changed: [`WritebackError::NoBacking`],
-    /// [`WritebackError::OutOfRange`], or [`WritebackError::NoSpace`] if the
-    /// backing device has no free block.
+    /// [`WritebackError::OutOfRange`], [`WritebackError::NoSpace`] if the
+    /// backing device has no free block, or
+    /// [`WritebackError::SearchLimitReached`] if this call's search found none
+    /// yet (call again).
     pub fn begin_direct(&mut self, index: u64) -> Result<DirectWrite, WritebackError> {
         if self.backing.is_none() {
             return Err(WritebackError::NoBacking);
         }
         let owner = self.owner(index).map_err(|_| WritebackError::OutOfRange)?;
         // The index is in range: only the device can refuse.
-        let block = self
-            .slots
-            .begin_direct(index, &mut self.backing)
-            .map_err(|_| WritebackError::NoSpace)?;
+        let block =
+            self.slots
+                .begin_direct(index, &mut self.backing)
+                .map_err(|error| match error {
+                    WbError::Backing(error) => space_error(error),
+                    _ => WritebackError::NoSpace,
+                })?;
         Ok(DirectWrite { owner, block })
     }
 
@@ -1147,6 +1158,15 @@ where
     S: AsMut<[State<Content>]>,
 {
     slots.relocate(u64::from(owner), Content::Packed(old), Content::Packed(new));
+}
+
+/// The writeback error for a backing device that could not allocate: out of space, or
+/// not found yet within the search's limit.
+fn space_error(error: BackingError) -> WritebackError {
+    match error {
+        BackingError::SearchLimitReached => WritebackError::SearchLimitReached,
+        _ => WritebackError::NoSpace,
+    }
 }
 
 /// The first 512-byte sector of `block`.

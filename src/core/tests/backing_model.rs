@@ -6,9 +6,15 @@
 //! refused exactly when the model says the block is no extent head (or the extent holds
 //! nothing to release); an extent must be freed exactly with its last hold; every
 //! extent and the statistics must match the model.
+//!
+//! With a search limit of a few map words, a single call may also stop with
+//! `SearchLimitReached`, but `NoSpace` still only when the model has no run; an
+//! allocation called again until it stops must end within `ceil(words / limit)` calls,
+//! in success exactly when the model has a run, whatever other allocations and frees
+//! came between the calls of earlier searches.
 
 use ghostswap_core::backing::{
-    Backing, BackingError, BackingStats, ExtentInfo, Extents, MAX_EXTENT, MAX_HOLDS,
+    Backing, BackingError, BackingStats, ExtentInfo, Extents, MAX_EXTENT, MAX_HOLDS, SEARCH_WORDS,
 };
 use proptest::prelude::*;
 use std::collections::BTreeMap;
@@ -59,7 +65,10 @@ impl Model {
 
 #[derive(Debug, Clone)]
 enum Op {
+    /// Allocates, calling again while the search reaches its limit.
     Alloc(u32),
+    /// One call of an allocation: the search may stop at its limit.
+    AllocOnce(u32),
     /// On the `n`th extent of the model (modulo), or on any block if there is none.
     Hold(usize),
     Release(usize),
@@ -71,6 +80,7 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         4 => (0u32..=MAX_EXTENT + 1).prop_map(Op::Alloc),
+        2 => (1u32..=MAX_EXTENT).prop_map(Op::AllocOnce),
         4 => any::<usize>().prop_map(Op::Hold),
         4 => any::<usize>().prop_map(Op::Release),
         1 => any::<usize>().prop_map(Op::Abort),
@@ -84,27 +94,57 @@ fn pick(model: &Model, n: usize) -> Option<u32> {
     (count > 0).then(|| *model.extents.keys().nth(n % count).expect("in range"))
 }
 
-fn run(blocks: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
+/// Takes the extent of `len` blocks at `head` in the model, checking that its blocks were
+/// free and on the device.
+fn take(model: &mut Model, head: u32, len: u32) -> Result<(), TestCaseError> {
+    prop_assert!(head as usize + len as usize <= model.owner.len());
+    for b in head..head + len {
+        prop_assert_eq!(model.owner[b as usize], None, "block {} taken", b);
+        model.owner[b as usize] = Some(head);
+    }
+    model.extents.insert(head, ExtentInfo { len, holds: 0 });
+    Ok(())
+}
+
+/// Runs `ops` on a device of `blocks` blocks whose searches look at `limit` map words per
+/// call.
+fn run(blocks: usize, limit: u32, ops: Vec<Op>) -> Result<(), TestCaseError> {
     let mut dev = device(blocks);
+    dev.set_search_limit(limit);
     let mut model = Model::new(blocks);
+    let words = blocks.div_ceil(64) as u32;
     for op in ops {
         match op {
             Op::Alloc(len) => {
-                let got = dev.alloc(len);
+                // A search ends within a sweep of calls over the map, from wherever
+                // earlier calls left it.
+                let most = words.div_ceil(limit).max(1);
+                let mut calls = 1;
+                let mut got = dev.alloc(len);
+                while got == Err(BackingError::SearchLimitReached) {
+                    prop_assert!(calls < most, "no answer after {} calls", calls);
+                    calls += 1;
+                    got = dev.alloc(len);
+                }
                 if len == 0 || len > MAX_EXTENT {
                     prop_assert_eq!(got, Err(BackingError::BadLength));
                 } else if !model.has_run(len) {
                     prop_assert_eq!(got, Err(BackingError::NoSpace));
                 } else {
                     let head = got.map_err(|e| TestCaseError::fail(format!("{e:?}")))?;
-                    prop_assert!(head as usize + len as usize <= blocks);
-                    for b in head..head + len {
-                        prop_assert_eq!(model.owner[b as usize], None, "block {} taken", b);
-                        model.owner[b as usize] = Some(head);
-                    }
-                    model.extents.insert(head, ExtentInfo { len, holds: 0 });
+                    take(&mut model, head, len)?;
                 }
             }
+            Op::AllocOnce(len) => match dev.alloc(len) {
+                Ok(head) => take(&mut model, head, len)?,
+                Err(BackingError::NoSpace) => {
+                    prop_assert!(!model.has_run(len), "NoSpace with a run of {} free", len);
+                }
+                Err(BackingError::SearchLimitReached) => {
+                    prop_assert!(limit < words, "a search of the whole map stopped short");
+                }
+                Err(e) => prop_assert!(false, "alloc({}): {:?}", len, e),
+            },
             Op::Hold(n) => {
                 let Some(head) = pick(&model, n) else {
                     continue;
@@ -225,7 +265,16 @@ proptest! {
         blocks in prop_oneof![1usize..20, 60usize..70, 120usize..200],
         ops in prop::collection::vec(op(), 1..300),
     ) {
-        run(blocks, ops)?;
+        run(blocks, SEARCH_WORDS, ops)?;
+    }
+
+    #[test]
+    fn searches_in_steps_match_model(
+        blocks in prop_oneof![60usize..70, 120usize..200, 250usize..700],
+        limit in 1u32..4,
+        ops in prop::collection::vec(op(), 1..300),
+    ) {
+        run(blocks, limit, ops)?;
     }
 }
 
@@ -310,4 +359,108 @@ fn bad_lengths_are_refused() {
     assert_eq!(dev.alloc(0), Err(BackingError::BadLength));
     assert_eq!(dev.alloc(MAX_EXTENT + 1), Err(BackingError::BadLength));
     assert_eq!(dev.stats().used_blocks, 0);
+}
+
+// Searches in steps.
+
+/// A device of `words` map words whose blocks are all taken but for blocks `free`.
+fn full_but(words: usize, free: std::ops::Range<u32>) -> Dev {
+    let mut dev = device(words * 64);
+    while dev.alloc(1).is_ok() {}
+    for block in free {
+        assert_eq!(dev.abort(block), Ok(1));
+    }
+    dev
+}
+
+/// `count` answers that the search reached its limit, then `last`.
+fn limits_then(count: usize, last: Result<u32, BackingError>) -> Vec<Result<u32, BackingError>> {
+    let mut answers = vec![Err(BackingError::SearchLimitReached); count];
+    answers.push(last);
+    answers
+}
+
+#[test]
+fn a_search_goes_on_where_it_stopped() {
+    // Ten words, a run of 8 free blocks only in the last one.
+    let mut dev = full_but(10, 600..608);
+    dev.set_search_limit(3);
+    let calls: Vec<_> = (0..4).map(|_| dev.alloc(8)).collect();
+    assert_eq!(calls, limits_then(3, Ok(600)));
+    // Every other word was looked at and starts no run: the last one, now full, is all
+    // that is left to look at.
+    assert_eq!(dev.alloc(8), Err(BackingError::NoSpace));
+    // Looking for runs of 8 told the longest run of each word: none of 1 either.
+    assert_eq!(dev.alloc(1), Err(BackingError::NoSpace));
+}
+
+#[test]
+fn other_lengths_do_not_restart_a_search() {
+    // Single free blocks every 64 blocks, and a run of 8 in the last word.
+    let mut dev = full_but(10, 0..0);
+    for word in 0..10u32 {
+        assert_eq!(dev.abort(word * 64 + 5), Ok(1));
+    }
+    for block in 600..608 {
+        assert_eq!(dev.abort(block), Ok(1));
+    }
+    dev.set_search_limit(2);
+    let mut calls = 0;
+    let got = loop {
+        calls += 1;
+        match dev.alloc(8) {
+            Err(BackingError::SearchLimitReached) => {
+                // Another writer takes a single block in between.
+                assert!(dev.alloc(1).is_ok());
+            }
+            got => break got,
+        }
+    };
+    assert_eq!(got, Ok(600));
+    assert_eq!(calls, 5, "ten words at two a call");
+}
+
+#[test]
+fn only_words_not_known_to_be_full_are_looked_at() {
+    let mut dev = full_but(10, 600..603);
+    dev.set_search_limit(2);
+    // Filling the device looked at every word: no run of 4 anywhere, known at once.
+    assert_eq!(dev.alloc(4), Err(BackingError::NoSpace));
+    // A run of 4 in word 1, just after the place the search starts at (word 0): only
+    // words 0 and 1 need a look.
+    for block in 64..68 {
+        assert_eq!(dev.abort(block), Ok(1));
+    }
+    // A free that makes no run of 4 changes nothing for runs of 4.
+    assert_eq!(dev.abort(130), Ok(1));
+    assert_eq!(dev.alloc(4), Ok(64));
+    assert_eq!(dev.alloc(4), Err(BackingError::NoSpace));
+    // That search went on to word 2, where a block is free.
+    assert_eq!(dev.alloc(1), Ok(130));
+    // The next free block is in the last word: words 2 to 9 are looked at, two a call.
+    let calls: Vec<_> = (0..4).map(|_| dev.alloc(1)).collect();
+    assert_eq!(calls, limits_then(3, Ok(600)));
+}
+
+#[test]
+fn a_run_freed_behind_the_search_is_found_within_a_sweep() {
+    let mut dev = full_but(4, 0..0);
+    dev.set_search_limit(1);
+    for _ in 0..3 {
+        assert_eq!(dev.alloc(2), Err(BackingError::NoSpace));
+    }
+    assert_eq!(dev.alloc(8), Err(BackingError::NoSpace));
+    // A single free block makes no run of 2.
+    assert_eq!(dev.abort(200), Ok(1));
+    assert_eq!(dev.alloc(2), Err(BackingError::NoSpace));
+    // Now one: the words looked at since the last full one are those left to look at.
+    assert_eq!(dev.abort(201), Ok(1));
+    let mut calls = 1;
+    let mut got = dev.alloc(2);
+    while got == Err(BackingError::SearchLimitReached) {
+        calls += 1;
+        got = dev.alloc(2);
+    }
+    assert_eq!(got, Ok(200));
+    assert!(calls <= 4, "{calls} calls for 4 words");
 }
