@@ -6,8 +6,8 @@
 //! writable sysfs attributes ([`attrs`]), how each page is stored ([`classify`]) and the
 //! pool of compressed objects ([`pool`], with its record layout in [`frame`] and its
 //! intrusive lists in [`list`]), and writeback to a backing device: each slot's state
-//! from resident to migrated ([`migrate`]) and the device's block allocator
-//! ([`backing`]).
+//! from resident to migrated ([`migrate`]), the device's block allocator ([`backing`])
+//! and the back-off from a device whose writes fail ([`backoff`]).
 //!
 //! The kernel module does not link this crate: it includes each module file with
 //! `#[path = "core/src/<file>.rs"]` inside its own `gscore` module. The files therefore
@@ -19,6 +19,7 @@
 
 pub mod attrs;
 pub mod backing;
+pub mod backoff;
 pub mod classify;
 pub mod frame;
 pub mod geometry;
