@@ -85,11 +85,18 @@
 //!
 //! Packed and huge frames are on one list ordered by their last store or load, which
 //! writeback walks from the cold end ([`Pool::coldest`], [`Pool::next_warmer`],
-//! [`Pool::lru_iter`]) and empties a frame with [`Pool::records`] or writes it whole from
-//! [`Pool::frame`]. Compaction does not change the order. Each frame also records the
-//! minute of its last use by a clock the caller sets ([`Pool::set_clock`]), and an idle
-//! mark that [`Pool::mark_idle`] sets (on all frames, or on those unused for a while) and
-//! a use clears ([`Pool::is_idle`]).
+//! [`Pool::lru_iter`], or in steps with [`Pool::next_in_writeback_walk`]) and empties a
+//! frame with [`Pool::records`] or writes it whole from [`Pool::frame`]. Compaction does
+//! not change the order. Each frame also records the minute of its last use by a clock the
+//! caller sets ([`Pool::set_clock`]), and an idle mark that [`Pool::mark_idle`] sets (on all
+//! frames, or on those unused for a while; in steps with [`Pool::start_mark_idle`] and
+//! [`Pool::mark_idle_step`]) and a use clears ([`Pool::is_idle`]).
+//!
+//! The pool keeps the places where the walks done in steps stand: when the frame a walk
+//! would look at next is used or retired, the walk first moves on to its neighbour. So the
+//! idle walk (hot to cold) never marks a frame used after it began, and the writeback walk
+//! (cold to hot) looks once, in order, at every frame that stays where it was, and at
+//! frames used or added meanwhile when it reaches the hot end.
 //!
 //! # Compaction
 //!
@@ -99,6 +106,15 @@
 //! near fit, which the check that a frame can be emptied could not foresee). Every object
 //! that moves is reported to `relocated(owner, old, new)` so the caller can point the
 //! owner's slot at `new`.
+//!
+//! [`Pool::compact_step`] does the same a bounded number of frames at a time, with a
+//! [`CompactCursor`] saying where it stands, so that a caller under a spinlock can drop
+//! the lock between steps. Anything may happen between steps; the compaction walks table
+//! entries (which do not move) in place, picks the sparsest frame anew at each round of
+//! emptying, and clears the marks it sets on frames it cannot empty in a last pass. A
+//! compaction abandoned midway leaves those marks: a marked frame sits last in its bucket,
+//! so stores prefer other frames of its class, until the next compaction clears the mark
+//! in its first pass.
 //!
 //! # Cost
 //!
@@ -112,8 +128,12 @@
 //! plus, only when the tail drops below the frame's largest hole, a walk over the holes
 //! of that frame. [`Pool::compact_frame`] moves the records of one frame. None of them
 //! copies bytes other than the object's own, except [`Pool::compact_frame`].
-//! [`Pool::compact`], [`Pool::release_reserve`] and [`Pool::drain`] take time in
-//! proportion to the pool. Nothing recurses.
+//! [`Pool::compact`], [`Pool::mark_idle`], [`Pool::release_reserve`] and [`Pool::drain`]
+//! take time in proportion to the pool. [`Pool::compact_step`] and
+//! [`Pool::mark_idle_step`] do the work of a number of frames the caller chooses, and
+//! [`Pool::next_in_writeback_walk`] takes O(1) steps, so that a caller under a spinlock
+//! can do the first two in parts and walk the LRU list a bounded number of frames at a
+//! time; using or retiring a frame moves those walks on in O(1) steps. Nothing recurses.
 //!
 //! # Examples
 //!
@@ -178,10 +198,16 @@ use super::frame::{
 };
 use super::geometry::PAGE_SIZE;
 use super::list::{Chain, Links, List};
+use walk::IdleWalk;
 
-// The path is relative to this file, in the host crate and in the kernel module alike.
+// The paths are relative to this file, in the host crate and in the kernel module alike.
 #[path = "pool_compact.rs"]
 mod compact;
+#[path = "pool_walk.rs"]
+mod walk;
+
+pub use compact::{CompactCursor, Compaction};
+pub use walk::IdleMarking;
 
 /// The index of a frame in the pool's frame table.
 pub type FrameId = u32;
@@ -540,7 +566,8 @@ struct Packed<F> {
     /// The last use and the idle mark. (The length in pages is the frame's: see
     /// [`Packed::pages`].)
     used: Used,
-    /// Set by [`Pool::compact`] on frames it gave up emptying; clear otherwise.
+    /// Set by compaction ([`Pool::compact_step`]) on frames it gave up emptying, until it
+    /// finishes (or the next one begins, if it was abandoned); clear otherwise.
     marked: bool,
     /// The free-space class of the frame, `usage().class()`, cached so that a change of
     /// usage computes only the new class and finds the bucket the frame is on.
@@ -1026,7 +1053,9 @@ fn record_size(len: usize) -> Result<u16, PoolError> {
 /// - Every packed frame is on the bucket of its free-space class (the class of its
 ///   [`Usage::capacity`]), which its `class` field caches, and `nonempty` has the bit of
 ///   exactly the classes whose bucket is not empty. Within a bucket, frames with `marked`
-///   set come after those without; outside [`Pool::compact`] no frame is marked.
+///   set come after those without. Only compaction marks frames: one run to its end leaves
+///   none marked, one abandoned leaves its marks until the next compaction clears them
+///   (see `pool_compact.rs`).
 /// - The records of a packed frame tile `[0, tail)` (each [`frame::record_size`] long),
 ///   the record that ends at `tail` is live, no two holes are adjacent, `record_bytes`,
 ///   `objects` and `padding` count its live records, `largest_hole` is the size of its
@@ -1040,6 +1069,9 @@ fn record_size(len: usize) -> Result<u16, PoolError> {
 ///   header of a live record. This is what [`Pool::load`] and [`Pool::free`] rely on.
 /// - `packed_frames`, `packed_pages`, `huge_frames`, `reserve_pages` and `totals` count and
 ///   sum over the frames in those states.
+/// - The frames the walks done in steps look at next (`idle_walk.next`, `writeback_walk`)
+///   are on the LRU list, if any: a frame used or retired is first walked past (see
+///   `pool_walk.rs`).
 pub struct Pool<F, S> {
     table: S,
     capacity: u32,
@@ -1048,6 +1080,10 @@ pub struct Pool<F, S> {
     reserve: List<ByUse>,
     /// Packed and huge frames, the coldest first.
     lru: List<ByUse>,
+    /// Where idle marking done in steps stands.
+    idle_walk: IdleWalk,
+    /// The frame the writeback walk looks at next.
+    writeback_walk: Option<FrameId>,
     buckets: [List<BySpace>; CLASSES],
     nonempty: u128,
     /// Limit on the pages of all frames held, if any.
@@ -1094,6 +1130,8 @@ where
             vacant: List::new(),
             reserve: List::new(),
             lru: List::new(),
+            idle_walk: IdleWalk::default(),
+            writeback_walk: None,
             buckets: [const { List::new() }; CLASSES],
             nonempty: 0,
             limit: None,
@@ -1475,11 +1513,13 @@ where
     fn touch(&mut self, id: FrameId) {
         let now = self.used_now();
         self.last_use = self.clock;
+        let hottest = self.lru.back() == Some(id);
+        self.leave_walks(id, !hottest);
         let entries = self.table.as_mut();
         if let Some(used) = entry_mut(entries, id).and_then(used_mut) {
             *used = now;
         }
-        if self.lru.back() == Some(id) {
+        if hottest {
             return;
         }
         if self.lru.remove(entries, id) {
@@ -1498,54 +1538,10 @@ where
     /// one is ignored, so that the LRU order stays the order of the stamps.
     ///
     /// A stamp is the minute of the clock, in 15 bits ([`USED_PERIOD`]), so that it fits an
-    /// entry without making it larger; [`Pool::mark_idle`] tells how ages are read back.
+    /// entry without making it larger; [`Pool::start_mark_idle`] tells how ages are read
+    /// back.
     pub fn set_clock(&mut self, now_secs: u64) {
         self.clock = self.clock.max(now_secs);
-    }
-
-    /// Marks idle the packed and huge frames not used for at least `min_age_secs` seconds
-    /// by the clock, or all of them for `None`, and returns how many frames it marked. A
-    /// store into or load from a frame clears its mark; nothing else does.
-    ///
-    /// Frames are used in LRU order, so their ages grow from the hottest to the coldest
-    /// frame: the walk goes that way, adding up the differences between the minutes of
-    /// neighbours (modulo [`USED_PERIOD`]) from the last use of any frame, and marks every
-    /// frame from the first that is old enough. Ages are so exact to the minute while no
-    /// two frames next to each other in the LRU order were last used [`USED_PERIOD`]
-    /// minutes (22 days) or more apart; if some were, the colder one may look younger than
-    /// it is, never older. A frame counts as old enough only if it surely is: its age in
-    /// whole minutes, less one, is at least `min_age_secs`. `Some(0)` marks every frame.
-    /// This walks the whole LRU list.
-    pub fn mark_idle(&mut self, min_age_secs: Option<u64>) -> u32 {
-        let entries = self.table.as_mut();
-        let mut age = (self.clock / 60).saturating_sub(self.last_use / 60);
-        let mut newer = Used::at(self.last_use / 60).minute();
-        let old_enough = |age: u64| {
-            min_age_secs.is_none_or(|min| age.saturating_sub(1).saturating_mul(60) >= min)
-        };
-        let mut idle = old_enough(age);
-        let mut marked: u32 = 0;
-        let mut next = self.lru.back();
-        let mut steps = self.lru.len();
-        while let (Some(id), Some(left)) = (next, steps.checked_sub(1)) {
-            steps = left;
-            next = self.lru.prev(entries, id);
-            let Some(used) = entry_mut(entries, id).and_then(used_mut) else {
-                continue;
-            };
-            if !idle {
-                // The age grows by the minutes between this frame's use and the newer one's.
-                let gap = newer.wrapping_sub(used.minute()) & !Used::IDLE;
-                age = age.saturating_add(u64::from(gap));
-                newer = used.minute();
-                idle = old_enough(age);
-            }
-            if idle {
-                *used = used.idle();
-                marked = marked.saturating_add(1);
-            }
-        }
-        marked
     }
 
     /// Returns `true` if the packed or huge frame `id` is marked idle ([`Pool::mark_idle`]).
@@ -1725,6 +1721,7 @@ where
         if is_packed {
             self.bucket_remove(id);
         }
+        self.leave_walks(id, true);
         let entries = self.table.as_mut();
         self.lru.remove(entries, id);
         let Some(slot) = entry_mut(entries, id) else {
@@ -1898,6 +1895,8 @@ where
         self.vacant = List::new();
         self.reserve = List::new();
         self.lru = List::new();
+        self.idle_walk = IdleWalk::default();
+        self.writeback_walk = None;
         self.buckets = [const { List::new() }; CLASSES];
         self.nonempty = 0;
         self.packed_frames = 0;

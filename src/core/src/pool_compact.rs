@@ -1,4 +1,5 @@
-//! Compaction of the pool: [`Pool::compact_frame`] and [`Pool::compact`].
+//! Compaction of the pool: [`Pool::compact_frame`], and [`Pool::compact_step`] (with
+//! [`Pool::compact`], its steps in one go).
 //!
 //! This is a child module of [`super`] (included with `#[path]`, so the kernel's include
 //! list names only `pool.rs`); it adds these methods to [`Pool`] and sees its fields.
@@ -15,6 +16,28 @@
 //! check are marked (and kept last in their bucket, so the next sparsest unmarked frame is
 //! found in O(classes)); each round empties or marks one frame, so the rounds are bounded
 //! by the number of packed frames.
+//!
+//! # In steps
+//!
+//! The caller holds a spinlock, so a compaction is done a bounded amount of work at a
+//! time ([`Pool::compact_step`]), the lock dropped in between, and a [`CompactCursor`]
+//! says where it stands. It goes through three phases, each unit of work one frame:
+//!
+//! 1. in place: the table entries in order, each packed frame compacted in place (and
+//!    any compaction mark it still has cleared, see below);
+//! 2. emptying: rounds as above, at most as many as there were packed frames when the
+//!    phase began;
+//! 3. unmarking: the table entries in order, each frame's mark cleared.
+//!
+//! Between steps anything may happen to the frames, and each phase stays right: the first
+//! and last walk table entries, which do not move (a frame freed is simply not found, a
+//! frame added behind the walk is left for the next compaction); the second picks the
+//! sparsest unmarked frame anew each round, and a mark lives in its frame (a frame freed
+//! takes its mark with it). A frame emptied by the second phase is retired before the
+//! step returns. Marks are what a compaction abandoned midway leaves behind: a marked
+//! frame sits last in its bucket, so stores prefer the other frames of its class (no
+//! invariant depends on it), until the first phase of the next compaction clears the
+//! mark.
 
 use super::frame::{self, HoleList, Record, FREE_OWNER};
 use super::{
@@ -115,7 +138,25 @@ where
         Ok(usage.tail.saturating_sub(tail))
     }
 
-    /// Compacts the pool and returns what was done.
+    /// Compacts the pool and returns what was done: [`Pool::compact_step`] until the
+    /// compaction is finished, in one go.
+    ///
+    /// This takes time in proportion to the records of the pool, under the caller's lock:
+    /// under a lock that must be held briefly, use the steps.
+    pub fn compact(
+        &mut self,
+        mut relocated: impl FnMut(u32, ObjectRef, ObjectRef),
+        mut released: impl FnMut(F),
+    ) -> CompactStats {
+        let mut cursor = CompactCursor::new();
+        while self.compact_step(&mut cursor, u32::MAX, &mut relocated, &mut released)
+            == Compaction::LimitReached
+        {}
+        cursor.stats()
+    }
+
+    /// Goes on with the compaction `cursor` stands in, doing the work of `limit` frames at
+    /// most (at least one), and returns whether it is finished.
     ///
     /// First every frame is compacted in place ([`Pool::compact_frame`]). Then, sparsest
     /// first, each packed frame whose records all fit in other packed frames (checked
@@ -124,56 +165,106 @@ where
     /// frame goes to the reserve or to `released`. No frame is taken from the reserve and
     /// none is added. Every move is reported to `relocated(owner, old, new)` as it happens;
     /// an object may move more than once, each move reported once. The LRU order does not
-    /// change.
+    /// change. Anything may happen between steps (see the [pool
+    /// documentation](super#compaction) and `pool_compact.rs`).
     ///
-    /// This takes time in proportion to the records of the pool, under the caller's lock.
-    pub fn compact(
+    /// A unit of work is a table entry looked at, with the in-place compaction of its
+    /// frame (copying at most the frame, [`MAX_FRAME_SIZE`](super::MAX_FRAME_SIZE) bytes),
+    /// or a round of emptying (copying at most the records of one frame). A compaction
+    /// run to its end without interference does what a compaction in one go does, and
+    /// [`CompactCursor::stats`] adds up what its steps did.
+    pub fn compact_step(
         &mut self,
+        cursor: &mut CompactCursor,
+        limit: u32,
         mut relocated: impl FnMut(u32, ObjectRef, ObjectRef),
         mut released: impl FnMut(F),
-    ) -> CompactStats {
-        let mut stats = CompactStats::default();
+    ) -> Compaction {
+        let mut left = limit.max(1);
+        let stats = &mut cursor.stats;
         let mut report = |owner, old, new: ObjectRef| {
             stats.objects_moved = stats.objects_moved.saturating_add(1);
             let size = frame::record_size(new.len);
             stats.bytes_moved = stats.bytes_moved.saturating_add(u64::from(size));
             relocated(owner, old, new);
         };
-
-        let mut next = self.lru.front();
-        let mut steps = self.lru.len();
-        while let (Some(id), Some(left)) = (next, steps.checked_sub(1)) {
-            steps = left;
-            next = self.lru.next(self.table.as_ref(), id);
-            if let Ok(reclaimed @ 1..) = self.compact_frame(id, &mut report) {
-                stats.frames_compacted = stats.frames_compacted.saturating_add(1);
-                stats.hole_bytes_reclaimed = stats
-                    .hole_bytes_reclaimed
-                    .saturating_add(u64::from(reclaimed));
-            }
-        }
-
-        // Each round empties or marks one frame, and marked frames stay marked.
-        let mut rounds = self.packed_frames;
-        while let (Some(source), Some(left)) = (self.sparsest_unmarked(), rounds.checked_sub(1)) {
-            rounds = left;
-            if !self.can_empty(source) {
-                self.mark(source);
+        loop {
+            // Moving to the next phase is no work; only what a phase does counts.
+            let ended = match cursor.phase {
+                Phase::InPlace { next } if next >= self.fresh => Some(Phase::Emptying {
+                    rounds: self.packed_frames,
+                }),
+                Phase::Emptying { rounds } if rounds == 0 || self.sparsest_unmarked().is_none() => {
+                    Some(Phase::Unmarking { next: 0 })
+                }
+                Phase::Unmarking { next } if next >= self.fresh => Some(Phase::Finished),
+                Phase::Finished => return Compaction::Finished,
+                _ => None,
+            };
+            if let Some(phase) = ended {
+                cursor.phase = phase;
                 continue;
             }
-            if self.empty_into_others(source, &mut report) {
-                let pages = self.frame_pages_of(source);
-                self.retire(source, &mut released);
-                stats.frames_emptied = stats.frames_emptied.saturating_add(1);
-                stats.pages_emptied = stats.pages_emptied.saturating_add(pages);
-            } else {
-                // Unreachable (see `can_empty`). Keep what is left, without holes.
-                let _ = self.compact_frame(source, &mut report);
-                self.mark(source);
-            }
+            let Some(rest) = left.checked_sub(1) else {
+                return Compaction::LimitReached;
+            };
+            left = rest;
+            cursor.phase = match cursor.phase {
+                Phase::InPlace { next } => {
+                    self.unmark(next);
+                    if let Ok(reclaimed @ 1..) = self.compact_frame(next, &mut report) {
+                        stats.frames_compacted = stats.frames_compacted.saturating_add(1);
+                        stats.hole_bytes_reclaimed = stats
+                            .hole_bytes_reclaimed
+                            .saturating_add(u64::from(reclaimed));
+                    }
+                    Phase::InPlace {
+                        next: next.saturating_add(1),
+                    }
+                }
+                Phase::Emptying { rounds } => {
+                    if let Some(pages) = self.empty_round(&mut report, &mut released) {
+                        stats.frames_emptied = stats.frames_emptied.saturating_add(1);
+                        stats.pages_emptied = stats.pages_emptied.saturating_add(pages);
+                    }
+                    Phase::Emptying {
+                        rounds: rounds.saturating_sub(1),
+                    }
+                }
+                Phase::Unmarking { next } => {
+                    self.unmark(next);
+                    Phase::Unmarking {
+                        next: next.saturating_add(1),
+                    }
+                }
+                // Unreachable: returned above.
+                Phase::Finished => Phase::Finished,
+            };
         }
-        self.clear_marks();
-        stats
+    }
+
+    /// Does a round of emptying: the sparsest unmarked packed frame is emptied into the
+    /// others if all its records fit there, and marked otherwise. Returns the pages of the
+    /// frame emptied, if one was.
+    fn empty_round(
+        &mut self,
+        report: &mut impl FnMut(u32, ObjectRef, ObjectRef),
+        released: &mut impl FnMut(F),
+    ) -> Option<u64> {
+        let source = self.sparsest_unmarked()?;
+        if !self.can_empty(source) {
+            self.mark(source);
+            return None;
+        }
+        if !self.empty_into_others(source, report) {
+            // Unreachable (see `can_empty`). Keep what is left, without holes.
+            let _ = self.compact_frame(source, report);
+            self.mark(source);
+            return None;
+        }
+        let pages = self.frame_pages_of(source);
+        self.retire(source, released);
+        Some(pages)
     }
 
     /// Returns the length in pages of the packed frame `id`, or 0.
@@ -332,21 +423,100 @@ where
         self.bucket_insert(id);
     }
 
-    /// Clears the compaction mark of every packed frame.
-    fn clear_marks(&mut self) {
-        let entries = self.table.as_mut();
-        for bucket in &self.buckets {
-            let mut next = bucket.front();
-            let mut steps = bucket.len();
-            while let (Some(id), Some(left)) = (next, steps.checked_sub(1)) {
-                steps = left;
-                next = bucket.next(entries, id);
-                if let Some(packed) = packed_mut(entries, id) {
-                    packed.marked = false;
-                }
-            }
+    /// Clears the compaction mark of the packed frame `id`, if it has one, moving it to
+    /// the front of its bucket, among the frames without.
+    fn unmark(&mut self, id: FrameId) {
+        if !packed(self.table.as_ref(), id).is_some_and(|packed| packed.marked) {
+            return;
+        }
+        self.bucket_remove(id);
+        if let Some(packed) = packed_mut(self.table.as_mut(), id) {
+            // INVARIANT: unmarked, the frame goes first in its bucket.
+            packed.marked = false;
+        }
+        self.bucket_insert(id);
+    }
+
+    /// Returns `true` if the packed frame `id` has a compaction mark: compaction gave up
+    /// emptying it and has not finished (see the [pool documentation](super#compaction)).
+    /// This is for checks.
+    pub fn is_marked(&self, id: FrameId) -> bool {
+        packed(self.table.as_ref(), id).is_some_and(|packed| packed.marked)
+    }
+}
+
+/// Where a compaction done in steps ([`Pool::compact_step`]) stands, and what it did so
+/// far.
+///
+/// A new cursor starts a compaction; one that is finished stays finished. Cursors of
+/// compactions run at the same time do not disturb each other's correctness, only their
+/// thoroughness (one clears marks the other set).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CompactCursor {
+    phase: Phase,
+    stats: CompactStats,
+}
+
+impl CompactCursor {
+    /// A cursor at the start of a compaction.
+    pub const fn new() -> Self {
+        CompactCursor {
+            phase: Phase::InPlace { next: 0 },
+            stats: CompactStats {
+                frames_compacted: 0,
+                hole_bytes_reclaimed: 0,
+                objects_moved: 0,
+                bytes_moved: 0,
+                frames_emptied: 0,
+                pages_emptied: 0,
+            },
         }
     }
+
+    /// What the steps so far did, added up.
+    pub fn stats(&self) -> CompactStats {
+        self.stats
+    }
+
+    /// Returns `true` once the compaction is finished.
+    pub fn is_finished(&self) -> bool {
+        self.phase == Phase::Finished
+    }
+}
+
+/// A phase of a compaction done in steps (see the [pool documentation](super#compaction)).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Compacting frames in place, from the table entry `next` on.
+    InPlace {
+        next: FrameId,
+    },
+    /// Emptying the sparsest frames into the others, for `rounds` more rounds at most.
+    Emptying {
+        rounds: u32,
+    },
+    /// Clearing marks, from the table entry `next` on.
+    Unmarking {
+        next: FrameId,
+    },
+    Finished,
+}
+
+impl Default for Phase {
+    fn default() -> Self {
+        Phase::InPlace { next: 0 }
+    }
+}
+
+/// What a step of compaction ([`Pool::compact_step`]) left to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Compaction {
+    /// The compaction is finished: no frame is marked by it, and its cursor's statistics
+    /// are the totals.
+    Finished,
+    /// The step did its limit of work: call again, with the lock dropped in between if
+    /// wanted, to go on.
+    LimitReached,
 }
 
 /// Counts one frame fewer in `class` of a simulated set of buckets.

@@ -11,6 +11,14 @@
 //! must be one page, the page limit must hold, and the frames must be conserved. The unit
 //! tests below them pin down the record layout, the bucket choice (sure and near fits), the
 //! frame protocol, the LRU order, compaction and the packing of large frames.
+//!
+//! The work done in steps under a lock that is dropped between them is checked in the same
+//! runs, with stores, loads and frees between the steps: compaction (every object still
+//! loads through its slot, frames marked only while a compaction is unfinished and always
+//! last in their buckets, and a compaction run in steps with nothing between them does what
+//! one in one go does), idle marking (the frames marked are exactly those old enough when
+//! it began and not used since, by a model of each frame's last use) and the writeback walk
+//! (every frame not used since it began is walked once, in LRU order, and it ends).
 
 mod common;
 use common::{best_hole, check_classes, check_frame, class, frame_len, padded_size};
@@ -21,8 +29,8 @@ use ghostswap_core::frame::{
 };
 use ghostswap_core::list::{Chain, Links, List};
 use ghostswap_core::pool::{
-    frame_pages, CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError,
-    PoolStats, Usage, NEAR_FIT_TRIES, RESERVE_CAP,
+    frame_pages, CompactCursor, CompactStats, Compaction, FrameEntry, FrameId, FrameState,
+    IdleMarking, ObjectRef, Pool, PoolError, PoolStats, Usage, NEAR_FIT_TRIES, RESERVE_CAP,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
@@ -185,6 +193,41 @@ struct Harness {
     stale: Vec<(u32, ObjectRef)>,
     /// How often each path of the frame layout was taken.
     paths: Paths,
+    /// The compaction done in steps, if one is unfinished, and the moves and bytes its
+    /// steps reported.
+    compaction: Option<(CompactCursor, u64, u64)>,
+    /// A compaction was abandoned since the last one finished: its marks may remain.
+    abandoned: bool,
+    /// The clock set on the pool, in seconds.
+    clock: u64,
+    /// The minute of the clock at the last use of each frame.
+    used_at: BTreeMap<FrameId, u64>,
+    /// The idle marking done in steps, if one is unfinished.
+    idle_walk: Option<IdleModel>,
+    /// The writeback walk, if one was begun.
+    wb_walk: Option<WalkModel>,
+}
+
+/// What an idle marking done in steps must do.
+struct IdleModel {
+    /// The frames it must mark: old enough when it began (those used since drop out).
+    old_enough: BTreeSet<FrameId>,
+    /// The frames marked idle when it began (those used since drop out).
+    idle_before: BTreeSet<FrameId>,
+    /// Frames on the LRU list when it began: the most it looks at.
+    frames: u32,
+    /// Steps taken.
+    steps: u32,
+}
+
+/// What the writeback walk must do.
+struct WalkModel {
+    /// The frames on the LRU list when it began, coldest first, not used nor walked past
+    /// since: it must return each of them, in that order.
+    due: Vec<FrameId>,
+    /// Frames it may still return: those on the list when it began, plus one per use
+    /// since.
+    left: usize,
 }
 
 /// How often the paths of the boundary tags and hole lists were taken, to show that the
@@ -261,6 +304,36 @@ enum Op {
         pick: u32,
     },
     Compact,
+    /// A whole compaction in steps of `limit` frames, nothing between them.
+    CompactInSteps {
+        limit: u32,
+    },
+    /// One step of a compaction that other operations interleave with.
+    CompactStep {
+        limit: u32,
+    },
+    /// Drops the compaction that other operations interleave with, unfinished.
+    CompactAbandon,
+    /// Advances the clock.
+    Tick {
+        secs: u64,
+    },
+    /// A whole idle marking in steps of `limit` frames, nothing between them.
+    MarkIdleInSteps {
+        min_age: Option<u64>,
+        limit: u32,
+    },
+    /// Begins an idle marking that other operations interleave with.
+    IdleStart {
+        min_age: Option<u64>,
+    },
+    IdleStep {
+        limit: u32,
+    },
+    /// Begins the writeback walk again at the coldest frame.
+    WalkRewind,
+    /// The next frame of the writeback walk.
+    WalkNext,
     AddFrame {
         len: usize,
     },
@@ -357,6 +430,38 @@ fn op(owners: u32) -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Operations for the work done in steps: stores, loads and frees between the steps, and
+/// the clock moving on by minutes.
+fn step_op(owners: u32) -> impl Strategy<Value = Op> {
+    let limit = prop_oneof![3 => 1u32..4, 1 => 4u32..40];
+    let min_age = prop_oneof![
+        1 => Just(None),
+        1 => Just(Some(0u64)),
+        3 => (1u64..900).prop_map(Some),
+    ];
+    prop_oneof![
+        10 => (0..owners, len(), any::<u64>(), frame_len())
+            .prop_map(|(owner, len, seed, frame)| Op::Store { owner, len, seed, frame }),
+        1 => (0..owners, any::<u64>(), frame_len())
+            .prop_map(|(owner, seed, frame)| Op::StoreHuge { owner, seed, frame }),
+        4 => any::<usize>().prop_map(|pick| Op::Load { pick }),
+        6 => any::<usize>().prop_map(|pick| Op::Free { pick }),
+        1 => any::<usize>().prop_map(|pick| Op::FreeLast { pick }),
+        1 => Just(Op::Compact),
+        1 => limit.clone().prop_map(|limit| Op::CompactInSteps { limit }),
+        6 => limit.clone().prop_map(|limit| Op::CompactStep { limit }),
+        1 => Just(Op::CompactAbandon),
+        3 => prop_oneof![Just(0u64), 1u64..100, 100u64..400].prop_map(|secs| Op::Tick { secs }),
+        1 => (min_age.clone(), limit.clone())
+            .prop_map(|(min_age, limit)| Op::MarkIdleInSteps { min_age, limit }),
+        1 => min_age.prop_map(|min_age| Op::IdleStart { min_age }),
+        4 => limit.clone().prop_map(|limit| Op::IdleStep { limit }),
+        1 => Just(Op::WalkRewind),
+        4 => Just(Op::WalkNext),
+        1 => Just(Op::ReleaseReserve),
+    ]
+}
+
 impl Harness {
     fn new(capacity: usize) -> Self {
         Harness {
@@ -369,12 +474,210 @@ impl Harness {
             limit: None,
             stale: Vec::new(),
             paths: Paths::default(),
+            compaction: None,
+            abandoned: false,
+            clock: 0,
+            used_at: BTreeMap::new(),
+            idle_walk: None,
+            wb_walk: None,
         }
     }
 
     fn touch(&mut self, id: FrameId) {
         self.lru.retain(|&x| x != id);
         self.lru.push(id);
+        self.used_at.insert(id, self.clock / 60);
+        if let Some(walk) = &mut self.idle_walk {
+            walk.old_enough.remove(&id);
+            walk.idle_before.remove(&id);
+        }
+        if let Some(walk) = &mut self.wb_walk {
+            walk.due.retain(|&x| x != id);
+            walk.left += 1;
+        }
+    }
+
+    /// The packed and huge frames, coldest first.
+    fn held_frames(&self) -> Vec<FrameId> {
+        self.pool.lru_iter().collect()
+    }
+
+    /// Whether a frame last used at minute `used` is surely `min_age` seconds old by the
+    /// clock now.
+    fn old_enough(&self, used: u64, min_age: Option<u64>) -> bool {
+        let age = (self.clock / 60).saturating_sub(used);
+        min_age.is_none_or(|min| age.saturating_sub(1) * 60 >= min)
+    }
+
+    /// Begins modelling an idle marking that starts now.
+    fn start_idle(&mut self, min_age: Option<u64>) {
+        let frames = self.held_frames();
+        let old_enough = frames
+            .iter()
+            .copied()
+            .filter(|id| self.old_enough(self.used_at[id], min_age))
+            .collect();
+        let idle_before = frames
+            .iter()
+            .copied()
+            .filter(|&id| self.pool.is_idle(id))
+            .collect();
+        self.pool.start_mark_idle(min_age);
+        self.idle_walk = Some(IdleModel {
+            old_enough,
+            idle_before,
+            frames: frames.len() as u32,
+            steps: 0,
+        });
+    }
+
+    /// Takes a step of the idle marking; once it is finished, checks what it marked.
+    fn idle_step(&mut self, limit: u32) -> Result<bool, TestCaseError> {
+        let got = self.pool.mark_idle_step(limit);
+        let Some(walk) = &mut self.idle_walk else {
+            // None begun, or a drain ended it: nothing is walked.
+            let finished = matches!(got, IdleMarking::Finished { .. });
+            prop_assert!(finished, "a marking never begun");
+            return Ok(true);
+        };
+        walk.steps += 1;
+        let IdleMarking::Finished { marked } = got else {
+            // A step looks at `limit` frames, and only at frames there when it began.
+            prop_assert!(u64::from(walk.steps) * u64::from(limit) < u64::from(walk.frames));
+            return Ok(false);
+        };
+        let walk = self.idle_walk.take().unwrap();
+        let held = self.held_frames();
+        for &id in &held {
+            let expected = walk.old_enough.contains(&id) || walk.idle_before.contains(&id);
+            prop_assert_eq!(self.pool.is_idle(id), expected, "frame {} idle", id);
+        }
+        // Frames marked and then freed or used count too.
+        let still_old = held
+            .iter()
+            .filter(|id| walk.old_enough.contains(id))
+            .count();
+        prop_assert!(marked as usize >= still_old);
+        prop_assert!(marked <= walk.frames);
+        Ok(true)
+    }
+
+    /// Takes the next frame of the writeback walk and checks it against the model.
+    fn walk_next(&mut self) -> Result<(), TestCaseError> {
+        let got = self.pool.next_in_writeback_walk();
+        let lru = self.held_frames();
+        let Some(walk) = &mut self.wb_walk else {
+            prop_assert_eq!(got, None, "a walk never begun");
+            return Ok(());
+        };
+        match got {
+            Some(id) => {
+                prop_assert!(lru.contains(&id), "the walk gave frame {} off the list", id);
+                prop_assert!(walk.left > 0, "the walk does not end");
+                walk.left -= 1;
+                // Frames due come in order: none colder than `id` is still due.
+                let at = lru.iter().position(|&x| x == id).unwrap();
+                let skipped: Vec<FrameId> = walk
+                    .due
+                    .iter()
+                    .copied()
+                    .filter(|x| lru[..at].contains(x))
+                    .collect();
+                prop_assert!(skipped.is_empty(), "walked past {:?}", skipped);
+                walk.due.retain(|&x| x != id);
+            }
+            None => {
+                let missed: Vec<FrameId> = walk
+                    .due
+                    .iter()
+                    .copied()
+                    .filter(|x| lru.contains(x))
+                    .collect();
+                prop_assert!(missed.is_empty(), "the walk ended before {:?}", missed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks what a finished compaction did: `stats` against the moves reported and the
+    /// pool before and after it.
+    fn check_compaction(
+        &self,
+        before: &PoolStats,
+        stats: &CompactStats,
+        moves: &[(u32, ObjectRef, ObjectRef)],
+        released: usize,
+    ) -> Result<(), TestCaseError> {
+        prop_assert_eq!(stats.objects_moved, moves.len() as u64);
+        let bytes: u64 = moves.iter().map(|m| u64::from(padded_size(m.2.len))).sum();
+        prop_assert_eq!(stats.bytes_moved, bytes);
+        // A frame is emptied into others entirely or not at all.
+        for (_, old, new) in moves {
+            if old.frame != new.frame {
+                prop_assert!(
+                    !matches!(
+                        self.pool.frame_state(old.frame),
+                        Some(FrameState::Packed(_))
+                    ),
+                    "frame {} was emptied only partly",
+                    old.frame
+                );
+            }
+        }
+        let after = self.stats();
+        prop_assert_eq!(after.hole_bytes, 0);
+        prop_assert_eq!(before.hole_bytes, stats.hole_bytes_reclaimed);
+        prop_assert_eq!(
+            after.packed_frames + stats.frames_emptied,
+            before.packed_frames
+        );
+        prop_assert_eq!(
+            after.packed_pages + stats.pages_emptied,
+            before.packed_pages
+        );
+        prop_assert_eq!(
+            after.reserve_frames as usize + released,
+            (before.reserve_frames + stats.frames_emptied) as usize
+        );
+        prop_assert_eq!(after.total_pages() <= before.total_pages(), true);
+        prop_assert_eq!(after.live_bytes, before.live_bytes);
+        self.check_compacted()
+    }
+
+    /// Takes a step of the compaction in progress, or of a new one, applying its moves.
+    fn compact_step(&mut self, limit: u32) -> Result<Compaction, TestCaseError> {
+        let (mut cursor, mut moved, mut bytes) =
+            self.compaction
+                .take()
+                .unwrap_or((CompactCursor::new(), 0, 0));
+        let mut moves = Vec::new();
+        let registry = Rc::clone(&self.registry);
+        let done = self.pool.compact_step(
+            &mut cursor,
+            limit,
+            |owner, old, new| moves.push((owner, old, new)),
+            |f| {
+                assert!(registry.borrow().live.contains_key(&f.id));
+                f.give_back();
+            },
+        );
+        moved += moves.len() as u64;
+        bytes += moves
+            .iter()
+            .map(|m| u64::from(padded_size(m.2.len)))
+            .sum::<u64>();
+        for (owner, old, new) in moves {
+            self.relocate(owner, old, new)?;
+        }
+        // The statistics add up the steps.
+        prop_assert_eq!(cursor.stats().objects_moved, moved);
+        prop_assert_eq!(cursor.stats().bytes_moved, bytes);
+        prop_assert_eq!(cursor.is_finished(), done == Compaction::Finished);
+        match done {
+            Compaction::LimitReached => self.compaction = Some((cursor, moved, bytes)),
+            Compaction::Finished => self.abandoned = false,
+        }
+        Ok(done)
     }
 
     fn pick_owner(&self, pick: usize) -> Option<u32> {
@@ -750,44 +1053,67 @@ impl Harness {
                     |owner, old, new| moves.push((owner, old, new)),
                     |f| released.push(f.give_back()),
                 );
-                prop_assert_eq!(stats.objects_moved, moves.len() as u64);
-                let bytes: u64 = moves.iter().map(|m| u64::from(padded_size(m.2.len))).sum();
-                prop_assert_eq!(stats.bytes_moved, bytes);
                 for &(owner, old, new) in &moves {
                     self.relocate(owner, old, new)?;
                 }
-                // A frame is emptied into others entirely or not at all.
-                for (_, old, new) in moves {
-                    if old.frame != new.frame {
-                        prop_assert!(
-                            !matches!(
-                                self.pool.frame_state(old.frame),
-                                Some(FrameState::Packed(_))
-                            ),
-                            "frame {} was emptied only partly",
-                            old.frame
-                        );
-                    }
-                }
-                let after = self.stats();
-                prop_assert_eq!(after.hole_bytes, 0);
-                prop_assert_eq!(before.hole_bytes, stats.hole_bytes_reclaimed);
-                prop_assert_eq!(
-                    after.packed_frames + stats.frames_emptied,
-                    before.packed_frames
-                );
-                prop_assert_eq!(
-                    after.packed_pages + stats.pages_emptied,
-                    before.packed_pages
-                );
-                prop_assert_eq!(
-                    after.reserve_frames as usize + released.len(),
-                    (before.reserve_frames + stats.frames_emptied) as usize
-                );
-                prop_assert_eq!(after.total_pages() <= before.total_pages(), true);
-                prop_assert_eq!(after.live_bytes, before.live_bytes);
-                self.check_compacted()?;
+                self.abandoned = false;
+                self.check_compaction(&before, &stats, &moves, released.len())?;
             }
+            Op::CompactInSteps { limit } => {
+                // A compaction of its own, nothing between its steps: what one in one go
+                // does. (The one interleaved with other operations stays where it is.)
+                let before = self.stats();
+                let mut cursor = CompactCursor::new();
+                let mut moves = Vec::new();
+                let mut released = Vec::new();
+                let mut steps = 0u64;
+                while self.pool.compact_step(
+                    &mut cursor,
+                    limit,
+                    |owner, old, new| moves.push((owner, old, new)),
+                    |f| released.push(f.give_back()),
+                ) == Compaction::LimitReached
+                {
+                    steps += 1;
+                    // Entries twice (in place, unmarking), rounds at most the frames.
+                    let work = 3 * u64::from(self.capacity) + 3;
+                    prop_assert!(steps * u64::from(limit) <= work, "compaction does not end");
+                }
+                for &(owner, old, new) in &moves {
+                    self.relocate(owner, old, new)?;
+                }
+                self.abandoned = false;
+                self.check_compaction(&before, &cursor.stats(), &moves, released.len())?;
+            }
+            Op::CompactStep { limit } => {
+                self.compact_step(limit)?;
+            }
+            Op::CompactAbandon => {
+                if self.compaction.take().is_some() {
+                    self.abandoned = true;
+                }
+            }
+            Op::Tick { secs } => {
+                self.clock += secs;
+                self.pool.set_clock(self.clock);
+            }
+            Op::MarkIdleInSteps { min_age, limit } => {
+                self.start_idle(min_age);
+                while !self.idle_step(limit)? {}
+            }
+            Op::IdleStart { min_age } => self.start_idle(min_age),
+            Op::IdleStep { limit } => {
+                self.idle_step(limit)?;
+            }
+            Op::WalkRewind => {
+                self.pool.rewind_writeback_walk();
+                let due = self.held_frames();
+                self.wb_walk = Some(WalkModel {
+                    left: due.len(),
+                    due,
+                });
+            }
+            Op::WalkNext => self.walk_next()?,
             Op::AddFrame { len } => {
                 self.add_frame(len)?;
             }
@@ -1026,6 +1352,21 @@ impl Harness {
         prop_assert_eq!(pool.pool_stats(), expected);
         // Every packed frame is in the bucket of its capacity's class.
         check_classes(pool, self.capacity + 2).map_err(TestCaseError::fail)?;
+        // Frames are marked only while a compaction is unfinished, and come last in their
+        // buckets.
+        for c in 0..=ghostswap_core::pool::CLASSES {
+            let marks: Vec<bool> = pool.class_frames(c).map(|id| pool.is_marked(id)).collect();
+            prop_assert!(
+                marks.windows(2).all(|w| w[0] <= w[1]),
+                "class {}: marked frames before unmarked ones: {:?}",
+                c,
+                marks
+            );
+            prop_assert!(
+                self.compaction.is_some() || self.abandoned || !marks.contains(&true),
+                "a frame marked outside a compaction"
+            );
+        }
 
         // Exactly the model's objects are live, each where its slot says, intact.
         prop_assert_eq!(&live, &self.live_keys());
@@ -1150,6 +1491,14 @@ fn check_sequence(capacity: usize, limit: Option<u64>, ops: &[Op]) -> Result<Pat
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn work_in_steps_matches_model(
+        capacity in 4usize..32,
+        ops in prop::collection::vec(step_op(40), 1..300),
+    ) {
+        check_sequence(capacity, None, &ops)?;
+    }
 
     #[test]
     fn pool_matches_model(
@@ -2001,6 +2350,118 @@ fn compact_leaves_frames_that_cannot_be_emptied() {
         BTreeSet::from([c.frame, d.frame]),
         BTreeSet::from([a.frame, b.frame])
     );
+}
+
+/// The compaction marks of the frames of each class, in the order stores try them.
+fn marks_by_class(pool: &BoxedPool) -> Vec<Vec<bool>> {
+    (0..=ghostswap_core::pool::CLASSES)
+        .map(|c| pool.class_frames(c).map(|id| pool.is_marked(id)).collect())
+        .collect()
+}
+
+#[test]
+fn compaction_in_steps_keeps_marked_frames_last_until_it_clears_them() {
+    let mut pool = boxed_pool(8);
+    // Three frames of a page, nearly full, in one class: none can be emptied.
+    let frames: Vec<FrameId> = (1..=3)
+        .map(|owner| put(&mut pool, owner, 4000).frame)
+        .collect();
+    assert_eq!(frames.iter().collect::<BTreeSet<_>>().len(), 3);
+    let mut cursor = CompactCursor::new();
+    let mut most_marked = 0;
+    let mut calls = 1;
+    while pool.compact_step(
+        &mut cursor,
+        1,
+        |_, _, _| panic!("nothing can move"),
+        |_| panic!(),
+    ) == Compaction::LimitReached
+    {
+        calls += 1;
+        for marks in marks_by_class(&pool) {
+            assert!(marks.windows(2).all(|w| w[0] <= w[1]), "{marks:?}");
+        }
+        most_marked = most_marked.max(frames.iter().filter(|&&id| pool.is_marked(id)).count());
+    }
+    assert_eq!(
+        most_marked, 3,
+        "every frame was given up, then unmarked in steps"
+    );
+    // A frame a call: the 3 entries used compacted in place, 3 rounds, 3 entries unmarked.
+    assert_eq!(calls, 9);
+    assert!(cursor.is_finished());
+    assert_eq!(cursor.stats(), CompactStats::default());
+    assert!(frames.iter().all(|&id| !pool.is_marked(id)));
+}
+
+#[test]
+fn an_abandoned_compaction_leaves_marks_that_the_next_one_clears() {
+    let mut pool = boxed_pool(8);
+    // Frame a holds 2100 and 100 bytes, frame b 2100: neither can be emptied.
+    let a1 = put(&mut pool, 1, 2100);
+    let a2 = put(&mut pool, 3, 100);
+    let b = put(&mut pool, 2, 2100);
+    assert_eq!(a1.frame, a2.frame);
+    assert_ne!(a1.frame, b.frame);
+    let mut cursor = CompactCursor::new();
+    while !(pool.is_marked(a1.frame) && pool.is_marked(b.frame)) {
+        assert_eq!(
+            pool.compact_step(&mut cursor, 1, |_, _, _| panic!(), |_| panic!()),
+            Compaction::LimitReached
+        );
+    }
+    // Abandoned with both marked. Freeing the large object of frame a makes it the
+    // sparsest frame, and its last object fits in frame b.
+    drop(cursor);
+    pool.free(a1, 1, |_| panic!()).unwrap();
+    assert!(pool.is_marked(a1.frame), "a mark stays with its frame");
+    let mut moves = Vec::new();
+    let stats = pool.compact(|owner, old, new| moves.push((owner, old, new)), |_| {});
+    // The marks were cleared first: frame a, the sparsest, was emptied into b.
+    assert_eq!(stats.frames_emptied, 1);
+    assert_eq!(moves.last().map(|m| (m.0, m.2.frame)), Some((3, b.frame)));
+    assert!(!matches!(
+        pool.frame_state(a1.frame),
+        Some(FrameState::Packed(_))
+    ));
+    assert!(!pool.is_marked(b.frame));
+}
+
+#[test]
+fn compaction_in_steps_goes_on_after_frames_change() {
+    let mut pool = boxed_pool(16);
+    let objects: Vec<ObjectRef> = (0..24).map(|owner| put(&mut pool, owner, 700)).collect();
+    let mut slots: BTreeMap<u32, ObjectRef> = (0..24).zip(objects).collect();
+    let mut cursor = CompactCursor::new();
+    let mut owner = 0;
+    loop {
+        let mut moves = Vec::new();
+        let done = pool.compact_step(
+            &mut cursor,
+            2,
+            |owner, old, new| moves.push((owner, old, new)),
+            |_| {},
+        );
+        for (owner, old, new) in moves {
+            assert_eq!(slots.insert(owner, new), Some(old));
+        }
+        if done == Compaction::Finished {
+            break;
+        }
+        // Between steps: every other object freed, a new one stored.
+        if let Some(old) = slots.remove(&owner) {
+            pool.free(old, owner, |_| {}).unwrap();
+        }
+        slots.insert(100 + owner, put(&mut pool, 100 + owner, 300));
+        owner += 2;
+    }
+    for (&owner, &r) in &slots {
+        let expected = content(u64::from(owner) + 1, usize::from(r.len));
+        assert_eq!(pool.load(r, owner).unwrap(), &expected[..]);
+    }
+    for id in 0..16 {
+        assert!(!pool.is_marked(id));
+    }
 }
 
 #[test]
