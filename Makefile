@@ -5,8 +5,11 @@
 #
 #   make demo     install what is missing, build, boot a VM, swap through ghostswap0
 #   make test     host tests + VM tests; ends with "N passed, N failed"
-#   make kernel   the cached test kernel (~/.cache/ghostswap)
+#   make kernel   the cached test kernel (~/.cache/ghostswap/build)
 #   make module   ghostswap.ko against that kernel
+#   make kernel-debug, make module-debug
+#                 the same with KASAN, lockdep & co (~/.cache/ghostswap/build-debug,
+#                 ghostswap-debug.ko); make test runs every VM case on both
 #   make bench    ghostswap vs zram in one VM (tests/bench); not part of make test
 
 SHELL := /bin/bash
@@ -15,7 +18,8 @@ export GHOSTSWAP_CACHE := $(CACHE)
 
 KMAKE = source scripts/kmake-env.sh && kmake
 
-.PHONY: all deps kernel module tools test test-host test-vm demo bench clean
+.PHONY: all deps kernel kernel-debug module module-debug tools test test-host test-vm \
+	test-vm-debug demo bench clean
 
 all: module tools
 
@@ -25,9 +29,14 @@ deps:
 kernel: deps
 	@bash scripts/build-kernel.sh
 
+kernel-debug: deps
+	@bash scripts/build-kernel.sh debug
+
 module: kernel
-	@$(KMAKE) M=$(CURDIR) modules
-	@cp src/ghostswap.ko ghostswap.ko
+	@bash scripts/build-module.sh release
+
+module-debug: kernel-debug
+	@bash scripts/build-module.sh debug
 
 tools: deps
 	@cargo build --release -q -p swapcheck
@@ -38,7 +47,10 @@ test-host: deps
 test-vm: module tools
 	@bash tests/vm/run.sh
 
-test: module tools
+test-vm-debug: module-debug tools
+	@bash tests/vm/run.sh --debug
+
+test: module module-debug tools
 	@bash tests/run-all.sh
 
 demo: module tools
@@ -49,5 +61,5 @@ bench: module tools
 
 clean:
 	-@$(KMAKE) M=$(CURDIR) clean >/dev/null 2>&1
-	rm -f ghostswap.ko
+	rm -f ghostswap.ko ghostswap-debug.ko
 	cargo clean

@@ -1,36 +1,49 @@
 #!/usr/bin/env bash
-# Builds the ghostswap test kernel: Debian's 6.12 source + patches/ + kernel/ghostswap.config.
+# Builds a ghostswap test kernel: Debian's 6.12 source + patches/ + config fragments.
+#
+# usage: scripts/build-kernel.sh [release|debug]
+#
+#   release  tinyconfig + kernel/ghostswap.config, built in $GHOSTSWAP_CACHE/build
+#   debug    the same + kernel/ghostswap-debug.config (KASAN, lockdep, ...),
+#            built in $GHOSTSWAP_CACHE/build-debug
 #
 # The source tree lives in $GHOSTSWAP_CACHE/src as a git repository of the pristine
-# source, so switching to another patch series only rewrites the files that differ
-# and make rebuilds incrementally. Build output goes to $GHOSTSWAP_CACHE/build (O=).
-# A stamp keyed on the patches, the config fragment and the toolchain lets a
-# module-only change skip the kernel entirely.
+# source, shared by both variants; it is only rewritten when the patch series
+# changed, so one variant's build never makes the other rebuild. Each variant has
+# its own output directory (O=) and its own stamp, keyed on the patches, its config
+# fragments and the toolchain, so a module-only change skips the kernel entirely.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
+variant=${1:-release}
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 src=$cache/src
-out=$cache/build
 tarball=/usr/src/linux-source-6.12.tar.xz
 
-log() { printf 'build-kernel: %s\n' "$*" >&2; }
-die() { printf 'build-kernel: error: %s\n' "$*" >&2; exit 1; }
+log() { printf 'build-kernel(%s): %s\n' "$variant" "$*" >&2; }
+die() { printf 'build-kernel(%s): error: %s\n' "$variant" "$*" >&2; exit 1; }
 
+GS_KERNEL_VARIANT=$variant
 . "$repo/scripts/kmake-env.sh"
+out=$KOUT
+case $variant in
+release) frags=("$repo/kernel/ghostswap.config") ;;
+debug) frags=("$repo/kernel/ghostswap.config" "$repo/kernel/ghostswap-debug.config") ;;
+*) die "unknown variant '$variant' (release or debug)" ;;
+esac
 
-key() {
-    {
-        cat "$repo/kernel/ghostswap.config"
-        for p in $(series); do cat "$repo/patches/$p"; done
-        /usr/bin/rustc --version; "$BINDGEN" --version; clang-19 --version | head -1
-        sha256sum "$tarball" | cut -d' ' -f1
-    } | sha256sum | cut -d' ' -f1
-}
 series() { grep -v -e '^#' -e '^\s*$' "$repo/patches/series" 2>/dev/null || true; }
+toolchain() {
+    /usr/bin/rustc --version; "$BINDGEN" --version; clang-19 --version | head -1
+    sha256sum "$tarball" | cut -d' ' -f1
+}
+series_key() {
+    { for p in $(series); do cat "$repo/patches/$p"; done; toolchain; } | sha256sum | cut -d' ' -f1
+}
+key() { { cat "${frags[@]}"; series_key; } | sha256sum | cut -d' ' -f1; }
 
 want=$(key)
-if [ -f "$out/arch/x86/boot/bzImage" ] && [ "$(cat "$cache/kernel.key" 2>/dev/null)" = "$want" ]; then
+if [ -f "$out/arch/x86/boot/bzImage" ] && [ "$(cat "$out.key" 2>/dev/null)" = "$want" ]; then
     log "kernel up to date ($out/arch/x86/boot/bzImage)"
     exit 0
 fi
@@ -49,20 +62,27 @@ if [ ! -d "$src/.git" ]; then
     git -C "$src" tag pristine
 fi
 
-# Back to pristine (only changed files are rewritten), then the series in order.
-log "applying patches/series"
-git -C "$src" checkout -q -f --detach pristine
-git -C "$src" clean -q -fdx
-for p in $(series); do
-    git -C "$src" apply --whitespace=nowarn "$repo/patches/$p" || die "patch $p does not apply"
-done
+# Back to pristine (only changed files are rewritten), then the series in order;
+# skipped when the tree already carries this series.
+series_want=$(series_key)
+if [ "$(cat "$cache/src.key" 2>/dev/null)" != "$series_want" ]; then
+    log "applying patches/series"
+    rm -f "$cache/src.key"
+    git -C "$src" checkout -q -f --detach pristine
+    git -C "$src" clean -q -fdx
+    for p in $(series); do
+        git -C "$src" apply --whitespace=nowarn "$repo/patches/$p" || die "patch $p does not apply"
+    done
+    echo "$series_want" >"$cache/src.key"
+fi
 
 mkdir -p "$out"
-frag=$repo/kernel/ghostswap.config
-if ! cmp -s "$frag" "$cache/config.fragment"; then
-    log "configuring (tinyconfig + fragment)"
+merged=$out.fragment
+if ! cat "${frags[@]}" | cmp -s - "$merged"; then
+    log "configuring (tinyconfig + ${frags[*]##*/})"
+    rm -f "$merged"
     kmake tinyconfig >/dev/null
-    "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "$frag" >/dev/null
+    "$src/scripts/kconfig/merge_config.sh" -m -O "$out" "$out/.config" "${frags[@]}" >/dev/null
     kmake olddefconfig >/dev/null
     # Every requested option must have survived dependency resolution.
     bad=0
@@ -74,12 +94,12 @@ if ! cmp -s "$frag" "$cache/config.fragment"; then
         else
             grep -qx "$line" "$out/.config" || { log "$line did not take"; bad=1; }
         fi
-    done < "$frag"
-    [ "$bad" = 0 ] || die "config fragment not satisfied (see above)"
-    cp "$frag" "$cache/config.fragment"
+    done < <(cat "${frags[@]}")
+    [ "$bad" = 0 ] || die "config fragments not satisfied (see above)"
+    cat "${frags[@]}" >"$merged"
 fi
 
-log "building bzImage (this takes 10-25 minutes on a fresh cache)"
+log "building bzImage in $out (10-25 minutes on a fresh cache)"
 kmake -j"$(nproc)" bzImage modules
-echo "$want" > "$cache/kernel.key"
+echo "$want" >"$out.key"
 log "done: $out/arch/x86/boot/bzImage"

@@ -19,10 +19,17 @@ GS_CASES_DIR=${GS_CASES_DIR:-$GS_REPO/tests/vm/cases}
 GS_CASE_TIMEOUT=${GS_CASE_TIMEOUT:-600}
 GS_SELFTEST_ZRAM=${GS_SELFTEST_ZRAM:-0}
 GS_LIB=$GS_REPO/tests/vm/lib.sh
-export GS_REPO GS_SCRATCH GS_MODULE GS_SWAPCHECK GS_SELFTEST_ZRAM GS_LIB GS_CASES_DIR
+GS_DEBUG_KERNEL=${GS_DEBUG_KERNEL:-0}
+export GS_REPO GS_SCRATCH GS_MODULE GS_SWAPCHECK GS_SELFTEST_ZRAM GS_LIB GS_CASES_DIR GS_DEBUG_KERNEL
 
-# Kernel log lines that fail a case (grep -E).
+# Kernel log lines that fail a case (grep -E): BUG:, WARNING: and Oops cover KASAN
+# ("BUG: KASAN"), lockdep ("WARNING: possible circular locking dependency"), the
+# atomic-sleep checker ("BUG: sleeping function called from invalid context"), soft
+# lockups ("BUG: soft lockup"); the rest are reports with other prefixes.
 BAD_KMSG='BUG|WARNING|Oops|panic|Call Trace|ghostswap.*(error|leak)'
+BAD_KMSG+='|blocked for more than|soft lockup|hard LOCKUP|rcu.*stall|KASAN|UBSAN'
+BAD_KMSG+='|lockdep|locking dependency|inconsistent lock state|ODEBUG|list_(add|del) corruption'
+BAD_KMSG+='|general protection fault|kernel BUG'
 
 results=$GS_SCRATCH/results
 : >"$results"
@@ -40,7 +47,15 @@ report() {
 	echo "$name $status${reason:+ $reason}" >>"$results"
 }
 
-echo "GSTEST-BEGIN kernel=$(uname -r) selftest_zram=$GS_SELFTEST_ZRAM tests=$GS_TESTS"
+# lockdep reports once and then turns itself off: a case after that could hide a
+# splat, so each case also checks that it is still on.
+lockdep_on() {
+	grep -q '^ *debug_locks: *1' /proc/lockdep_stats 2>/dev/null
+}
+lockdep_was_on=0
+lockdep_on && lockdep_was_on=1
+
+echo "GSTEST-BEGIN kernel=$(uname -r) selftest_zram=$GS_SELFTEST_ZRAM debug=${GS_DEBUG_KERNEL:-0} lockdep=$lockdep_was_on tests=$GS_TESTS"
 for name in $GS_TESTS; do
 	case_file=$GS_CASES_DIR/$name.sh
 	out=$GS_SCRATCH/$name.out
@@ -91,6 +106,11 @@ for name in $GS_TESTS; do
 		printf '%s\n' "$bad" | sed "s/^/[$name]   /"
 		first=$(printf '%s\n' "$bad" | head -n 1 | sed 's/^\[[ 0-9.]*\] //')
 		reason="${reason:+$reason; }kernel log: $first"
+	fi
+
+	if ((lockdep_was_on)) && ! lockdep_on; then
+		reason="${reason:+$reason; }lockdep turned itself off (a lock report in this case or its teardown)"
+		lockdep_was_on=0
 	fi
 
 	echo "[$name] took $((SECONDS - start))s"

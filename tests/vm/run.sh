@@ -3,9 +3,14 @@
 # and prints `PASS name` / `FAIL name: reason` per case and a closing
 # `vm: N passed, N failed` line. Exit status 0 iff every requested case passed.
 #
-# usage: tests/vm/run.sh [--kernel BZIMAGE] [--module KO] [--swapcheck BIN] [CASE...]
+# usage: tests/vm/run.sh [--debug] [--kernel BZIMAGE] [--module KO] [--swapcheck BIN] [CASE...]
 #
-# CASE is a name from tests/vm/cases (with or without .sh); default: all of them.
+# CASE is a name from tests/vm/cases (with or without .sh); default: all of them but
+# those whose header says `# needs: debug-kernel` (fault injection), which only the
+# debug run includes.
+# --debug: the debug kernel (KASAN, lockdep, ...; `make kernel-debug`) and the module
+# built for it (ghostswap-debug.ko), longer timeouts, and the closing line reads
+# `vm-debug: N passed, N failed`.
 # Environment (the options win over it):
 #   GS_KERNEL         kernel image (default $GHOSTSWAP_CACHE/build/arch/x86/boot/bzImage)
 #   GS_MODULE         module (default <repo>/ghostswap.ko)
@@ -14,8 +19,8 @@
 #   GS_SELFTEST_ZRAM  1: run the cases against the built-in zram (harness self-test;
 #                     no module needed)
 #   GS_CASES_DIR      directory of the case scripts (default <repo>/tests/vm/cases)
-#   GS_CASE_TIMEOUT   seconds per case (default 600)
-#   GS_VM_TIMEOUT     seconds for the whole VM (default 1500)
+#   GS_CASE_TIMEOUT   seconds per case (default 600; --debug: 900)
+#   GS_VM_TIMEOUT     seconds for the whole VM (default 1500; --debug: 3000)
 #   GS_VERBOSE        1: show the VM console while it runs
 #   GHOSTSWAP_CACHE   default $HOME/.cache/ghostswap; logs go to its vm-logs/
 
@@ -23,13 +28,27 @@ set -u -o pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
-kernel=${GS_KERNEL:-$cache/build/arch/x86/boot/bzImage}
-module=${GS_MODULE:-$repo/ghostswap.ko}
+debug=0
+for arg in "$@"; do [[ $arg == --debug ]] && debug=1; done
+if ((debug)); then
+	kernel=${GS_KERNEL:-$cache/build-debug/arch/x86/boot/bzImage}
+	module=${GS_MODULE:-$repo/ghostswap-debug.ko}
+	vm_timeout=${GS_VM_TIMEOUT:-3000}
+	case_timeout=${GS_CASE_TIMEOUT:-900}
+	label=vm-debug
+	# Every KASAN report, not only the first of the boot.
+	append="zswap.enabled=0 kasan_multi_shot"
+else
+	kernel=${GS_KERNEL:-$cache/build/arch/x86/boot/bzImage}
+	module=${GS_MODULE:-$repo/ghostswap.ko}
+	vm_timeout=${GS_VM_TIMEOUT:-1500}
+	case_timeout=${GS_CASE_TIMEOUT:-600}
+	label=vm
+	append="zswap.enabled=0"
+fi
 swapcheck=${GS_SWAPCHECK:-$repo/target/release/swapcheck}
 cases_dir=${GS_CASES_DIR:-$repo/tests/vm/cases}
 selftest=${GS_SELFTEST_ZRAM:-0}
-vm_timeout=${GS_VM_TIMEOUT:-1500}
-case_timeout=${GS_CASE_TIMEOUT:-600}
 
 usage() {
 	sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"
@@ -44,6 +63,7 @@ die() {
 tests=()
 while (($#)); do
 	case $1 in
+	--debug) ;;
 	--kernel) kernel=${2:?}; shift ;;
 	--module) module=${2:?}; shift ;;
 	--swapcheck) swapcheck=${2:?}; shift ;;
@@ -58,7 +78,11 @@ if ((${#tests[@]} == 0)); then
 		read -ra tests <<<"$GS_TESTS"
 	else
 		for f in "$cases_dir"/*.sh; do
-			[[ -e $f ]] && tests+=("$f")
+			[[ -e $f ]] || continue
+			if ((!debug)) && grep -q '^# needs: debug-kernel' "$f"; then
+				continue
+			fi
+			tests+=("$f")
 		done
 	fi
 fi
@@ -89,6 +113,7 @@ PATH=$(dirname "$vng_bin"):$PATH
 export PATH
 
 stamp=$(date +%Y%m%d-%H%M%S)
+((debug)) && stamp+=-debug
 logdir=$cache/vm-logs
 scratch=$logdir/$stamp
 log=$logdir/$stamp.log
@@ -104,16 +129,17 @@ config=$scratch/config
 	printf 'GS_CASES_DIR=%q\n' "$cases_dir"
 	printf 'GS_CASE_TIMEOUT=%q\n' "$case_timeout"
 	printf 'GS_TESTS=%q\n' "${names[*]}"
+	printf 'GS_DEBUG_KERNEL=%q\n' "$debug"
 } >"$config"
 
-echo "vm: kernel $kernel"
+echo "$label: kernel $kernel"
 if [[ -n $module ]]; then
-	echo "vm: module $module"
+	echo "$label: module $module"
 else
-	echo "vm: zram self-test (GS_SELFTEST_ZRAM=1), no module"
+	echo "$label: zram self-test (GS_SELFTEST_ZRAM=1), no module"
 fi
-echo "vm: cases ${names[*]}"
-echo "vm: log $log"
+echo "$label: cases ${names[*]}"
+echo "$label: log $log"
 
 # A spare disk for the writeback cases, attached over virtio-blk with the serial
 # "gsback" (lib.sh: backing_disk). Sparse on the host, removed after the run.
@@ -125,13 +151,13 @@ drive+=" -device virtio-blk-pci,drive=gsback,serial=gsback"
 start=$SECONDS
 vm_cmd=(timeout --kill-after=30 "$vm_timeout"
 	"$vng_bin" --run "$kernel" --disable-kvm --force-9p -m 2G -p 2 --verbose
-	--rwdir "$scratch" --append "zswap.enabled=0" --qemu-opts="$drive"
+	--rwdir "$scratch" --append "$append" --qemu-opts="$drive"
 	--exec "bash $(printf '%q' "$repo/tests/vm/guest.sh") $(printf '%q' "$config")")
 if [[ ${GS_VERBOSE:-0} == 1 ]]; then
 	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$log"
 else
 	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$log" |
-		sed -un 's/.*GSTEST-START \([^ ]*\).*/vm: running \1/p'
+		sed -un "s/.*GSTEST-START \\([^ ]*\\).*/$label: running \\1/p"
 fi
 vm_rc=${PIPESTATUS[0]}
 rm -f "$backing"
@@ -139,9 +165,9 @@ elapsed=$((SECONDS - start))
 # vng's own exit status carries no meaning here (255 even for a clean run with the
 # console fallback); only timeout's 124/137 does.
 if ((vm_rc == 124 || vm_rc == 137)); then
-	echo "vm: timed out after ${elapsed}s"
+	echo "$label: timed out after ${elapsed}s"
 else
-	echo "vm: finished in ${elapsed}s"
+	echo "$label: finished in ${elapsed}s"
 fi
 
 # Results: the guest's results file first, the console as a fallback.
@@ -180,5 +206,5 @@ for name in "${names[@]}"; do
 		failed=$((failed + 1))
 	fi
 done
-echo "vm: $passed passed, $failed failed"
+echo "$label: $passed passed, $failed failed"
 ((failed == 0 && passed > 0))
