@@ -7,11 +7,15 @@
 //! ```text
 //! disk open_mutex (DiskRef::with_open_lock, reset only)
 //!   -> GhostDevice::config (Mutex; sysfs stores only)
+//!     -> work queue flush (reset only)
 //!     -> Writeback::running (Mutex; writeback runs, manual and automatic)
 //!       -> stream mutex (Streams::with; data path)
-//!         -> Backend::store (SpinLock; data path, slot-free notification)
+//!         -> Writeback::reserve (Mutex; I/O buffer of last resort)
+//!           -> Backend::store (SpinLock; data path, slot-free notification)
 //! GhostDevice::backend (SpinLock) is only held to clone or swap the Arc.
 //! GhostDevice::pending_backing (Mutex) is taken under config only.
+//! backing_dev opens its target (taking that disk's open_mutex) with no
+//! lock held.
 //! ```
 //!
 //! Nothing sleeps or allocates under `Backend::store`: frames are allocated
@@ -72,6 +76,13 @@ impl Frame {
             .or_else(|_| MappedPages::alloc(flags, 0))
             .map(Self)
             .map_err(Into::into)
+    }
+}
+
+impl Frame {
+    /// Returns `true` for a frame of one page.
+    pub(crate) fn is_single(&self) -> bool {
+        self.0.order() == 0
     }
 }
 
@@ -278,9 +289,9 @@ impl GhostDevice {
                 .map_err(|_| EINVAL)?;
         }
         let streams = Streams::new(config.algorithm(), config.effective_level())?;
+        let writeback = Writeback::new(config.writeback(), pending.is_some())?;
         let backing = pending.take();
         drop(pending);
-        let writeback = Writeback::new(config.writeback());
         let backend = Arc::pin_init(
             pin_init!(Backend {
                 pages,
@@ -308,14 +319,24 @@ impl GhostDevice {
     /// Frees every page, frame and stream (zram's `reset`); the caller holds
     /// the disk's open mutex, has checked that nobody has it open, and has
     /// reset the configuration.
+    ///
+    /// Returns only once nothing of the old backend writes to its backing
+    /// device any more: a re-initialized device may allocate the same blocks
+    /// at once, and a late write of the old one would overwrite them.
     pub(crate) fn release(&self) {
         let backend = self.backend.lock().take();
         if let Some(backend) = &backend {
             backend.writeback.stop();
+            // Deferred bios and automatic runs queued or running end (an
+            // automatic run stops at its next frame, after its batch).
+            self.queue.flush();
+            // A manual run cannot be in progress (it holds `config`, which
+            // the caller holds), and a run waits for its batch before it
+            // lets go of `running`: once it is free, no write is in flight.
+            backend.writeback.wait_idle();
         }
         // Usually the last reference: the store, its frames and the backing
-        // device are freed here, with no lock held. A work item still running
-        // holds its own and frees them when it ends.
+        // device are freed here, with no lock held.
         drop(backend);
         *self.pending_backing.lock() = None;
         self.io.clear();
@@ -386,5 +407,8 @@ pub(crate) fn create_disk(index: u32, disksize: &[u8]) -> Result<GenDisk<GhostDe
         .max_discard_sectors(u32::MAX >> 9)
         .discard_granularity(block)
         .max_write_zeroes_sectors(u32::MAX >> 9)
+        // Swap's slot-free notifications carry offsets relative to the device
+        // swap is on: a swap area on a partition would free the wrong slots.
+        .partitions(false)
         .build_bio_based(format_args!("ghostswap{index}"), device)
 }

@@ -32,7 +32,7 @@ use crate::gscore::{
     store::{Found, Incoming, StoreError},
 };
 use crate::streams::Codec;
-use crate::writeback::{self, Counters};
+use crate::writeback::{self, Counters, IoBuffer};
 
 /// Where a bio is being handled.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -144,8 +144,19 @@ fn data_pages(
 
 /// Hands `bio` to the device's work queue, which handles it again from its
 /// first page where it may wait for the backing device.
+///
+/// A write that cannot be deferred fails, and none of its pages may keep
+/// older data: every page of it is refused (the pages before the one that
+/// needed room were stored already).
 fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: Defer) -> Result {
-    let mut deferred = bio.defer()?;
+    let pages = page_range(bio.sector(), u64::from(bio.bytes()), backend.pages);
+    let refuse_all = |backend: &Backend| {
+        if let (Defer::Write, Ok(pages)) = (why, pages.clone()) {
+            refuse(backend, pages);
+        }
+    };
+    let mut deferred = bio.defer().inspect_err(|_| refuse_all(&backend))?;
+    let handle = backend.clone();
     // If the work item cannot be allocated, dropping it ends the bio with an
     // error.
     device
@@ -182,7 +193,10 @@ fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: De
             }
             deferred.end(result);
         })
-        .map_err(|_| ENOMEM)
+        .map_err(|_| {
+            refuse_all(&handle);
+            ENOMEM
+        })
 }
 
 /// [`write`] on the work queue, which needs no device: a page the pool still
@@ -369,27 +383,36 @@ enum Frame {
 /// Gives the pool a frame for a store that needs one ([`frame_for`]),
 /// allocated with the store lock dropped.
 ///
-/// Without a backing device, a store that gets no frame (no memory, or the
-/// limit reached) is refused: the slot's old content is dropped and the
-/// write fails with `ENOMEM`. With one, a frame refused at the limit is
-/// [`Frame::AtLimit`]: writeback, or a direct store, can take the page.
+/// A multi-page frame refused at `mem_limit` is tried again as a single
+/// page, which may still fit under it. Without a backing device, a store
+/// that gets no frame (no memory, or the limit reached) is refused: the
+/// slot's old content is dropped and the write fails with `ENOMEM`. With
+/// one, a frame refused at the limit is [`Frame::AtLimit`]: writeback, or a
+/// direct store, can take the page.
 fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result<Frame> {
-    let refused = match frame_for(incoming) {
-        Ok(frame) => backend.store.lock().add_frame(frame).err(),
-        Err(_) => {
-            refuse(backend, index..index + 1);
-            return Err(ENOMEM);
+    let mut frame = frame_for(incoming);
+    loop {
+        let refused = match frame {
+            Ok(frame) => backend.store.lock().add_frame(frame).err(),
+            Err(_) => {
+                refuse(backend, index..index + 1);
+                return Err(ENOMEM);
+            }
+        };
+        let Some(refused) = refused else {
+            return Ok(Frame::Added);
+        };
+        if refused.is_single() {
+            break;
         }
-    };
-    if let Some(frame) = refused {
-        drop(frame);
-        if backend.backing.is_some() {
-            return Ok(Frame::AtLimit);
-        }
-        refuse(backend, index..index + 1);
-        return Err(ENOMEM);
+        drop(refused);
+        frame = PoolFrame::single(store_gfp());
     }
-    Ok(Frame::Added)
+    if backend.backing.is_some() {
+        return Ok(Frame::AtLimit);
+    }
+    refuse(backend, index..index + 1);
+    Err(ENOMEM)
 }
 
 /// Stores a page the pool refused straight to the backing device, in a block
@@ -402,9 +425,12 @@ fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Resul
         .lock()
         .begin_direct(index)
         .map_err(|_| ENOMEM)?;
-    let block = kernel::page::MappedPages::alloc(store_gfp(), 0).map_err(Error::from);
-    let (dest, written) = match block {
-        Ok(mut block) => {
+    let mut buffer = backend.writeback.io_buffer();
+    let (dest, written) = match buffer.pages() {
+        Some(block) => {
+            // The buffer may have been used before: the block must hold
+            // nothing but this page's bytes.
+            block.as_mut().fill(0);
             let dest = match incoming {
                 Incoming::Packed(data) => write.write_record(block.as_mut(), data),
                 Incoming::Huge(page) => block.as_mut().get_mut(..PAGE_SIZE).map(|bytes| {
@@ -415,12 +441,12 @@ fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Resul
                 Incoming::SameFilled(_) => None,
             };
             let written = match dest {
-                Some(_) => writeback::write_block(bdev, write.sector(), block),
+                Some(_) => writeback::write_block(bdev, write.sector(), buffer),
                 None => Err(EINVAL),
             };
             (dest.unwrap_or(write.page()), written)
         }
-        Err(e) => (write.page(), Err(e)),
+        None => (write.page(), Err(EIO)),
     };
     let stored = backend
         .store
@@ -509,15 +535,15 @@ enum Loaded {
 /// Loads slot `index` into `page`, decompressing with `codec` under the
 /// store lock and stamping its frame with `now` (see [`clock`]); in the
 /// worker, reads a migrated page from the backing device into `buffer`
-/// (allocated on first use) with the lock dropped.
-fn load_page(
-    backend: &Backend,
+/// (taken on first use) with the lock dropped.
+fn load_page<'a>(
+    backend: &'a Backend,
     codec: &mut Codec,
     index: u64,
     page: &mut [u8],
     context: Context,
     now: Option<u64>,
-    buffer: &mut Option<kernel::page::MappedPages>,
+    buffer: &mut Option<IoBuffer<'a>>,
 ) -> Result<Loaded> {
     let pinned = {
         let mut store = backend.store.lock();
@@ -569,20 +595,18 @@ fn load_page(
 /// Reads the migrated page `dest` of slot `index` into `page`; with
 /// `promote_on_read`, stores it back in the pool if the slot still holds
 /// `dest` and the pool is below its high watermark.
-fn load_migrated(
-    backend: &Backend,
+fn load_migrated<'a>(
+    backend: &'a Backend,
     codec: &mut Codec,
     index: u64,
     page: &mut [u8],
     dest: crate::gscore::migrate::Dest,
-    buffer: &mut Option<kernel::page::MappedPages>,
+    buffer: &mut Option<IoBuffer<'a>>,
 ) -> Result {
     let bdev = backend.backing.as_ref().ok_or(EIO)?;
-    let buffer = match buffer {
-        Some(buffer) => buffer,
-        None => buffer.insert(writeback::read_buffer()?),
-    };
     let wb = &backend.writeback;
+    let buffer = buffer.get_or_insert_with(|| wb.io_buffer());
+    let buffer = buffer.pages().ok_or(EIO)?;
     let data = writeback::read_migrated(bdev, &wb.counters, dest, buffer)?;
     let incoming = if dest.is_page() {
         page.get_mut(..PAGE_SIZE).ok_or(EIO)?.copy_from_slice(data);

@@ -303,21 +303,32 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
             Ok(())
         }
         Attr::BackingDev => {
-            let mut config = device.config.lock();
-            match config.check_backing_dev(input).map_err(attr_error)? {
+            // The path is opened with no lock held: opening takes the target
+            // disk's open mutex, which `reset` takes before `config`.
+            let request = device
+                .config
+                .lock()
+                .check_backing_dev(input)
+                .map_err(attr_error)?;
+            let opened = match request {
                 BackingDevRequest::Attach(path) => {
                     let path = CString::try_from_fmt(fmt!("{path}"))?;
                     let bdev = BlockDevice::open(&path, device)?;
-                    // Never refused: checked above, under the same lock.
-                    config.set_backing_dev(input).map_err(attr_error)?;
-                    // A device opened before is closed here.
-                    *device.pending_backing.lock() = Some(bdev);
+                    // A ghostswap disk (this one or another) could make a
+                    // writeback wait for itself.
+                    if bdev.disk_owned_by(&crate::THIS_MODULE) {
+                        return Err(EINVAL);
+                    }
+                    Some(bdev)
                 }
-                BackingDevRequest::Detach => {
-                    config.set_backing_dev(input).map_err(attr_error)?;
-                    *device.pending_backing.lock() = None;
-                }
-            }
+                BackingDevRequest::Detach => None,
+            };
+            // Checked again: the device may have been initialized meanwhile.
+            let mut config = device.config.lock();
+            config.set_backing_dev(input).map_err(attr_error)?;
+            // A device opened before is closed here (the block layer closes
+            // it after this write returns, outside every lock).
+            *device.pending_backing.lock() = opened;
             Ok(())
         }
         Attr::Writeback => {
@@ -334,7 +345,9 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
             }
             backend.store.lock().set_clock(writeback::now_secs());
             WbEvents::add(&backend.writeback.counters.manual_runs, 1);
-            let ran = writeback::run(&backend, Pick::from_request(request), budget, Until::Done)?;
+            // EAGAIN while an automatic run works, as documented.
+            let ran =
+                writeback::try_run(&backend, Pick::from_request(request), budget, Until::Done)?;
             config.charge_writeback(ran.blocks);
             // Nothing moved: say why.
             match ran {
@@ -400,8 +413,8 @@ fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> 
     let Some(backend) = device.backend() else {
         return writeln!(
             out,
-            "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
         );
     };
     let store = backend.store.lock();
@@ -413,7 +426,7 @@ fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> 
     let get = WbEvents::get;
     writeln!(
         out,
-        "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         written,
         get(&events.frames_written),
         get(&events.bytes_written),
@@ -424,6 +437,7 @@ fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> 
         direct,
         get(&events.auto_runs),
         get(&events.manual_runs),
+        get(&events.buffer_fallbacks),
     )
 }
 

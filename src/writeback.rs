@@ -16,17 +16,18 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use kernel::{
+    alloc::{flags, Flags},
     block::bdev::{with_plug, WriteBatch},
     block::BlockDevice,
     new_mutex,
     page::MappedPages,
     prelude::*,
-    sync::{Arc, Mutex},
+    sync::{lock::mutex::MutexBackend, lock::Guard, Arc, Mutex},
     time::Ktime,
     workqueue::Queue,
 };
 
-use crate::device::{store_gfp, Backend, DeviceStore};
+use crate::device::{Backend, DeviceStore};
 use crate::gscore::{
     attrs::{WritebackConfig, WritebackRequest},
     geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
@@ -45,6 +46,14 @@ const COPY_ORDER: u32 = 3;
 /// two blocks of its extent.
 const READ_ORDER: u32 = 1;
 
+/// Allocation flags of the buffers backing-device I/O uses beyond its
+/// reserve: no I/O (reclaim may be waiting for this device), no retries (a
+/// failure has a fallback, the reserve, so waiting for memory is never
+/// worth it: orders up to 3 would otherwise retry forever) and no warning.
+fn buffer_gfp() -> Flags {
+    flags::GFP_NOIO | flags::__GFP_NORETRY | flags::__GFP_NOWARN
+}
+
 /// Indexes a `page_indexes=` run looks at per hold of the store lock.
 const PAGES_PER_LOCK: u64 = 1024;
 
@@ -60,6 +69,9 @@ pub(crate) struct Counters {
     pub(crate) blocks_read: AtomicU64,
     /// Reads of the backing device that failed.
     pub(crate) read_errors: AtomicU64,
+    /// Buffers the allocator did not have at hand: a run wrote with fewer
+    /// copy buffers, or a read or direct store waited for the reserve.
+    pub(crate) buffer_fallbacks: AtomicU64,
     /// Deferred bios that failed (added to `io_stat`).
     pub(crate) failed_reads: AtomicU64,
     pub(crate) failed_writes: AtomicU64,
@@ -76,12 +88,64 @@ impl Counters {
     }
 }
 
+/// The copy buffers of writeback runs, kept from one run to the next.
+///
+/// The first is allocated with the backend, so a run always has one and
+/// makes progress whatever the allocator says; up to [`BATCH`] are added as
+/// the allocator has them at hand ([`buffer_gfp`]).
+struct CopyBuffers([Option<MappedPages>; BATCH]);
+
+impl CopyBuffers {
+    /// Takes a spare buffer, or allocates one (`None`: neither).
+    fn take(&mut self, counters: &Counters) -> Option<MappedPages> {
+        if let Some(buffer) = self.0.iter_mut().find_map(Option::take) {
+            return Some(buffer);
+        }
+        MappedPages::alloc(buffer_gfp(), COPY_ORDER)
+            .inspect_err(|_| Counters::add(&counters.buffer_fallbacks, 1))
+            .ok()
+    }
+
+    /// Puts `buffer` back (there is always room: a run has at most
+    /// [`BATCH`] buffers).
+    fn give_back(&mut self, buffer: MappedPages) {
+        if let Some(free) = self.0.iter_mut().find(|entry| entry.is_none()) {
+            *free = Some(buffer);
+        }
+    }
+}
+
+/// The reserve buffer of reads of migrated pages and direct stores, for
+/// when the allocator has none at hand: whoever needs it waits for it.
+type ReserveGuard<'a> = Guard<'a, Option<MappedPages>, MutexBackend>;
+
+/// A buffer for one backing-device read or direct store.
+pub(crate) enum IoBuffer<'a> {
+    Own(MappedPages),
+    Reserve(ReserveGuard<'a>),
+}
+
+impl IoBuffer<'_> {
+    /// The pages of the buffer (`None` only if a write kept a reserve's
+    /// pages, which [`write_block`] never lets happen).
+    pub(crate) fn pages(&mut self) -> Option<&mut MappedPages> {
+        match self {
+            IoBuffer::Own(pages) => Some(pages),
+            IoBuffer::Reserve(guard) => guard.as_mut(),
+        }
+    }
+}
+
 /// Writeback state of one initialized device.
 #[pin_data]
 pub(crate) struct Writeback {
-    /// Held for the length of a run: one at a time.
+    /// Held for the length of a run, one at a time, with the run's copy
+    /// buffers.
     #[pin]
-    running: Mutex<()>,
+    running: Mutex<CopyBuffers>,
+    /// See [`IoBuffer`]; order [`READ_ORDER`].
+    #[pin]
+    reserve: Mutex<Option<MappedPages>>,
     /// `pool_high_wmark` and `pool_low_wmark`, in percent of `mem_limit`,
     /// copied from the configuration for the data path and the worker.
     pub(crate) high_wmark: AtomicU8,
@@ -95,18 +159,47 @@ pub(crate) struct Writeback {
 }
 
 impl Writeback {
-    pub(crate) fn new(settings: &WritebackConfig) -> impl PinInit<Self> {
+    /// The writeback state of a new backend; with a backing device, its
+    /// first copy buffer and its I/O reserve are allocated here (may sleep).
+    pub(crate) fn new(settings: &WritebackConfig, backing: bool) -> Result<impl PinInit<Self>> {
         let (high, low) = (settings.pool_high_wmark(), settings.pool_low_wmark());
         let promote = settings.promote_on_read();
-        pin_init!(Self {
-            running <- new_mutex!((), "ghostswap:writeback"),
+        let mut copies = CopyBuffers([const { None }; BATCH]);
+        let mut reserve = None;
+        if backing {
+            copies.0[0] = Some(MappedPages::alloc(GFP_KERNEL, COPY_ORDER)?);
+            reserve = Some(MappedPages::alloc(GFP_KERNEL, READ_ORDER)?);
+        }
+        Ok(pin_init!(Self {
+            running <- new_mutex!(copies, "ghostswap:writeback"),
+            reserve <- new_mutex!(reserve, "ghostswap:io_reserve"),
             high_wmark: AtomicU8::new(high),
             low_wmark: AtomicU8::new(low),
             promote_on_read: AtomicBool::new(promote),
             auto_queued: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
             counters: Counters::default(),
-        })
+        }))
+    }
+
+    /// Waits until no run is in progress (device reset, after [`stop`]).
+    ///
+    /// [`stop`]: Writeback::stop
+    pub(crate) fn wait_idle(&self) {
+        drop(self.running.lock());
+    }
+
+    /// A buffer of [`READ_ORDER`] for a backing-device read or direct store:
+    /// a new one if the allocator has one at hand, else the reserve (waits
+    /// for it).
+    pub(crate) fn io_buffer(&self) -> IoBuffer<'_> {
+        match MappedPages::alloc(buffer_gfp(), READ_ORDER) {
+            Ok(pages) => IoBuffer::Own(pages),
+            Err(_) => {
+                Counters::add(&self.counters.buffer_fallbacks, 1);
+                IoBuffer::Reserve(self.reserve.lock())
+            }
+        }
     }
 
     /// Copies the settings a sysfs write may have changed.
@@ -217,49 +310,67 @@ struct Begun {
 }
 
 /// Writes back the frames `pick` gives until `until`, within `budget` blocks
-/// if any. Sleeps; call with no lock held.
+/// if any, after waiting for a run in progress. Sleeps; call with no lock
+/// held but `config` (see the lock order in `device.rs`).
 ///
 /// # Errors
 ///
-/// `ENODEV` without a backing device, `ENOMEM` if no copy buffer could be
-/// allocated; a run that wrote frames and then met an error reports what it
-/// did instead.
-pub(crate) fn run(
+/// `ENODEV` without a backing device; a run that wrote frames and then met
+/// an error reports what it did instead.
+pub(crate) fn run(backend: &Backend, pick: Pick, budget: Option<u64>, until: Until) -> Result<Ran> {
+    let mut buffers = backend.writeback.running.lock();
+    run_with(backend, &mut buffers, pick, budget, until)
+}
+
+/// [`run`], unless a run is in progress: then `EAGAIN` (a `writeback`
+/// write while an automatic run works).
+pub(crate) fn try_run(
     backend: &Backend,
+    pick: Pick,
+    budget: Option<u64>,
+    until: Until,
+) -> Result<Ran> {
+    let mut buffers = backend.writeback.running.try_lock().ok_or(EAGAIN)?;
+    run_with(backend, &mut buffers, pick, budget, until)
+}
+
+/// [`run`] with `running` held: `spare` are its copy buffers.
+fn run_with(
+    backend: &Backend,
+    spare: &mut CopyBuffers,
     mut pick: Pick,
     budget: Option<u64>,
     until: Until,
 ) -> Result<Ran> {
     let bdev = backend.backing.as_ref().ok_or(ENODEV)?;
-    let wb = &backend.writeback;
-    let _running = wb.running.lock();
-    // Copy buffers not in flight, and the writes of the batch by tag.
-    let mut spare: [Option<MappedPages>; BATCH] = [const { None }; BATCH];
+    let counters = &backend.writeback.counters;
+    // The writes of the batch by tag.
     let mut writes: [Option<FrameWrite>; BATCH] = [None; BATCH];
     let mut ran = Ran::default();
     let mut after = None;
     let mut left = budget;
     let mut finished = false;
     while !finished {
-        let mut batch = WriteBatch::new(bdev)?;
+        let mut batch = match WriteBatch::new(bdev) {
+            Ok(batch) => batch,
+            // What earlier batches wrote is reported (and charged).
+            Err(_) if ran.blocks > 0 || ran.failed > 0 => break,
+            Err(e) => return Err(e),
+        };
         let mut count = 0;
         with_plug(|| {
             while count < BATCH {
-                let buffer = match spare.iter_mut().find_map(Option::take) {
-                    Some(buffer) => buffer,
-                    None => match MappedPages::alloc(store_gfp(), COPY_ORDER) {
-                        Ok(buffer) => buffer,
-                        Err(_) => {
-                            finished = count == 0;
-                            return;
-                        }
-                    },
+                // With none at hand, the batch goes with what it has; the
+                // first buffer of a batch is always there (`CopyBuffers`).
+                let Some(buffer) = spare.take(counters) else {
+                    finished = count == 0;
+                    return;
                 };
                 let begun =
                     match begin_next(backend, &mut pick, &mut after, &mut left, until, buffer) {
                         Step::Begun(begun) => begun,
                         Step::Again(buffer) => {
-                            keep(&mut spare, buffer);
+                            spare.give_back(buffer);
                             continue;
                         }
                         Step::Stop(buffer, why) => {
@@ -268,7 +379,7 @@ pub(crate) fn run(
                                 Stop::NoSpace => ran.no_space = true,
                                 Stop::Done => {}
                             }
-                            keep(&mut spare, buffer);
+                            spare.give_back(buffer);
                             finished = true;
                             return;
                         }
@@ -278,7 +389,7 @@ pub(crate) fn run(
                 if let Err(refused) = batch.submit(write.sector(), begun.buffer, write.len(), tag) {
                     // Never submitted: the pages stay in memory.
                     end_frame(backend, &write, refused.buffer.as_ref(), false, &mut ran);
-                    keep(&mut spare, refused.buffer);
+                    spare.give_back(refused.buffer);
                     finished = true;
                     return;
                 }
@@ -298,21 +409,13 @@ pub(crate) fn run(
                     &mut ran,
                 );
             }
-            keep(&mut spare, done.buffer);
+            spare.give_back(done.buffer);
         }
         if count == 0 {
             finished = true;
         }
     }
     Ok(ran)
-}
-
-/// Puts `buffer` back with the spare copy buffers (there is always room:
-/// a run has at most [`BATCH`] buffers).
-fn keep(spare: &mut [Option<MappedPages>; BATCH], buffer: MappedPages) {
-    if let Some(free) = spare.iter_mut().find(|entry| entry.is_none()) {
-        *free = Some(buffer);
-    }
 }
 
 enum Stop {
@@ -446,14 +549,36 @@ pub(crate) fn read_migrated<'a>(
         .ok_or(EIO)
 }
 
-/// Writes the first page of `block` at `sector` of `bdev` and waits for it.
-pub(crate) fn write_block(bdev: &BlockDevice, sector: u64, block: MappedPages) -> Result {
-    let mut batch = WriteBatch::new(bdev)?;
-    batch.submit(sector, block, PAGE_SIZE, 0)?;
-    batch.wait().next().map_or(Err(EIO), |done| done.result)
+/// Writes the first page of `buffer` at `sector` of `bdev` and waits for
+/// it. A reserve buffer's pages are lent to the write and put back.
+pub(crate) fn write_block(bdev: &BlockDevice, sector: u64, buffer: IoBuffer<'_>) -> Result {
+    match buffer {
+        IoBuffer::Own(pages) => write_page(bdev, sector, pages).0,
+        IoBuffer::Reserve(mut reserve) => {
+            let pages = reserve.take().ok_or(EIO)?;
+            let (result, pages) = write_page(bdev, sector, pages);
+            *reserve = pages;
+            result
+        }
+    }
 }
 
-/// Allocates the buffer [`read_migrated`] reads into.
-pub(crate) fn read_buffer() -> Result<MappedPages> {
-    Ok(MappedPages::alloc(store_gfp(), READ_ORDER)?)
+/// Writes the first page of `pages` at `sector` of `bdev`, waits for it and
+/// gives the pages back (`None` only if the block layer kept them, never).
+fn write_page(
+    bdev: &BlockDevice,
+    sector: u64,
+    pages: MappedPages,
+) -> (Result, Option<MappedPages>) {
+    let mut batch = match WriteBatch::new(bdev) {
+        Ok(batch) => batch,
+        Err(e) => return (Err(e), Some(pages)),
+    };
+    if let Err(refused) = batch.submit(sector, pages, PAGE_SIZE, 0) {
+        return (Err(EIO), Some(refused.buffer));
+    }
+    match batch.wait().next() {
+        Some(done) => (done.result, Some(done.buffer)),
+        None => (Err(EIO), None),
+    }
 }

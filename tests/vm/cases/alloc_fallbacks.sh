@@ -1,0 +1,53 @@
+#!/bin/bash
+# needs: debug-kernel (fail_page_alloc with a stack-trace filter)
+# Proves backing-device I/O makes progress when the allocator has no multi-page block to give: with every allocation of order 1 or more made from the module's code failing (fail_page_alloc), writeback still moves every frame with its preallocated copy buffer, reads of migrated pages use the reserve, the fallbacks are counted, and every page reads back right.
+# shellcheck source=SCRIPTDIR/../lib.sh
+. "${GS_LIB:-$(dirname "$0")/../lib.sh}"
+
+is_selftest && { selftest_note "fault injection targets the ghostswap module"; exit 0; }
+F=/sys/kernel/debug/fail_page_alloc
+[[ -d $F && -e $F/require-start ]] ||
+	fail "no $F with a stack-trace filter (CONFIG_FAIL_PAGE_ALLOC, CONFIG_FAULT_INJECTION_STACKTRACE_FILTER)"
+BD=$(backing_disk) || fail "no backing disk (tests/vm/run.sh attaches one)"
+S=$GS_SYSFS
+CHECK=$(dirname "$0")/../pagecheck.py
+ref=$GS_CASE_DIR/ref.img
+pages=4096
+
+stop_injection() { echo 0 >"$F/probability"; }
+trap stop_injection EXIT
+
+load_module disksize= || fail "load_module failed"
+echo "$BD" >"$S/backing_dev" || fail "backing_dev"
+echo $((pages * 4))K >"$S/disksize" || fail "disksize"
+python3 "$CHECK" make "$ref" $pages || fail "cannot make the reference pages"
+expect_ok "write the reference pages" dd if="$ref" of="$GS_DEV" bs=1M oflag=direct status=none
+
+# Fail every allocation of order >= 1 whose stack passes through the module.
+read -r _ size _ _ _ base < <(grep '^ghostswap ' /proc/modules)
+[[ $base =~ ^0x[0-9a-f]+$ && $base != 0x0000000000000000 ]] || fail "no module address in /proc/modules"
+printf '%d\n' "$base" >"$F/require-start"
+printf '%d\n' $((base + size)) >"$F/require-end"
+echo 1 >"$F/min-order"
+echo N >"$F/ignore-gfp-wait"
+echo N >"$F/ignore-gfp-highmem"
+echo N >"$F/task-filter"
+echo 32 >"$F/stacktrace-depth"
+echo 0 >"$F/space"
+echo 0 >"$F/verbose"
+echo -1 >"$F/times"
+echo 1 >"$F/interval"
+echo 100 >"$F/probability"
+info "fail_page_alloc: order >= 1 from [$base, +$size) fails"
+
+expect_ok "writeback all" sh -c "echo all >$S/writeback"
+moved=$(read_stat "$GS_DEV" writeback_stat 1) || fail "writeback_stat"
+check_gt "$moved" $((pages / 2)) "pages written back"
+out=$(python3 "$CHECK" check "$GS_DEV" "$ref" 2>&1) || fail "pagecheck: $out"
+info "$out"
+grep -q ' eio=0 wrong=0 ' <<<"$out" || fail "pages read back wrong or with EIO: $out"
+check_gt "$(read_stat "$GS_DEV" writeback_stat 11)" 0 "buffer_fallbacks"
+stop_injection
+show_stats "$GS_DEV"
+echo 1 >"$S/reset" || fail "reset"
+unload_module || fail "unload failed"
