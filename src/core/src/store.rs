@@ -67,6 +67,44 @@
 //!
 //! The store takes effect when it ends: until then the slot reads, and may be
 //! stored into or freed, as before.
+//!
+//! # Work in bounded steps
+//!
+//! The module holds the store under a spinlock that swap's slot-free
+//! notification takes too, so nothing may hold it long. Work over the whole
+//! pool has a form that does a bounded amount per call and says whether it is
+//! finished; the module calls it under the lock, drops the lock, and calls
+//! again until it is:
+//!
+//! ```text
+//! let mut cursor = CompactCursor::new();
+//! while store.lock().compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP, drop)
+//!     == Compaction::LimitReached
+//! {
+//!     // The lock is dropped here; stores, frees and writeback go on meanwhile.
+//! }
+//! ```
+//!
+//! - compaction: [`Store::compact_step`] with a
+//!   [`CompactCursor`](super::pool::CompactCursor), the work of `limit` frames
+//!   a step ([`COMPACT_FRAMES_PER_STEP`] suggested);
+//! - idle marking: [`Store::start_mark_idle`], then [`Store::mark_idle_step`],
+//!   `limit` frames a step, O(1) each ([`IDLE_FRAMES_PER_STEP`]);
+//! - writeback's walk: [`Store::rewind_writeback`] when a run begins, then
+//!   [`Store::next_writeback_within`], `limit` frames a step
+//!   ([`WRITEBACK_FRAMES_PER_STEP`]), instead of [`Store::next_writeback`];
+//! - space on the backing device: [`Store::begin_writeback`] and
+//!   [`Store::begin_direct`] look at
+//!   [`SEARCH_WORDS`](super::backing::SEARCH_WORDS) map words at most, and fail
+//!   with [`WritebackError::SearchLimitReached`] if they found no room yet:
+//!   call again for the same frame or page.
+//!
+//! Anything may happen between steps: stores, loads, frees, writebacks begun
+//! and ended, frames added and released, a drain. Each form stays correct
+//! through it (see [`super::pool`]'s compaction and walks), and run to its end
+//! with nothing in between it does what the form in one go
+//! ([`Store::compact`], [`Store::mark_idle`], [`Store::next_writeback`]) does;
+//! those remain for tests and small pools.
 
 use core::ops::Range;
 
@@ -74,10 +112,16 @@ use super::backing::{Backing, BackingError, BackingStats, Extents};
 use super::frame::{self, Page, FREE_OWNER, MAX_OBJECT};
 use super::geometry::PAGE_SIZE;
 use super::migrate::{self, Dest, Slots, State, Ticket, WbCounts, WbError, PAGE_LEN};
-use super::pool::{
-    CompactStats, FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, Usage,
-};
+use super::pool::{FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, Usage};
 use super::stats::{Counters, MmStat};
+
+// The path is relative to this file, in the host crate and in the kernel module alike.
+#[path = "store_steps.rs"]
+mod steps;
+
+pub use steps::{
+    NextWriteback, COMPACT_FRAMES_PER_STEP, IDLE_FRAMES_PER_STEP, WRITEBACK_FRAMES_PER_STEP,
+};
 
 /// A packed frame is compacted as soon as freeing an object leaves holes of at
 /// least its length divided by this.
@@ -329,8 +373,9 @@ pub struct ClassCounts {
     pub huge_pages: u64,
     /// Huge pages stored since the store was created.
     pub huge_pages_since: u64,
-    /// Pages freed by [`Store::compact`] since the store was created: the pages
-    /// of the frames it emptied.
+    /// Pages freed by compaction ([`Store::compact`], [`Store::compact_step`])
+    /// since the store was created: the pages of the frames it emptied, counted
+    /// by the step that emptied them.
     pub pages_compacted: u64,
     /// Frames compacted automatically since the store was created, because
     /// freeing an object left holes of at least `1 / AUTO_COMPACT_DIVISOR` of
@@ -639,94 +684,6 @@ where
     /// from a coarse clock read under the lock it already holds.
     pub fn set_clock(&mut self, now_secs: u64) {
         self.pool.set_clock(now_secs);
-    }
-
-    /// Sets the clock to `now_secs` and marks idle every packed and huge frame,
-    /// or with `min_age_secs` only those not used for at least that long (zram's
-    /// `idle` attribute, by frame rather than by slot: the frame is what is
-    /// written back). Returns the frames marked. A store into or load from a
-    /// frame clears its mark. See [`Pool::mark_idle`] for how ages are kept.
-    pub fn mark_idle(&mut self, now_secs: u64, min_age_secs: Option<u64>) -> u32 {
-        self.pool.set_clock(now_secs);
-        self.pool.mark_idle(min_age_secs)
-    }
-
-    /// Returns the next frame to write back in `mode`: walking the LRU list from
-    /// the coldest frame, or from the frame after `after` if it is still held
-    /// (else from the coldest again), the first packed or huge frame that `mode`
-    /// takes and that has a resident slot to write. Reserve frames are never
-    /// written. [`WritebackMode::Page`] gives the frame of its slot if the slot
-    /// is resident, and only when `after` is `None`.
-    ///
-    /// The module loops: under its lock, pick a frame and begin its writeback;
-    /// submit the write; call again with `after` the frame just begun. A frame
-    /// begun has no resident slot left, so it is not picked again unless
-    /// stored into meanwhile. Each call walks at most the LRU list.
-    pub fn next_writeback(&self, mode: WritebackMode, after: Option<FrameId>) -> Option<FrameId> {
-        if let WritebackMode::Page(index) = mode {
-            if after.is_some() {
-                return None;
-            }
-            return match self.slots.state(index).ok()? {
-                State::Resident(Content::Packed(object)) => Some(object.frame),
-                State::Resident(Content::Huge(id)) => Some(*id),
-                _ => None,
-            };
-        }
-        let mut next = match after {
-            Some(id) if self.pool.frame(id).is_some() => self.pool.next_warmer(id),
-            _ => self.pool.coldest(),
-        };
-        // Bounded by the frames the pool can hold, should the list be corrupted.
-        let mut steps = self.pool.capacity();
-        while let (Some(id), Some(left)) = (next, steps.checked_sub(1)) {
-            steps = left;
-            if self.takes(mode, id) && self.has_resident(id) {
-                return Some(id);
-            }
-            next = self.pool.next_warmer(id);
-        }
-        None
-    }
-
-    /// Returns `true` if writeback in `mode` takes the packed or huge frame `id`.
-    fn takes(&self, mode: WritebackMode, id: FrameId) -> bool {
-        let huge = || matches!(self.pool.frame_state(id), Some(FrameState::Huge { .. }));
-        match mode {
-            WritebackMode::All => true,
-            WritebackMode::Huge | WritebackMode::Incompressible => huge(),
-            WritebackMode::Idle => self.pool.is_idle(id),
-            WritebackMode::HugeIdle => huge() && self.pool.is_idle(id),
-            WritebackMode::Page(_) => false,
-        }
-    }
-
-    /// Returns `true` if a slot holds an object of frame `id` resident: what
-    /// [`Store::begin_writeback`] would begin.
-    fn has_resident(&self, id: FrameId) -> bool {
-        let holds = |owner: u32, content: Content| matches!(self.slots.state(u64::from(owner)), Ok(State::Resident(c)) if *c == content);
-        match self.pool.frame_state(id) {
-            Some(FrameState::Huge { owner }) => holds(owner, Content::Huge(id)),
-            Some(FrameState::Packed(_)) => self
-                .pool
-                .records(id)
-                .any(|(owner, object)| holds(owner, Content::Packed(object))),
-            _ => false,
-        }
-    }
-
-    /// Compacts the pool, moving objects and updating their slots (migrating
-    /// ones too: their completions free the objects where they are then).
-    pub fn compact(&mut self, released: impl FnMut(F)) -> CompactStats {
-        let slots = &mut self.slots;
-        let stats = self
-            .pool
-            .compact(|owner, old, new| relocate(slots, owner, old, new), released);
-        self.classes.pages_compacted = self
-            .classes
-            .pages_compacted
-            .saturating_add(stats.pages_emptied);
-        stats
     }
 
     /// Frees every slot and every frame (device reset or teardown), and the

@@ -2410,9 +2410,8 @@ fn an_abandoned_compaction_leaves_marks_that_the_next_one_clears() {
             Compaction::LimitReached
         );
     }
-    // Abandoned with both marked. Freeing the large object of frame a makes it the
-    // sparsest frame, and its last object fits in frame b.
-    drop(cursor);
+    // The cursor is abandoned here, both frames marked. Freeing the large object of frame
+    // a makes it the sparsest frame, and its last object fits in frame b.
     pool.free(a1, 1, |_| panic!()).unwrap();
     assert!(pool.is_marked(a1.frame), "a mark stays with its frame");
     let mut moves = Vec::new();

@@ -1,15 +1,18 @@
 //! Edge cases of the store's writeback: errors of `begin_writeback`, loads of migrated
-//! slots, the frames `next_writeback` picks in each mode, idle marking by age, the
-//! watermark, and direct stores over slots in each state, failed or with a bad
-//! destination.
+//! slots, the frames `next_writeback` picks in each mode (and its walk in bounded steps,
+//! checked to pick the same frames everywhere), idle marking by age (at once and in
+//! steps), the watermark, direct stores over slots in each state, failed or with a bad
+//! destination, compaction in steps, and a backing device searched in steps.
 
-use ghostswap_core::backing::Backing;
+use ghostswap_core::backing::{Backing, Extents};
 use ghostswap_core::frame::{Page, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
-use ghostswap_core::pool::{FrameEntry, FrameId, FrameState};
+use ghostswap_core::pool::{
+    CompactCursor, Compaction, FrameEntry, FrameId, FrameState, IdleMarking,
+};
 use ghostswap_core::store::{
-    Content, DirectWrite, Found, Incoming, Store, StoreError, WritebackEnd, WritebackError,
-    WritebackMode,
+    Content, DirectWrite, Found, Incoming, NextWriteback, Store, StoreError, WritebackEnd,
+    WritebackError, WritebackMode,
 };
 
 type Frame = Box<[u8]>;
@@ -55,8 +58,9 @@ fn frame_of(store: &TestStore, index: u64) -> FrameId {
     }
 }
 
-/// Every frame `next_writeback` gives in `mode`, as the module loops.
-fn picks(store: &TestStore, mode: WritebackMode) -> Vec<FrameId> {
+/// Every frame `next_writeback` gives in `mode`, as the module loops; the walk in steps
+/// of one and of two frames must give the same.
+fn picks(store: &mut TestStore, mode: WritebackMode) -> Vec<FrameId> {
     let mut out = Vec::new();
     let mut after = None;
     while let Some(id) = store.next_writeback(mode, after) {
@@ -64,7 +68,42 @@ fn picks(store: &TestStore, mode: WritebackMode) -> Vec<FrameId> {
         out.push(id);
         after = Some(id);
     }
+    for limit in [1, 2] {
+        assert_eq!(picks_within(store, mode, limit), out, "in steps of {limit}");
+    }
     out
+}
+
+/// Every frame the walk in steps of `limit` frames gives in `mode`.
+fn picks_within(store: &mut TestStore, mode: WritebackMode, limit: u32) -> Vec<FrameId> {
+    let frames = store.pool().lru_iter().count() as u32;
+    store.rewind_writeback();
+    let mut out = Vec::new();
+    let mut calls = 0;
+    loop {
+        calls += 1;
+        match store.next_writeback_within(mode, limit) {
+            // `Page` is asked once.
+            NextWriteback::Frame(id) if matches!(mode, WritebackMode::Page(_)) => return vec![id],
+            NextWriteback::Frame(id) => out.push(id),
+            NextWriteback::NoneLeft => return out,
+            NextWriteback::LimitReached => {}
+        }
+        // Each frame is looked at once: a call picks one, or looks at `limit`.
+        assert!(calls <= frames + 1, "the walk loops");
+    }
+}
+
+/// Marks idle as `Store::mark_idle` does, in steps of `limit` frames.
+fn mark_idle_in_steps(store: &mut TestStore, now: u64, min_age: Option<u64>, limit: u32) -> u32 {
+    store.start_mark_idle(now, min_age);
+    let frames = store.pool().lru_iter().count() as u32;
+    for _ in 0..=frames {
+        if let IdleMarking::Finished { marked } = store.mark_idle_step(limit) {
+            return marked;
+        }
+    }
+    panic!("idle marking does not end");
 }
 
 #[test]
@@ -203,35 +242,35 @@ fn next_writeback_walks_from_the_coldest_frame_by_mode() {
     // A frame in the reserve is never picked.
     store.add_frame(vec![0u8; 4096].into_boxed_slice()).unwrap();
 
-    assert_eq!(picks(&store, WritebackMode::All), frames);
+    assert_eq!(picks(&mut store, WritebackMode::All), frames);
     let huge = vec![frames[1], frames[3]];
-    assert_eq!(picks(&store, WritebackMode::Huge), huge);
-    assert_eq!(picks(&store, WritebackMode::Incompressible), huge);
-    assert_eq!(picks(&store, WritebackMode::Page(2)), [frames[2]]);
-    assert_eq!(picks(&store, WritebackMode::Page(4)), []);
-    assert_eq!(picks(&store, WritebackMode::Page(7)), []);
-    assert_eq!(picks(&store, WritebackMode::Page(99)), []);
+    assert_eq!(picks(&mut store, WritebackMode::Huge), huge);
+    assert_eq!(picks(&mut store, WritebackMode::Incompressible), huge);
+    assert_eq!(picks(&mut store, WritebackMode::Page(2)), [frames[2]]);
+    assert_eq!(picks(&mut store, WritebackMode::Page(4)), []);
+    assert_eq!(picks(&mut store, WritebackMode::Page(7)), []);
+    assert_eq!(picks(&mut store, WritebackMode::Page(99)), []);
     // Nothing is idle yet.
-    assert_eq!(picks(&store, WritebackMode::Idle), []);
-    assert_eq!(picks(&store, WritebackMode::HugeIdle), []);
+    assert_eq!(picks(&mut store, WritebackMode::Idle), []);
+    assert_eq!(picks(&mut store, WritebackMode::HugeIdle), []);
 
     // A load makes its frame the hottest.
     assert!(store.load(0).is_ok());
     let order = vec![frames[1], frames[2], frames[3], frames[0]];
-    assert_eq!(picks(&store, WritebackMode::All), order);
+    assert_eq!(picks(&mut store, WritebackMode::All), order);
 
     // A frame being written back has no resident slot: skipped, also by `Page`.
     let mut copy = vec![0u8; 4096];
     let write = store.begin_writeback(frames[2], &mut copy).unwrap();
     assert_eq!(
-        picks(&store, WritebackMode::All),
+        picks(&mut store, WritebackMode::All),
         [frames[1], frames[3], frames[0]]
     );
-    assert_eq!(picks(&store, WritebackMode::Page(2)), []);
+    assert_eq!(picks(&mut store, WritebackMode::Page(2)), []);
     // Once migrated, its frame is gone from the LRU list.
     store.end_writeback(&write, &copy, true, |_| ());
     assert_eq!(
-        picks(&store, WritebackMode::All),
+        picks(&mut store, WritebackMode::All),
         [frames[1], frames[3], frames[0]]
     );
     // A frame `after` that is gone restarts the walk from the coldest frame.
@@ -241,8 +280,23 @@ fn next_writeback_walks_from_the_coldest_frame_by_mode() {
     );
 }
 
+/// How a test marks frames idle: at once, or in steps of one frame.
+type Mark = fn(&mut TestStore, u64, Option<u64>) -> u32;
+
+const MARKINGS: [Mark; 3] = [
+    |store, now, min_age| store.mark_idle(now, min_age),
+    |store, now, min_age| mark_idle_in_steps(store, now, min_age, 1),
+    |store, now, min_age| mark_idle_in_steps(store, now, min_age, 2),
+];
+
 #[test]
 fn mark_idle_marks_frames_by_age_and_a_use_clears_the_mark() {
+    for mark in MARKINGS {
+        marks_frames_by_age(mark);
+    }
+}
+
+fn marks_frames_by_age(mark_idle: Mark) {
     let mut store = new_store(8, 64);
     let page: Page = [5; 4096];
     store.set_clock(1000);
@@ -255,37 +309,46 @@ fn mark_idle_marks_frames_by_age_and_a_use_clears_the_mark() {
 
     // At 2300 s, minute 38: the frames were used in minutes 16, 26 and 36, so they are
     // 22, 12 and 2 minutes old by their stamps, surely 21, 11 and 1.
-    assert_eq!(store.mark_idle(2300, Some(1261)), 0);
-    assert_eq!(store.mark_idle(2300, Some(1260)), 1);
-    assert_eq!(picks(&store, WritebackMode::Idle), [frames[0]]);
-    assert_eq!(store.mark_idle(2300, Some(661)), 1);
-    assert_eq!(store.mark_idle(2300, Some(660)), 2);
-    assert_eq!(picks(&store, WritebackMode::Idle), &frames[..2]);
-    assert_eq!(picks(&store, WritebackMode::HugeIdle), [frames[1]]);
+    assert_eq!(mark_idle(&mut store, 2300, Some(1261)), 0);
+    assert_eq!(mark_idle(&mut store, 2300, Some(1260)), 1);
+    assert_eq!(picks(&mut store, WritebackMode::Idle), [frames[0]]);
+    assert_eq!(mark_idle(&mut store, 2300, Some(661)), 1);
+    assert_eq!(mark_idle(&mut store, 2300, Some(660)), 2);
+    assert_eq!(picks(&mut store, WritebackMode::Idle), &frames[..2]);
+    assert_eq!(picks(&mut store, WritebackMode::HugeIdle), [frames[1]]);
     // A clock going back is ignored: frame 2 does not get older or younger.
     store.set_clock(0);
-    assert_eq!(store.mark_idle(2300, Some(660)), 2);
+    assert_eq!(mark_idle(&mut store, 2300, Some(660)), 2);
 
     // A load clears the mark.
     assert!(store.load(1).is_ok());
     assert!(!store.pool().is_idle(frames[1]));
-    assert_eq!(picks(&store, WritebackMode::Idle), [frames[0]]);
-    assert_eq!(picks(&store, WritebackMode::HugeIdle), []);
+    assert_eq!(picks(&mut store, WritebackMode::Idle), [frames[0]]);
+    assert_eq!(picks(&mut store, WritebackMode::HugeIdle), []);
     // All frames, whatever their age; `Some(0)` too.
-    assert_eq!(store.mark_idle(2300, None), 3);
+    assert_eq!(mark_idle(&mut store, 2300, None), 3);
     assert_eq!(
-        picks(&store, WritebackMode::Idle),
+        picks(&mut store, WritebackMode::Idle),
         [frames[0], frames[2], frames[1]]
     );
-    assert_eq!(store.mark_idle(2300, Some(0)), 3);
+    assert_eq!(mark_idle(&mut store, 2300, Some(0)), 3);
     // A store into a frame clears its mark too.
     put(&mut store, 3, Incoming::Packed(&[3; 500]), 1);
     assert_eq!(frame_of(&store, 3), frames[2]);
-    assert_eq!(picks(&store, WritebackMode::Idle), [frames[0], frames[1]]);
+    assert_eq!(
+        picks(&mut store, WritebackMode::Idle),
+        [frames[0], frames[1]]
+    );
 }
 
 #[test]
 fn ages_add_up_over_more_than_the_period_of_the_stamps() {
+    for mark in MARKINGS {
+        ages_add_up(mark);
+    }
+}
+
+fn ages_add_up(mark_idle: Mark) {
     let mut store = new_store(8, 64);
     // Uses 20 days apart: each gap is within the 22 days of the stamps, the total is not.
     for (i, day) in [0u64, 20, 40].into_iter().enumerate() {
@@ -294,12 +357,12 @@ fn ages_add_up_over_more_than_the_period_of_the_stamps() {
     }
     let frames: Vec<FrameId> = (0..3).map(|i| frame_of(&store, i)).collect();
     let now = 40 * DAY + 60;
-    assert_eq!(store.mark_idle(now, Some(39 * DAY)), 1);
-    assert_eq!(picks(&store, WritebackMode::Idle), [frames[0]]);
-    assert_eq!(store.mark_idle(now, Some(19 * DAY)), 2);
+    assert_eq!(mark_idle(&mut store, now, Some(39 * DAY)), 1);
+    assert_eq!(picks(&mut store, WritebackMode::Idle), [frames[0]]);
+    assert_eq!(mark_idle(&mut store, now, Some(19 * DAY)), 2);
     // Nothing used for 30 days: the last use anchors the ages.
     let later = 70 * DAY;
-    assert_eq!(store.mark_idle(later, Some(29 * DAY)), 3);
+    assert_eq!(mark_idle(&mut store, later, Some(29 * DAY)), 3);
 }
 
 #[test]
@@ -584,4 +647,142 @@ fn a_bad_destination_is_refused_counted_and_holds_stay_right() {
     assert_eq!(store.state(1), Some(State::Migrated(other)));
     assert_eq!(store.counters().stores, 2);
     assert_eq!(store.wb_counts().direct, 1);
+}
+
+// Work in bounded steps.
+
+#[test]
+fn a_walk_that_takes_no_frame_looks_at_a_bounded_number_per_call() {
+    let mut store = new_store(16, 64);
+    // Ten packed frames, no huge one.
+    for i in 0..10 {
+        put(&mut store, i, Incoming::Packed(&[i as u8; 3000]), 1);
+    }
+    store.rewind_writeback();
+    let calls: Vec<_> = (0..5)
+        .map(|_| store.next_writeback_within(WritebackMode::Huge, 3))
+        .collect();
+    use NextWriteback::{LimitReached, NoneLeft};
+    assert_eq!(
+        calls,
+        [LimitReached, LimitReached, LimitReached, NoneLeft, NoneLeft]
+    );
+    // `Page` does not walk.
+    assert_eq!(
+        store.next_writeback_within(WritebackMode::Page(4), 1),
+        NextWriteback::Frame(frame_of(&store, 4))
+    );
+}
+
+#[test]
+fn the_writeback_walk_goes_on_past_frames_used_or_freed_between_calls() {
+    let mut store = new_store(16, 64);
+    for i in 0..6 {
+        put(&mut store, i, Incoming::Packed(&[i as u8; 3000]), 1);
+    }
+    let frames: Vec<FrameId> = (0..6).map(|i| frame_of(&store, i)).collect();
+    store.rewind_writeback();
+    assert_eq!(walk_all(&mut store), Some(frames[0]));
+    // The frame the walk stands on is used (it goes to the hot end), the one after it
+    // freed (its entry is reused by a new frame, at the hot end too).
+    assert!(store.load(1).is_ok());
+    assert_eq!(store.free(2, |_| ()), Ok(true));
+    put(&mut store, 9, Incoming::Packed(&[9; 3000]), 1);
+    let new = frame_of(&store, 9);
+    let mut rest = Vec::new();
+    while let Some(id) = walk_all(&mut store) {
+        rest.push(id);
+    }
+    assert_eq!(rest, [frames[3], frames[4], frames[5], frames[1], new]);
+}
+
+/// The next frame of writeback's walk in mode `All`, where every frame is taken.
+fn walk_all(store: &mut TestStore) -> Option<FrameId> {
+    match store.next_writeback_within(WritebackMode::All, 1) {
+        NextWriteback::Frame(id) => Some(id),
+        NextWriteback::NoneLeft => None,
+        NextWriteback::LimitReached => panic!("every frame is taken"),
+    }
+}
+
+/// A store whose frames compaction can empty: twelve objects of 1000 bytes in frames of a
+/// page, every other one freed.
+fn sparse_store() -> TestStore {
+    let mut store = new_store(16, 64);
+    for i in 0..12 {
+        put(&mut store, i, Incoming::Packed(&[i as u8; 1000]), 1);
+    }
+    for i in (0..12).step_by(2) {
+        assert_eq!(store.free(i, |_| ()), Ok(true));
+    }
+    store
+}
+
+#[test]
+fn compaction_in_steps_does_what_compaction_at_once_does() {
+    let mut once = sparse_store();
+    let at_once = once.compact(|_| ());
+    assert!(at_once.pages_emptied > 0);
+    for limit in [1, 2, 5] {
+        let mut store = sparse_store();
+        let mut cursor = CompactCursor::new();
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            let before = store.classes().pages_compacted;
+            let emptied = cursor.stats().pages_emptied;
+            let done = store.compact_step(&mut cursor, limit, |_| ());
+            // Pages emptied count as soon as they are.
+            assert_eq!(
+                store.classes().pages_compacted - before,
+                cursor.stats().pages_emptied - emptied
+            );
+            if done == Compaction::Finished {
+                break;
+            }
+        }
+        assert!(calls > 1);
+        assert_eq!(cursor.stats(), at_once);
+        assert_eq!(store.mm_stat(0), once.mm_stat(0));
+        for i in (1..12).step_by(2) {
+            assert_eq!(store.load(i), Ok(Found::Packed(&[i as u8; 1000])));
+        }
+    }
+}
+
+#[test]
+fn space_on_the_backing_device_is_searched_in_steps() {
+    // Ten map words, every block taken but the last, searched two words a call.
+    let mut dev = Backing::new(vec![0; 10], vec![0; 640]).expect("a device");
+    while dev.alloc(1).is_ok() {}
+    assert_eq!(dev.abort(639), Ok(1));
+    dev.set_search_limit(2);
+    let frames = (0..16).map(|_| FrameEntry::default()).collect();
+    let mut store = TestStore::new(vec![State::Empty; 8], frames).expect("a small store");
+    assert!(store.attach_backing(dev).is_ok());
+    put(&mut store, 0, Incoming::Packed(&[1; 3000]), 1);
+    put(&mut store, 1, Incoming::Packed(&[2; 3000]), 8);
+    let mut copy = vec![0u8; 8 * 4096];
+    let before = (store.wb_counts(), store.backing_stats());
+    let small = frame_of(&store, 0);
+    for _ in 0..4 {
+        assert_eq!(
+            store.begin_writeback(small, &mut copy),
+            Err(WritebackError::SearchLimitReached)
+        );
+        assert_eq!((store.wb_counts(), store.backing_stats()), before);
+    }
+    let write = store
+        .begin_writeback(small, &mut copy)
+        .expect("the last block");
+    assert_eq!(write.block, 639);
+    // The search looked at every word: no block is left, known at once.
+    assert_eq!(store.begin_direct(3).err(), Some(WritebackError::NoSpace));
+    let large = frame_of(&store, 1);
+    assert_eq!(
+        store.begin_writeback(large, &mut copy).err(),
+        Some(WritebackError::NoSpace)
+    );
+    store.end_writeback(&write, &copy, true, |_| ());
+    assert!(matches!(store.state(0), Some(State::Migrated(dest)) if dest.block == 639));
 }

@@ -23,16 +23,26 @@
 //!   release was refused (`bad_releases == 0`);
 //! - the stores, direct stores and pages written counted are those made.
 //!
+//! The whole-pool work done in bounded steps runs interleaved with all of that: a
+//! compaction (sometimes abandoned midway), idle marking, and writeback's walk picking
+//! frames to begin (each must be taken by its mode and have a slot to write). The backing
+//! device's search looks at one to three map words a call in some cases, on a device that
+//! starts fragmented (held by blocks of its own but for short runs): an allocation that
+//! reaches that limit changes nothing, called again it must end within a sweep of calls
+//! over the map, and it may fail with `NoSpace` only if no run is free.
+//!
 //! At the end every write ends, every read ends and every slot is freed: then no block is
 //! in use, no hold is left, and every frame handed to the store has come back.
 
-use ghostswap_core::backing::Backing;
+use ghostswap_core::backing::{Backing, Extents, SEARCH_WORDS};
 use ghostswap_core::frame::{records, Page, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
-use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, RESERVE_CAP};
+use ghostswap_core::pool::{
+    CompactCursor, Compaction, FrameEntry, FrameId, FrameState, IdleMarking, RESERVE_CAP,
+};
 use ghostswap_core::store::{
-    Content, DirectWrite, Found, FrameWrite, Incoming, Store, StoreError, WritebackError,
-    WritebackMode,
+    Content, DirectWrite, Found, FrameWrite, Incoming, NextWriteback, Store, StoreError,
+    WritebackError, WritebackMode,
 };
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError};
@@ -89,6 +99,18 @@ enum Op {
     /// Ends the n-th direct store in flight: written or failed.
     EndDirect(usize, bool),
     Compact,
+    /// A step of the compaction in progress (or of a new one), of this many frames.
+    CompactStep(u32),
+    /// Drops the compaction in progress, unfinished.
+    CompactAbandon,
+    /// Begins idle marking (all frames, or those a minute old), advancing the clock.
+    IdleStart(bool),
+    IdleStep(u32),
+    /// Starts writeback's walk again at the coldest frame.
+    WalkRewind,
+    /// Begins the writeback of the frame writeback's walk picks in a mode, looking at this
+    /// many frames.
+    WalkNext(WritebackMode, u32),
 }
 
 fn op(n: u64) -> impl Strategy<Value = Op> {
@@ -126,15 +148,54 @@ fn op(n: u64) -> impl Strategy<Value = Op> {
         3 => (any::<usize>(), prop_oneof![4 => Just(true), 1 => Just(false)])
             .prop_map(|(k, ok)| Op::EndDirect(k, ok)),
         2 => Just(Op::Compact),
+        3 => (1u32..4).prop_map(Op::CompactStep),
+        1 => Just(Op::CompactAbandon),
+        1 => any::<bool>().prop_map(Op::IdleStart),
+        2 => (1u32..4).prop_map(Op::IdleStep),
+        1 => Just(Op::WalkRewind),
+        3 => (
+            prop_oneof![
+                Just(WritebackMode::All),
+                Just(WritebackMode::Huge),
+                Just(WritebackMode::Idle),
+                Just(WritebackMode::HugeIdle),
+                (0..n).prop_map(WritebackMode::Page),
+            ],
+            1u32..4,
+        )
+            .prop_map(|(mode, limit)| Op::WalkNext(mode, limit)),
     ]
 }
 
-/// A case: slots, blocks of the backing device and the operations.
-fn case() -> impl Strategy<Value = (u64, usize, Vec<Op>)> {
+/// A case: slots, blocks of the backing device, the map words its search looks at per
+/// call, and the operations.
+fn case() -> impl Strategy<Value = (u64, usize, u32, Vec<Op>)> {
     (1u64..32).prop_flat_map(|n| {
-        let blocks = prop_oneof![Just(16usize), Just(64), 1usize..130];
-        (Just(n), blocks, prop::collection::vec(op(n), 1..160))
+        let blocks = prop_oneof![Just(16usize), Just(64), 1usize..130, 130usize..300];
+        let limit = prop_oneof![Just(SEARCH_WORDS), 1u32..4];
+        (Just(n), blocks, limit, prop::collection::vec(op(n), 1..160))
     })
+}
+
+/// Takes every block of `dev` but the last word's and runs of 3 here and there, each taken
+/// block an extent held once, and returns them.
+fn fragment(dev: &mut Backing<Vec<u64>, Vec<u16>>) -> Vec<u32> {
+    let blocks = dev.stats().blocks;
+    let mut taken = Vec::new();
+    while let Ok(block) = dev.alloc(1) {
+        taken.push(block);
+    }
+    let last_word = blocks.saturating_sub(1) / 64 * 64;
+    taken.retain(|&block| {
+        let free = block >= last_word || block % 40 < 3;
+        if free {
+            assert_eq!(dev.abort(block), Ok(1));
+        } else {
+            assert_eq!(dev.hold(block), Ok(1));
+        }
+        !free
+    });
+    taken
 }
 
 struct Flight {
@@ -174,6 +235,14 @@ struct Harness {
     refused: u64,
     /// The clock of `mark_idle`, in seconds.
     clock: u64,
+    /// The compaction in progress, if any.
+    compaction: Option<CompactCursor>,
+    /// Blocks taken before the store began, held once each.
+    filler: Vec<u32>,
+    /// The frames there when the last idle marking began.
+    idle_frames: u32,
+    /// The most calls an allocation of the backing device may take: a sweep of the map.
+    most_calls: u32,
 }
 
 fn fail(msg: String) -> TestCaseError {
@@ -181,14 +250,20 @@ fn fail(msg: String) -> TestCaseError {
 }
 
 impl Harness {
-    fn new(n: u64, blocks: usize) -> Self {
+    fn new(n: u64, blocks: usize, search_limit: u32) -> Self {
         let capacity = n as usize + RESERVE_CAP as usize + 4;
         let mut store = TestStore::new(
             vec![State::Empty; n as usize],
             (0..capacity).map(|_| FrameEntry::default()).collect(),
         )
         .expect("a small store");
-        let backing = Backing::new(vec![0; blocks.div_ceil(64)], vec![0; blocks]).expect("dev");
+        let mut backing = Backing::new(vec![0; blocks.div_ceil(64)], vec![0; blocks]).expect("dev");
+        let filler = if search_limit < SEARCH_WORDS {
+            fragment(&mut backing)
+        } else {
+            Vec::new()
+        };
+        backing.set_search_limit(search_limit);
         assert!(store.attach_backing(backing).is_ok());
         Harness {
             store,
@@ -205,6 +280,10 @@ impl Harness {
             released: 0,
             refused: 0,
             clock: 0,
+            compaction: None,
+            filler,
+            idle_frames: 0,
+            most_calls: (blocks.div_ceil(64) as u32).div_ceil(search_limit).max(1),
         }
     }
 
@@ -265,12 +344,56 @@ impl Harness {
         Err(fail(format!("store to {index} still needs a frame")))
     }
 
+    /// Begins the writeback of frame `id`, picked in `mode`: the mode must take it.
+    fn begin_picked(&mut self, mode: WritebackMode, id: FrameId) -> Result<(), TestCaseError> {
+        let huge = matches!(
+            self.store.pool().frame_state(id),
+            Some(FrameState::Huge { .. })
+        );
+        let idle = self.store.pool().is_idle(id);
+        let taken = match mode {
+            WritebackMode::Huge => huge,
+            WritebackMode::Idle => idle,
+            WritebackMode::HugeIdle => huge && idle,
+            _ => true,
+        };
+        prop_assert!(taken, "{:?} picked frame {}", mode, id);
+        self.begin(id, true)
+    }
+
+    /// Returns `true` if the backing device has `len` free blocks in a row, by the extents
+    /// it reports.
+    fn has_free_run(&self, len: usize) -> bool {
+        let dev = self.store.backing().unwrap();
+        let blocks = dev.stats().blocks as usize;
+        let mut used = vec![false; blocks];
+        for block in 0..blocks {
+            if let Some(extent) = dev.extent(block as u32) {
+                used[block..block + extent.len as usize].fill(true);
+            }
+        }
+        used.windows(len).any(|w| w.iter().all(|u| !u))
+    }
+
     /// Begins the writeback of frame `id`; one that `next_writeback` picked (`picked`)
     /// must have something to write.
     fn begin(&mut self, id: FrameId, picked: bool) -> Result<(), TestCaseError> {
         let mut copy = vec![0u8; MAX_FRAME_SIZE];
         let before = self.store.wb_counts();
-        match self.store.begin_writeback(id, &mut copy) {
+        let mut calls = 1;
+        let mut begun = self.store.begin_writeback(id, &mut copy);
+        while begun == Err(WritebackError::SearchLimitReached) {
+            // Nothing changed; the module calls again for the same frame.
+            prop_assert_eq!(self.store.wb_counts(), before);
+            prop_assert!(
+                calls < self.most_calls,
+                "no room found after {} calls",
+                calls
+            );
+            calls += 1;
+            begun = self.store.begin_writeback(id, &mut copy);
+        }
+        match begun {
             Ok(write) => {
                 let after = self.store.wb_counts();
                 prop_assert_eq!(after.migrating, before.migrating + u64::from(write.objects));
@@ -298,6 +421,12 @@ impl Harness {
             }
             Err(WritebackError::NoSpace) => {
                 prop_assert_eq!(self.store.wb_counts(), before);
+                let pages = self.store.pool().frame_len(id).unwrap() / PAGE;
+                prop_assert!(
+                    !self.has_free_run(pages),
+                    "NoSpace with {} blocks free",
+                    pages
+                );
             }
             Err(WritebackError::NothingToWrite) if !picked => {
                 prop_assert_eq!(self.store.wb_counts(), before);
@@ -310,10 +439,23 @@ impl Harness {
     /// Begins a direct store of `page` to slot `index` and builds its block.
     fn begin_direct(&mut self, index: u64, page: usize, seed: u64) -> Result<(), TestCaseError> {
         let before = (self.store.wb_counts(), self.store.backing_stats());
-        let write = match self.store.begin_direct(index) {
+        let mut calls = 1;
+        let mut begun = self.store.begin_direct(index);
+        while begun == Err(WritebackError::SearchLimitReached) {
+            prop_assert_eq!((self.store.wb_counts(), self.store.backing_stats()), before);
+            prop_assert!(
+                calls < self.most_calls,
+                "no block found after {} calls",
+                calls
+            );
+            calls += 1;
+            begun = self.store.begin_direct(index);
+        }
+        let write = match begun {
             Ok(write) => write,
             Err(WritebackError::NoSpace) => {
                 prop_assert_eq!((self.store.wb_counts(), self.store.backing_stats()), before);
+                prop_assert!(!self.has_free_run(1), "NoSpace with a block free");
                 return Ok(());
             }
             Err(e) => return Err(fail(format!("begin_direct({index}): {e:?}"))),
@@ -408,25 +550,13 @@ impl Harness {
             Op::MarkIdle => {
                 self.clock += 60;
                 let frames = self.store.pool().lru_iter().count();
+                self.idle_frames = frames as u32;
                 prop_assert_eq!(self.store.mark_idle(self.clock, None) as usize, frames);
             }
             Op::BeginNext(mode) => {
-                let Some(id) = self.store.next_writeback(mode, None) else {
-                    return Ok(());
-                };
-                let huge = matches!(
-                    self.store.pool().frame_state(id),
-                    Some(FrameState::Huge { .. })
-                );
-                let idle = self.store.pool().is_idle(id);
-                let taken = match mode {
-                    WritebackMode::Huge => huge,
-                    WritebackMode::Idle => idle,
-                    WritebackMode::HugeIdle => huge && idle,
-                    _ => true,
-                };
-                prop_assert!(taken, "{:?} picked frame {}", mode, id);
-                self.begin(id, true)?;
+                if let Some(id) = self.store.next_writeback(mode, None) {
+                    self.begin_picked(mode, id)?;
+                }
             }
             Op::Begin(k) => {
                 let frames: Vec<_> = self.store.pool().lru_iter().collect();
@@ -469,6 +599,42 @@ impl Harness {
             Op::Compact => {
                 let released = &mut self.released;
                 self.store.compact(|_| *released += 1);
+            }
+            Op::CompactStep(limit) => {
+                let mut cursor = self.compaction.take().unwrap_or_default();
+                let released = &mut self.released;
+                let pages = self.store.classes().pages_compacted;
+                let emptied = cursor.stats().pages_emptied;
+                let done = self
+                    .store
+                    .compact_step(&mut cursor, limit, |_| *released += 1);
+                // Pages emptied count at once.
+                prop_assert_eq!(
+                    self.store.classes().pages_compacted - pages,
+                    cursor.stats().pages_emptied - emptied
+                );
+                if done == Compaction::LimitReached {
+                    self.compaction = Some(cursor);
+                }
+            }
+            Op::CompactAbandon => self.compaction = None,
+            Op::IdleStart(all) => {
+                self.clock += 60;
+                self.idle_frames = self.store.pool().lru_iter().count() as u32;
+                self.store
+                    .start_mark_idle(self.clock, if all { None } else { Some(60) });
+            }
+            Op::IdleStep(limit) => {
+                if let IdleMarking::Finished { marked } = self.store.mark_idle_step(limit) {
+                    // Only frames there when it began are marked.
+                    prop_assert!(marked <= self.idle_frames);
+                }
+            }
+            Op::WalkRewind => self.store.rewind_writeback(),
+            Op::WalkNext(mode, limit) => {
+                if let NextWriteback::Frame(id) = self.store.next_writeback_within(mode, limit) {
+                    self.begin_picked(mode, id)?;
+                }
             }
         }
         Ok(())
@@ -544,10 +710,15 @@ impl Harness {
         let stats = dev.stats();
         prop_assert_eq!(
             stats.holds,
-            migrated + in_flight + self.directs.len() as u64 + self.reads.len() as u64,
+            migrated
+                + in_flight
+                + self.directs.len() as u64
+                + self.reads.len() as u64
+                + self.filler.len() as u64,
             "holds are not the migrated slots, writes and reads in flight"
         );
         let mut blocks = migrated_blocks;
+        blocks.extend(&self.filler);
         blocks.extend(self.flights.iter().map(|f| f.write.block));
         for direct in &self.directs {
             let extent = dev.extent(direct.write.block());
@@ -569,6 +740,11 @@ impl Harness {
     }
 
     fn teardown(mut self) -> Result<(), TestCaseError> {
+        // The filler goes first, its holds dropped as reads' are: the device then has room
+        // for every write.
+        for block in std::mem::take(&mut self.filler) {
+            self.store.unpin(Dest::page(block));
+        }
         while let Some(Flight { write, copy }) = self.flights.pop() {
             let released = &mut self.released;
             self.store
@@ -598,8 +774,8 @@ impl Harness {
     }
 }
 
-fn check_sequence(n: u64, blocks: usize, ops: &[Op]) -> Result<(), TestCaseError> {
-    let mut h = Harness::new(n, blocks);
+fn check_sequence(n: u64, blocks: usize, limit: u32, ops: &[Op]) -> Result<(), TestCaseError> {
+    let mut h = Harness::new(n, blocks, limit);
     for (step, op) in ops.iter().enumerate() {
         h.run(op)
             .and_then(|()| h.check())
@@ -616,7 +792,7 @@ proptest! {
     })]
 
     #[test]
-    fn writeback_matches_model((n, blocks, ops) in case()) {
-        check_sequence(n, blocks, &ops)?;
+    fn writeback_matches_model((n, blocks, limit, ops) in case()) {
+        check_sequence(n, blocks, limit, &ops)?;
     }
 }
