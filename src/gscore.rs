@@ -9,6 +9,8 @@
 pub mod attrs;
 #[path = "core/src/backing.rs"]
 pub mod backing;
+#[path = "core/src/backoff.rs"]
+pub mod backoff;
 #[path = "core/src/classify.rs"]
 pub mod classify;
 #[path = "core/src/frame.rs"]

@@ -5,9 +5,11 @@
 //! The disk is bio-based: each bio is handled in the submitter's context,
 //! with no request allocated for it. A write classifies and compresses each
 //! 4 KiB page with the current CPU's stream (straight from the bio's page
-//! when a segment is a whole page, else gathered into the stream first), and
-//! only then takes the store lock to put the result in its slot. A read
-//! decompresses straight from the pool under the lock.
+//! when a segment is a whole page of swap I/O, which nobody else touches
+//! meanwhile; else copied into the stream first: a direct I/O buffer may
+//! change under the write), and only then takes the store lock to put the
+//! result in its slot. A read decompresses from the pool under the lock,
+//! straight into the bio's page for swap I/O.
 //!
 //! Two cases need the backing device, whose bios a `submit_bio` may not wait
 //! for (they are only issued after it returns): a read that meets a migrated
@@ -29,10 +31,10 @@ use crate::gscore::{
     frame::Page,
     geometry::{covered_pages, page_range, IoError, PAGE_SIZE},
     migrate::State,
-    store::{Found, Incoming, StoreError},
+    store::{Found, Incoming, StoreError, WritebackError},
 };
 use crate::streams::Codec;
-use crate::writeback::{self, Counters, IoBuffer};
+use crate::writeback::{self, Counters, IoBuffer, Room};
 
 /// Where a bio is being handled.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,9 @@ enum Context {
     Submitter,
     /// On the work queue, after a deferral: may.
     Worker,
+    /// On the work queue while writeback backs off from a failing backing
+    /// device: a page the pool refuses is refused, not stored directly.
+    WorkerBackingOff,
 }
 
 /// Why a bio could not be finished in `submit_bio`.
@@ -171,8 +176,11 @@ fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: De
                 let handled = match why {
                     Defer::Read => read(&backend, pages, deferred.segments(), Context::Worker),
                     Defer::Write => {
-                        writeback::make_room(&backend);
-                        write_worker(&backend, pages, deferred.segments())
+                        let context = match writeback::make_room(&backend) {
+                            Room::BackingOff => Context::WorkerBackingOff,
+                            Room::Made | Room::NotMade => Context::Worker,
+                        };
+                        write_pages(&backend, pages, deferred.segments(), context, |_| ())
                     }
                 };
                 match handled {
@@ -197,16 +205,6 @@ fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: De
             refuse_all(&handle);
             ENOMEM
         })
-}
-
-/// [`write`] on the work queue, which needs no device: a page the pool still
-/// refuses goes straight to the backing device ([`store_direct`]).
-fn write_worker(
-    backend: &Arc<Backend>,
-    pages: core::ops::Range<u64>,
-    segments: SegmentsMut<'_>,
-) -> Handled {
-    write_pages(backend, pages, segments, Context::Worker, |_| ())
 }
 
 /// Stores every page of a write bio, and starts automatic writeback when the
@@ -236,7 +234,7 @@ fn write_pages(
     full: impl FnOnce(&Arc<Backend>),
 ) -> Handled {
     let mut over_high = false;
-    let worker = context == Context::Worker;
+    let worker = context != Context::Submitter;
     let now = clock(backend);
     let handled = backend
         .streams
@@ -246,11 +244,14 @@ fn write_pages(
                 store_page(backend, codec, page, index, context, now, &mut over_high)
             };
             while let Some(segment) = segments.next_segment() {
-                if filled == 0 && segment.len() == PAGE_SIZE {
-                    let index = pages.next().ok_or(EIO)?;
-                    let stored = segment
-                        .with_page_bytes(|page| put(page, index, &mut stream.codec))
-                        .unwrap_or(Err(EIO));
+                // In place when the page is the bio's alone (swap I/O); a
+                // user buffer that may change meanwhile is copied first.
+                let index = pages.start;
+                let in_place = (filled == 0 && !pages.is_empty())
+                    .then(|| segment.with_page_bytes(|page| put(page, index, &mut stream.codec)))
+                    .flatten();
+                if let Some(stored) = in_place {
+                    pages.next();
                     match stored {
                         Ok(Stored::Yes) => continue,
                         Ok(Stored::NeedsRoom) => return Ok(Some(Defer::Write)),
@@ -341,12 +342,19 @@ fn store_page(
             Ok(()) => return Ok(Stored::Yes),
             Err(StoreError::NeedFrame) => match add_frame(backend, index, &incoming)? {
                 Frame::Added => {}
-                Frame::AtLimit if context == Context::Submitter => return Ok(Stored::NeedsRoom),
-                Frame::AtLimit => {
-                    return store_direct(backend, index, &incoming)
-                        .map(|()| Stored::Yes)
-                        .inspect_err(|_| refuse(backend, index..index + 1));
-                }
+                Frame::AtLimit => match context {
+                    Context::Submitter => return Ok(Stored::NeedsRoom),
+                    // The page goes straight to the backing device.
+                    Context::Worker => {
+                        return store_direct(backend, index, &incoming)
+                            .map(|()| Stored::Yes)
+                            .inspect_err(|_| refuse(backend, index..index + 1));
+                    }
+                    Context::WorkerBackingOff => {
+                        refuse(backend, index..index + 1);
+                        return Err(ENOMEM);
+                    }
+                },
             },
             Err(_) => {
                 refuse(backend, index..index + 1);
@@ -420,11 +428,17 @@ fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result<F
 /// changed; the caller refuses the store.
 fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result {
     let bdev = backend.backing.as_ref().ok_or(ENOMEM)?;
-    let write = backend
-        .store
-        .lock()
-        .begin_direct(index)
-        .map_err(|_| ENOMEM)?;
+    let write = loop {
+        let begun = backend.store.lock().begin_direct(index);
+        match begun {
+            Ok(write) => break write,
+            // The allocator's bounded search goes on from where it stopped.
+            Err(WritebackError::SearchLimitReached) => {
+                kernel::task::cond_resched();
+            }
+            Err(_) => return Err(ENOMEM),
+        }
+    };
     let mut buffer = backend.writeback.io_buffer();
     let (dest, written) = match buffer.pages() {
         Some(block) => {
@@ -479,7 +493,7 @@ fn read(
 ) -> Handled {
     // The buffer migrated pages are read into, in the worker only.
     let mut buffer = None;
-    let worker = context == Context::Worker;
+    let worker = context != Context::Submitter;
     let now = clock(backend);
     let result = backend
         .streams
@@ -489,13 +503,16 @@ fn read(
                 load_page(backend, codec, index, page, context, now, &mut buffer)
             };
             while let Some(mut segment) = segments.next_segment() {
-                if offset == PAGE_SIZE && segment.len() == PAGE_SIZE {
-                    let index = pages.next().ok_or(EIO)?;
-                    let loaded = segment
-                        .with_page_bytes_mut(|page| load(index, page, &mut stream.codec))
-                        .unwrap_or(Err(EIO))?;
-                    if loaded == Loaded::Migrated {
-                        return Ok(loaded);
+                // In place when the page is the bio's alone (swap I/O), else
+                // loaded into the stream's page and copied out.
+                let index = pages.start;
+                let in_place = (offset == PAGE_SIZE && !pages.is_empty())
+                    .then(|| segment.with_page_bytes_mut(|page| load(index, page, &mut stream.codec)))
+                    .flatten();
+                if let Some(loaded) = in_place {
+                    pages.next();
+                    if loaded? == Loaded::Migrated {
+                        return Ok(Loaded::Migrated);
                     }
                     continue;
                 }

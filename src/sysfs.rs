@@ -14,15 +14,16 @@ use kernel::{
     c_str, fmt,
     prelude::*,
     str::CString,
+    task,
 };
 
 use crate::device::{Frame, GhostDevice};
 use crate::gscore::{
     attrs::{self, AttrError, BackingDevRequest, IdleRequest},
     migrate::State,
-    pool::FrameEntry,
+    pool::{CompactCursor, Compaction, FrameEntry, IdleMarking},
     stats::{write_frontswap_stat, write_mm_stat, Counters, MmStat},
-    store::{ClassCounts, Content},
+    store::{ClassCounts, Content, COMPACT_FRAMES_PER_STEP, IDLE_FRAMES_PER_STEP},
 };
 use crate::writeback::{self, Counters as WbEvents, Pick, Until};
 
@@ -297,10 +298,20 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
         Attr::Compact => {
             attrs::parse_compact(input).map_err(attr_error)?;
             let backend = device.backend().ok_or(EINVAL)?;
-            // Freed frames go back to the page allocator on the spot, which
-            // does not sleep.
-            backend.store.lock().compact(drop);
-            Ok(())
+            // In steps, with the lock dropped between them, so that swap's
+            // slot-free notifications never wait long for it. Freed frames go
+            // back to the page allocator on the spot, which does not sleep.
+            let mut cursor = CompactCursor::new();
+            loop {
+                let step = backend
+                    .store
+                    .lock()
+                    .compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP, drop);
+                if step == Compaction::Finished {
+                    return Ok(());
+                }
+                task::cond_resched();
+            }
         }
         Attr::BackingDev => {
             // The path is opened with no lock held: opening takes the target
@@ -367,11 +378,18 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
                 IdleRequest::All => None,
                 IdleRequest::Age { secs } => Some(secs),
             };
+            // In steps, as compaction.
             backend
                 .store
                 .lock()
-                .mark_idle(writeback::now_secs(), min_age);
-            Ok(())
+                .start_mark_idle(writeback::now_secs(), min_age);
+            loop {
+                let step = backend.store.lock().mark_idle_step(IDLE_FRAMES_PER_STEP);
+                if let IdleMarking::Finished { .. } = step {
+                    return Ok(());
+                }
+                task::cond_resched();
+            }
         }
         Attr::WritebackLimit => device
             .config
@@ -413,8 +431,8 @@ fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> 
     let Some(backend) = device.backend() else {
         return writeln!(
             out,
-            "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
+            "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
         );
     };
     let store = backend.store.lock();
@@ -426,7 +444,7 @@ fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> 
     let get = WbEvents::get;
     writeln!(
         out,
-        "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
+        "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
         written,
         get(&events.frames_written),
         get(&events.bytes_written),
@@ -438,6 +456,7 @@ fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> 
         get(&events.auto_runs),
         get(&events.manual_runs),
         get(&events.buffer_fallbacks),
+        get(&events.backoff_deferrals),
     )
 }
 

@@ -23,6 +23,7 @@ use kernel::{
     page::MappedPages,
     prelude::*,
     sync::{lock::mutex::MutexBackend, lock::Guard, Arc, Mutex},
+    task,
     time::Ktime,
     workqueue::Queue,
 };
@@ -30,10 +31,11 @@ use kernel::{
 use crate::device::{Backend, DeviceStore};
 use crate::gscore::{
     attrs::{WritebackConfig, WritebackRequest},
+    backoff::Backoff,
     geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
     migrate::Dest,
     pool::FrameId,
-    store::{FrameWrite, WritebackError, WritebackMode},
+    store::{FrameWrite, NextWriteback, WritebackError, WritebackMode, WRITEBACK_FRAMES_PER_STEP},
 };
 
 /// Frames written per batch: the bios a run has in flight at once.
@@ -69,6 +71,9 @@ pub(crate) struct Counters {
     pub(crate) blocks_read: AtomicU64,
     /// Reads of the backing device that failed.
     pub(crate) read_errors: AtomicU64,
+    /// Automatic runs held back while the backing device fails (see
+    /// [`RunState::backoff`]).
+    pub(crate) backoff_deferrals: AtomicU64,
     /// Buffers the allocator did not have at hand: a run wrote with fewer
     /// copy buffers, or a read or direct store waited for the reserve.
     pub(crate) buffer_fallbacks: AtomicU64,
@@ -115,6 +120,27 @@ impl CopyBuffers {
     }
 }
 
+/// What `Writeback::running` guards: runs, one at a time, with what they
+/// keep from one run to the next.
+struct RunState {
+    buffers: CopyBuffers,
+    /// Automatic runs wait after runs whose every write failed: 100 ms,
+    /// doubling up to 10 s, until a write succeeds (`backoff` in the core),
+    /// so a failing backing device does not get every frame on every kick.
+    backoff: Backoff,
+}
+
+impl RunState {
+    /// Feeds the outcome of a run to the back-off.
+    fn record(&mut self, ran: &Ran) {
+        if ran.blocks > 0 {
+            self.backoff.on_success();
+        } else if ran.failed > 0 {
+            self.backoff.on_failure(now_ms());
+        }
+    }
+}
+
 /// The reserve buffer of reads of migrated pages and direct stores, for
 /// when the allocator has none at hand: whoever needs it waits for it.
 type ReserveGuard<'a> = Guard<'a, Option<MappedPages>, MutexBackend>;
@@ -139,10 +165,9 @@ impl IoBuffer<'_> {
 /// Writeback state of one initialized device.
 #[pin_data]
 pub(crate) struct Writeback {
-    /// Held for the length of a run, one at a time, with the run's copy
-    /// buffers.
+    /// Held for the length of a run, one at a time.
     #[pin]
-    running: Mutex<CopyBuffers>,
+    running: Mutex<RunState>,
     /// See [`IoBuffer`]; order [`READ_ORDER`].
     #[pin]
     reserve: Mutex<Option<MappedPages>>,
@@ -171,7 +196,13 @@ impl Writeback {
             reserve = Some(MappedPages::alloc(GFP_KERNEL, READ_ORDER)?);
         }
         Ok(pin_init!(Self {
-            running <- new_mutex!(copies, "ghostswap:writeback"),
+            running <- new_mutex!(
+                RunState {
+                    buffers: copies,
+                    backoff: Backoff::new(),
+                },
+                "ghostswap:writeback"
+            ),
             reserve <- new_mutex!(reserve, "ghostswap:io_reserve"),
             high_wmark: AtomicU8::new(high),
             low_wmark: AtomicU8::new(low),
@@ -229,17 +260,30 @@ impl Writeback {
 
 /// The monotonic clock in seconds, for the pool's idle marks.
 pub(crate) fn now_secs() -> u64 {
+    now_ms() / 1000
+}
+
+/// The monotonic clock in milliseconds, for the back-off.
+fn now_ms() -> u64 {
     // CAST: a monotonic time is never negative.
-    (Ktime::ktime_get().to_ns() / 1_000_000_000) as u64
+    (Ktime::ktime_get().to_ns() / 1_000_000) as u64
 }
 
 /// Which frames a run takes.
 #[derive(Clone, Copy)]
 pub(crate) enum Pick {
-    /// Frames `Store::next_writeback` gives in this mode.
+    /// Frames writeback's walk gives in this mode (`Store::next_writeback_within`).
     Mode(WritebackMode),
     /// The frames of the pages `next..=last`.
     Pages { next: u64, last: u64 },
+}
+
+/// What [`Pick::next`] found.
+enum Picked {
+    Frame(FrameId),
+    NoneLeft,
+    /// This hold of the store lock did its share: drop it and call again.
+    LockHeldLongEnough,
 }
 
 impl Pick {
@@ -255,24 +299,31 @@ impl Pick {
         Pick::Mode(mode)
     }
 
-    /// The next frame to write, `Ok(None)` if none is left, or `Err(())` if
-    /// this hold of the lock looked at enough pages: call again.
-    fn next(&mut self, store: &DeviceStore, after: Option<FrameId>) -> Result<Option<FrameId>, ()> {
+    /// The next frame to write, looking at a bounded number of frames or
+    /// pages per call.
+    fn next(&mut self, store: &mut DeviceStore) -> Picked {
         match self {
-            Pick::Mode(mode) => Ok(store.next_writeback(*mode, after)),
+            Pick::Mode(mode) => match store.next_writeback_within(*mode, WRITEBACK_FRAMES_PER_STEP) {
+                NextWriteback::Frame(id) => Picked::Frame(id),
+                NextWriteback::NoneLeft => Picked::NoneLeft,
+                NextWriteback::LimitReached => Picked::LockHeldLongEnough,
+            },
             Pick::Pages { next, last } => {
                 let stop = next.saturating_add(PAGES_PER_LOCK);
                 while *next <= *last {
                     let index = *next;
                     *next = next.saturating_add(1);
                     if let Some(id) = store.next_writeback(WritebackMode::Page(index), None) {
-                        return Ok(Some(id));
+                        return Picked::Frame(id);
                     }
-                    if *next >= stop || index == u64::MAX {
-                        return if index == u64::MAX { Ok(None) } else { Err(()) };
+                    if index == u64::MAX {
+                        return Picked::NoneLeft;
+                    }
+                    if *next >= stop {
+                        return Picked::LockHeldLongEnough;
                     }
                 }
-                Ok(None)
+                Picked::NoneLeft
             }
         }
     }
@@ -310,31 +361,30 @@ struct Begun {
 }
 
 /// Writes back the frames `pick` gives until `until`, within `budget` blocks
-/// if any, after waiting for a run in progress. Sleeps; call with no lock
+/// if any: a manual run (a `writeback` write). Sleeps; call with no lock
 /// held but `config` (see the lock order in `device.rs`).
 ///
 /// # Errors
 ///
-/// `ENODEV` without a backing device; a run that wrote frames and then met
-/// an error reports what it did instead.
-pub(crate) fn run(backend: &Backend, pick: Pick, budget: Option<u64>, until: Until) -> Result<Ran> {
-    let mut buffers = backend.writeback.running.lock();
-    run_with(backend, &mut buffers, pick, budget, until)
-}
-
-/// [`run`], unless a run is in progress: then `EAGAIN` (a `writeback`
-/// write while an automatic run works).
+/// `EAGAIN` while another run is in progress, `ENODEV` without a backing
+/// device; a run that wrote frames and then met an error reports what it
+/// did instead.
 pub(crate) fn try_run(
     backend: &Backend,
     pick: Pick,
     budget: Option<u64>,
     until: Until,
 ) -> Result<Ran> {
-    let mut buffers = backend.writeback.running.try_lock().ok_or(EAGAIN)?;
-    run_with(backend, &mut buffers, pick, budget, until)
+    let mut state = backend.writeback.running.try_lock().ok_or(EAGAIN)?;
+    let ran = run_with(backend, &mut state.buffers, pick, budget, until)?;
+    state.record(&ran);
+    Ok(ran)
 }
 
-/// [`run`] with `running` held: `spare` are its copy buffers.
+/// Writes back frames with `running` held: `spare` are its copy buffers.
+///
+/// A batch whose every write failed ends the run: the device is failing,
+/// and the next frames would fail as well.
 fn run_with(
     backend: &Backend,
     spare: &mut CopyBuffers,
@@ -347,9 +397,11 @@ fn run_with(
     // The writes of the batch by tag.
     let mut writes: [Option<FrameWrite>; BATCH] = [None; BATCH];
     let mut ran = Ran::default();
-    let mut after = None;
+    // A frame whose extent the backing allocator has not found yet.
+    let mut retry = None;
     let mut left = budget;
     let mut finished = false;
+    backend.store.lock().rewind_writeback();
     while !finished {
         let mut batch = match WriteBatch::new(bdev) {
             Ok(batch) => batch,
@@ -367,10 +419,12 @@ fn run_with(
                     return;
                 };
                 let begun =
-                    match begin_next(backend, &mut pick, &mut after, &mut left, until, buffer) {
+                    match begin_next(backend, &mut pick, &mut retry, &mut left, until, buffer) {
                         Step::Begun(begun) => begun,
-                        Step::Again(buffer) => {
+                        Step::CallAgain(buffer) => {
                             spare.give_back(buffer);
+                            // The store lock is dropped: let others run.
+                            task::cond_resched();
                             continue;
                         }
                         Step::Stop(buffer, why) => {
@@ -399,6 +453,7 @@ fn run_with(
                 count += 1;
             }
         });
+        let failed_before = ran.failed;
         for done in batch.wait() {
             if let Some(write) = writes.get_mut(done.tag).and_then(Option::take) {
                 end_frame(
@@ -411,7 +466,8 @@ fn run_with(
             }
             spare.give_back(done.buffer);
         }
-        if count == 0 {
+        // CAST: at most BATCH.
+        if count == 0 || ran.failed - failed_before == count as u64 {
             finished = true;
         }
     }
@@ -426,16 +482,17 @@ enum Stop {
 
 enum Step {
     Begun(Begun),
-    /// Nothing begun this time; try again.
-    Again(MappedPages),
+    /// Nothing begun in this hold of the store lock; call again.
+    CallAgain(MappedPages),
     Stop(MappedPages, Stop),
 }
 
-/// Picks and begins the next frame under the store lock.
+/// Picks and begins the next frame under the store lock: `retry` first, a
+/// frame the backing allocator's bounded search found no room for yet.
 fn begin_next(
     backend: &Backend,
     pick: &mut Pick,
-    after: &mut Option<FrameId>,
+    retry: &mut Option<FrameId>,
     left: &mut Option<u64>,
     until: Until,
     mut buffer: MappedPages,
@@ -445,12 +502,14 @@ fn begin_next(
     if until == Until::BelowLow && (wb.stopping.load(Ordering::Relaxed) || !wb.over_low(&store)) {
         return Step::Stop(buffer, Stop::Done);
     }
-    let id = match pick.next(&store, *after) {
-        Ok(Some(id)) => id,
-        Ok(None) => return Step::Stop(buffer, Stop::Done),
-        Err(()) => return Step::Again(buffer),
+    let id = match retry.take() {
+        Some(id) => id,
+        None => match pick.next(&mut store) {
+            Picked::Frame(id) => id,
+            Picked::NoneLeft => return Step::Stop(buffer, Stop::Done),
+            Picked::LockHeldLongEnough => return Step::CallAgain(buffer),
+        },
     };
-    *after = Some(id);
     // CAST: a frame is at most 8 pages.
     let pages = (store.pool().frame_len(id).unwrap_or(PAGE_SIZE) / PAGE_SIZE) as u64;
     if let Some(blocks) = left {
@@ -466,7 +525,13 @@ fn begin_next(
             Step::Begun(Begun { write, buffer })
         }
         Err(WritebackError::NoSpace) => Step::Stop(buffer, Stop::NoSpace),
-        Err(_) => Step::Again(buffer),
+        Err(WritebackError::SearchLimitReached) => {
+            *retry = Some(id);
+            Step::CallAgain(buffer)
+        }
+        // The frame has nothing left to write (its pages freed or written
+        // since it was picked): the next one.
+        Err(_) => Step::CallAgain(buffer),
     }
 }
 
@@ -509,19 +574,42 @@ fn auto_run(backend: &Backend) {
     wb.auto_queued.store(false, Ordering::Release);
 }
 
+/// What [`make_room`] did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Room {
+    /// Pages moved to the backing device.
+    Made,
+    /// Nothing moved (nothing to write, or every write failed).
+    NotMade,
+    /// Nothing tried: the backing device failed every write of the runs
+    /// before, and the back-off has not run out.
+    BackingOff,
+}
+
 /// Writes back the coldest frames until the pool is below the low
-/// watermark; what a write the pool refused waits for, and an automatic run
-/// does. Returns `true` if it wrote anything.
-pub(crate) fn make_room(backend: &Backend) -> bool {
+/// watermark, after waiting for a run in progress; what a write the pool
+/// refused waits for, and an automatic run does. Does nothing while backing
+/// off from a failing backing device.
+pub(crate) fn make_room(backend: &Backend) -> Room {
+    let wb = &backend.writeback;
+    let mut state = wb.running.lock();
+    if !state.backoff.admit(now_ms()) {
+        Counters::add(&wb.counters.backoff_deferrals, 1);
+        return Room::BackingOff;
+    }
     backend.store.lock().set_clock(now_secs());
-    run(
-        backend,
-        Pick::Mode(WritebackMode::All),
-        None,
-        Until::BelowLow,
-    )
-    .map(|ran| ran.pages > 0)
-    .unwrap_or(false)
+    let pick = Pick::Mode(WritebackMode::All);
+    match run_with(backend, &mut state.buffers, pick, None, Until::BelowLow) {
+        Ok(ran) => {
+            state.record(&ran);
+            if ran.pages > 0 {
+                Room::Made
+            } else {
+                Room::NotMade
+            }
+        }
+        Err(_) => Room::NotMade,
+    }
 }
 
 /// Reads the migrated page at `dest` from `bdev` into `buffer` and returns

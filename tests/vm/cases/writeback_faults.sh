@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves a failing backing device never makes the device return wrong data: device-mapper error and flakey targets under writeback and under reads of migrated pages; failed writes leave pages in memory, failed reads end in EIO, both are counted, and everything reads back right once the disk works again.
+# Proves a failing backing device never makes the device return wrong data: device-mapper error and flakey targets under writeback and under reads of migrated pages; failed writes leave pages in memory, failed reads end in EIO, both are counted, and everything reads back right once the disk works again; automatic writeback under mem_limit onto a failing disk backs off (bounded failed writes per second) and never leaves a page stale.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -95,6 +95,41 @@ info "io_stat: $(cat "$S/io_stat")"
 table linear "$BD" 0
 pagecheck no "after the faults"
 check_eq "$(read_stat "$GS_DEV" writeback_stat 8)" 0 "fall-through stores (no mem_limit here)"
+expect_ok "blkdiscard" blkdiscard "$GS_DEV"
+check_eq "$(bd 1)" 0 "bd_count after discarding everything"
+
+# 6. Automatic writeback under mem_limit onto a failing disk: writes past the limit
+# fail, but writeback backs off (100 ms doubling to 10 s) instead of writing every
+# frame on every kick, and no page ever reads back stale. The old pages sit in RAM;
+# the new ones are written over them for WINDOW seconds with the disk failing.
+old=$GS_CASE_DIR/old.img
+python3 "$CHECK" make "$old" $pages 7 || fail "cannot make the old pages"
+expect_ok "write the old pages" dd if="$old" of="$GS_DEV" bs=1M oflag=direct status=none
+table error
+echo 2M >"$S/mem_limit" || fail "mem_limit"
+failed0=$(wb 4)
+WINDOW=15
+end=$((SECONDS + WINDOW))
+rounds=0
+while ((SECONDS < end)); do
+	python3 "$CHECK" write "$GS_DEV" "$ref" >"$GS_CASE_DIR/write.out" || fail "pagecheck write"
+	rounds=$((rounds + 1))
+done
+info "last round: $(cat "$GS_CASE_DIR/write.out")"
+failed=$(($(wb 4) - failed0))
+info "writeback_stat: $(cat "$S/writeback_stat")"
+info "$rounds rounds of writes in ${WINDOW}s: $failed frame writes failed"
+check_gt "$(wb 12)" 0 "automatic runs held back (backoff_deferrals)"
+# At most 1 + 7 doublings + WINDOW/10 runs are let through, each ending at its first
+# failed batch of 16 frames.
+bound=$((16 * (1 + 7 + WINDOW / 10)))
+((failed <= bound)) || fail "$failed frame writes failed in ${WINDOW}s, more than the back-off allows ($bound)"
+info "ok: $failed failed frame writes <= $bound"
+echo 0 >"$S/mem_limit" || fail "mem_limit 0"
+table linear "$BD" 0
+out=$(python3 "$CHECK" check "$GS_DEV" "$ref" "$old" 2>&1)
+printf '%s\n' "$out" | sed 's/^/  | /'
+grep -q ' eio=0 wrong=0 other_errors=0 ' <<<"$out" || fail "after writes onto a failing disk: $out"
 expect_ok "blkdiscard" blkdiscard "$GS_DEV"
 check_eq "$(bd 1)" 0 "bd_count after discarding everything"
 unload_module || fail "unload failed"
