@@ -11,6 +11,8 @@
 #                 the same with KASAN, lockdep & co (~/.cache/ghostswap/build-debug,
 #                 ghostswap-debug.ko); make test runs every VM case on both
 #   make bench    ghostswap vs zram in one VM (tests/bench); not part of make test
+#   make soak DURATION=30m
+#                 loops every kind of work on the debug kernel (tests/soak)
 
 SHELL := /bin/bash
 CACHE ?= $(HOME)/.cache/ghostswap
@@ -19,7 +21,7 @@ export GHOSTSWAP_CACHE := $(CACHE)
 KMAKE = source scripts/kmake-env.sh && kmake
 
 .PHONY: all deps kernel kernel-debug module module-debug tools test test-host test-vm \
-	test-vm-debug demo bench clean
+	test-vm-debug demo bench soak clean
 
 all: module tools
 
@@ -58,6 +60,10 @@ demo: module tools
 
 bench: module tools
 	@bash tests/bench/run.sh
+
+DURATION ?= 30m
+soak: module-debug tools
+	@bash tests/soak/run.sh $(DURATION)
 
 clean:
 	-@$(KMAKE) M=$(CURDIR) clean >/dev/null 2>&1

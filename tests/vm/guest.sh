@@ -22,14 +22,9 @@ GS_LIB=$GS_REPO/tests/vm/lib.sh
 GS_DEBUG_KERNEL=${GS_DEBUG_KERNEL:-0}
 export GS_REPO GS_SCRATCH GS_MODULE GS_SWAPCHECK GS_SELFTEST_ZRAM GS_LIB GS_CASES_DIR GS_DEBUG_KERNEL
 
-# Kernel log lines that fail a case (grep -E): BUG:, WARNING: and Oops cover KASAN
-# ("BUG: KASAN"), lockdep ("WARNING: possible circular locking dependency"), the
-# atomic-sleep checker ("BUG: sleeping function called from invalid context"), soft
-# lockups ("BUG: soft lockup"); the rest are reports with other prefixes.
-BAD_KMSG='BUG|WARNING|Oops|panic|Call Trace|ghostswap.*(error|leak)'
-BAD_KMSG+='|blocked for more than|soft lockup|hard LOCKUP|rcu.*stall|KASAN|UBSAN'
-BAD_KMSG+='|lockdep|locking dependency|inconsistent lock state|ODEBUG|list_(add|del) corruption'
-BAD_KMSG+='|general protection fault|kernel BUG'
+# BAD_KMSG: kernel log lines that fail a case.
+# shellcheck source=SCRIPTDIR/kmsg.sh
+. "$GS_REPO/tests/vm/kmsg.sh"
 
 results=$GS_SCRATCH/results
 : >"$results"

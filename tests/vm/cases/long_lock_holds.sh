@@ -1,0 +1,56 @@
+#!/bin/bash
+# Proves compaction and idle marking never hold the store lock for long: a pool of about 1 GiB of pages, fragmented, is compacted and marked idle again and again while a verified swap workload runs on the same device (whose slot-free notifications take that lock), with the soft-lockup threshold lowered to 2 s; no soft lockup is reported (the harness fails the case on one) and no swapped page comes back wrong.
+# shellcheck source=SCRIPTDIR/../lib.sh
+. "${GS_LIB:-$(dirname "$0")/../lib.sh}"
+
+is_selftest && { selftest_note "zram's compaction is its allocator's"; exit 0; }
+SWAPCHECK=$(swapcheck_bin) || fail "swapcheck binary not found (cargo build --release -p swapcheck)"
+FIO=$(fio_bin) || fail "fio not found"
+S=$GS_SYSFS
+thresh=/proc/sys/kernel/watchdog_thresh
+[[ -w $thresh ]] || fail "no $thresh (soft-lockup detector)"
+old_thresh=$(cat "$thresh")
+restore() { echo "$old_thresh" >"$thresh"; }
+trap restore EXIT
+
+load_module disksize=1536M || fail "load_module failed"
+# 1 GiB of half-compressible pages above the first 512 MiB, then a quarter of them
+# rewritten with pages that compress better: holes in most frames.
+common=(--filename="$GS_DEV" --bs=4k --direct=1 --ioengine=psync --offset=512M --size=1G
+	--output="$GS_CASE_DIR/fio.log")
+expect_ok "write 1 GiB" "$FIO" --name=fill --rw=write --buffer_compress_percentage=50 "${common[@]}"
+expect_ok "rewrite a quarter" "$FIO" --name=holes --rw=randwrite --number_ios=65536 \
+	--buffer_compress_percentage=85 --randrepeat=0 "${common[@]}"
+info "mm_stat after the fill: $(cat "$S/mm_stat")"
+expect_ok "mkswap" mkswap "$GS_DEV"
+expect_ok "swapon -p 100" swapon -p 100 "$GS_DEV"
+
+# A soft lockup is reported after 2 * watchdog_thresh seconds without scheduling.
+echo 1 >"$thresh" || fail "cannot lower watchdog_thresh"
+log=$GS_CASE_DIR/swapcheck.log
+cgroup_create 32M || fail "cgroup"
+cg=$GS_CGROUP
+cgroup_exec "$cg" "$SWAPCHECK" --size 96M --passes 2 --mix mixed >"$log" 2>&1 &
+sc=$!
+rounds=0
+while kill -0 $sc 2>/dev/null && ((rounds < 20)); do
+	start=$(date +%s%N)
+	echo 1 >"$S/compact" || fail "compact"
+	echo all >"$S/idle" || fail "idle all"
+	echo 3600 >"$S/idle" || fail "idle 3600"
+	info "round $rounds: compact + idle took $((($(date +%s%N) - start) / 1000000)) ms"
+	rounds=$((rounds + 1))
+done
+rc=0
+wait $sc || rc=$?
+restore
+sed 's/^/  | /' "$log"
+cgroup_report "$cg"
+cgroup_remove "$cg"
+check_eq "$rc" 0 "swapcheck exit status"
+grep -Eq '^swapcheck: pages=24576 verified=[0-9]+ mismatches=0 passes=2$' "$log" ||
+	fail "swapcheck summary missing or shows mismatches"
+check_gt "$rounds" 0 "compact and idle rounds during the workload"
+info "mm_stat: $(cat "$S/mm_stat")"
+expect_ok "swapoff" swapoff "$GS_DEV"
+unload_module || fail "unload failed"
