@@ -5,11 +5,11 @@
 //! The disk is bio-based: each bio is handled in the submitter's context,
 //! with no request allocated for it. A write classifies and compresses each
 //! 4 KiB page with the current CPU's stream (straight from the bio's page
-//! when a segment is a whole page of swap I/O, which nobody else touches
-//! meanwhile; else copied into the stream first: a direct I/O buffer may
-//! change under the write), and only then takes the store lock to put the
-//! result in its slot. A read decompresses from the pool under the lock,
-//! straight into the bio's page for swap I/O.
+//! when a segment is a whole page that nobody else can touch meanwhile, as
+//! swap's and the page cache's; else copied into the stream first: a direct
+//! I/O buffer may change under the write), and only then takes the store
+//! lock to put the result in its slot. A read decompresses from the pool
+//! under the lock, straight into the bio's page in the same case.
 //!
 //! Two cases need the backing device, whose bios a `submit_bio` may not wait
 //! for (they are only issued after it returns): a read that meets a migrated
@@ -244,8 +244,8 @@ fn write_pages(
                 store_page(backend, codec, page, index, context, now, &mut over_high)
             };
             while let Some(segment) = segments.next_segment() {
-                // In place when the page is the bio's alone (swap I/O); a
-                // user buffer that may change meanwhile is copied first.
+                // In place when the page is the bio's alone (no process maps
+                // it); a user buffer that may change meanwhile is copied.
                 let index = pages.start;
                 let in_place = (filled == 0 && !pages.is_empty())
                     .then(|| segment.with_page_bytes(|page| put(page, index, &mut stream.codec)))
@@ -503,8 +503,8 @@ fn read(
                 load_page(backend, codec, index, page, context, now, &mut buffer)
             };
             while let Some(mut segment) = segments.next_segment() {
-                // In place when the page is the bio's alone (swap I/O), else
-                // loaded into the stream's page and copied out.
+                // In place when the page is the bio's alone (no process maps
+                // it), else loaded into the stream's page and copied out.
                 let index = pages.start;
                 let in_place = (offset == PAGE_SIZE && !pages.is_empty())
                     .then(|| segment.with_page_bytes_mut(|page| load(index, page, &mut stream.codec)))
