@@ -15,7 +15,7 @@ load_module num_devices=2 disksize= || fail "load_module failed"
 echo 16M >"$(gs_sysfs 1)/disksize" || fail "disksize of $(gs_dev 1)"
 accepted=()
 for target in "$(gs_dev 1)" "$(gs_dev 0)"; do
-	if sh -c "echo $target >$S0/backing_dev" 2>"$GS_CASE_DIR/err"; then
+	if bash -c "echo $target >$S0/backing_dev" 2>"$GS_CASE_DIR/err"; then
 		accepted+=("$target")
 		echo none >"$S0/backing_dev"
 	else

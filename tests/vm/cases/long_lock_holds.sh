@@ -1,4 +1,5 @@
 #!/bin/bash
+# needs: debug-kernel (the soft-lockup detector)
 # Proves compaction and idle marking never hold the store lock for long: a pool of about 1 GiB of pages, fragmented, is compacted and marked idle again and again while a verified swap workload runs on the same device (whose slot-free notifications take that lock), with the soft-lockup threshold lowered to 2 s; no soft lockup is reported (the harness fails the case on one) and no swapped page comes back wrong.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
