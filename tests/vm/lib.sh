@@ -18,6 +18,10 @@ GS_SELFTEST_ZRAM=${GS_SELFTEST_ZRAM:-0}
 GS_MODULE=${GS_MODULE:-}
 GS_SWAPCHECK=${GS_SWAPCHECK:-swapcheck}
 GS_CGROUP_ROOT=${GS_CGROUP_ROOT:-/sys/fs/cgroup}
+# The divisor of the data sizes of the heaviest cases: run.sh --debug sets it, since
+# the debug kernel (KASAN, lockdep) runs them several times slower. Each case keeps
+# its ratios (workload to cgroup to mem_limit), so it proves the same with less data.
+GS_SCALE=${GS_SCALE:-1}
 if [[ -z ${GS_CASE_DIR:-} ]]; then
 	GS_CASE_DIR=$(mktemp -d /tmp/gstest.XXXXXX)
 fi
@@ -97,6 +101,12 @@ wait_for_line() {
 		((left-- > 0)) || return 1
 		sleep 0.1
 	done
+}
+
+# scaled_mib N: N MiB divided by GS_SCALE (at least 1), as a number of MiB.
+scaled_mib() {
+	local n=$(($1 / GS_SCALE))
+	echo $((n > 0 ? n : 1))
 }
 
 # --- tools -------------------------------------------------------------------------

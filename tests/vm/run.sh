@@ -130,6 +130,8 @@ config=$scratch/config
 	printf 'GS_CASE_TIMEOUT=%q\n' "$case_timeout"
 	printf 'GS_TESTS=%q\n' "${names[*]}"
 	printf 'GS_DEBUG_KERNEL=%q\n' "$debug"
+	# The debug kernel runs the heaviest cases with a quarter of their data (lib.sh).
+	printf 'GS_SCALE=%q\n' "$((debug ? 4 : 1))"
 } >"$config"
 
 echo "$label: kernel $kernel"

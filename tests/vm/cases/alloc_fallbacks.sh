@@ -24,7 +24,7 @@ python3 "$CHECK" make "$ref" $pages || fail "cannot make the reference pages"
 expect_ok "write the reference pages" dd if="$ref" of="$GS_DEV" bs=1M oflag=direct status=none
 
 # Fail every allocation of order >= 1 whose stack passes through the module.
-read -r _ size _ _ _ base < <(grep '^ghostswap ' /proc/modules)
+read -r _ size _ _ _ base _ < <(grep '^ghostswap ' /proc/modules)
 [[ $base =~ ^0x[0-9a-f]+$ && $base != 0x0000000000000000 ]] || fail "no module address in /proc/modules"
 printf '%d\n' "$base" >"$F/require-start"
 printf '%d\n' $((base + size)) >"$F/require-end"

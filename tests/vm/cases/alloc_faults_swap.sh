@@ -27,7 +27,7 @@ echo 6M >"$S/mem_limit" || fail "mem_limit"
 expect_ok "mkswap" mkswap "$GS_DEV"
 expect_ok "swapon -p 100" swapon -p 100 "$GS_DEV"
 
-read -r _ size _ _ _ base < <(grep '^ghostswap ' /proc/modules)
+read -r _ size _ _ _ base _ < <(grep '^ghostswap ' /proc/modules)
 [[ $base =~ ^0x[0-9a-f]+$ && $base != 0x0000000000000000 ]] || fail "no module address in /proc/modules"
 for f in failslab fail_page_alloc; do
 	printf '%d\n' "$base" >"$D/$f/require-start"

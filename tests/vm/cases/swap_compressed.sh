@@ -6,6 +6,8 @@
 is_selftest && { selftest_note "ghostswap's comp_algorithm/frontswap fields differ from zram's"; exit 0; }
 SWAPCHECK=$(swapcheck_bin) || fail "swapcheck binary not found (cargo build --release -p swapcheck)"
 S=$GS_SYSFS
+# 192 MiB of pages out of a 64 MiB cgroup (divided by GS_SCALE on the debug kernel).
+size=$(scaled_mib 192) cg_mib=$(scaled_mib 64)
 
 for algo in lz4 zstd; do
 	info "== $algo"
@@ -17,12 +19,12 @@ for algo in lz4 zstd; do
 	expect_ok "mkswap" mkswap "$GS_DEV"
 	expect_ok "swapon -p 100" swapon -p 100 "$GS_DEV"
 
-	cgroup_create 64M || fail "cannot create the cgroup"
+	cgroup_create "${cg_mib}M" || fail "cannot create the cgroup"
 	cg=$GS_CGROUP
 	log=$GS_CASE_DIR/swapcheck-$algo.log
 	release=$GS_CASE_DIR/release-$algo
 	rm -f "$release"
-	cgroup_exec "$cg" "$SWAPCHECK" --size 192M --passes 1 --mix mixed --pause-file "$release" \
+	cgroup_exec "$cg" "$SWAPCHECK" --size "${size}M" --passes 1 --mix mixed --pause-file "$release" \
 		>"$log" 2>&1 &
 	sc_pid=$!
 	wait_for_line "$log" '^swapcheck: filled; waiting' 600 || {
@@ -33,7 +35,7 @@ for algo in lz4 zstd; do
 	read -r orig compr used _ _ same _ huge _ <"$S/mm_stat"
 	info "$algo mm_stat while out: $(cat "$S/mm_stat")"
 	info "$algo debug_stat: $(tr '\n' ' ' <"$S/debug_stat")"
-	check_gt "$orig" $((64 << 20)) "$algo: orig_data_size while 192M are out of a 64M cgroup"
+	check_gt "$orig" $((cg_mib << 20)) "$algo: orig_data_size while ${size}M are out of a ${cg_mib}M cgroup"
 	check_gt "$orig" "$compr" "$algo: orig_data_size > compr_data_size"
 	check_gt "$orig" "$used" "$algo: orig_data_size > mem_used_total (memory saved)"
 	check_gt "$same" 0 "$algo: same_pages"
@@ -49,7 +51,7 @@ for algo in lz4 zstd; do
 	cgroup_report "$cg"
 	cgroup_remove "$cg"
 	check_eq "$rc" 0 "$algo: swapcheck exit status"
-	grep -Eq '^swapcheck: pages=49152 verified=[0-9]+ mismatches=0 passes=1$' "$log" ||
+	grep -Eq "^swapcheck: pages=$((size * 256)) verified=[0-9]+ mismatches=0 passes=1\$" "$log" ||
 		fail "$algo: swapcheck summary missing or shows mismatches"
 	expect_ok "swapoff" swapoff "$GS_DEV"
 	unload_module || fail "unload failed"

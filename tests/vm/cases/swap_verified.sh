@@ -5,6 +5,8 @@
 
 SWAPCHECK=$(swapcheck_bin) || fail "swapcheck binary not found (cargo build --release -p swapcheck)"
 
+# 192 MiB of pages out of a 64 MiB cgroup (divided by GS_SCALE on the debug kernel).
+size=$(scaled_mib 192) cg_mib=$(scaled_mib 64)
 load_module disksize=512M || fail "load_module disksize=512M failed"
 expect_ok "mkswap" mkswap "$GS_DEV"
 expect_ok "swapon -p 100" swapon -p 100 "$GS_DEV"
@@ -17,10 +19,10 @@ loads0=$GS_LOADS
 
 log=$GS_CASE_DIR/swapcheck.log
 rc=0
-cgroup_run 64M "$SWAPCHECK" --size 192M --passes 2 --mix plain >"$log" 2>&1 || rc=$?
+cgroup_run "${cg_mib}M" "$SWAPCHECK" --size "${size}M" --passes 2 --mix plain >"$log" 2>&1 || rc=$?
 sed 's/^/  | /' "$log"
 check_eq "$rc" 0 "swapcheck exit status"
-grep -q '^swapcheck: pages=49152 verified=[0-9]* mismatches=0 passes=2$' "$log" ||
+grep -q "^swapcheck: pages=$((size * 256)) verified=[0-9]* mismatches=0 passes=2\$" "$log" ||
 	fail "swapcheck summary line missing or shows mismatches"
 # The workload must really have been in swap, or this proved nothing.
 grep -Eq 'VmSwap=[1-9][0-9]*kB' "$log" || fail "swapcheck never had pages in swap (VmSwap stayed 0)"
