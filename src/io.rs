@@ -162,11 +162,17 @@ fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: De
     };
     let mut deferred = bio.defer().inspect_err(|_| refuse_all(&backend))?;
     let handle = backend.clone();
-    // If the work item cannot be allocated, dropping it ends the bio with an
-    // error.
+    // A read of a stored page must not fail (swap turns that into SIGBUS):
+    // its work item is small and allocated without fail. A write may fail
+    // (the store is refused): if its work item cannot be allocated, dropping
+    // it ends the bio with an error.
+    let flags = match why {
+        Defer::Read => GFP_NOIO | kernel::alloc::flags::__GFP_NOFAIL,
+        Defer::Write => GFP_NOIO,
+    };
     device
         .queue
-        .try_spawn(GFP_NOIO, move || {
+        .try_spawn(flags, move || {
             let pages = page_range(
                 deferred.sector(),
                 u64::from(deferred.bytes()),
