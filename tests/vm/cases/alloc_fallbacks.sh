@@ -26,8 +26,10 @@ expect_ok "write the reference pages" dd if="$ref" of="$GS_DEV" bs=1M oflag=dire
 # Fail every allocation of order >= 1 whose stack passes through the module.
 read -r _ size _ _ _ base _ < <(grep '^ghostswap ' /proc/modules)
 [[ $base =~ ^0x[0-9a-f]+$ && $base != 0x0000000000000000 ]] || fail "no module address in /proc/modules"
-printf '%d\n' "$base" >"$F/require-start"
-printf '%d\n' $((base + size)) >"$F/require-end"
+# debugfs takes the addresses in hex; bash's arithmetic is signed, so python adds.
+end=$(python3 -c "print(hex($base + $size))")
+echo "$base" >"$F/require-start" || fail "require-start"
+echo "$end" >"$F/require-end" || fail "require-end"
 echo 1 >"$F/min-order"
 echo N >"$F/ignore-gfp-wait"
 echo N >"$F/ignore-gfp-highmem"

@@ -29,9 +29,11 @@ expect_ok "swapon -p 100" swapon -p 100 "$GS_DEV"
 
 read -r _ size _ _ _ base _ < <(grep '^ghostswap ' /proc/modules)
 [[ $base =~ ^0x[0-9a-f]+$ && $base != 0x0000000000000000 ]] || fail "no module address in /proc/modules"
+# debugfs takes the addresses in hex; bash's arithmetic is signed, so python adds.
+end=$(python3 -c "print(hex($base + $size))")
 for f in failslab fail_page_alloc; do
-	printf '%d\n' "$base" >"$D/$f/require-start"
-	printf '%d\n' $((base + size)) >"$D/$f/require-end"
+	echo "$base" >"$D/$f/require-start" || fail "$f require-start"
+	echo "$end" >"$D/$f/require-end" || fail "$f require-end"
 	echo N >"$D/$f/ignore-gfp-wait"
 	echo N >"$D/$f/task-filter"
 	echo 32 >"$D/$f/stacktrace-depth"
