@@ -10,7 +10,8 @@ log=$cache/kunit-doctests.log
 ours=(rust_doctest_kernel_block_mq_gen_disk_rs_0 rust_doctest_kernel_block_mq_rs_0
       rust_doctest_kernel_module_param_rs_0 rust_doctest_kernel_compress_lz4_rs_0
       rust_doctest_kernel_compress_zstd_rs_0 rust_doctest_kernel_cpu_rs_0
-      rust_doctest_kernel_page_rs_0)
+      rust_doctest_kernel_page_rs_0 rust_doctest_kernel_sync_lock_rs_0
+      rust_doctest_kernel_task_rs_0)
 
 timeout 600 vng --run "$cache/build/arch/x86/boot/bzImage" --disable-kvm --force-9p \
     -m 1G -p 2 --verbose --append "zswap.enabled=0 kunit.enable=1" \
