@@ -302,16 +302,14 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
             // slot-free notifications never wait long for it. Freed frames go
             // back to the page allocator on the spot, which does not sleep.
             let mut cursor = CompactCursor::new();
-            loop {
-                let step = backend
+            in_steps(|| {
+                backend
                     .store
                     .lock()
-                    .compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP, drop);
-                if step == Compaction::Finished {
-                    return Ok(());
-                }
-                task::cond_resched();
-            }
+                    .compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP, drop)
+                    == Compaction::Finished
+            });
+            Ok(())
         }
         Attr::BackingDev => {
             // The path is opened with no lock held: opening takes the target
@@ -383,13 +381,11 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
                 .store
                 .lock()
                 .start_mark_idle(writeback::now_secs(), min_age);
-            loop {
+            in_steps(|| {
                 let step = backend.store.lock().mark_idle_step(IDLE_FRAMES_PER_STEP);
-                if let IdleMarking::Finished { .. } = step {
-                    return Ok(());
-                }
-                task::cond_resched();
-            }
+                matches!(step, IdleMarking::Finished { .. })
+            });
+            Ok(())
         }
         Attr::WritebackLimit => device
             .config
@@ -426,38 +422,46 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
     }
 }
 
+/// Calls `step`, which does one bounded step of work under the store lock,
+/// until it returns `true` (finished), letting other tasks run between steps
+/// (the kernel does not preempt a task that runs in it).
+fn in_steps(mut step: impl FnMut() -> bool) {
+    while !step() {
+        task::cond_resched();
+    }
+}
+
 /// `writeback_stat`: see Documentation/ABI/testing/sysfs-block-ghostswap.
 fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> core::fmt::Result {
-    let Some(backend) = device.backend() else {
-        return writeln!(
-            out,
-            "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0
-        );
-    };
-    let store = backend.store.lock();
-    let (written, direct) = (store.wb_counts().written, store.wb_counts().direct);
-    let blocks = store.backing_stats();
-    drop(store);
-    let (used, free) = blocks.map_or((0, 0), |b| (b.used_blocks, b.free_blocks()));
-    let events = &backend.writeback.counters;
-    let get = WbEvents::get;
-    writeln!(
-        out,
-        "{:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8}",
-        written,
-        get(&events.frames_written),
-        get(&events.bytes_written),
-        get(&events.failed_frames),
-        get(&events.promotions),
-        used,
-        free,
-        direct,
-        get(&events.auto_runs),
-        get(&events.manual_runs),
-        get(&events.buffer_fallbacks),
-        get(&events.backoff_deferrals),
-    )
+    let fields = device.backend().map_or([0; 12], |backend| {
+        let store = backend.store.lock();
+        let (written, direct) = (store.wb_counts().written, store.wb_counts().direct);
+        let blocks = store.backing_stats();
+        drop(store);
+        let (used, free) = blocks.map_or((0, 0), |b| (b.used_blocks, b.free_blocks()));
+        let events = &backend.writeback.counters;
+        let get = WbEvents::get;
+        [
+            written,
+            get(&events.frames_written),
+            get(&events.bytes_written),
+            get(&events.failed_frames),
+            get(&events.promotions),
+            u64::from(used),
+            u64::from(free),
+            direct,
+            get(&events.auto_runs),
+            get(&events.manual_runs),
+            get(&events.buffer_fallbacks),
+            get(&events.backoff_deferrals),
+        ]
+    });
+    // Right-aligned in 8 columns, separated by one space, as zram's stats.
+    for (i, field) in fields.iter().enumerate() {
+        let gap = if i == 0 { "" } else { " " };
+        write!(out, "{gap}{field:>8}")?;
+    }
+    writeln!(out)
 }
 
 // zram's figure: at most 16 bytes of metadata per slot.

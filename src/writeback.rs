@@ -2,14 +2,17 @@
 
 //! Writeback: moving whole pool frames to the backing device.
 //!
-//! A run picks frames under the store lock (`Store::next_writeback`), copies
-//! each into a buffer of its own as it begins it (`Store::begin_writeback`),
-//! and submits up to [`BATCH`] frames as one batch of asynchronous writes
-//! with no lock held. When the batch has ended it ends each frame's write
-//! under the lock (`Store::end_writeback`), which frees the objects of the
-//! pages now migrated. Runs are serialized by [`Writeback::running`]; manual
-//! ones come from a `writeback` write (in that task), automatic ones from the
-//! device's work queue when a store finds the pool at `pool_high_wmark`.
+//! A run picks frames under the store lock, a bounded walk at a time
+//! (`Store::next_writeback_within`), copies each into one of the run's copy
+//! buffers as it begins it (`Store::begin_writeback`), and submits up to
+//! [`BATCH`] frames as one batch of asynchronous writes with no lock held.
+//! When the batch has ended it ends each frame's write under the lock
+//! (`Store::end_writeback`), which frees the objects of the pages now
+//! migrated. Runs are serialized by [`Writeback::running`], which also keeps
+//! the copy buffers (the first preallocated) and the back-off from a failing
+//! device; manual runs come from a `writeback` write (in that task, `EAGAIN`
+//! while another runs), automatic ones from the device's work queue when a
+//! store finds the pool at `pool_high_wmark`.
 //!
 //! Reading a migrated page is here too ([`read_migrated`]): it needs the
 //! backing device and may only run where waiting for a bio is allowed.
