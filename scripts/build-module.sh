@@ -5,8 +5,9 @@
 #
 #   release  built in place (src/), copied to ./ghostswap.ko
 #   debug    built in a mirror of the module's sources in
-#            $GHOSTSWAP_CACHE/module-debug, so the two builds never overwrite
-#            each other's objects; copied to ./ghostswap-debug.ko
+#            $GHOSTSWAP_CACHE/module-debug/<checkout>, so the two builds never
+#            overwrite each other's objects (nor do two checkouts' debug
+#            builds); copied to ./ghostswap-debug.ko
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 variant=${1:-release}
@@ -18,7 +19,7 @@ release)
     cp "$repo/src/ghostswap.ko" "$repo/ghostswap.ko"
     ;;
 debug)
-    mirror=$cache/module-debug
+    mirror=$cache/module-debug/$(printf '%s' "$repo" | md5sum | cut -c1-12)
     mkdir -p "$mirror"
     # Sources only; rsync keeps their times, so an unchanged file is not rebuilt.
     # (--delete spares the excluded build products.)
