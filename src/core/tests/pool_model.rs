@@ -216,8 +216,8 @@ struct IdleModel {
     idle_before: BTreeSet<FrameId>,
     /// Frames on the LRU list when it began: the most it looks at.
     frames: u32,
-    /// Steps taken.
-    steps: u32,
+    /// Frames the steps taken so far may have looked at: the sum of their limits.
+    looked: u64,
 }
 
 /// What the writeback walk must do.
@@ -527,7 +527,7 @@ impl Harness {
             old_enough,
             idle_before,
             frames: frames.len() as u32,
-            steps: 0,
+            looked: 0,
         });
     }
 
@@ -540,10 +540,11 @@ impl Harness {
             prop_assert!(finished, "a marking never begun");
             return Ok(true);
         };
-        walk.steps += 1;
+        walk.looked += u64::from(limit.max(1));
         let IdleMarking::Finished { marked } = got else {
-            // A step looks at `limit` frames, and only at frames there when it began.
-            prop_assert!(u64::from(walk.steps) * u64::from(limit) < u64::from(walk.frames));
+            // A step looks at `limit` frames, and only at frames there when it began (the
+            // steps' limits may differ: their sum counts).
+            prop_assert!(walk.looked < u64::from(walk.frames));
             return Ok(false);
         };
         let walk = self.idle_walk.take().unwrap();
