@@ -29,7 +29,7 @@ use kernel::{
     alloc::{flags, Flags},
     block::mq::{gen_disk::GenDisk, gen_disk::GenDiskBuilder},
     block::BlockDevice,
-    c_str, cpu, new_mutex, new_spinlock,
+    c_str, new_mutex, new_spinlock,
     page::MappedPages,
     prelude::*,
     sync::{Arc, Mutex, SpinLock},
@@ -38,13 +38,10 @@ use kernel::{
 
 use crate::gscore::{
     attrs::DeviceConfig,
-    backing::Backing,
     geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
-    migrate::State,
-    pool::{FrameEntry, RESERVE_CAP},
-    store::{Content, Store},
 };
 use crate::streams::Streams;
+use crate::tables::{new_backing, new_store, DeviceStore};
 use crate::writeback::Writeback;
 
 /// Allocation flags on the write path: reclaim may run but must not issue
@@ -96,93 +93,6 @@ impl AsMut<[u8]> for Frame {
     fn as_mut(&mut self) -> &mut [u8] {
         self.0.as_mut()
     }
-}
-
-/// One slot [`State`] per 4 KiB page of the device.
-pub(crate) struct Slots(KVVec<State<Content>>);
-
-impl AsRef<[State<Content>]> for Slots {
-    fn as_ref(&self) -> &[State<Content>] {
-        &self.0
-    }
-}
-
-impl AsMut<[State<Content>]> for Slots {
-    fn as_mut(&mut self) -> &mut [State<Content>] {
-        &mut self.0
-    }
-}
-
-/// Storage of a vector the core takes as `AsRef`/`AsMut` of a slice: the
-/// backing device's block map and hold counts.
-pub(crate) struct Table<T>(KVVec<T>);
-
-impl<T> AsRef<[T]> for Table<T> {
-    fn as_ref(&self) -> &[T] {
-        &self.0
-    }
-}
-
-impl<T> AsMut<[T]> for Table<T> {
-    fn as_mut(&mut self) -> &mut [T] {
-        &mut self.0
-    }
-}
-
-/// One [`FrameEntry`] per frame the pool can hold.
-pub(crate) struct Frames(KVVec<FrameEntry<Frame>>);
-
-impl AsRef<[FrameEntry<Frame>]> for Frames {
-    fn as_ref(&self) -> &[FrameEntry<Frame>] {
-        &self.0
-    }
-}
-
-impl AsMut<[FrameEntry<Frame>]> for Frames {
-    fn as_mut(&mut self) -> &mut [FrameEntry<Frame>] {
-        &mut self.0
-    }
-}
-
-/// The store of an initialized device.
-pub(crate) type DeviceStore = Store<Slots, Frame, Frames, Table<u64>, Table<u16>>;
-
-fn filled<T>(count: usize, value: impl Fn() -> T) -> Result<KVVec<T>> {
-    let mut vec = KVVec::with_capacity(count, GFP_KERNEL)?;
-    for _ in 0..count {
-        vec.push(value(), GFP_KERNEL)?;
-    }
-    Ok(vec)
-}
-
-/// Allocates an empty store of `pages` slots (may sleep).
-fn new_store(pages: u64) -> Result<DeviceStore> {
-    let count = usize::try_from(pages).map_err(|_| EINVAL)?;
-    // Worst case one frame per page, plus the reserve and two for every store
-    // in flight: stores hold their CPU's stream, so there are at most as many
-    // as streams.
-    // CAST: a CPU count fits in usize.
-    let in_flight = cpu::nr_cpu_ids() as usize;
-    let frames = count
-        .checked_add(RESERVE_CAP as usize + 2 * in_flight)
-        .ok_or(EINVAL)?;
-    Store::new(
-        Slots(filled(count, || State::Empty)?),
-        Frames(filled(frames, FrameEntry::default)?),
-    )
-    .ok_or(EINVAL)
-}
-
-/// Allocates the backing device's allocator for `bdev`: one block per 4 KiB
-/// of it, as many as a `u32` counts.
-fn new_backing(bdev: &BlockDevice) -> Result<Backing<Table<u64>, Table<u16>>> {
-    let blocks = (bdev.sectors() / SECTORS_PER_PAGE).min(u64::from(u32::MAX));
-    let blocks = usize::try_from(blocks).map_err(|_| EINVAL)?;
-    if blocks == 0 {
-        return Err(EINVAL);
-    }
-    let words = blocks.div_ceil(64);
-    Backing::new(Table(filled(words, || 0)?), Table(filled(blocks, || 0)?)).ok_or(EINVAL)
 }
 
 /// What an initialized device stores pages with.

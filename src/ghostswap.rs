@@ -27,6 +27,7 @@ pub mod gscore;
 mod io;
 mod streams;
 mod sysfs;
+mod tables;
 mod writeback;
 
 use device::GhostDevice;

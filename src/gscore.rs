@@ -29,3 +29,5 @@ pub mod slots;
 pub mod stats;
 #[path = "core/src/store.rs"]
 pub mod store;
+#[path = "core/src/table.rs"]
+pub mod table;

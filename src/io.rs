@@ -34,6 +34,7 @@ use crate::gscore::{
     store::{Found, Incoming, StoreError, WritebackError},
 };
 use crate::streams::Codec;
+use crate::tables;
 use crate::writeback::{self, Counters, IoBuffer, Room};
 
 /// Where a bio is being handled.
@@ -407,7 +408,7 @@ fn add_frame(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Result<F
     let mut frame = frame_for(incoming);
     loop {
         let refused = match frame {
-            Ok(frame) => backend.store.lock().add_frame(frame).err(),
+            Ok(frame) => tables::add_frame(&backend.store, frame).err(),
             Err(_) => {
                 refuse(backend, index..index + 1);
                 return Err(ENOMEM);
@@ -442,6 +443,7 @@ fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Resul
             Err(WritebackError::SearchLimitReached) => {
                 kernel::task::cond_resched();
             }
+            Err(WritebackError::NeedTables) if tables::grow_backing(&backend.store) => {}
             Err(_) => return Err(ENOMEM),
         }
     };
@@ -513,7 +515,9 @@ fn read(
                 // it), else loaded into the stream's page and copied out.
                 let index = pages.start;
                 let in_place = (offset == PAGE_SIZE && !pages.is_empty())
-                    .then(|| segment.with_page_bytes_mut(|page| load(index, page, &mut stream.codec)))
+                    .then(|| {
+                        segment.with_page_bytes_mut(|page| load(index, page, &mut stream.codec))
+                    })
                     .flatten();
                 if let Some(loaded) = in_place {
                     pages.next();
@@ -676,7 +680,7 @@ fn promote(
         drop(store);
         match frame_for(&incoming) {
             // A frame refused (the limit) is freed on the spot: no sleep.
-            Ok(frame) => drop(backend.store.lock().add_frame(frame)),
+            Ok(frame) => drop(tables::add_frame(&backend.store, frame)),
             Err(_) => return,
         }
     }

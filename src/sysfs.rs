@@ -25,6 +25,7 @@ use crate::gscore::{
     stats::{write_frontswap_stat, write_mm_stat, Counters, MmStat},
     store::{ClassCounts, Content, COMPACT_FRAMES_PER_STEP, IDLE_FRAMES_PER_STEP},
 };
+use crate::tables;
 use crate::writeback::{self, Counters as WbEvents, Pick, Until};
 
 /// The attributes; `ATTRIBUTES[i]` is served by the arms for `Attr::ALL[i]`.
@@ -159,20 +160,25 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
             )
         }
         Attr::DebugStat => {
-            let (pool, classes) = device
+            let (pool, classes, tables) = device
                 .backend()
                 .map(|backend| {
                     let store = backend.store.lock();
-                    (store.pool().pool_stats(), store.classes())
+                    (
+                        store.pool().pool_stats(),
+                        store.classes(),
+                        tables::usage(&store),
+                    )
                 })
                 .unwrap_or_default();
             writeln!(
                 out,
-                "version: 2\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
+                "version: 3\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
                  packed_frames: {}\npacked_pages: {}\nhuge_frames: {}\n\
                  reserve_frames: {}\nreserve_pages: {}\nobjects: {}\n\
                  object_bytes: {}\nhole_bytes: {}\nfragmentation_permille: {}\n\
-                 auto_compactions: {}",
+                 auto_compactions: {}\nslot_table_bytes: {}\nframe_table_entries: {}\n\
+                 frame_table_bytes: {}\nbacking_table_bytes: {}",
                 core::mem::size_of::<State<Content>>(),
                 core::mem::size_of::<FrameEntry<Frame>>(),
                 pool.packed_frames,
@@ -185,6 +191,10 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                 pool.hole_bytes,
                 pool.fragmentation_permille(),
                 classes.auto_compactions,
+                tables.slot_bytes,
+                tables.frame_entries,
+                tables.frame_bytes,
+                tables.backing_bytes,
             )
         }
         Attr::FrontswapStat => {

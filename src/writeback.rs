@@ -31,7 +31,7 @@ use kernel::{
     workqueue::Queue,
 };
 
-use crate::device::{Backend, DeviceStore};
+use crate::device::Backend;
 use crate::gscore::{
     attrs::{WritebackConfig, WritebackRequest},
     backoff::Backoff,
@@ -40,6 +40,7 @@ use crate::gscore::{
     pool::FrameId,
     store::{FrameWrite, NextWriteback, WritebackError, WritebackMode, WRITEBACK_FRAMES_PER_STEP},
 };
+use crate::tables::{self, DeviceStore};
 
 /// Frames written per batch: the bios a run has in flight at once.
 const BATCH: usize = 16;
@@ -306,7 +307,8 @@ impl Pick {
     /// pages per call.
     fn next(&mut self, store: &mut DeviceStore) -> Picked {
         match self {
-            Pick::Mode(mode) => match store.next_writeback_within(*mode, WRITEBACK_FRAMES_PER_STEP) {
+            Pick::Mode(mode) => match store.next_writeback_within(*mode, WRITEBACK_FRAMES_PER_STEP)
+            {
                 NextWriteback::Frame(id) => Picked::Frame(id),
                 NextWriteback::NoneLeft => Picked::NoneLeft,
                 NextWriteback::LimitReached => Picked::LockHeldLongEnough,
@@ -529,6 +531,14 @@ fn begin_next(
         }
         Err(WritebackError::NoSpace) => Step::Stop(buffer, Stop::NoSpace),
         Err(WritebackError::SearchLimitReached) => {
+            *retry = Some(id);
+            Step::CallAgain(buffer)
+        }
+        Err(WritebackError::NeedTables) => {
+            drop(store);
+            if !tables::grow_backing(&backend.store) {
+                return Step::Stop(buffer, Stop::NoSpace);
+            }
             *retry = Some(id);
             Step::CallAgain(buffer)
         }

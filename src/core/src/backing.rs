@@ -10,8 +10,11 @@
 //!
 //! A huge page is an extent of one block holding one object.
 //!
-//! The allocator never allocates: it works in two caller-provided arrays, sized for a
-//! device of `n` blocks.
+//! The allocator never allocates: it works in two caller-provided tables
+//! ([`super::table::Table`]) for a device of `n` blocks. They may cover only the first
+//! blocks of the device and grow as it fills: when no run is free in the blocks covered,
+//! [`Extents::alloc`] fails with [`BackingError::NeedTables`], and the caller allocates
+//! more of both tables with its lock dropped and hands them in with [`Backing::grow`].
 //!
 //! - `map`, `ceil(n / 64)` words, one bit per block: set if the block is in an extent.
 //!   Bits past block `n - 1` in the last word are set, so no extent ever reaches past
@@ -21,7 +24,8 @@
 //!   0 for a free block. An extent's length is its head plus the [`TAIL`] blocks after
 //!   it, so it needs no field of its own.
 //!
-//! That is 2 bytes and 1 bit per 4 KiB block, 0.05 % of the backing device.
+//! That is 2 bytes and 1 bit per 4 KiB block covered, 0.05 % of the backing device when
+//! all of it is in use.
 //!
 //! # Allocation
 //!
@@ -70,6 +74,7 @@
 
 use super::frame::MAX_FRAME_SIZE;
 use super::geometry::PAGE_SIZE;
+use super::table::Table;
 
 /// The most blocks an extent can have: the pages of the largest frame.
 // CAST: 8, the pages of a frame, fits a `u32`.
@@ -105,6 +110,9 @@ pub enum BackingError {
     BadLength,
     /// No run of free blocks is long enough.
     NoSpace,
+    /// No run of free blocks is long enough in the part of the device the tables cover
+    /// now, and they can grow: grow them ([`Backing::grow`]) and call again.
+    NeedTables,
     /// The search looked at its limit of map words ([`SEARCH_WORDS`]) without finding a
     /// run: call again, and it goes on from where it stopped (see the [module
     /// documentation](self#allocation)). Nothing was allocated.
@@ -123,6 +131,8 @@ pub enum BackingError {
 pub struct BackingStats {
     /// Blocks of the device.
     pub blocks: u32,
+    /// Blocks the allocator's tables cover now (they grow up to `blocks`).
+    pub table_blocks: u32,
     /// Blocks in extents.
     pub used_blocks: u32,
     /// Extents allocated.
@@ -201,8 +211,10 @@ pub trait Extents {
 ///
 /// # Invariants
 ///
-/// - `blocks` is the length of `counts` and `words` is `ceil(blocks / 64)`, at most the
-///   length of `map`; only the first `words` words of `map` are used.
+/// - `blocks <= device_blocks`; `blocks` is at most the length of `counts`, and `words`
+///   is `ceil(blocks / 64)`, at most the length of `map`; only the first `blocks` counts
+///   and `words` words are used. `blocks` is a multiple of 64 unless it is
+///   `device_blocks`.
 /// - A map bit is set exactly for the blocks of extents and the bits past `blocks`.
 /// - An extent is a head (map bit set, count not [`TAIL`]) followed by 0 to
 ///   `MAX_EXTENT - 1` [`TAIL`] blocks; every block with its map bit set is in exactly
@@ -216,6 +228,9 @@ pub trait Extents {
 pub struct Backing<M, C> {
     map: M,
     counts: C,
+    /// Blocks of the device.
+    device_blocks: u32,
+    /// Blocks the tables cover now: those the allocator searches and hands out.
     blocks: u32,
     words: usize,
     cursor: usize,
@@ -230,39 +245,108 @@ pub struct Backing<M, C> {
 
 impl<M, C> Backing<M, C>
 where
-    M: AsRef<[u64]> + AsMut<[u64]>,
-    C: AsRef<[u16]> + AsMut<[u16]>,
+    M: Table<u64>,
+    C: Table<u16>,
 {
-    /// Creates an allocator of an empty device of `counts.len()` blocks.
+    /// Creates an allocator of an empty device of `counts.capacity()` blocks, of which
+    /// the first `counts.len()` are covered by the tables now.
     ///
-    /// Both arrays are overwritten. Returns `None` if `map` has fewer than
-    /// `ceil(counts.len() / 64)` words or the device has more than `u32::MAX` blocks.
-    pub fn new(mut map: M, mut counts: C) -> Option<Self> {
-        let blocks = u32::try_from(counts.as_ref().len()).ok()?;
+    /// Both tables are overwritten. Returns `None` if `map` has fewer than
+    /// `ceil(counts.len() / 64)` words, can grow to fewer than `ceil(counts.capacity() /
+    /// 64)`, or the device has more than `u32::MAX` blocks.
+    pub fn new(map: M, counts: C) -> Option<Self> {
+        let device_blocks = u32::try_from(counts.capacity()).ok()?;
         // CAST: a `u32` fits a `usize` on the targets Linux supports.
-        let words = blocks.div_ceil(WORD_BITS) as usize;
-        let used_words = map.as_mut().get_mut(..words)?;
-        used_words.fill(0);
-        if let Some(last) = used_words.last_mut() {
-            let tail_bits = blocks % WORD_BITS;
-            if tail_bits != 0 {
-                // INVARIANT: the bits past the last block are set.
-                *last = u64::MAX << tail_bits;
-            }
+        if map.capacity() < device_blocks.div_ceil(WORD_BITS) as usize {
+            return None;
         }
-        counts.as_mut().fill(0);
-        Some(Self {
+        let mut backing = Self {
             map,
             counts,
-            blocks,
-            words,
+            device_blocks,
+            blocks: 0,
+            words: 0,
             cursor: 0,
             clear: [0; LENGTHS],
             search_limit: SEARCH_WORDS,
             used: 0,
             extents: 0,
             holds: 0,
-        })
+        };
+        let covered = backing.covered_blocks();
+        if backing.map.len() < covered.div_ceil(WORD_BITS) as usize {
+            return None;
+        }
+        backing.cover(covered);
+        Some(backing)
+    }
+
+    /// Returns the blocks the tables as they are can cover: the counts' length, in whole
+    /// map words.
+    fn covered_blocks(&self) -> u32 {
+        let counts = u32::try_from(self.counts.len()).unwrap_or(u32::MAX);
+        let words = u32::try_from(self.map.len()).unwrap_or(u32::MAX);
+        counts
+            .min(words.saturating_mul(WORD_BITS))
+            .min(self.device_blocks)
+    }
+
+    /// Takes blocks `self.blocks..blocks` into the allocator, free, and starts the next
+    /// search at the first of them.
+    fn cover(&mut self, blocks: u32) {
+        let old = self.blocks;
+        if blocks <= old && old != 0 {
+            return;
+        }
+        // The bits past the old last block were set as its end: they are blocks now.
+        if old % WORD_BITS != 0 {
+            // CAST: a `u32` fits a `usize`.
+            if let Some(last) = self.map.get_mut((old / WORD_BITS) as usize) {
+                *last &= !(u64::MAX << (old % WORD_BITS));
+            }
+        }
+        for block in old..blocks {
+            self.set_count_at(block, 0);
+        }
+        // CAST: a `u32` fits a `usize`.
+        let old_words = old.div_ceil(WORD_BITS) as usize;
+        let words = blocks.div_ceil(WORD_BITS) as usize;
+        for i in old_words..words {
+            if let Some(word) = self.map.get_mut(i) {
+                *word = 0;
+            }
+        }
+        if blocks % WORD_BITS != 0 {
+            if let Some(last) = self.map.get_mut(words.saturating_sub(1)) {
+                // INVARIANT: the bits past the last block are set.
+                *last |= u64::MAX << (blocks % WORD_BITS);
+            }
+        }
+        // INVARIANT: the words covered and where the search starts; what the rows knew
+        // was about a map of another length, so they start again from nothing.
+        self.blocks = blocks;
+        self.words = words;
+        self.cursor = if old_words < words { old_words } else { 0 };
+        self.clear = [0; LENGTHS];
+    }
+
+    /// Lets `grow` append zeroed entries to the map and the counts, allocated before the
+    /// caller took its lock, and takes the blocks they cover into the allocator.
+    ///
+    /// `grow` must not allocate or sleep, and must not change existing entries. Blocks are
+    /// covered in whole map words: counts for blocks the map does not cover yet wait for
+    /// the map to grow.
+    pub fn grow(&mut self, grow: impl FnOnce(&mut M, &mut C)) {
+        grow(&mut self.map, &mut self.counts);
+        let covered = self.covered_blocks();
+        if covered > self.blocks {
+            self.cover(covered);
+        }
+    }
+
+    /// Returns `true` if the tables cover fewer blocks than the device has.
+    pub fn can_grow(&self) -> bool {
+        self.blocks < self.device_blocks
     }
 
     /// Sets the most map words one call of [`Extents::alloc`] looks at, [`SEARCH_WORDS`]
@@ -275,7 +359,8 @@ where
     /// Returns what the allocator holds.
     pub fn stats(&self) -> BackingStats {
         BackingStats {
-            blocks: self.blocks,
+            blocks: self.device_blocks,
+            table_blocks: self.blocks,
             used_blocks: self.used,
             extents: self.extents,
             holds: self.holds,
@@ -383,7 +468,7 @@ where
     /// word `i`, and the bits of the word at which runs of `len` blocks start. A run may
     /// go on into the next word, never past the last.
     fn runs_in_word(&self, i: usize, len: u32) -> (u32, u64) {
-        let map = self.map.as_ref();
+        let map = &self.map;
         let word = |i: usize| map.get(i).copied().unwrap_or(u64::MAX);
         // The word after the last is all used: a run never wraps to block 0.
         let next = if i.saturating_add(1) < self.words {
@@ -430,14 +515,13 @@ where
         // CAST: a `u32` fits a `usize`.
         let i = (block / WORD_BITS) as usize;
         self.map
-            .as_ref()
             .get(i)
             .is_some_and(|w| w & (1 << (block % WORD_BITS)) != 0)
     }
 
     /// Sets (`used`) or clears the map bits of `len` blocks from `block`.
     fn mark(&mut self, block: u32, len: u32, used: bool) {
-        let map = self.map.as_mut();
+        let map = &mut self.map;
         for b in block..block.saturating_add(len) {
             // CAST: a `u32` fits a `usize`.
             if let Some(w) = map.get_mut((b / WORD_BITS) as usize) {
@@ -449,27 +533,35 @@ where
 
     fn count(&self, block: u32) -> Option<u16> {
         // CAST: a `u32` fits a `usize`.
-        self.counts.as_ref().get(block as usize).copied()
+        self.counts.get(block as usize).copied()
+    }
+
+    fn set_count_at(&mut self, block: u32, value: u16) {
+        // CAST: a `u32` fits a `usize`.
+        if let Some(count) = self.counts.get_mut(block as usize) {
+            *count = value;
+        }
     }
 
     fn set_count(&mut self, block: u32, value: u16) {
         // CAST: a `u32` fits a `usize`.
-        if let Some(count) = self.counts.as_mut().get_mut(block as usize) {
-            *count = value;
-        }
+        self.set_count_at(block, value);
     }
 }
 
 impl<M, C> Extents for Backing<M, C>
 where
-    M: AsRef<[u64]> + AsMut<[u64]>,
-    C: AsRef<[u16]> + AsMut<[u16]>,
+    M: Table<u64>,
+    C: Table<u16>,
 {
     fn alloc(&mut self, len: u32) -> Result<u32, BackingError> {
         if len == 0 || len > MAX_EXTENT {
             return Err(BackingError::BadLength);
         }
-        let block = self.search(len)?;
+        let block = match self.search(len) {
+            Err(BackingError::NoSpace) if self.can_grow() => return Err(BackingError::NeedTables),
+            other => other?,
+        };
         self.mark(block, len, true);
         // INVARIANT: a head counting no holds, then `len - 1` tails.
         self.set_count(block, 0);

@@ -29,3 +29,4 @@ pub mod pool;
 pub mod slots;
 pub mod stats;
 pub mod store;
+pub mod table;

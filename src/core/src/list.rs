@@ -41,6 +41,8 @@
 
 use core::marker::PhantomData;
 
+use super::table::Table;
+
 /// The index that links to no entry.
 pub const NONE: u32 = u32::MAX;
 
@@ -93,14 +95,20 @@ fn some_index(index: u32) -> Option<u32> {
 
 /// Returns the links of kind `C` of the entry at `id`.
 #[inline]
-fn links<T, C: Chain<T>>(entries: &[T], id: u32) -> Option<&Links> {
+fn links<'a, T: 'a, C: Chain<T>, E: Table<T> + ?Sized>(
+    entries: &'a E,
+    id: u32,
+) -> Option<&'a Links> {
     let entry = usize::try_from(id).ok().and_then(|i| entries.get(i))?;
     C::links(entry)
 }
 
 /// Returns the links of kind `C` of the entry at `id`, mutably.
 #[inline]
-fn links_mut<T, C: Chain<T>>(entries: &mut [T], id: u32) -> Option<&mut Links> {
+fn links_mut<'a, T: 'a, C: Chain<T>, E: Table<T> + ?Sized>(
+    entries: &'a mut E,
+    id: u32,
+) -> Option<&'a mut Links> {
     let entry = usize::try_from(id).ok().and_then(|i| entries.get_mut(i))?;
     C::links_mut(entry)
 }
@@ -166,19 +174,19 @@ impl<C> List<C> {
     /// The entry must not be on a list of this kind. Returns `false`, changing nothing, if
     /// `id` is out of the table or the entry has no links of this kind.
     #[inline]
-    pub fn push_front<T>(&mut self, entries: &mut [T], id: u32) -> bool
+    pub fn push_front<T, E: Table<T> + ?Sized>(&mut self, entries: &mut E, id: u32) -> bool
     where
         C: Chain<T>,
     {
         let old_head = self.head;
-        let Some(own) = links_mut::<T, C>(entries, id) else {
+        let Some(own) = links_mut::<T, C, E>(entries, id) else {
             return false;
         };
         *own = Links {
             prev: NONE,
             next: old_head,
         };
-        if let Some(old) = links_mut::<T, C>(entries, old_head) {
+        if let Some(old) = links_mut::<T, C, E>(entries, old_head) {
             old.prev = id;
         }
         self.head = id;
@@ -195,19 +203,19 @@ impl<C> List<C> {
     /// The entry must not be on a list of this kind. Returns `false`, changing nothing, if
     /// `id` is out of the table or the entry has no links of this kind.
     #[inline]
-    pub fn push_back<T>(&mut self, entries: &mut [T], id: u32) -> bool
+    pub fn push_back<T, E: Table<T> + ?Sized>(&mut self, entries: &mut E, id: u32) -> bool
     where
         C: Chain<T>,
     {
         let old_tail = self.tail;
-        let Some(own) = links_mut::<T, C>(entries, id) else {
+        let Some(own) = links_mut::<T, C, E>(entries, id) else {
             return false;
         };
         *own = Links {
             prev: old_tail,
             next: NONE,
         };
-        if let Some(old) = links_mut::<T, C>(entries, old_tail) {
+        if let Some(old) = links_mut::<T, C, E>(entries, old_tail) {
             old.next = id;
         }
         self.tail = id;
@@ -226,25 +234,25 @@ impl<C> List<C> {
     /// or is visibly not on this list (it has no previous entry but is not the head, or no
     /// next entry but is not the tail).
     #[inline]
-    pub fn remove<T>(&mut self, entries: &mut [T], id: u32) -> bool
+    pub fn remove<T, E: Table<T> + ?Sized>(&mut self, entries: &mut E, id: u32) -> bool
     where
         C: Chain<T>,
     {
-        let Some(&Links { prev, next }) = links::<T, C>(entries, id) else {
+        let Some(&Links { prev, next }) = links::<T, C, E>(entries, id) else {
             return false;
         };
         if (prev == NONE && self.head != id) || (next == NONE && self.tail != id) {
             return false;
         }
-        match links_mut::<T, C>(entries, prev) {
+        match links_mut::<T, C, E>(entries, prev) {
             Some(before) => before.next = next,
             None => self.head = next,
         }
-        match links_mut::<T, C>(entries, next) {
+        match links_mut::<T, C, E>(entries, next) {
             Some(after) => after.prev = prev,
             None => self.tail = prev,
         }
-        if let Some(own) = links_mut::<T, C>(entries, id) {
+        if let Some(own) = links_mut::<T, C, E>(entries, id) {
             *own = Links::UNLINKED;
         }
         // INVARIANT: the neighbours (or the ends) now link past `id`.
@@ -253,7 +261,7 @@ impl<C> List<C> {
     }
 
     /// Takes the first entry off the list and returns its index.
-    pub fn pop_front<T>(&mut self, entries: &mut [T]) -> Option<u32>
+    pub fn pop_front<T, E: Table<T> + ?Sized>(&mut self, entries: &mut E) -> Option<u32>
     where
         C: Chain<T>,
     {
@@ -262,25 +270,25 @@ impl<C> List<C> {
     }
 
     /// Returns the index of the entry after the one at `id` on its list of this kind.
-    pub fn next<T>(&self, entries: &[T], id: u32) -> Option<u32>
+    pub fn next<T, E: Table<T> + ?Sized>(&self, entries: &E, id: u32) -> Option<u32>
     where
         C: Chain<T>,
     {
-        links::<T, C>(entries, id)?.next()
+        links::<T, C, E>(entries, id)?.next()
     }
 
     /// Returns the index of the entry before the one at `id` on its list of this kind.
-    pub fn prev<T>(&self, entries: &[T], id: u32) -> Option<u32>
+    pub fn prev<T, E: Table<T> + ?Sized>(&self, entries: &E, id: u32) -> Option<u32>
     where
         C: Chain<T>,
     {
-        links::<T, C>(entries, id)?.prev()
+        links::<T, C, E>(entries, id)?.prev()
     }
 
     /// Returns an iterator over the indexes of the entries from the front to the back.
     ///
     /// The iterator yields at most [`List::len`] indexes.
-    pub fn iter<'a, T>(&self, entries: &'a [T]) -> Iter<'a, T, C>
+    pub fn iter<'a, T, E: Table<T> + ?Sized>(&self, entries: &'a E) -> Iter<'a, T, C, E>
     where
         C: Chain<T>,
     {
@@ -295,20 +303,20 @@ impl<C> List<C> {
 
 /// Iterator over the indexes of a list's entries, returned by [`List::iter`].
 #[derive(Debug)]
-pub struct Iter<'a, T, C> {
-    entries: &'a [T],
+pub struct Iter<'a, T, C, E: ?Sized> {
+    entries: &'a E,
     next: u32,
     remaining: u32,
-    chain: PhantomData<C>,
+    chain: PhantomData<(C, T)>,
 }
 
-impl<T, C: Chain<T>> Iterator for Iter<'_, T, C> {
+impl<T, C: Chain<T>, E: Table<T> + ?Sized> Iterator for Iter<'_, T, C, E> {
     type Item = u32;
 
     fn next(&mut self) -> Option<u32> {
         let id = some_index(self.next)?;
         self.remaining = self.remaining.checked_sub(1)?;
-        self.next = links::<T, C>(self.entries, id).map_or(NONE, |own| own.next);
+        self.next = links::<T, C, E>(self.entries, id).map_or(NONE, |own| own.next);
         Some(id)
     }
 }

@@ -198,6 +198,7 @@ use super::frame::{
 };
 use super::geometry::PAGE_SIZE;
 use super::list::{Chain, Links, List};
+use super::table::Table;
 use walk::IdleWalk;
 
 // The paths are relative to this file, in the host crate and in the kernel module alike.
@@ -908,19 +909,28 @@ fn swapped(sum: u64, old: u16, new: u16) -> u64 {
 
 /// Returns the entry at `id`.
 #[inline]
-fn entry<F>(entries: &[FrameEntry<F>], id: FrameId) -> Option<&FrameEntry<F>> {
+fn entry<'a, F: 'a, S: Table<FrameEntry<F>> + ?Sized>(
+    entries: &'a S,
+    id: FrameId,
+) -> Option<&'a FrameEntry<F>> {
     usize::try_from(id).ok().and_then(|i| entries.get(i))
 }
 
 /// Returns the entry at `id`, mutably.
 #[inline]
-fn entry_mut<F>(entries: &mut [FrameEntry<F>], id: FrameId) -> Option<&mut FrameEntry<F>> {
+fn entry_mut<'a, F: 'a, S: Table<FrameEntry<F>> + ?Sized>(
+    entries: &'a mut S,
+    id: FrameId,
+) -> Option<&'a mut FrameEntry<F>> {
     usize::try_from(id).ok().and_then(|i| entries.get_mut(i))
 }
 
 /// Returns the packed frame at `id`.
 #[inline]
-fn packed<F>(entries: &[FrameEntry<F>], id: FrameId) -> Option<&Packed<F>> {
+fn packed<'a, F: 'a, S: Table<FrameEntry<F>> + ?Sized>(
+    entries: &'a S,
+    id: FrameId,
+) -> Option<&'a Packed<F>> {
     match &entry(entries, id)?.state {
         State::Packed(packed) => Some(packed),
         _ => None,
@@ -929,7 +939,10 @@ fn packed<F>(entries: &[FrameEntry<F>], id: FrameId) -> Option<&Packed<F>> {
 
 /// Returns the packed frame at `id`, mutably.
 #[inline]
-fn packed_mut<F>(entries: &mut [FrameEntry<F>], id: FrameId) -> Option<&mut Packed<F>> {
+fn packed_mut<'a, F: 'a, S: Table<FrameEntry<F>> + ?Sized>(
+    entries: &'a mut S,
+    id: FrameId,
+) -> Option<&'a mut Packed<F>> {
     match &mut entry_mut(entries, id)?.state {
         State::Packed(packed) => Some(packed),
         _ => None,
@@ -937,21 +950,14 @@ fn packed_mut<F>(entries: &mut [FrameEntry<F>], id: FrameId) -> Option<&mut Pack
 }
 
 /// Returns the packed frames at `a` and `b`, which must differ, mutably.
-fn packed_pair_mut<F>(
-    entries: &mut [FrameEntry<F>],
+fn packed_pair_mut<'a, F: 'a, S: Table<FrameEntry<F>> + ?Sized>(
+    entries: &'a mut S,
     a: FrameId,
     b: FrameId,
-) -> Option<(&mut Packed<F>, &mut Packed<F>)> {
+) -> Option<(&'a mut Packed<F>, &'a mut Packed<F>)> {
     let a = usize::try_from(a).ok()?;
     let b = usize::try_from(b).ok()?;
-    let (low, high) = entries.split_at_mut_checked(a.max(b))?;
-    let first = low.get_mut(a.min(b))?;
-    let second = high.first_mut()?;
-    let (at_a, at_b) = match a.cmp(&b) {
-        core::cmp::Ordering::Less => (first, second),
-        core::cmp::Ordering::Greater => (second, first),
-        core::cmp::Ordering::Equal => return None,
-    };
+    let (at_a, at_b) = entries.pair_mut(a, b)?;
     match (&mut at_a.state, &mut at_b.state) {
         (State::Packed(pa), State::Packed(pb)) => Some((pa, pb)),
         _ => None,
@@ -1112,7 +1118,7 @@ enum Want {
 impl<F, S> Pool<F, S>
 where
     F: AsRef<[u8]> + AsMut<[u8]>,
-    S: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
+    S: Table<FrameEntry<F>>,
 {
     /// Creates an empty pool over the frame table `table`, without a page limit.
     ///
@@ -1120,7 +1126,7 @@ where
     /// table is not scanned, and what a non-empty entry holds is dropped when the pool
     /// first uses the entry.
     pub fn new(table: S) -> Self {
-        let len = table.as_ref().len();
+        let len = table.capacity();
         // Entry `u32::MAX` would be the lists' end marker.
         let capacity = u32::try_from(len).unwrap_or(u32::MAX).min(u32::MAX - 1);
         Pool {
@@ -1207,10 +1213,10 @@ where
 
     /// Takes an empty entry of the table for a new frame.
     fn take_entry(&mut self) -> Option<FrameId> {
-        if let Some(id) = self.vacant.pop_front(self.table.as_mut()) {
+        if let Some(id) = self.vacant.pop_front(&mut self.table) {
             return Some(id);
         }
-        if self.fresh < self.capacity {
+        if self.fresh < self.capacity && self.fresh_in_table() {
             let id = self.fresh;
             self.fresh = id.saturating_add(1);
             return Some(id);
@@ -1218,10 +1224,35 @@ where
         None
     }
 
+    /// Returns `true` if the table holds the next fresh entry.
+    fn fresh_in_table(&self) -> bool {
+        usize::try_from(self.fresh).is_ok_and(|fresh| fresh < self.table.len())
+    }
+
+    /// Returns `true` if a new frame needs the table to grow first: no entry is vacant
+    /// and the table holds fewer entries than the pool may use.
+    pub fn needs_entries(&self) -> bool {
+        self.vacant.is_empty() && self.fresh < self.capacity && !self.fresh_in_table()
+    }
+
+    /// Returns the number of entries the frame table holds now.
+    pub fn table_len(&self) -> usize {
+        self.table.len()
+    }
+
+    /// Lets `grow` append empty entries (as [`FrameEntry::default`] makes them) to the
+    /// frame table; the pool uses them as new frames come.
+    ///
+    /// `grow` runs under the caller's lock: it must not allocate or sleep, only append
+    /// entries allocated before. The table must not shrink or change existing entries.
+    pub fn grow_table(&mut self, grow: impl FnOnce(&mut S)) {
+        grow(&mut self.table);
+    }
+
     /// Puts `frame` of `pages` pages in the reserve at the entry `id`, which is vacant and
     /// on no list.
     fn put_reserve(&mut self, id: FrameId, frame: F, pages: u8) {
-        let entries = self.table.as_mut();
+        let entries = &mut self.table;
         let Some(slot) = entry_mut(entries, id) else {
             // Unreachable: `id` is an entry of the table. Dropping the frame is the
             // least harm.
@@ -1238,7 +1269,7 @@ where
     ///
     /// This walks the reserve, which is short (see the [module documentation](self)).
     fn find_reserve(&self, want: Want) -> Option<FrameId> {
-        let entries = self.table.as_ref();
+        let entries = &self.table;
         let mut best: Option<(FrameId, u8)> = None;
         for id in self.reserve.iter(entries) {
             let Some(State::Reserve { pages, .. }) = entry(entries, id).map(|slot| &slot.state)
@@ -1265,7 +1296,7 @@ where
     /// Takes the frame at `id` out of the reserve, leaving its entry vacant and on no list,
     /// and returns it with its length in pages.
     fn take_reserve(&mut self, id: FrameId) -> Option<(F, u8)> {
-        let entries = self.table.as_mut();
+        let entries = &mut self.table;
         if !matches!(entry(entries, id)?.state, State::Reserve { .. }) {
             return None;
         }
@@ -1294,7 +1325,7 @@ where
             self.put_reserve(id, frame, pages);
             return;
         }
-        let entries = self.table.as_mut();
+        let entries = &mut self.table;
         if let Some(slot) = entry_mut(entries, id) {
             slot.state = State::Vacant;
             self.vacant.push_front(entries, id);
@@ -1312,7 +1343,7 @@ where
                 // Unreachable: only reserve frames are on the reserve.
                 break;
             };
-            self.vacant.push_front(self.table.as_mut(), id);
+            self.vacant.push_front(&mut self.table, id);
             released(frame);
             count = count.saturating_add(1);
         }
@@ -1352,7 +1383,7 @@ where
             .ok_or(PoolError::NeedFrame)?;
         let (frame, pages) = self.take_reserve(id).ok_or(PoolError::NeedFrame)?;
         let used = self.used_now();
-        let entries = self.table.as_mut();
+        let entries = &mut self.table;
         let Some(slot) = entry_mut(entries, id) else {
             // Unreachable: `id` was just taken out of the table.
             return Err(PoolError::NeedFrame);
@@ -1386,7 +1417,7 @@ where
         let bucket = class_for(size)
             .checked_sub(1)
             .and_then(|class| self.buckets.get(class))?;
-        let entries = self.table.as_ref();
+        let entries = &self.table;
         bucket
             .iter(entries)
             .take(NEAR_FIT_TRIES)
@@ -1397,7 +1428,7 @@ where
     /// bytes among those surely having room: the first of the smallest non-empty bucket
     /// of a class of at least `class_for(size)`.
     fn find_sure_fit(&self, size: u16, exclude: Option<FrameId>) -> Option<FrameId> {
-        let entries = self.table.as_ref();
+        let entries = &self.table;
         let mut mask = self.nonempty;
         while let Some(class) = lowest_at_least(mask, class_for(size)) {
             mask &= !class_bit(class);
@@ -1424,7 +1455,7 @@ where
         data: &[u8],
         size: u16,
     ) -> Result<ObjectRef, PoolError> {
-        let packed = packed_mut(self.table.as_mut(), id).ok_or(PoolError::NeedFrame)?;
+        let packed = packed_mut(&mut self.table, id).ok_or(PoolError::NeedFrame)?;
         // Never `None`: the frame was chosen because it has room.
         let (record, usage) = packed
             .place(owner, data, size)
@@ -1440,13 +1471,13 @@ where
 
     /// Returns the usage of the packed frame `id`.
     fn usage(&self, id: FrameId) -> Option<Usage> {
-        packed(self.table.as_ref(), id).map(Packed::usage)
+        packed(&self.table, id).map(Packed::usage)
     }
 
     /// Sets the usage of the packed frame `id`, moving it to the bucket of its new class and
     /// keeping the totals right. The frame's length is not changed.
     fn set_usage(&mut self, id: FrameId, new: Usage) {
-        let Some(packed) = packed_mut(self.table.as_mut(), id) else {
+        let Some(packed) = packed_mut(&mut self.table, id) else {
             return;
         };
         let moved = packed.apply_usage(new, &mut self.totals);
@@ -1466,7 +1497,7 @@ where
 
     /// Puts the packed frame `id` on the bucket of its class: first, or last if marked.
     fn bucket_insert(&mut self, id: FrameId) {
-        let Some(packed) = packed(self.table.as_ref(), id) else {
+        let Some(packed) = packed(&self.table, id) else {
             return;
         };
         let (class, marked) = (packed.class, packed.marked);
@@ -1475,7 +1506,7 @@ where
 
     /// Takes the packed frame `id` off the bucket of its class.
     fn bucket_remove(&mut self, id: FrameId) {
-        let Some(class) = packed(self.table.as_ref(), id).map(|packed| packed.class) else {
+        let Some(class) = packed(&self.table, id).map(|packed| packed.class) else {
             return;
         };
         self.unlink_bucket(id, class);
@@ -1486,7 +1517,7 @@ where
         let Some(bucket) = self.buckets.get_mut(usize::from(class)) else {
             return;
         };
-        let entries = self.table.as_mut();
+        let entries = &mut self.table;
         let linked = if marked {
             bucket.push_back(entries, id)
         } else {
@@ -1502,7 +1533,7 @@ where
         let Some(bucket) = self.buckets.get_mut(usize::from(class)) else {
             return;
         };
-        bucket.remove(self.table.as_mut(), id);
+        bucket.remove(&mut self.table, id);
         if bucket.is_empty() {
             self.nonempty &= !class_bit(usize::from(class));
         }
@@ -1515,7 +1546,7 @@ where
         self.last_use = self.clock;
         let hottest = self.lru.back() == Some(id);
         self.leave_walks(id, !hottest);
-        let entries = self.table.as_mut();
+        let entries = &mut self.table;
         if let Some(used) = entry_mut(entries, id).and_then(used_mut) {
             *used = now;
         }
@@ -1546,7 +1577,7 @@ where
 
     /// Returns `true` if the packed or huge frame `id` is marked idle ([`Pool::mark_idle`]).
     pub fn is_idle(&self, id: FrameId) -> bool {
-        match entry(self.table.as_ref(), id).map(|slot| &slot.state) {
+        match entry(&self.table, id).map(|slot| &slot.state) {
             Some(State::Packed(packed)) => packed.used.is_idle(),
             Some(State::Huge { used, .. }) => used.is_idle(),
             _ => false,
@@ -1580,7 +1611,7 @@ where
         *bytes = *page;
         let used = self.used_now();
         self.last_use = self.clock;
-        let entries = self.table.as_mut();
+        let entries = &mut self.table;
         let Some(slot) = entry_mut(entries, id) else {
             // Unreachable: `id` was just taken out of the table.
             return Err(PoolError::NeedFrame);
@@ -1612,11 +1643,11 @@ where
     /// packed frame `object.frame` is that of a live record of `owner` and `object.len`
     /// bytes ending at or below the tail.
     pub fn load(&mut self, object: ObjectRef, owner: u32) -> Result<&[u8], PoolError> {
-        let record = packed(self.table.as_ref(), object.frame)
+        let record = packed(&self.table, object.frame)
             .ok_or(PoolError::BadRef)?
             .live_record(object, owner)?;
         self.touch(object.frame);
-        packed(self.table.as_ref(), object.frame)
+        packed(&self.table, object.frame)
             .and_then(|held| held.frame.as_ref().get(record.data_range()))
             .ok_or(PoolError::BadRef)
     }
@@ -1629,7 +1660,7 @@ where
     pub fn load_huge(&mut self, id: FrameId) -> Result<&Page, PoolError> {
         self.huge_owner(id)?;
         self.touch(id);
-        match entry(self.table.as_ref(), id).map(|slot| &slot.state) {
+        match entry(&self.table, id).map(|slot| &slot.state) {
             Some(State::Huge { frame, .. }) => {
                 <&Page>::try_from(frame.as_ref()).map_err(|_| PoolError::BadRef)
             }
@@ -1639,7 +1670,7 @@ where
 
     /// Returns the owner of the huge frame `id`.
     fn huge_owner(&self, id: FrameId) -> Result<u32, PoolError> {
-        match entry(self.table.as_ref(), id).map(|slot| &slot.state) {
+        match entry(&self.table, id).map(|slot| &slot.state) {
             Some(State::Huge { owner, .. }) => Ok(*owner),
             _ => Err(PoolError::BadRef),
         }
@@ -1686,7 +1717,7 @@ where
         owner: u32,
         mut released: impl FnMut(F),
     ) -> Result<Option<Usage>, PoolError> {
-        let packed = packed_mut(self.table.as_mut(), object.frame).ok_or(PoolError::BadRef)?;
+        let packed = packed_mut(&mut self.table, object.frame).ok_or(PoolError::BadRef)?;
         let record = packed.live_record(object, owner)?;
         let usage = packed.free_record(record).ok_or(PoolError::BadRef)?;
         let moved = packed.apply_usage(usage, &mut self.totals);
@@ -1713,7 +1744,7 @@ where
     /// Takes the packed or huge frame `id` off its lists and out of the counts, and puts
     /// the frame in the reserve or hands it to `released`.
     fn retire(&mut self, id: FrameId, released: &mut impl FnMut(F)) {
-        let is_packed = match entry(self.table.as_ref(), id).map(|slot| &slot.state) {
+        let is_packed = match entry(&self.table, id).map(|slot| &slot.state) {
             Some(State::Packed(_)) => true,
             Some(State::Huge { .. }) => false,
             _ => return,
@@ -1722,7 +1753,7 @@ where
             self.bucket_remove(id);
         }
         self.leave_walks(id, true);
-        let entries = self.table.as_mut();
+        let entries = &mut self.table;
         self.lru.remove(entries, id);
         let Some(slot) = entry_mut(entries, id) else {
             return;
@@ -1773,7 +1804,7 @@ where
 
     /// Returns what the frame `id` is used for, or `None` if the pool holds no frame there.
     pub fn frame_state(&self, id: FrameId) -> Option<FrameState> {
-        match &entry(self.table.as_ref(), id)?.state {
+        match &entry(&self.table, id)?.state {
             State::Vacant => None,
             State::Reserve { .. } => Some(FrameState::Reserve),
             State::Packed(packed) => Some(FrameState::Packed(packed.usage())),
@@ -1787,7 +1818,7 @@ where
     /// It is a multiple of [`PAGE_SIZE`] from one page to [`MAX_FRAME_SIZE`], and one page
     /// for a huge frame.
     pub fn frame_len(&self, id: FrameId) -> Option<usize> {
-        let pages = match &entry(self.table.as_ref(), id)?.state {
+        let pages = match &entry(&self.table, id)?.state {
             State::Vacant => return None,
             State::Reserve { pages, .. } => *pages,
             State::Packed(packed) => packed.pages(),
@@ -1801,7 +1832,7 @@ where
     ///
     /// This does not count as a use of the frame.
     pub fn frame(&self, id: FrameId) -> Option<&[u8]> {
-        match &entry(self.table.as_ref(), id)?.state {
+        match &entry(&self.table, id)?.state {
             State::Packed(packed) => Some(packed.frame.as_ref()),
             State::Huge { frame, .. } => Some(frame.as_ref()),
             State::Vacant | State::Reserve { .. } => None,
@@ -1813,7 +1844,7 @@ where
     ///
     /// It yields nothing for any other frame. This does not count as a use of the frame.
     pub fn records(&self, id: FrameId) -> impl Iterator<Item = (u32, ObjectRef)> + '_ {
-        packed(self.table.as_ref(), id)
+        packed(&self.table, id)
             .map(|packed| frame::records(packed.frame.as_ref(), packed.tail))
             .into_iter()
             .flatten()
@@ -1834,7 +1865,7 @@ where
     /// It yields nothing for any other frame. This is for statistics and checks; it does
     /// not count as a use of the frame.
     pub fn holes(&self, id: FrameId) -> impl Iterator<Item = Record> + '_ {
-        packed(self.table.as_ref(), id)
+        packed(&self.table, id)
             .map(|packed| packed.holes.iter(packed.frame.as_ref(), packed.tail))
             .into_iter()
             .flatten()
@@ -1850,7 +1881,7 @@ where
         self.buckets
             .get(class)
             .into_iter()
-            .flat_map(|bucket| bucket.iter(self.table.as_ref()))
+            .flat_map(|bucket| bucket.iter(&self.table))
     }
 
     /// Returns the least recently used packed or huge frame, if any.
@@ -1860,7 +1891,7 @@ where
 
     /// Returns the frame used next after the packed or huge frame `id`, if any.
     pub fn next_warmer(&self, id: FrameId) -> Option<FrameId> {
-        let entries = self.table.as_ref();
+        let entries = &self.table;
         match entry(entries, id)?.state {
             State::Packed(_) | State::Huge { .. } => self.lru.next(entries, id),
             State::Vacant | State::Reserve { .. } => None,
@@ -1870,7 +1901,7 @@ where
     /// Returns an iterator over the packed and huge frames from the least to the most
     /// recently used.
     pub fn lru_iter(&self) -> impl Iterator<Item = FrameId> + '_ {
-        self.lru.iter(self.table.as_ref())
+        self.lru.iter(&self.table)
     }
 
     /// Hands every frame the pool holds (packed, huge and reserve) to `released` and returns
@@ -1880,7 +1911,10 @@ where
     pub fn drain(&mut self, mut released: impl FnMut(F)) -> u32 {
         let mut count: u32 = 0;
         let used = usize::try_from(self.fresh).unwrap_or(usize::MAX);
-        for slot in self.table.as_mut().iter_mut().take(used) {
+        for index in 0..used.min(self.table.len()) {
+            let Some(slot) = self.table.get_mut(index) else {
+                break;
+            };
             slot.lru = Links::UNLINKED;
             let frame = match mem::take(&mut slot.state) {
                 State::Vacant => continue,

@@ -43,7 +43,7 @@ use super::frame::{self, HoleList, Record, FREE_OWNER};
 use super::{
     class_bit, class_floor, class_for, class_of_free, entry_mut, lowest_at_least, packed,
     packed_mut, packed_pair_mut, CompactStats, FrameEntry, FrameId, List, ObjectRef, Pool,
-    PoolError, State, Usage, CLASSES, CLASS_WIDTH, PAGE_SIZE,
+    PoolError, State, Table, Usage, CLASSES, CLASS_WIDTH, PAGE_SIZE,
 };
 
 /// Slides the live records of frame `id` below `tail` down over the holes, reporting each
@@ -96,7 +96,7 @@ fn slide_down(
 impl<F, S> Pool<F, S>
 where
     F: AsRef<[u8]> + AsMut<[u8]>,
-    S: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
+    S: Table<FrameEntry<F>>,
 {
     /// Slides the live records of frame `id` down over its holes and returns the bytes
     /// reclaimed.
@@ -113,7 +113,7 @@ where
         id: FrameId,
         mut relocated: impl FnMut(u32, ObjectRef, ObjectRef),
     ) -> Result<u16, PoolError> {
-        let slot = entry_mut(self.table.as_mut(), id).ok_or(PoolError::BadRef)?;
+        let slot = entry_mut(&mut self.table, id).ok_or(PoolError::BadRef)?;
         let packed = match &mut slot.state {
             State::Packed(packed) => packed,
             State::Huge { .. } => return Ok(0),
@@ -269,12 +269,12 @@ where
 
     /// Returns the length in pages of the packed frame `id`, or 0.
     fn frame_pages_of(&self, id: FrameId) -> u64 {
-        packed(self.table.as_ref(), id).map_or(0, |packed| u64::from(packed.pages()))
+        packed(&self.table, id).map_or(0, |packed| u64::from(packed.pages()))
     }
 
     /// Returns the unmarked packed frame with the most free space.
     fn sparsest_unmarked(&self) -> Option<FrameId> {
-        let entries = self.table.as_ref();
+        let entries = &self.table;
         let mut mask = self.nonempty;
         while mask != 0 {
             // CAST: the highest bit of a non-zero `u128` is below 128.
@@ -304,7 +304,7 @@ where
     /// (which leaves `H - r` of it, and every other hole as it was). Each frame's own length
     /// counts: large frames sit in classes up to their capacity.
     fn can_empty(&self, source: FrameId) -> bool {
-        let Some(packed) = packed(self.table.as_ref(), source) else {
+        let Some(packed) = packed(&self.table, source) else {
             return false;
         };
         let usage = packed.usage();
@@ -354,7 +354,7 @@ where
         };
         let mut pos = 0;
         while pos < tail {
-            let record = packed(self.table.as_ref(), source)
+            let record = packed(&self.table, source)
                 .and_then(|packed| frame::read_record(packed.frame.as_ref(), pos, tail));
             let Some(record) = record else {
                 return false;
@@ -393,7 +393,7 @@ where
         record: Record,
         target: FrameId,
     ) -> Option<ObjectRef> {
-        let (from, to) = packed_pair_mut(self.table.as_mut(), source, target)?;
+        let (from, to) = packed_pair_mut(&mut self.table, source, target)?;
         let from_old = from.usage();
         let data = from.frame.as_ref().get(record.data_range())?;
         let (written, to_usage) = to.place(record.owner, data, record.size())?;
@@ -417,7 +417,7 @@ where
     /// bucket.
     fn mark(&mut self, id: FrameId) {
         self.bucket_remove(id);
-        if let Some(packed) = packed_mut(self.table.as_mut(), id) {
+        if let Some(packed) = packed_mut(&mut self.table, id) {
             packed.marked = true;
         }
         self.bucket_insert(id);
@@ -426,11 +426,11 @@ where
     /// Clears the compaction mark of the packed frame `id`, if it has one, moving it to
     /// the front of its bucket, among the frames without.
     fn unmark(&mut self, id: FrameId) {
-        if !packed(self.table.as_ref(), id).is_some_and(|packed| packed.marked) {
+        if !packed(&self.table, id).is_some_and(|packed| packed.marked) {
             return;
         }
         self.bucket_remove(id);
-        if let Some(packed) = packed_mut(self.table.as_mut(), id) {
+        if let Some(packed) = packed_mut(&mut self.table, id) {
             // INVARIANT: unmarked, the frame goes first in its bucket.
             packed.marked = false;
         }
@@ -441,7 +441,7 @@ where
     /// emptying it and has not finished (see the [pool documentation](super#compaction)).
     /// This is for checks.
     pub fn is_marked(&self, id: FrameId) -> bool {
-        packed(self.table.as_ref(), id).is_some_and(|packed| packed.marked)
+        packed(&self.table, id).is_some_and(|packed| packed.marked)
     }
 }
 

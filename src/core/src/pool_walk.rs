@@ -20,6 +20,7 @@
 //!   reaches the hot end, as a walk in one go would have looked at them had they been
 //!   there.
 
+use super::Table;
 use super::{entry_mut, used_mut, FrameEntry, FrameId, Pool, Used};
 
 /// What a step of idle marking ([`Pool::mark_idle_step`]) did.
@@ -70,7 +71,7 @@ impl IdleWalk {
 impl<F, S> Pool<F, S>
 where
     F: AsRef<[u8]> + AsMut<[u8]>,
-    S: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
+    S: Table<FrameEntry<F>>,
 {
     /// Marks idle the packed and huge frames not used for at least `min_age_secs` seconds
     /// by the clock, or all of them for `None`, and returns how many frames it marked. A
@@ -124,7 +125,7 @@ where
     /// documentation](super#least-recently-used-order)). Each frame looked at takes O(1)
     /// steps.
     pub fn mark_idle_step(&mut self, limit: u32) -> IdleMarking {
-        let entries = self.table.as_mut();
+        let entries = &mut self.table;
         let walk = &mut self.idle_walk;
         for _ in 0..limit.max(1) {
             let (Some(id), Some(left)) = (walk.next, walk.left.checked_sub(1)) else {
@@ -175,7 +176,7 @@ where
     pub fn next_in_writeback_walk(&mut self) -> Option<FrameId> {
         let id = self.writeback_walk?;
         // INVARIANT: the next frame is on the list, or there is none.
-        self.writeback_walk = self.lru.next(self.table.as_ref(), id);
+        self.writeback_walk = self.lru.next(&self.table, id);
         Some(id)
     }
 
@@ -186,7 +187,7 @@ where
     /// The idle walk also skips a used frame that does not move (the hottest): it is no
     /// longer idle. The writeback walk looks at it as it would have.
     pub(super) fn leave_walks(&mut self, id: FrameId, moves: bool) {
-        let entries = self.table.as_ref();
+        let entries = &self.table;
         if self.idle_walk.next == Some(id) {
             // INVARIANT: the colder neighbour is on the list, or there is none.
             self.idle_walk.next = self.lru.prev(entries, id);

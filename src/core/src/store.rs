@@ -114,6 +114,7 @@ use super::geometry::PAGE_SIZE;
 use super::migrate::{self, Dest, Slots, State, Ticket, WbCounts, WbError, PAGE_LEN};
 use super::pool::{FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, Usage};
 use super::stats::{Counters, MmStat};
+use super::table::Table;
 
 // The path is relative to this file, in the host crate and in the kernel module alike.
 #[path = "store_steps.rs"]
@@ -210,6 +211,9 @@ pub enum WritebackError {
     ShortCopy,
     /// The backing device has no free run of the frame's pages.
     NoSpace,
+    /// The backing allocator's tables cover no free run of the frame's pages but can grow:
+    /// drop the lock, allocate, hand them in with [`Store::grow_backing`], call again.
+    NeedTables,
     /// The search for free blocks on the backing device looked at its limit of map words
     /// ([`super::backing::SEARCH_WORDS`]) without finding a run. Drop the lock and call
     /// again for the same frame (or page): the search goes on where it stopped, and within
@@ -417,9 +421,9 @@ impl<S, F, T, M, C> Store<S, F, T, M, C>
 where
     S: AsRef<[State<Content>]> + AsMut<[State<Content>]>,
     F: AsRef<[u8]> + AsMut<[u8]>,
-    T: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
-    M: AsRef<[u64]> + AsMut<[u64]>,
-    C: AsRef<[u16]> + AsMut<[u16]>,
+    T: Table<FrameEntry<F>>,
+    M: Table<u64>,
+    C: Table<u16>,
 {
     /// Creates a store over empty slot storage and an empty frame table, without
     /// a backing device.
@@ -463,6 +467,15 @@ where
     /// What the backing device's allocator holds, if one is attached.
     pub fn backing_stats(&self) -> Option<BackingStats> {
         self.backing.as_ref().map(Backing::stats)
+    }
+
+    /// Lets `grow` append zeroed entries to the backing allocator's tables (see
+    /// [`Backing::grow`]), after [`WritebackError::NeedTables`]; does nothing without a
+    /// backing device.
+    pub fn grow_backing(&mut self, grow: impl FnOnce(&mut M, &mut C)) {
+        if let Some(backing) = self.backing.as_mut() {
+            backing.grow(grow);
+        }
     }
 
     /// The backing device's allocator, if one is attached, for statistics and
@@ -654,6 +667,18 @@ where
         let result = self.pool.add_frame(frame);
         self.note_pages();
         result
+    }
+
+    /// Returns `true` if the frame table must grow before [`Store::add_frame`]
+    /// can take another frame (see [`Pool::needs_entries`]).
+    pub fn needs_frame_entries(&self) -> bool {
+        self.pool.needs_entries()
+    }
+
+    /// Lets `grow` append empty entries to the frame table (see
+    /// [`Pool::grow_table`]): the caller allocated them before taking its lock.
+    pub fn grow_frames(&mut self, grow: impl FnOnce(&mut T)) {
+        self.pool.grow_table(grow);
     }
 
     /// Limits the pages the pool's frames may take (`mem_limit` divided by
@@ -1122,6 +1147,7 @@ where
 fn space_error(error: BackingError) -> WritebackError {
     match error {
         BackingError::SearchLimitReached => WritebackError::SearchLimitReached,
+        BackingError::NeedTables => WritebackError::NeedTables,
         _ => WritebackError::NoSpace,
     }
 }

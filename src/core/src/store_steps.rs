@@ -8,7 +8,9 @@
 //! them.
 
 use super::super::pool::{CompactCursor, CompactStats, Compaction, IdleMarking};
-use super::{relocate, Content, FrameEntry, FrameId, FrameState, State, Store, WritebackMode};
+use super::{
+    relocate, Content, FrameEntry, FrameId, FrameState, State, Store, Table, WritebackMode,
+};
 
 /// Frames a step of compaction does, for [`Store::compact_step`]: each may copy a frame
 /// (up to 32 KiB) and update the slots of its objects, so 8 keep a step within some tens
@@ -40,9 +42,9 @@ impl<S, F, T, M, C> Store<S, F, T, M, C>
 where
     S: AsRef<[State<Content>]> + AsMut<[State<Content>]>,
     F: AsRef<[u8]> + AsMut<[u8]>,
-    T: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
-    M: AsRef<[u64]> + AsMut<[u64]>,
-    C: AsRef<[u16]> + AsMut<[u16]>,
+    T: Table<FrameEntry<F>>,
+    M: Table<u64>,
+    C: Table<u16>,
 {
     /// Compacts the pool, moving objects and updating their slots (migrating ones too:
     /// their completions free the objects where they are then).

@@ -12,18 +12,55 @@
 //! allocation called again until it stops must end within `ceil(words / limit)` calls,
 //! in success exactly when the model has a run, whatever other allocations and frees
 //! came between the calls of earlier searches.
+//!
+//! The tables are chunked as the module's are. A device may start with tables that
+//! cover nothing and grow them a chunk at a time when an allocation asks
+//! (`NeedTables`): it may ask only when no run is free in the blocks covered, and the
+//! answers above stay the same, counted from the last growth.
 
 use ghostswap_core::backing::{
     Backing, BackingError, BackingStats, ExtentInfo, Extents, MAX_EXTENT, MAX_HOLDS, SEARCH_WORDS,
 };
+// Each test file uses a part of the shared helpers.
+#[allow(dead_code)]
+mod common;
+use common::{Chunks, Grown};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-type Dev = Backing<Vec<u64>, Vec<u16>>;
+type Dev = Backing<Grown<u64>, Grown<u16>>;
 
+/// Tables for `blocks` blocks in chunks of `words` map words, holding `chunks` chunks of
+/// dirty entries: `new` and `grow` must clear them.
+fn tables(blocks: usize, words: usize, chunks: usize) -> (Grown<u64>, Grown<u16>) {
+    let mut map = Grown::new(Chunks(Vec::new()), words, blocks.div_ceil(64)).unwrap();
+    let mut counts = Grown::new(Chunks(Vec::new()), words * 64, blocks).unwrap();
+    for _ in 0..chunks {
+        let _ = map.push_chunk(vec![!0u64; words]);
+        let _ = counts.push_chunk(vec![7u16; words * 64]);
+    }
+    (map, counts)
+}
+
+/// A device of `blocks` blocks whose tables cover it all.
 fn device(blocks: usize) -> Dev {
-    // Dirty storage: `new` must clear it.
-    Backing::new(vec![!0u64; blocks.div_ceil(64)], vec![7u16; blocks]).expect("a device")
+    let (map, counts) = tables(blocks, 1, blocks.div_ceil(64));
+    Backing::new(map, counts).expect("a device")
+}
+
+/// A device of `blocks` blocks whose tables cover nothing yet and grow by `words` map words.
+fn growing(blocks: usize, words: usize) -> Dev {
+    let (map, counts) = tables(blocks, words, 0);
+    Backing::new(map, counts).expect("a device")
+}
+
+/// Grows `dev`'s tables by a chunk of `words` map words, as the module does after
+/// `NeedTables`.
+fn grow(dev: &mut Dev, words: usize) {
+    dev.grow(|map, counts| {
+        let _ = map.push_chunk(vec![!0u64; words]);
+        let _ = counts.push_chunk(vec![7u16; words * 64]);
+    });
 }
 
 /// The model: the head of the extent each block is in, and each head's length and holds.
@@ -41,7 +78,12 @@ impl Model {
     }
 
     fn has_run(&self, len: u32) -> bool {
-        self.owner
+        self.has_run_below(len, self.owner.len())
+    }
+
+    /// Returns `true` if a run of `len` free blocks lies within the first `blocks`.
+    fn has_run_below(&self, len: u32, blocks: usize) -> bool {
+        self.owner[..blocks.min(self.owner.len())]
             .windows(len as usize)
             .any(|w| w.iter().all(Option::is_none))
     }
@@ -56,6 +98,7 @@ impl Model {
     fn stats(&self) -> BackingStats {
         BackingStats {
             blocks: self.owner.len() as u32,
+            table_blocks: 0,
             used_blocks: self.extents.values().map(|e| e.len).sum(),
             extents: self.extents.len() as u32,
             holds: self.extents.values().map(|e| u64::from(e.holds)).sum(),
@@ -107,9 +150,17 @@ fn take(model: &mut Model, head: u32, len: u32) -> Result<(), TestCaseError> {
 }
 
 /// Runs `ops` on a device of `blocks` blocks whose searches look at `limit` map words per
-/// call.
-fn run(blocks: usize, limit: u32, ops: Vec<Op>) -> Result<(), TestCaseError> {
-    let mut dev = device(blocks);
+/// call; with `grow_words`, its tables start empty and grow by that many map words.
+fn run(
+    blocks: usize,
+    limit: u32,
+    grow_words: Option<usize>,
+    ops: Vec<Op>,
+) -> Result<(), TestCaseError> {
+    let mut dev = match grow_words {
+        Some(words) => growing(blocks, words),
+        None => device(blocks),
+    };
     dev.set_search_limit(limit);
     let mut model = Model::new(blocks);
     let words = blocks.div_ceil(64) as u32;
@@ -121,9 +172,27 @@ fn run(blocks: usize, limit: u32, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 let most = words.div_ceil(limit).max(1);
                 let mut calls = 1;
                 let mut got = dev.alloc(len);
-                while got == Err(BackingError::SearchLimitReached) {
-                    prop_assert!(calls < most, "no answer after {} calls", calls);
-                    calls += 1;
+                loop {
+                    match got {
+                        Err(BackingError::SearchLimitReached) => {
+                            prop_assert!(calls < most, "no answer after {} calls", calls);
+                            calls += 1;
+                        }
+                        Err(BackingError::NeedTables) => {
+                            let covered = dev.stats().table_blocks as usize;
+                            prop_assert!(covered < blocks, "NeedTables with all covered");
+                            prop_assert!(
+                                !model.has_run_below(len, covered),
+                                "NeedTables with a run of {} free in {} blocks covered",
+                                len,
+                                covered
+                            );
+                            grow(&mut dev, grow_words.unwrap_or(1));
+                            prop_assert!(dev.stats().table_blocks as usize > covered);
+                            calls = 1;
+                        }
+                        _ => break,
+                    }
                     got = dev.alloc(len);
                 }
                 if len == 0 || len > MAX_EXTENT {
@@ -142,6 +211,10 @@ fn run(blocks: usize, limit: u32, ops: Vec<Op>) -> Result<(), TestCaseError> {
                 }
                 Err(BackingError::SearchLimitReached) => {
                     prop_assert!(limit < words, "a search of the whole map stopped short");
+                }
+                Err(BackingError::NeedTables) => {
+                    let covered = dev.stats().table_blocks as usize;
+                    prop_assert!(covered < blocks && !model.has_run_below(len, covered));
                 }
                 Err(e) => prop_assert!(false, "alloc({}): {:?}", len, e),
             },
@@ -241,7 +314,11 @@ fn run(blocks: usize, limit: u32, ops: Vec<Op>) -> Result<(), TestCaseError> {
 }
 
 fn check(dev: &Dev, model: &Model) -> Result<(), TestCaseError> {
-    prop_assert_eq!(dev.stats(), model.stats());
+    let stats = BackingStats {
+        table_blocks: 0,
+        ..dev.stats()
+    };
+    prop_assert_eq!(stats, model.stats());
     prop_assert_eq!(
         dev.stats().free_blocks(),
         model.stats().blocks - model.stats().used_blocks
@@ -265,7 +342,17 @@ proptest! {
         blocks in prop_oneof![1usize..20, 60usize..70, 120usize..200],
         ops in prop::collection::vec(op(), 1..300),
     ) {
-        run(blocks, SEARCH_WORDS, ops)?;
+        run(blocks, SEARCH_WORDS, None, ops)?;
+    }
+
+    #[test]
+    fn growing_tables_match_model(
+        blocks in prop_oneof![1usize..20, 60usize..70, 120usize..200, 250usize..700],
+        limit in prop_oneof![Just(SEARCH_WORDS), 1u32..4],
+        grow_words in 1usize..4,
+        ops in prop::collection::vec(op(), 1..300),
+    ) {
+        run(blocks, limit, Some(grow_words), ops)?;
     }
 
     #[test]
@@ -274,7 +361,7 @@ proptest! {
         limit in 1u32..4,
         ops in prop::collection::vec(op(), 1..300),
     ) {
-        run(blocks, limit, ops)?;
+        run(blocks, limit, None, ops)?;
     }
 }
 

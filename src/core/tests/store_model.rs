@@ -27,7 +27,7 @@
 //! free-space class must be right.
 
 mod common;
-use common::{best_hole, check_classes, check_frame, frame_len, padded_size};
+use common::{best_hole, check_classes, check_frame, frame_len, padded_size, Chunks, Grown};
 use ghostswap_core::frame::{Page, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::migrate::State;
 use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, PoolStats, RESERVE_CAP};
@@ -35,20 +35,46 @@ use ghostswap_core::stats::{Counters, MmStat};
 use ghostswap_core::store::{
     ClassCounts, Content, Found, Incoming, Store, StoreError, AUTO_COMPACT_DIVISOR,
 };
+use ghostswap_core::table::Table;
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError};
 use std::collections::{BTreeMap, HashMap};
 
 type Frame = Box<[u8]>;
-type TestStore = Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>>;
+type TestStore = Store<Vec<State<Content>>, Frame, FrameTable>;
+
+/// The frame table grows by chunks of this many entries as the pool asks, as the module's
+/// does (its chunks are larger: a small one makes the tests grow it often).
+const FRAME_CHUNK: usize = 3;
+
+type FrameTable = Grown<FrameEntry<Frame>>;
 
 /// The `mem_limit` passed to `mm_stat`; it is only echoed.
 const MEM_LIMIT: u64 = 12345 * 4096;
 
 fn new_store(slots: u64, capacity: usize) -> TestStore {
     let slots = vec![State::Empty; slots as usize];
-    let table = (0..capacity).map(|_| FrameEntry::default()).collect();
+    let table = FrameTable::new(Chunks(Vec::new()), FRAME_CHUNK, capacity).unwrap();
     Store::new(slots, table).expect("a small store")
+}
+
+/// Hands `frame` to the store as the module does: first the frame table grows by a chunk
+/// if the store asks for one.
+fn add_frame(store: &mut TestStore, frame: Frame) -> Result<(), Frame> {
+    if store.needs_frame_entries() {
+        let chunk: Vec<_> = (0..FRAME_CHUNK).map(|_| FrameEntry::default()).collect();
+        store.grow_frames(|table| {
+            assert!(
+                table.push_chunk(chunk).is_ok(),
+                "a chunk the pool asked for was refused"
+            );
+        });
+        assert!(
+            !store.needs_frame_entries(),
+            "the pool asks again after a chunk"
+        );
+    }
+    store.add_frame(frame)
 }
 
 /// A frame of `len` bytes.
@@ -420,6 +446,8 @@ struct Harness {
     model: Model,
     /// `mem_used_max` at the last check, to check it never drops except by `reset_max`.
     last_max: u64,
+    /// The most frames the pool held at once, or was handed.
+    most_frames: u64,
 }
 
 impl Harness {
@@ -430,6 +458,7 @@ impl Harness {
             capacity: capacity as u64,
             frames: Frames::default(),
             model: Model::default(),
+            most_frames: 0,
             last_max: 0,
         }
     }
@@ -469,7 +498,18 @@ impl Harness {
         let frame = new_frame(len);
         let a = addr(&frame);
         self.frames.handed_in += 1;
-        match self.store.add_frame(frame) {
+        let added = add_frame(&mut self.store, frame);
+        // The frame table grows only as frames need entries: to the most frames held at
+        // once (the one handed in counted, if it was refused) rounded up to a chunk.
+        self.most_frames = self.most_frames.max(self.frames.live.len() as u64 + 1);
+        let grown = self.store.pool().table_len() as u64;
+        prop_assert!(
+            grown <= self.most_frames.div_ceil(FRAME_CHUNK as u64) * FRAME_CHUNK as u64,
+            "frame table of {} entries for at most {} frames",
+            grown,
+            self.most_frames
+        );
+        match added {
             Ok(()) => {
                 prop_assert!(!full, "a frame was taken beyond the limit or the table");
                 prop_assert!(
@@ -917,7 +957,7 @@ fn put(store: &mut TestStore, index: u64, page: Incoming<'_>) {
     for _ in 0..2 {
         match store.store(index, page, |_| panic!("nothing to release")) {
             Ok(()) => return,
-            Err(StoreError::NeedFrame) => store.add_frame(new_frame(4096)).expect("a frame"),
+            Err(StoreError::NeedFrame) => add_frame(store, new_frame(4096)).expect("a frame"),
             Err(e) => panic!("store failed: {e:?}"),
         }
     }
@@ -976,7 +1016,7 @@ fn freeing_a_huge_slot_gives_its_frame_back_with_the_reserve() {
     // ... and the frames waiting in the reserve with it.
     put(&mut store, 3, Incoming::Huge(&page));
     for _ in 0..RESERVE_CAP {
-        store.add_frame(new_frame(4096)).unwrap();
+        add_frame(&mut store, new_frame(4096)).unwrap();
     }
     let frames = 4096 * u64::from(1 + RESERVE_CAP);
     let mm = store.mm_stat(0);
@@ -1007,7 +1047,7 @@ fn a_store_refused_for_lack_of_frames_drops_the_stale_page() {
     );
     assert_eq!((store.counters(), store.pool().pool_stats()), before);
     assert_eq!(store.load(0), Ok(Found::Packed(&[1; 3000])));
-    let frame = store.add_frame(new_frame(4096)).unwrap_err();
+    let frame = add_frame(&mut store, new_frame(4096)).unwrap_err();
     drop(frame);
 
     let mut released = Vec::new();
@@ -1054,7 +1094,7 @@ fn put_packed(store: &mut TestStore, index: u64, data: &[u8], frame_len: usize) 
         match store.store(index, Incoming::Packed(data), |_| ()) {
             Ok(()) => return,
             Err(StoreError::NeedFrame) => {
-                store.add_frame(new_frame(frame_len)).expect("a frame");
+                add_frame(store, new_frame(frame_len)).expect("a frame");
             }
             Err(e) => panic!("store failed: {e:?}"),
         }
@@ -1113,14 +1153,14 @@ fn overwrites_do_not_grow_memory() {
 fn memory_is_counted_in_pages() {
     let mut store = new_store(8, 8);
     store.set_page_limit(Some(12));
-    store.add_frame(new_frame(MAX_FRAME_SIZE)).unwrap();
-    store.add_frame(new_frame(2 * 4096)).unwrap();
+    add_frame(&mut store, new_frame(MAX_FRAME_SIZE)).unwrap();
+    add_frame(&mut store, new_frame(2 * 4096)).unwrap();
     assert!(
-        store.add_frame(new_frame(3 * 4096)).is_err(),
+        add_frame(&mut store, new_frame(3 * 4096)).is_err(),
         "13 pages > 12"
     );
     assert!(
-        store.add_frame(new_frame(4095)).is_err(),
+        add_frame(&mut store, new_frame(4095)).is_err(),
         "not a whole page"
     );
     let mm = store.mm_stat(0);
@@ -1135,7 +1175,7 @@ fn memory_is_counted_in_pages() {
         store.store(1, Incoming::Huge(&page), |_| panic!()),
         Err(StoreError::NeedFrame)
     );
-    store.add_frame(new_frame(4096)).unwrap();
+    add_frame(&mut store, new_frame(4096)).unwrap();
     put(&mut store, 1, Incoming::Huge(&page));
     assert_eq!(store.mm_stat(0).mem_used_total, 11 * 4096);
     assert_eq!(store.load(1), Ok(Found::Huge(&page)));

@@ -8,6 +8,7 @@ use ghostswap_core::frame::{
     hole_before, hole_links, records, HoleLinks, Record, HEADER_LEN, MIN_RECORD,
 };
 use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, Pool, Usage, CLASSES};
+use ghostswap_core::table::{Chunked, Directory, Table};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
@@ -161,7 +162,7 @@ fn check_hole_list(page: &[u8], walked: &[Record], listed: &[Record]) -> Result<
 pub fn check_classes<F, S>(pool: &Pool<F, S>, ids: FrameId) -> Result<(), String>
 where
     F: AsRef<[u8]> + AsMut<[u8]>,
-    S: AsRef<[FrameEntry<F>]> + AsMut<[FrameEntry<F>]>,
+    S: Table<FrameEntry<F>>,
 {
     let mut listed = BTreeSet::new();
     for c in 0..=CLASSES {
@@ -188,3 +189,22 @@ where
     }
     Ok(())
 }
+
+/// The chunks of a test's [`Chunked`] table.
+pub struct Chunks<T>(pub Vec<Vec<T>>);
+
+impl<T> Directory<Vec<T>> for Chunks<T> {
+    fn chunks(&self) -> &[Vec<T>] {
+        &self.0
+    }
+    fn chunks_mut(&mut self) -> &mut [Vec<T>] {
+        &mut self.0
+    }
+    fn push(&mut self, chunk: Vec<T>) -> Result<(), Vec<T>> {
+        self.0.push(chunk);
+        Ok(())
+    }
+}
+
+/// A table in chunks of `Vec`s, as the module keeps its tables in chunks of kernel vectors.
+pub type Grown<T> = Chunked<Chunks<T>, Vec<T>, T>;

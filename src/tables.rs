@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The store's tables in kernel memory, and when they are allocated.
+//!
+//! - The slot table, one [`State`] (16 bytes) per 4 KiB page of the device,
+//!   is allocated whole when `disksize` is written, as zram allocates its
+//!   own (`GFP_KERNEL`, under `config`; it may sleep).
+//! - The frame table, one [`FrameEntry`] (56 bytes) per frame of the pool,
+//!   grows by chunks of [`FRAME_CHUNK`] entries (one page each) as the pool
+//!   takes frames; only its directory (24 bytes per chunk) is allocated up
+//!   front. A chunk is allocated with the store lock dropped, with the
+//!   frame that needs it ([`add_frame`]); if it cannot be, the frame is
+//!   refused like any frame the pool cannot take.
+//! - The backing allocator's block map and hold counts (1 bit and 2 bytes
+//!   per 4 KiB block of the backing device), allocated when `disksize` is
+//!   written with a backing device attached.
+//!
+//! `Documentation/design.rst` ("Memory") gives the figures.
+
+use core::ops::{Deref, DerefMut};
+use kernel::{
+    alloc::{flags, Flags},
+    block::BlockDevice,
+    cpu,
+    prelude::*,
+    sync::SpinLock,
+};
+
+use crate::device::Frame;
+use crate::gscore::{
+    backing::Backing,
+    geometry::SECTORS_PER_PAGE,
+    migrate::State,
+    pool::{FrameEntry, RESERVE_CAP},
+    store::{Content, Store},
+    table::{Chunked, Directory},
+};
+
+/// Entries of the frame table per chunk: 64 entries of 56 bytes fit in a
+/// page, so a chunk is an order-0 allocation that rarely fails.
+pub(crate) const FRAME_CHUNK: usize = 64;
+
+/// One slot [`State`] per 4 KiB page of the device.
+pub(crate) struct Slots(KVVec<State<Content>>);
+
+impl AsRef<[State<Content>]> for Slots {
+    fn as_ref(&self) -> &[State<Content>] {
+        &self.0
+    }
+}
+
+impl AsMut<[State<Content>]> for Slots {
+    fn as_mut(&mut self) -> &mut [State<Content>] {
+        &mut self.0
+    }
+}
+
+/// A vector the core takes as a slice (`AsRef`/`AsMut`): a chunk of a table.
+pub(crate) struct Entries<V>(V);
+
+impl<T, V: Deref<Target = [T]>> AsRef<[T]> for Entries<V> {
+    fn as_ref(&self) -> &[T] {
+        &self.0
+    }
+}
+
+impl<T, V: DerefMut<Target = [T]>> AsMut<[T]> for Entries<V> {
+    fn as_mut(&mut self) -> &mut [T] {
+        &mut self.0
+    }
+}
+
+/// The chunks of a table, in a vector allocated for all of them up front so
+/// that appending one never allocates (it happens under the store lock).
+pub(crate) struct Chunks<C>(KVVec<C>);
+
+impl<C> Chunks<C> {
+    /// A directory for `chunks` chunks (may sleep).
+    fn new(chunks: usize) -> Result<Self> {
+        Ok(Self(KVVec::with_capacity(chunks, GFP_KERNEL)?))
+    }
+}
+
+impl<C> Directory<C> for Chunks<C> {
+    fn chunks(&self) -> &[C] {
+        &self.0
+    }
+
+    fn chunks_mut(&mut self) -> &mut [C] {
+        &mut self.0
+    }
+
+    fn push(&mut self, chunk: C) -> Result<(), C> {
+        if self.0.len() >= self.0.capacity() {
+            return Err(chunk);
+        }
+        // Within its capacity `push` does not allocate, so it cannot fail and
+        // the flags are never used.
+        let _ = self.0.push(chunk, flags::GFP_NOWAIT);
+        Ok(())
+    }
+}
+
+/// One chunk of the frame table: [`FRAME_CHUNK`] entries.
+pub(crate) type FrameChunk = Entries<KVec<FrameEntry<Frame>>>;
+
+/// The pool's frame table, grown chunk by chunk.
+pub(crate) type Frames = Chunked<Chunks<FrameChunk>, FrameChunk, FrameEntry<Frame>>;
+
+/// Map words per chunk of the backing allocator's tables: 256 words cover
+/// 16384 blocks, 64 MiB of the backing device; their counts take 32 KiB.
+pub(crate) const BACKING_CHUNK_WORDS: usize = 256;
+
+/// Blocks per chunk of the backing allocator's tables.
+const BACKING_CHUNK_BLOCKS: usize = BACKING_CHUNK_WORDS * 64;
+
+type MapChunk = Entries<KVVec<u64>>;
+type CountsChunk = Entries<KVVec<u16>>;
+
+/// The backing allocator's block map, grown chunk by chunk.
+pub(crate) type BackingMap = Chunked<Chunks<MapChunk>, MapChunk, u64>;
+
+/// The backing allocator's hold counts, grown chunk by chunk.
+pub(crate) type BackingCounts = Chunked<Chunks<CountsChunk>, CountsChunk, u16>;
+
+/// The store of an initialized device.
+pub(crate) type DeviceStore = Store<Slots, Frame, Frames, BackingMap, BackingCounts>;
+
+fn filled<T>(count: usize, value: impl Fn() -> T, gfp: Flags) -> Result<KVVec<T>> {
+    let mut vec = KVVec::with_capacity(count, gfp)?;
+    for _ in 0..count {
+        vec.push(value(), gfp)?;
+    }
+    Ok(vec)
+}
+
+/// Allocates an empty store of `pages` slots (may sleep).
+pub(crate) fn new_store(pages: u64) -> Result<DeviceStore> {
+    let count = usize::try_from(pages).map_err(|_| EINVAL)?;
+    // Worst case one frame per page, plus the reserve and two for every store
+    // in flight: stores hold their CPU's stream, so there are at most as many
+    // as streams.
+    // CAST: a CPU count fits in usize.
+    let in_flight = cpu::nr_cpu_ids() as usize;
+    let frames = count
+        .checked_add(RESERVE_CAP as usize + 2 * in_flight)
+        .ok_or(EINVAL)?;
+    let directory = Chunks::new(frames.div_ceil(FRAME_CHUNK))?;
+    let frames = Frames::new(directory, FRAME_CHUNK, frames).ok_or(EINVAL)?;
+    Store::new(Slots(filled(count, || State::Empty, GFP_KERNEL)?), frames).ok_or(EINVAL)
+}
+
+/// Allocates a chunk of empty frame-table entries, or `None` if memory is
+/// short (no retries, no warning: the caller refuses the frame).
+fn frame_chunk() -> Option<FrameChunk> {
+    let gfp = crate::device::store_gfp() | flags::__GFP_NORETRY;
+    let mut chunk = KVec::with_capacity(FRAME_CHUNK, gfp).ok()?;
+    for _ in 0..FRAME_CHUNK {
+        chunk.push(FrameEntry::default(), gfp).ok()?;
+    }
+    Some(Entries(chunk))
+}
+
+/// Hands `frame` to the pool, first growing the frame table by a chunk if
+/// the pool asks for one (allocated with the lock dropped). Gives the frame
+/// back if the pool refuses it (see `Store::add_frame`), or if the table
+/// had to grow and no chunk could be allocated.
+pub(crate) fn add_frame(store: &SpinLock<DeviceStore>, frame: Frame) -> Result<(), Frame> {
+    let chunk = if store.lock().needs_frame_entries() {
+        frame_chunk()
+    } else {
+        None
+    };
+    let mut refused = None;
+    let mut store = store.lock();
+    if let Some(chunk) = chunk {
+        // A chunk not needed any more (another CPU grew the table) still
+        // serves the next frames; one beyond the capacity is freed after
+        // the lock is dropped.
+        store.grow_frames(|frames| refused = frames.push_chunk(chunk).err());
+    }
+    let added = store.add_frame(frame);
+    drop(store);
+    drop(refused);
+    added
+}
+
+/// Allocates the backing device's allocator for `bdev`: one block per 4 KiB
+/// of it, as many as a `u32` counts. Only the tables' directories are
+/// allocated here; their chunks come as writeback fills the device
+/// ([`grow_backing`]).
+pub(crate) fn new_backing(bdev: &BlockDevice) -> Result<Backing<BackingMap, BackingCounts>> {
+    let blocks = (bdev.sectors() / SECTORS_PER_PAGE).min(u64::from(u32::MAX));
+    let blocks = usize::try_from(blocks).map_err(|_| EINVAL)?;
+    if blocks == 0 {
+        return Err(EINVAL);
+    }
+    let chunks = blocks.div_ceil(BACKING_CHUNK_BLOCKS);
+    let map = BackingMap::new(
+        Chunks::new(chunks)?,
+        BACKING_CHUNK_WORDS,
+        blocks.div_ceil(64),
+    );
+    let counts = BackingCounts::new(Chunks::new(chunks)?, BACKING_CHUNK_BLOCKS, blocks);
+    Backing::new(map.ok_or(EINVAL)?, counts.ok_or(EINVAL)?).ok_or(EINVAL)
+}
+
+/// Grows the backing allocator's tables by a chunk, allocated with the store
+/// lock dropped (`GFP_NOIO`: writeback may run for reclaim). Returns `false`
+/// if no memory was found; the caller treats the device as full for now.
+pub(crate) fn grow_backing(store: &SpinLock<DeviceStore>) -> bool {
+    let gfp = crate::device::store_gfp() | flags::__GFP_NORETRY;
+    let (Ok(map), Ok(counts)) = (
+        filled(BACKING_CHUNK_WORDS, || 0, gfp),
+        filled(BACKING_CHUNK_BLOCKS, || 0, gfp),
+    ) else {
+        return false;
+    };
+    let mut refused = (None, None);
+    store.lock().grow_backing(|m, c| {
+        refused = (
+            m.push_chunk(Entries(map)).err(),
+            c.push_chunk(Entries(counts)).err(),
+        );
+    });
+    // Chunks not taken (another writer grew the tables to the end of the
+    // device) are freed here, with the lock dropped: a vmalloc'ed one may
+    // not be freed under a spinlock.
+    drop(refused);
+    true
+}
+
+/// The memory the store's tables take, for `debug_stat`.
+#[derive(Default)]
+pub(crate) struct TableUsage {
+    pub(crate) slot_bytes: u64,
+    /// Entries the frame table holds now (it grows, never shrinks, until reset).
+    pub(crate) frame_entries: u64,
+    /// Its chunks and its directory.
+    pub(crate) frame_bytes: u64,
+    /// The backing allocator's block map and hold counts.
+    pub(crate) backing_bytes: u64,
+}
+
+/// Returns the memory `store`'s tables take.
+pub(crate) fn usage(store: &DeviceStore) -> TableUsage {
+    let size = |bytes: usize| u64::try_from(bytes).unwrap_or(u64::MAX);
+    let chunk = size(FRAME_CHUNK);
+    let entries = size(store.pool().table_len());
+    let chunks = entries.div_ceil(chunk);
+    let directory = u64::from(store.pool().capacity()).div_ceil(chunk);
+    let (device, covered) = store.backing_stats().map_or((0, 0), |stats| {
+        (u64::from(stats.blocks), u64::from(stats.table_blocks))
+    });
+    let backing_chunks = device.div_ceil(size(BACKING_CHUNK_BLOCKS));
+    TableUsage {
+        slot_bytes: store
+            .len()
+            .saturating_mul(size(size_of::<State<Content>>())),
+        frame_entries: entries,
+        frame_bytes: (chunks * chunk)
+            .saturating_mul(size(size_of::<FrameEntry<Frame>>()))
+            .saturating_add(directory.saturating_mul(size(size_of::<FrameChunk>()))),
+        backing_bytes: covered
+            .div_ceil(64)
+            .saturating_mul(8)
+            .saturating_add(covered.saturating_mul(2))
+            .saturating_add(backing_chunks.saturating_mul(2 * size(size_of::<MapChunk>()))),
+    }
+}
