@@ -347,6 +347,12 @@ fn store_page(
         drop(store);
         match stored {
             Ok(()) => return Ok(Stored::Yes),
+            Err(StoreError::NeedSlots) => {
+                if !tables::grow_slots(&backend.store, index) {
+                    refuse(backend, index..index + 1);
+                    return Err(ENOMEM);
+                }
+            }
             Err(StoreError::NeedFrame) => match add_frame(backend, index, &incoming)? {
                 Frame::Added => {}
                 Frame::AtLimit => match context {
@@ -444,6 +450,7 @@ fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Resul
                 kernel::task::cond_resched();
             }
             Err(WritebackError::NeedTables) if tables::grow_backing(&backend.store) => {}
+            Err(WritebackError::NeedSlots) if tables::grow_slots(&backend.store, index) => {}
             Err(_) => return Err(ENOMEM),
         }
     };

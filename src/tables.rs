@@ -33,27 +33,22 @@ use crate::gscore::{
     migrate::State,
     pool::{FrameEntry, RESERVE_CAP},
     store::{Content, Store},
-    table::{Chunked, Directory},
+    table::{Chunked, Directory, Sparse},
 };
 
 /// Entries of the frame table per chunk: 64 entries of 56 bytes fit in a
 /// page, so a chunk is an order-0 allocation that rarely fails.
 pub(crate) const FRAME_CHUNK: usize = 64;
 
-/// One slot [`State`] per 4 KiB page of the device.
-pub(crate) struct Slots(KVVec<State<Content>>);
+/// Slots per chunk of the slot table: 256 slots of 16 bytes fill a page.
+pub(crate) const SLOT_CHUNK: usize = 256;
 
-impl AsRef<[State<Content>]> for Slots {
-    fn as_ref(&self) -> &[State<Content>] {
-        &self.0
-    }
-}
+/// One chunk of the slot table: [`SLOT_CHUNK`] slots.
+pub(crate) type SlotChunk = Entries<KVec<State<Content>>>;
 
-impl AsMut<[State<Content>]> for Slots {
-    fn as_mut(&mut self) -> &mut [State<Content>] {
-        &mut self.0
-    }
-}
+/// One slot [`State`] per 4 KiB page of the device, in chunks placed where
+/// stores first need them; slots of chunks not there are empty.
+pub(crate) type Slots = Sparse<Entries<KVVec<Option<SlotChunk>>>, SlotChunk, State<Content>>;
 
 /// A vector the core takes as a slice (`AsRef`/`AsMut`): a chunk of a table.
 pub(crate) struct Entries<V>(V);
@@ -126,8 +121,18 @@ pub(crate) type BackingCounts = Chunked<Chunks<CountsChunk>, CountsChunk, u16>;
 /// The store of an initialized device.
 pub(crate) type DeviceStore = Store<Slots, Frame, Frames, BackingMap, BackingCounts>;
 
+/// A vector of `count` values, allocated once (the pushes do not allocate).
 fn filled<T>(count: usize, value: impl Fn() -> T, gfp: Flags) -> Result<KVVec<T>> {
     let mut vec = KVVec::with_capacity(count, gfp)?;
+    for _ in 0..count {
+        vec.push(value(), gfp)?;
+    }
+    Ok(vec)
+}
+
+/// [`filled`] from the slab allocator: for chunks of a page or less.
+fn filled_kvec<T>(count: usize, value: impl Fn() -> T, gfp: Flags) -> Result<KVec<T>> {
+    let mut vec = KVec::with_capacity(count, gfp)?;
     for _ in 0..count {
         vec.push(value(), gfp)?;
     }
@@ -147,18 +152,39 @@ pub(crate) fn new_store(pages: u64) -> Result<DeviceStore> {
         .ok_or(EINVAL)?;
     let directory = Chunks::new(frames.div_ceil(FRAME_CHUNK))?;
     let frames = Frames::new(directory, FRAME_CHUNK, frames).ok_or(EINVAL)?;
-    Store::new(Slots(filled(count, || State::Empty, GFP_KERNEL)?), frames).ok_or(EINVAL)
+    let places = filled(count.div_ceil(SLOT_CHUNK), || None, GFP_KERNEL)?;
+    let slots = Slots::new(Entries(places), SLOT_CHUNK, count).ok_or(EINVAL)?;
+    Store::new(slots, frames).ok_or(EINVAL)
+}
+
+/// Puts a chunk of empty slots where slot `index` is, for a store that
+/// needs it (allocated with the lock dropped, `GFP_NOIO`). Returns `false`
+/// if no memory was found: the caller refuses the store.
+pub(crate) fn grow_slots(store: &SpinLock<DeviceStore>, index: u64) -> bool {
+    let gfp = crate::device::store_gfp() | flags::__GFP_NORETRY;
+    let Ok(chunk) = filled_kvec(SLOT_CHUNK, State::default, gfp) else {
+        return false;
+    };
+    let Ok(at) = usize::try_from(index) else {
+        return false;
+    };
+    // Refused if another store put the chunk there first: freed after the
+    // lock is dropped.
+    let mut refused = None;
+    store
+        .lock()
+        .grow_slots(|slots| refused = slots.insert_chunk(at, Entries(chunk)).err());
+    drop(refused);
+    true
 }
 
 /// Allocates a chunk of empty frame-table entries, or `None` if memory is
 /// short (no retries, no warning: the caller refuses the frame).
 fn frame_chunk() -> Option<FrameChunk> {
     let gfp = crate::device::store_gfp() | flags::__GFP_NORETRY;
-    let mut chunk = KVec::with_capacity(FRAME_CHUNK, gfp).ok()?;
-    for _ in 0..FRAME_CHUNK {
-        chunk.push(FrameEntry::default(), gfp).ok()?;
-    }
-    Some(Entries(chunk))
+    filled_kvec(FRAME_CHUNK, FrameEntry::default, gfp)
+        .ok()
+        .map(Entries)
 }
 
 /// Hands `frame` to the pool, first growing the frame table by a chunk if
@@ -233,6 +259,7 @@ pub(crate) fn grow_backing(store: &SpinLock<DeviceStore>) -> bool {
 /// The memory the store's tables take, for `debug_stat`.
 #[derive(Default)]
 pub(crate) struct TableUsage {
+    /// The slot table's chunks and directory.
     pub(crate) slot_bytes: u64,
     /// Entries the frame table holds now (it grows, never shrinks, until reset).
     pub(crate) frame_entries: u64,
@@ -254,9 +281,14 @@ pub(crate) fn usage(store: &DeviceStore) -> TableUsage {
     });
     let backing_chunks = device.div_ceil(size(BACKING_CHUNK_BLOCKS));
     TableUsage {
-        slot_bytes: store
-            .len()
-            .saturating_mul(size(size_of::<State<Content>>())),
+        slot_bytes: size(store.slot_table().chunks())
+            .saturating_mul(size(SLOT_CHUNK * size_of::<State<Content>>()))
+            .saturating_add(
+                store
+                    .len()
+                    .div_ceil(size(SLOT_CHUNK))
+                    .saturating_mul(size(size_of::<Option<SlotChunk>>())),
+            ),
         frame_entries: entries,
         frame_bytes: (chunks * chunk)
             .saturating_mul(size(size_of::<FrameEntry<Frame>>()))

@@ -88,6 +88,7 @@ use super::geometry::PAGE_SIZE;
 use super::pool::ObjectRef;
 use super::stats::Counters;
 use super::store::Content;
+use super::table::Table;
 
 /// The length of a whole page, as a [`Dest`] or an `ObjectRef` records it.
 // CAST: 4096 fits a `u16`.
@@ -238,6 +239,9 @@ pub enum WbError {
     NothingToWrite,
     /// The backing device refused: no space, or not an extent.
     Backing(BackingError),
+    /// A store into a slot the table does not hold yet: grow it
+    /// ([`Slots::grow_table`]) and call again. Nothing changed.
+    NeedSlots,
 }
 
 /// Gauges of the slot states and counts of writeback events.
@@ -294,13 +298,12 @@ impl<S> Slots<S> {
     /// Creates a table over `slots`, counting the states it holds.
     pub fn new<R: Resident>(slots: S) -> Self
     where
-        S: AsRef<[State<R>]>,
+        S: Table<State<R>>,
     {
-        let view = slots.as_ref();
-        // CAST: a slice length always fits in a `u64` on the targets Linux supports.
-        let len = view.len() as u64;
+        // CAST: a table length always fits in a `u64` on the targets Linux supports.
+        let len = slots.capacity() as u64;
         let mut counts = WbCounts::default();
-        for state in view {
+        for state in (0..slots.len()).filter_map(|i| slots.get(i)) {
             // INVARIANT: each slot counted in its state's gauge.
             bump(&mut counts, state, true);
         }
@@ -331,6 +334,11 @@ impl<S> Slots<S> {
         self.len == 0
     }
 
+    /// Returns the slot table, for its statistics.
+    pub fn table(&self) -> &S {
+        &self.slots
+    }
+
     /// Returns the gauges and counts.
     pub fn counts(&self) -> WbCounts {
         self.counts
@@ -345,7 +353,7 @@ impl<S> Slots<S> {
     /// `max_pages` slots holding data. An overwrite never does; `None` is no limit.
     pub fn store_exceeds<R: Resident>(&self, index: u64, max_pages: Option<u64>) -> bool
     where
-        S: AsRef<[State<R>]>,
+        S: Table<State<R>>,
     {
         let Some(max) = max_pages else {
             return false;
@@ -361,14 +369,39 @@ impl<S> Slots<S> {
     }
 
     /// Returns the state of slot `index`, without pinning anything.
-    pub fn state<R: Resident>(&self, index: u64) -> Result<&State<R>, WbError>
+    pub fn state<R: Resident>(&self, index: u64) -> Result<State<R>, WbError>
     where
-        S: AsRef<[State<R>]>,
+        S: Table<State<R>>,
     {
-        usize::try_from(index)
+        if index >= self.len {
+            return Err(WbError::OutOfRange);
+        }
+        // A slot the table does not hold yet is empty.
+        Ok(usize::try_from(index)
             .ok()
-            .and_then(|i| self.slots.as_ref().get(i))
-            .ok_or(WbError::OutOfRange)
+            .and_then(|i| self.slots.get(i))
+            .copied()
+            .unwrap_or_default())
+    }
+
+    /// Returns `true` if slot `index` is in the device but not yet in the table: storing
+    /// into it needs the table to grow first ([`WbError::NeedSlots`]).
+    pub fn needs_table<R: Resident>(&self, index: u64) -> bool
+    where
+        S: Table<State<R>>,
+    {
+        index < self.len
+            && usize::try_from(index)
+                .ok()
+                .and_then(|i| self.slots.get(i))
+                .is_none()
+    }
+
+    /// Lets `grow` append empty slots (as [`State::default`] makes them) to the table, for
+    /// a store that needs them ([`WbError::NeedSlots`]). `grow` runs under the caller's
+    /// lock: it must not allocate or sleep, only append what was allocated before.
+    pub fn grow_table(&mut self, grow: impl FnOnce(&mut S)) {
+        grow(&mut self.slots);
     }
 
     /// Finds what slot `index` holds, for a read, counting a load (or a zero read).
@@ -383,9 +416,9 @@ impl<S> Slots<S> {
     pub fn load<R>(&mut self, index: u64, backing: &mut impl Extents) -> Result<Found<R>, WbError>
     where
         R: Resident,
-        S: AsRef<[State<R>]>,
+        S: Table<State<R>>,
     {
-        let found = match *self.state(index)? {
+        let found = match self.state(index)? {
             State::Empty => Found::Empty,
             State::Resident(resident) => Found::Ram(resident),
             State::Migrating { kept, .. } => Found::Ram(R::restore(kept)),
@@ -416,7 +449,7 @@ impl<S> Slots<S> {
     ) -> Result<Option<R>, WbError>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         self.put(index, State::Resident(resident), backing)
     }
@@ -427,7 +460,7 @@ impl<S> Slots<S> {
     pub fn free<R>(&mut self, index: u64, backing: &mut impl Extents) -> Result<Option<R>, WbError>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         let (held, old) = self.replace(index, State::Empty, backing)?;
         // INVARIANT: the one slot that changed is counted.
@@ -445,7 +478,7 @@ impl<S> Slots<S> {
     ) -> Result<Option<R>, WbError>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         let (held, old) = self.replace(index, State::Empty, backing)?;
         // INVARIANT: the one slot that changed is counted.
@@ -463,10 +496,11 @@ impl<S> Slots<S> {
     pub fn drain<R>(&mut self, backing: &mut impl Extents, mut release: impl FnMut(R)) -> u64
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         let mut held: u64 = 0;
-        for index in 0..self.len {
+        // CAST: as in `new`. Slots past the table's entries are empty.
+        for index in 0..self.slots.len() as u64 {
             if let Ok((was, old)) = self.replace(index, State::Empty, backing) {
                 // INVARIANT: the slot no longer holds data.
                 self.counters.note_transition(was, false);
@@ -489,9 +523,9 @@ impl<S> Slots<S> {
     pub fn relocate<R>(&mut self, index: u64, old: R, new: R) -> bool
     where
         R: Resident + PartialEq,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
-        let Ok(state) = state_mut(self.slots.as_mut(), index) else {
+        let Ok(Some(state)) = state_mut(&mut self.slots, self.len, index) else {
             return false;
         };
         match state {
@@ -529,7 +563,7 @@ impl<S> Slots<S> {
     ) -> Result<Ticket, WbError>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         self.begin_checked(index, |_| true, dest, backing)
     }
@@ -550,7 +584,7 @@ impl<S> Slots<S> {
     ) -> Result<Ticket, WbError>
     where
         R: Resident + PartialEq,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         self.begin_checked(index, |resident| *resident == expected, dest, backing)
     }
@@ -565,9 +599,11 @@ impl<S> Slots<S> {
     ) -> Result<Ticket, WbError>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
-        let state = state_mut(self.slots.as_mut(), index)?;
+        let Some(state) = state_mut(&mut self.slots, self.len, index)? else {
+            return Err(WbError::NotResident);
+        };
         let State::Resident(resident) = *state else {
             return Err(WbError::NotResident);
         };
@@ -595,7 +631,7 @@ impl<S> Slots<S> {
     pub fn complete<R>(&mut self, ticket: Ticket, backing: &mut impl Extents) -> Option<R>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         let Some(kept) = self.settle(ticket, |_| State::Migrated(ticket.dest)) else {
             self.counts.stale = self.counts.stale.saturating_add(1);
@@ -613,7 +649,7 @@ impl<S> Slots<S> {
     pub fn fail<R>(&mut self, ticket: Ticket, backing: &mut impl Extents) -> bool
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         let restored = self.settle(ticket, |kept| State::Resident(R::restore(kept)));
         if restored.is_some() {
@@ -643,7 +679,7 @@ impl<S> Slots<S> {
     ) -> Result<(u32, u32), WbError>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         let block = backing.alloc(pages).map_err(WbError::Backing)?;
         let mut count: u32 = 0;
@@ -711,7 +747,7 @@ impl<S> Slots<S> {
     ) -> Result<Option<R>, WbError>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         // INVARIANT: the write's hold is now the slot's.
         let old = self.put(index, State::Migrated(dest), backing)?;
@@ -739,9 +775,9 @@ impl<S> Slots<S> {
         new: impl FnOnce(R::Kept) -> State<R>,
     ) -> Option<R::Kept>
     where
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
-        let state = state_mut(self.slots.as_mut(), ticket.slot).ok()?;
+        let state = state_mut(&mut self.slots, self.len, ticket.slot).ok()??;
         let kept = match *state {
             State::Migrating { kept, block } if block == ticket.dest.block => kept,
             _ => return None,
@@ -762,7 +798,7 @@ impl<S> Slots<S> {
     ) -> Result<Option<R>, WbError>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
         let (held, old) = self.replace(index, new, backing)?;
         // INVARIANT: the one slot that changed is counted.
@@ -782,9 +818,15 @@ impl<S> Slots<S> {
     ) -> Result<(bool, Option<R>), WbError>
     where
         R: Resident,
-        S: AsMut<[State<R>]>,
+        S: Table<State<R>>,
     {
-        let state = state_mut(self.slots.as_mut(), index)?;
+        let Some(state) = state_mut(&mut self.slots, self.len, index)? else {
+            // A slot the table does not hold yet is empty: emptying it changes nothing.
+            return match new {
+                State::Empty => Ok((false, None)),
+                _ => Err(WbError::NeedSlots),
+            };
+        };
         let old = mem::replace(state, new);
         self.note(&old, &new);
         let held = !matches!(old, State::Empty);
@@ -819,12 +861,17 @@ impl<S> Slots<S> {
     }
 }
 
-/// Returns slot `index` of `slots`, mutably.
-fn state_mut<R: Resident>(slots: &mut [State<R>], index: u64) -> Result<&mut State<R>, WbError> {
-    usize::try_from(index)
-        .ok()
-        .and_then(|i| slots.get_mut(i))
-        .ok_or(WbError::OutOfRange)
+/// Returns slot `index` of the `len` slots in `slots`, mutably, or `None` if the table
+/// does not hold it yet (it is empty).
+fn state_mut<R: Resident, S: Table<State<R>>>(
+    slots: &mut S,
+    len: u64,
+    index: u64,
+) -> Result<Option<&mut State<R>>, WbError> {
+    if index >= len {
+        return Err(WbError::OutOfRange);
+    }
+    Ok(usize::try_from(index).ok().and_then(|i| slots.get_mut(i)))
 }
 
 /// Adds one to (`up`) or takes one from the gauge of `state`'s kind.

@@ -182,6 +182,9 @@ pub enum Found<'a> {
 pub enum StoreError {
     /// The pool needs a frame; nothing changed (see the module docs).
     NeedFrame,
+    /// The slot table does not hold the slot yet: grow it
+    /// ([`Store::grow_slots`]) and retry; nothing changed.
+    NeedSlots,
     /// The slot index is past the end of the device.
     OutOfRange,
     /// The object is empty or too large for a frame; nothing changed.
@@ -223,6 +226,9 @@ pub enum WritebackError {
     /// No slot of the frame is resident: nothing to write (its extent was
     /// freed again).
     NothingToWrite,
+    /// A direct store into a slot the slot table does not hold yet: grow it
+    /// ([`Store::grow_slots`]) and call again.
+    NeedSlots,
     /// A direct store to a slot past the end of the device.
     OutOfRange,
 }
@@ -419,7 +425,7 @@ pub struct Store<S, F, T, M = [u64; 0], C = [u16; 0]> {
 
 impl<S, F, T, M, C> Store<S, F, T, M, C>
 where
-    S: AsRef<[State<Content>]> + AsMut<[State<Content>]>,
+    S: Table<State<Content>>,
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: Table<FrameEntry<F>>,
     M: Table<u64>,
@@ -517,9 +523,10 @@ where
     ///
     /// # Errors
     ///
-    /// On any error nothing changed: [`StoreError::NeedFrame`] asks for a frame
-    /// (then retry), of exactly one page for an [`Incoming::Huge`] page and of
-    /// any valid length otherwise; the others are final.
+    /// On any error nothing changed: [`StoreError::NeedSlots`] asks for the
+    /// slot table to grow and [`StoreError::NeedFrame`] for a frame (then
+    /// retry), of exactly one page for an [`Incoming::Huge`] page and of any
+    /// valid length otherwise; the others are final.
     pub fn store(
         &mut self,
         index: u64,
@@ -527,6 +534,9 @@ where
         released: impl FnMut(F),
     ) -> Result<(), StoreError> {
         let owner = self.owner(index)?;
+        if self.slots.needs_table(index) {
+            return Err(StoreError::NeedSlots);
+        }
         let content = match page {
             Incoming::SameFilled(word) => Content::SameFilled(word),
             Incoming::Packed(data) => {
@@ -669,6 +679,24 @@ where
         result
     }
 
+    /// Returns the slot table, for its statistics.
+    pub fn slot_table(&self) -> &S {
+        self.slots.table()
+    }
+
+    /// Returns `true` if a store into slot `index` needs the slot table to
+    /// grow first ([`StoreError::NeedSlots`]).
+    pub fn needs_slots(&self, index: u64) -> bool {
+        self.slots.needs_table(index)
+    }
+
+    /// Lets `grow` append empty slots to the slot table (see
+    /// [`Slots::grow_table`]): the caller allocated them before taking its
+    /// lock.
+    pub fn grow_slots(&mut self, grow: impl FnOnce(&mut S)) {
+        self.slots.grow_table(grow);
+    }
+
     /// Returns `true` if the frame table must grow before [`Store::add_frame`]
     /// can take another frame (see [`Pool::needs_entries`]).
     pub fn needs_frame_entries(&self) -> bool {
@@ -776,7 +804,7 @@ where
 
     /// The writeback state of slot `index`, if it is one.
     pub fn state(&self, index: u64) -> Option<State<Content>> {
-        self.slots.state(index).ok().copied()
+        self.slots.state(index).ok()
     }
 
     /// Begins writing the packed or huge frame `id` back: allocates an extent of
@@ -934,7 +962,10 @@ where
             return Err(WritebackError::NoBacking);
         }
         let owner = self.owner(index).map_err(|_| WritebackError::OutOfRange)?;
-        // The index is in range: only the device can refuse.
+        if self.slots.needs_table(index) {
+            return Err(WritebackError::NeedSlots);
+        }
+        // The index is in range and in the table: only the device can refuse.
         let block =
             self.slots
                 .begin_direct(index, &mut self.backing)
@@ -1137,7 +1168,7 @@ fn worth_compacting(usage: &Usage) -> bool {
 /// migrating: what a move reported by compaction asks for.
 fn relocate<S>(slots: &mut Slots<S>, owner: u32, old: ObjectRef, new: ObjectRef)
 where
-    S: AsMut<[State<Content>]>,
+    S: Table<State<Content>>,
 {
     slots.relocate(u64::from(owner), Content::Packed(old), Content::Packed(new));
 }

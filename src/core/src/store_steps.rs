@@ -40,7 +40,7 @@ pub enum NextWriteback {
 
 impl<S, F, T, M, C> Store<S, F, T, M, C>
 where
-    S: AsRef<[State<Content>]> + AsMut<[State<Content>]>,
+    S: Table<State<Content>>,
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: Table<FrameEntry<F>>,
     M: Table<u64>,
@@ -199,7 +199,7 @@ where
     fn resident_frame(&self, index: u64) -> Option<FrameId> {
         match self.slots.state(index).ok()? {
             State::Resident(Content::Packed(object)) => Some(object.frame),
-            State::Resident(Content::Huge(id)) => Some(*id),
+            State::Resident(Content::Huge(id)) => Some(id),
             _ => None,
         }
     }
@@ -219,7 +219,7 @@ where
     /// Returns `true` if a slot holds an object of frame `id` resident: what
     /// [`Store::begin_writeback`] would begin.
     fn has_resident(&self, id: FrameId) -> bool {
-        let holds = |owner: u32, content: Content| matches!(self.slots.state(u64::from(owner)), Ok(State::Resident(c)) if *c == content);
+        let holds = |owner: u32, content: Content| matches!(self.slots.state(u64::from(owner)), Ok(State::Resident(c)) if c == content);
         match self.pool.frame_state(id) {
             Some(FrameState::Huge { owner }) => holds(owner, Content::Huge(id)),
             Some(FrameState::Packed(_)) => self

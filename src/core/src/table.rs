@@ -28,9 +28,10 @@ use core::marker::PhantomData;
 
 /// A table of entries of type `T`, indexed from 0.
 ///
-/// `len`, `get`, `get_mut` and `pair_mut` must agree: the entries `0..len()` exist and
-/// stay where they are (an index always reaches the same entry) until the table is
-/// dropped.
+/// `len`, `get`, `get_mut` and `pair_mut` must agree: an entry exists only below
+/// `len()`, and stays where it is (an index always reaches the same entry) until the table
+/// is dropped. A dense table holds every entry below `len()`; a [`Sparse`] one may have
+/// holes there, whose entries it does not hold (yet).
 pub trait Table<T> {
     /// Returns how many entries the table holds now.
     fn len(&self) -> usize;
@@ -159,14 +160,7 @@ where
 
     /// Splits `index` into a chunk and a place in it.
     fn place(&self, index: usize) -> Option<(usize, usize)> {
-        if index >= self.len() {
-            return None;
-        }
-        // Checked, though `chunk_len` is never 0: no panic path in the kernel.
-        Some((
-            index.checked_div(self.chunk_len)?,
-            index.checked_rem(self.chunk_len)?,
-        ))
+        split(index, self.len(), self.chunk_len)
     }
 }
 
@@ -196,16 +190,153 @@ where
     }
 
     fn pair_mut(&mut self, a: usize, b: usize) -> Option<(&mut T, &mut T)> {
-        let (chunk_a, at_a) = self.place(a)?;
-        let (chunk_b, at_b) = self.place(b)?;
-        if chunk_a == chunk_b {
-            let chunk = self.dir.chunks_mut().get_mut(chunk_a)?;
-            return Table::pair_mut(chunk.as_mut(), at_a, at_b);
-        }
-        let (first, second) = Table::pair_mut(self.dir.chunks_mut(), chunk_a, chunk_b)?;
-        Some((
-            first.as_mut().get_mut(at_a)?,
-            second.as_mut().get_mut(at_b)?,
-        ))
+        let (a, b) = (self.place(a)?, self.place(b)?);
+        pair_in(self.dir.chunks_mut(), a, b, Some)
     }
+}
+
+/// A table kept in chunks of `chunk_len` entries, each chunk in its place: a chunk is
+/// added where an entry is first needed, so the table may have holes.
+///
+/// The slot table is one: a device of a terabyte that holds a few pages needs the chunks
+/// around those pages only. `dir` holds a place for every chunk, empty (`None`) until the
+/// owner fills it with [`Sparse::insert_chunk`]; its length is fixed.
+///
+/// # Invariants
+///
+/// - `chunk_len > 0`; `dir` has `ceil(capacity / chunk_len)` places, and every chunk in
+///   it holds exactly `chunk_len` entries.
+/// - `top` is one more than the place of the last chunk held, or 0; `held` is the number
+///   of chunks held.
+pub struct Sparse<D, C, T> {
+    dir: D,
+    chunk_len: usize,
+    capacity: usize,
+    top: usize,
+    held: usize,
+    entries: PhantomData<fn() -> (C, T)>,
+}
+
+impl<D, C, T> Sparse<D, C, T>
+where
+    D: AsRef<[Option<C>]> + AsMut<[Option<C>]>,
+    C: AsRef<[T]> + AsMut<[T]>,
+{
+    /// Creates a table of `capacity` entries that holds none yet, in chunks of
+    /// `chunk_len`; `None` unless `dir` has one empty place per chunk.
+    pub fn new(dir: D, chunk_len: usize, capacity: usize) -> Option<Self> {
+        let places = capacity
+            .checked_add(chunk_len.checked_sub(1)?)?
+            .checked_div(chunk_len)?;
+        let places_ok = dir.as_ref().len() == places && dir.as_ref().iter().all(Option::is_none);
+        places_ok.then_some(Self {
+            dir,
+            chunk_len,
+            capacity,
+            top: 0,
+            held: 0,
+            entries: PhantomData,
+        })
+    }
+
+    /// Returns `true` if the table holds the entry at `index`.
+    pub fn holds(&self, index: usize) -> bool {
+        self.get(index).is_some()
+    }
+
+    /// Puts `chunk` in the place of the entry at `index`, or gives it back if that place is
+    /// taken or past the capacity, or the chunk does not hold `chunk_len` entries. Does not
+    /// allocate.
+    pub fn insert_chunk(&mut self, index: usize, chunk: C) -> Result<(), C> {
+        if chunk.as_ref().len() != self.chunk_len || index >= self.capacity {
+            return Err(chunk);
+        }
+        let Some(place) = index.checked_div(self.chunk_len) else {
+            return Err(chunk);
+        };
+        match self.dir.as_mut().get_mut(place) {
+            Some(slot @ None) => *slot = Some(chunk),
+            _ => return Err(chunk),
+        }
+        // INVARIANT: the place just filled is held, and counted.
+        self.top = self.top.max(place.saturating_add(1));
+        self.held = self.held.saturating_add(1);
+        Ok(())
+    }
+
+    /// Returns the number of chunks the table holds.
+    pub fn chunks(&self) -> usize {
+        self.held
+    }
+
+    /// Splits `index` into a place and a position in its chunk.
+    fn place(&self, index: usize) -> Option<(usize, usize)> {
+        split(index, self.len(), self.chunk_len)
+    }
+}
+
+impl<D, C, T> Table<T> for Sparse<D, C, T>
+where
+    D: AsRef<[Option<C>]> + AsMut<[Option<C>]>,
+    C: AsRef<[T]> + AsMut<[T]>,
+{
+    fn len(&self) -> usize {
+        self.top.saturating_mul(self.chunk_len).min(self.capacity)
+    }
+
+    fn capacity(&self) -> usize {
+        self.capacity
+    }
+
+    fn get(&self, index: usize) -> Option<&T> {
+        let (place, at) = self.place(index)?;
+        self.dir.as_ref().get(place)?.as_ref()?.as_ref().get(at)
+    }
+
+    fn get_mut(&mut self, index: usize) -> Option<&mut T> {
+        let (place, at) = self.place(index)?;
+        self.dir
+            .as_mut()
+            .get_mut(place)?
+            .as_mut()?
+            .as_mut()
+            .get_mut(at)
+    }
+
+    fn pair_mut(&mut self, a: usize, b: usize) -> Option<(&mut T, &mut T)> {
+        let (a, b) = (self.place(a)?, self.place(b)?);
+        pair_in(self.dir.as_mut(), a, b, Option::as_mut)
+    }
+}
+
+/// Splits `index`, below `len`, into a chunk of `chunk_len` entries and a place in it.
+fn split(index: usize, len: usize, chunk_len: usize) -> Option<(usize, usize)> {
+    if index >= len {
+        return None;
+    }
+    // Checked, though `chunk_len` is never 0: no panic path in the kernel.
+    Some((index.checked_div(chunk_len)?, index.checked_rem(chunk_len)?))
+}
+
+/// Returns two distinct entries of a chunked table mutably: `a` and `b` are (chunk,
+/// place) pairs, and `chunk` finds the chunk in an entry of `places` (`None` for a hole).
+fn pair_in<'a, P, C, T>(
+    places: &'a mut [P],
+    (chunk_a, at_a): (usize, usize),
+    (chunk_b, at_b): (usize, usize),
+    chunk: impl Fn(&'a mut P) -> Option<&'a mut C>,
+) -> Option<(&'a mut T, &'a mut T)>
+where
+    C: AsMut<[T]> + 'a,
+    T: 'a,
+{
+    if chunk_a == chunk_b {
+        let entries = chunk(places.get_mut(chunk_a)?)?.as_mut();
+        return Table::pair_mut(entries, at_a, at_b);
+    }
+    let (first, second) = Table::pair_mut(places, chunk_a, chunk_b)?;
+    Some((
+        chunk(first)?.as_mut().get_mut(at_a)?,
+        chunk(second)?.as_mut().get_mut(at_b)?,
+    ))
 }

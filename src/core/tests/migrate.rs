@@ -81,7 +81,7 @@ fn free_during_writeback_then_failure() {
     assert_eq!(table.free(2, &mut dev), Ok(Some(packed(1, 0))));
     // The failed write restores nothing: the slot was freed.
     assert!(!table.fail(ticket, &mut dev));
-    assert_eq!(table.state(2), Ok(&State::Empty));
+    assert_eq!(table.state(2), Ok(State::Empty));
     assert_eq!(dev.stats().used_blocks, 0);
 }
 
@@ -90,7 +90,7 @@ fn failure_leaves_the_page_resident() {
     let (mut table, mut dev) = setup(8);
     let ticket = migrating(&mut table, &mut dev, 3, Content::Huge(5));
     assert!(table.fail(ticket, &mut dev));
-    assert_eq!(table.state(3), Ok(&State::Resident(Content::Huge(5))));
+    assert_eq!(table.state(3), Ok(State::Resident(Content::Huge(5))));
     assert_eq!(dev.stats().used_blocks, 0);
     // A second settling of the same ticket is stale, and the allocator refuses it.
     assert_eq!(table.complete(ticket, &mut dev), None);
@@ -216,7 +216,7 @@ fn a_direct_write_passes_its_hold_to_the_slot_or_drops_it() {
     table.store(1, packed(0, 0), &mut dev).expect("in range");
     let block = table.begin_direct(1, &mut dev).expect("room");
     // The slot is untouched while the write is in flight; the write holds its block.
-    assert_eq!(table.state(1), Ok(&State::Resident(packed(0, 0))));
+    assert_eq!(table.state(1), Ok(State::Resident(packed(0, 0))));
     assert_eq!(dev.extent(block), Some(ExtentInfo { len: 1, holds: 1 }));
     let dest = Dest {
         block,
@@ -227,7 +227,7 @@ fn a_direct_write_passes_its_hold_to_the_slot_or_drops_it() {
         table.store_migrated(1, dest, &mut dev),
         Ok(Some(packed(0, 0)))
     );
-    assert_eq!(table.state(1), Ok(&State::Migrated(dest)));
+    assert_eq!(table.state(1), Ok(State::Migrated(dest)));
     assert_eq!(dev.extent(block), Some(ExtentInfo { len: 1, holds: 1 }));
     let counts = table.counts();
     assert_eq!((counts.resident, counts.migrated, counts.direct), (0, 1, 1));
@@ -245,7 +245,7 @@ fn a_direct_write_passes_its_hold_to_the_slot_or_drops_it() {
     let third = table.begin_direct(1, &mut dev).expect("room");
     table.abort_direct(third, &mut dev);
     assert_eq!(dev.extent(third), None);
-    assert_eq!(table.state(1), Ok(&State::Migrated(Dest::page(second))));
+    assert_eq!(table.state(1), Ok(State::Migrated(Dest::page(second))));
 
     assert_eq!(table.begin_direct(99, &mut dev), Err(WbError::OutOfRange));
     table.begin_direct(2, &mut dev).expect("room");

@@ -455,7 +455,7 @@ impl Harness {
         );
         prop_assert_eq!(counts.migrated, count(|w| matches!(w, Where::Disk(_))));
         for (slot, m) in self.model.iter().enumerate() {
-            let state = *self.table.state(slot as u64).expect("in range");
+            let state = self.table.state(slot as u64).expect("in range");
             let ok = match (m.at, state) {
                 (Where::Empty, State::Empty) => true,
                 (Where::Ram(h), State::Resident(got)) => got == h,

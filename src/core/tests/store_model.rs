@@ -35,13 +35,19 @@ use ghostswap_core::stats::{Counters, MmStat};
 use ghostswap_core::store::{
     ClassCounts, Content, Found, Incoming, Store, StoreError, AUTO_COMPACT_DIVISOR,
 };
-use ghostswap_core::table::Table;
+use ghostswap_core::table::{Sparse, Table};
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError};
 use std::collections::{BTreeMap, HashMap};
 
 type Frame = Box<[u8]>;
-type TestStore = Store<Vec<State<Content>>, Frame, FrameTable>;
+type TestStore = Store<SlotTable, Frame, FrameTable>;
+
+/// The slot table gets a chunk of this many slots where a store first needs one, as the
+/// module's does (a small chunk makes the tests grow it often).
+const SLOT_CHUNK: usize = 5;
+
+type SlotTable = Sparse<Vec<Option<Vec<State<Content>>>>, Vec<State<Content>>, State<Content>>;
 
 /// The frame table grows by chunks of this many entries as the pool asks, as the module's
 /// does (its chunks are larger: a small one makes the tests grow it often).
@@ -53,9 +59,25 @@ type FrameTable = Grown<FrameEntry<Frame>>;
 const MEM_LIMIT: u64 = 12345 * 4096;
 
 fn new_store(slots: u64, capacity: usize) -> TestStore {
-    let slots = vec![State::Empty; slots as usize];
+    let slots = slots as usize;
+    let slots = SlotTable::new(vec![None; slots.div_ceil(SLOT_CHUNK)], SLOT_CHUNK, slots).unwrap();
     let table = FrameTable::new(Chunks(Vec::new()), FRAME_CHUNK, capacity).unwrap();
     Store::new(slots, table).expect("a small store")
+}
+
+/// Grows the slot table where slot `index` is, as the module does after `NeedSlots`.
+fn grow_slots(store: &mut TestStore, index: u64) {
+    let chunk = vec![State::Empty; SLOT_CHUNK];
+    store.grow_slots(|slots| {
+        assert!(
+            slots.insert_chunk(index as usize, chunk).is_ok(),
+            "a chunk asked for was refused"
+        );
+    });
+    assert!(
+        !store.needs_slots(index),
+        "the slot table asks again after a chunk"
+    );
 }
 
 /// Hands `frame` to the store as the module does: first the frame table grows by a chunk
@@ -595,6 +617,16 @@ impl Harness {
                     self.model.put(index, page);
                     return Ok(true);
                 }
+                // The slot table grows before the object is looked at: a bad object
+                // may ask for it too.
+                (Err(StoreError::NeedSlots), None | Some(StoreError::BadObject)) => {
+                    prop_assert_eq!(self.snapshot(), before, "NeedSlots changed something");
+                    prop_assert!(
+                        !self.model.pages.contains_key(&index),
+                        "NeedSlots for a slot that holds a page"
+                    );
+                    grow_slots(&mut self.store, index);
+                }
                 (Err(StoreError::NeedFrame), None) => {
                     prop_assert!(!matches!(page, ModelPage::SameFilled(_)));
                     prop_assert_eq!(self.snapshot(), before, "NeedFrame changed something");
@@ -954,9 +986,10 @@ proptest! {
 
 /// Stores `page` in slot `index`, adding frames as asked; panics if a frame is refused.
 fn put(store: &mut TestStore, index: u64, page: Incoming<'_>) {
-    for _ in 0..2 {
+    for _ in 0..3 {
         match store.store(index, page, |_| panic!("nothing to release")) {
             Ok(()) => return,
+            Err(StoreError::NeedSlots) => grow_slots(store, index),
             Err(StoreError::NeedFrame) => add_frame(store, new_frame(4096)).expect("a frame"),
             Err(e) => panic!("store failed: {e:?}"),
         }
@@ -1093,6 +1126,7 @@ fn put_packed(store: &mut TestStore, index: u64, data: &[u8], frame_len: usize) 
     loop {
         match store.store(index, Incoming::Packed(data), |_| ()) {
             Ok(()) => return,
+            Err(StoreError::NeedSlots) => grow_slots(store, index),
             Err(StoreError::NeedFrame) => {
                 add_frame(store, new_frame(frame_len)).expect("a frame");
             }

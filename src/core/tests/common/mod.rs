@@ -191,6 +191,7 @@ where
 }
 
 /// The chunks of a test's [`Chunked`] table.
+#[allow(dead_code)] // Not every test file grows a table.
 pub struct Chunks<T>(pub Vec<Vec<T>>);
 
 impl<T> Directory<Vec<T>> for Chunks<T> {
@@ -207,4 +208,5 @@ impl<T> Directory<Vec<T>> for Chunks<T> {
 }
 
 /// A table in chunks of `Vec`s, as the module keeps its tables in chunks of kernel vectors.
+#[allow(dead_code)] // Not every test file grows a table.
 pub type Grown<T> = Chunked<Chunks<T>, Vec<T>, T>;
