@@ -15,12 +15,12 @@ restore() { echo "$old_thresh" >"$thresh"; }
 trap restore EXIT
 
 load_module disksize=1536M || fail "load_module failed"
-# 1 GiB of half-compressible pages above the first 512 MiB, then a quarter of them
+# 1 GiB of half-compressible pages above the first 512 MiB, then an eighth of them
 # rewritten with pages that compress better: holes in most frames.
 common=(--filename="$GS_DEV" --bs=4k --direct=1 --ioengine=psync --offset=512M --size=1G
 	--output="$GS_CASE_DIR/fio.log")
 expect_ok "write 1 GiB" "$FIO" --name=fill --rw=write --buffer_compress_percentage=50 "${common[@]}"
-expect_ok "rewrite a quarter" "$FIO" --name=holes --rw=randwrite --number_ios=65536 \
+expect_ok "rewrite an eighth" "$FIO" --name=holes --rw=randwrite --number_ios=32768 \
 	--buffer_compress_percentage=85 --randrepeat=0 "${common[@]}"
 info "mm_stat after the fill: $(cat "$S/mm_stat")"
 expect_ok "mkswap" mkswap "$GS_DEV"
@@ -29,9 +29,11 @@ expect_ok "swapon -p 100" swapon -p 100 "$GS_DEV"
 # A soft lockup is reported after 2 * watchdog_thresh seconds without scheduling.
 echo 1 >"$thresh" || fail "cannot lower watchdog_thresh"
 log=$GS_CASE_DIR/swapcheck.log
-cgroup_create 32M || fail "cgroup"
+# 48 MiB out of a 16 MiB cgroup, one pass: enough swap traffic (and slot-free
+# notifications) for several rounds; more only lengthened the case on the debug kernel.
+cgroup_create 16M || fail "cgroup"
 cg=$GS_CGROUP
-cgroup_exec "$cg" "$SWAPCHECK" --size 96M --passes 2 --mix mixed >"$log" 2>&1 &
+cgroup_exec "$cg" "$SWAPCHECK" --size 48M --passes 1 --mix mixed >"$log" 2>&1 &
 sc=$!
 # The reader: how long one read of mm_stat (the store lock, briefly) can take.
 waits=$GS_CASE_DIR/waits
@@ -70,7 +72,7 @@ sed 's/^/  | /' "$log"
 cgroup_report "$cg"
 cgroup_remove "$cg"
 check_eq "$rc" 0 "swapcheck exit status"
-grep -Eq '^swapcheck: pages=24576 verified=[0-9]+ mismatches=0 passes=2$' "$log" ||
+grep -Eq '^swapcheck: pages=12288 verified=[0-9]+ mismatches=0 passes=1$' "$log" ||
 	fail "swapcheck summary missing or shows mismatches"
 check_gt "$rounds" 0 "compact and idle rounds during the workload"
 ((longest < 100)) || fail "a reader waited ${longest} ms for the store lock (compaction or idle marking held it)"
