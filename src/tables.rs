@@ -3,14 +3,18 @@
 //! The store's tables in kernel memory, and when they are allocated.
 //!
 //! - The slot table, one [`State`] (16 bytes) per 4 KiB page of the device,
-//!   is allocated whole when `disksize` is written, as zram allocates its
-//!   own (`GFP_KERNEL`, under `config`; it may sleep).
+//!   in chunks of [`SLOT_CHUNK`] slots placed where stores first need them
+//!   ([`grow_slots`]).
 //! - The frame table, one [`FrameEntry`] (56 bytes) per frame of the pool,
-//!   grows by chunks of [`FRAME_CHUNK`] entries (one page each) as the pool
-//!   takes frames; only its directory (24 bytes per chunk) is allocated up
-//!   front. A chunk is allocated with the store lock dropped, with the
-//!   frame that needs it ([`add_frame`]); if it cannot be, the frame is
-//!   refused like any frame the pool cannot take.
+//!   grows by chunks of [`FRAME_CHUNK`] entries as the pool takes frames
+//!   ([`add_frame`]); if a chunk cannot be allocated, the frame is refused
+//!   like any frame the pool cannot take.
+//! - Only the tables' directories (24 bytes per chunk) are allocated when
+//!   `disksize` is written; chunks are allocated with the store lock
+//!   dropped, `GFP_NOIO | __GFP_NORETRY`. Both chunk sizes stay within
+//!   kmalloc-2k: a kmalloc-4k object takes an order-1 slab when slab debugging
+//!   or KASAN redzones make it larger than a page, and such a block may not be
+//!   found without compaction, which `GFP_NOIO` does not do.
 //! - The backing allocator's block map and hold counts (1 bit and 2 bytes
 //!   per 4 KiB block of the backing device), allocated when `disksize` is
 //!   written with a backing device attached.
@@ -36,12 +40,12 @@ use crate::gscore::{
     table::{Chunked, Directory, Sparse},
 };
 
-/// Entries of the frame table per chunk: 64 entries of 56 bytes fit in a
-/// page, so a chunk is an order-0 allocation that rarely fails.
-pub(crate) const FRAME_CHUNK: usize = 64;
+/// Entries of the frame table per chunk: 32 entries of 56 bytes (1792
+/// bytes) come from kmalloc-2k, an order-0 slab in every configuration.
+pub(crate) const FRAME_CHUNK: usize = 32;
 
-/// Slots per chunk of the slot table: 256 slots of 16 bytes fill a page.
-pub(crate) const SLOT_CHUNK: usize = 256;
+/// Slots per chunk of the slot table: 128 slots of 16 bytes, 2 KiB.
+pub(crate) const SLOT_CHUNK: usize = 128;
 
 /// One chunk of the slot table: [`SLOT_CHUNK`] slots.
 pub(crate) type SlotChunk = Entries<KVec<State<Content>>>;
@@ -191,24 +195,34 @@ fn frame_chunk() -> Option<FrameChunk> {
 /// the pool asks for one (allocated with the lock dropped). Gives the frame
 /// back if the pool refuses it (see `Store::add_frame`), or if the table
 /// had to grow and no chunk could be allocated.
-pub(crate) fn add_frame(store: &SpinLock<DeviceStore>, frame: Frame) -> Result<(), Frame> {
-    let chunk = if store.lock().needs_frame_entries() {
-        frame_chunk()
-    } else {
-        None
-    };
-    let mut refused = None;
-    let mut store = store.lock();
-    if let Some(chunk) = chunk {
-        // A chunk not needed any more (another CPU grew the table) still
-        // serves the next frames; one beyond the capacity is freed after
-        // the lock is dropped.
-        store.grow_frames(|frames| refused = frames.push_chunk(chunk).err());
+///
+/// The table may fill between the look and the add, when another CPU takes
+/// its last entry: a frame refused then is tried once more with a chunk of
+/// its own, which the pool cannot refuse for want of an entry.
+pub(crate) fn add_frame(store: &SpinLock<DeviceStore>, mut frame: Frame) -> Result<(), Frame> {
+    let mut grow = store.lock().needs_frame_entries();
+    loop {
+        let chunk = if grow { frame_chunk() } else { None };
+        let mut refused = None;
+        let mut guard = store.lock();
+        if let Some(chunk) = chunk {
+            // A chunk not needed any more (another CPU grew the table) still
+            // serves the next frames; one beyond the capacity is freed after
+            // the lock is dropped.
+            guard.grow_frames(|frames| refused = frames.push_chunk(chunk).err());
+        }
+        let added = guard.add_frame(frame);
+        let try_again = added.is_err() && !grow && guard.needs_frame_entries();
+        drop(guard);
+        drop(refused);
+        match added {
+            Err(back) if try_again => {
+                frame = back;
+                grow = true;
+            }
+            added => return added,
+        }
     }
-    let added = store.add_frame(frame);
-    drop(store);
-    drop(refused);
-    added
 }
 
 /// Allocates the backing device's allocator for `bdev`: one block per 4 KiB
