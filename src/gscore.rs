@@ -21,7 +21,7 @@ pub mod geometry;
 pub mod list;
 #[path = "core/src/migrate.rs"]
 pub mod migrate;
-#[path = "core/src/pool.rs"]
+#[path = "core/src/pool/mod.rs"]
 pub mod pool;
 #[path = "core/src/slots.rs"]
 pub mod slots;
