@@ -27,7 +27,7 @@ pub mod pool;
 pub mod slots;
 #[path = "core/src/stats.rs"]
 pub mod stats;
-#[path = "core/src/store.rs"]
+#[path = "core/src/store/mod.rs"]
 pub mod store;
 #[path = "core/src/table.rs"]
 pub mod table;
