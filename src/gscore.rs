@@ -21,13 +21,13 @@ pub mod geometry;
 pub mod list;
 #[path = "core/src/migrate.rs"]
 pub mod migrate;
-#[path = "core/src/pool.rs"]
+#[path = "core/src/pool/mod.rs"]
 pub mod pool;
 #[path = "core/src/slots.rs"]
 pub mod slots;
 #[path = "core/src/stats.rs"]
 pub mod stats;
-#[path = "core/src/store.rs"]
+#[path = "core/src/store/mod.rs"]
 pub mod store;
 #[path = "core/src/table.rs"]
 pub mod table;

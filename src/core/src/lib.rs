@@ -10,9 +10,9 @@
 //! and the back-off from a device whose writes fail ([`backoff`]).
 //!
 //! The kernel module does not link this crate: it includes each module file with
-//! `#[path = "core/src/<file>.rs"]` inside its own `gscore` module. The files therefore
-//! use only `core`, refer to each other through `super::`, and carry no crate-level
-//! attributes; only this file is specific to the host build.
+//! `#[path = "core/src/<file>.rs"]` (or `<dir>/mod.rs`) inside its own `gscore` module.
+//! The files therefore use only `core`, refer to each other through `super::`, and carry
+//! no crate-level attributes; only this file is specific to the host build.
 
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]

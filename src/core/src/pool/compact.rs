@@ -1,8 +1,8 @@
 //! Compaction of the pool: [`Pool::compact_frame`], and [`Pool::compact_step`] (with
 //! [`Pool::compact`], its steps in one go).
 //!
-//! This is a child module of [`super`] (included with `#[path]`, so the kernel's include
-//! list names only `pool.rs`); it adds these methods to [`Pool`] and sees its fields.
+//! This is a child module of [`super`]: it adds these methods to [`Pool`] and sees its
+//! fields.
 //!
 //! Compaction has two steps. In place, a frame's live records slide down over its holes
 //! (`copy_within`), which costs one pass over the frame. Across frames, the sparsest frame
@@ -39,11 +39,11 @@
 //! invariant depends on it), until the first phase of the next compaction clears the
 //! mark.
 
+use super::classes::{class_bit, class_floor, class_for, class_of_free, lowest_at_least};
 use super::frame::{self, HoleList, Record, FREE_OWNER};
 use super::{
-    class_bit, class_floor, class_for, class_of_free, entry_mut, lowest_at_least, packed,
-    packed_mut, packed_pair_mut, CompactStats, FrameEntry, FrameId, List, ObjectRef, Pool,
-    PoolError, State, Table, Usage, CLASSES, CLASS_WIDTH, PAGE_SIZE,
+    entry_mut, packed, packed_mut, packed_pair_mut, CompactStats, FrameEntry, FrameId, List,
+    ObjectRef, Pool, PoolError, State, Table, Usage, CLASSES, CLASS_WIDTH, PAGE_SIZE,
 };
 
 /// Slides the live records of frame `id` below `tail` down over the holes, reporting each
@@ -166,7 +166,7 @@ where
     /// none is added. Every move is reported to `relocated(owner, old, new)` as it happens;
     /// an object may move more than once, each move reported once. The LRU order does not
     /// change. Anything may happen between steps (see the [pool
-    /// documentation](super#compaction) and `pool_compact.rs`).
+    /// documentation](super#compaction) and `pool/compact.rs`).
     ///
     /// A unit of work is a table entry looked at, with the in-place compaction of its
     /// frame (copying at most the frame, [`MAX_FRAME_SIZE`](super::MAX_FRAME_SIZE) bytes),

@@ -116,13 +116,19 @@ use super::pool::{FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, U
 use super::stats::{Counters, MmStat};
 use super::table::Table;
 
-// The path is relative to this file, in the host crate and in the kernel module alike.
-#[path = "store_steps.rs"]
-mod steps;
+// This file holds the store, its slot store, load and free, and what they keep counted;
+// each kind of work around them has a file of its own, which adds its methods to `Store`.
+// The paths of `mod` are relative to this directory in the host crate and in the kernel
+// module alike (a file included with `#[path]` is read as a `mod.rs`).
+mod direct; // Direct stores: a refused page written straight to the backing device.
+mod steps; // Work over the whole pool in bounded steps, and writeback's walk.
+mod writeback; // Frame writeback: the backing device, tickets begun and ended.
 
+pub use direct::DirectWrite;
 pub use steps::{
     NextWriteback, COMPACT_FRAMES_PER_STEP, IDLE_FRAMES_PER_STEP, WRITEBACK_FRAMES_PER_STEP,
 };
+pub use writeback::{BdCounts, FrameWrite, WritebackEnd, WritebackError, WritebackMode};
 
 /// A packed frame is compacted as soon as freeing an object leaves holes of at
 /// least its length divided by this.
@@ -202,178 +208,6 @@ pub enum StoreError {
     BadDest,
 }
 
-/// Why a frame writeback could not begin. Nothing changed, but the bytes of
-/// the caller's copy buffer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WritebackError {
-    /// No backing device is attached.
-    NoBacking,
-    /// The frame is not a packed or huge frame of the pool.
-    BadFrame,
-    /// The copy buffer is shorter than the frame.
-    ShortCopy,
-    /// The backing device has no free run of the frame's pages.
-    NoSpace,
-    /// The backing allocator's tables cover no free run of the frame's pages but can grow:
-    /// drop the lock, allocate, hand them in with [`Store::grow_backing`], call again.
-    NeedTables,
-    /// The search for free blocks on the backing device looked at its limit of map words
-    /// ([`super::backing::SEARCH_WORDS`]) without finding a run. Drop the lock and call
-    /// again for the same frame (or page): the search goes on where it stopped, and within
-    /// a sweep of calls over the device it ends in success or [`WritebackError::NoSpace`]
-    /// (see [`super::backing`]).
-    SearchLimitReached,
-    /// No slot of the frame is resident: nothing to write (its extent was
-    /// freed again).
-    NothingToWrite,
-    /// A direct store into a slot the slot table does not hold yet: grow it
-    /// ([`Store::grow_slots`]) and call again.
-    NeedSlots,
-    /// A direct store to a slot past the end of the device.
-    OutOfRange,
-}
-
-/// Which frames [`Store::next_writeback`] picks (zram's `writeback` modes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum WritebackMode {
-    /// Every packed and huge frame.
-    All,
-    /// Huge frames.
-    Huge,
-    /// Idle frames (see [`Store::mark_idle`]).
-    Idle,
-    /// Huge frames that are idle.
-    HugeIdle,
-    /// Pages that did not compress: the store keeps those as huge pages, so
-    /// this is [`WritebackMode::Huge`].
-    Incompressible,
-    /// The frame holding this slot's page, once.
-    Page(u64),
-}
-
-/// A frame write begun by [`Store::begin_writeback`]: what the module needs to
-/// submit it, and hands back to [`Store::end_writeback`] with the copy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct FrameWrite {
-    /// The first block of the extent: write the copy at sector `block * 8`.
-    pub block: u32,
-    /// Blocks of the extent, the frame's pages: write `pages * 4096` bytes of
-    /// the copy.
-    pub pages: u32,
-    /// Slots whose pages the write migrates (tickets begun).
-    pub objects: u32,
-    /// Bytes of the copy the records take (the frame's tail), a page for a
-    /// huge frame.
-    pub bytes: usize,
-    /// Whether the frame is a huge page.
-    pub huge: bool,
-    /// The slot of a huge page: its copy has no record header to tell.
-    owner: u32,
-}
-
-impl FrameWrite {
-    /// The first 512-byte sector of the extent.
-    pub fn sector(&self) -> u64 {
-        sector(self.block)
-    }
-
-    /// The bytes to write: the extent's length.
-    pub fn len(&self) -> usize {
-        // CAST: at most 8 pages, which fits a `usize`.
-        (self.pages as usize).saturating_mul(PAGE_SIZE)
-    }
-
-    /// Returns `true` if the write has no bytes (never for a write begun).
-    pub fn is_empty(&self) -> bool {
-        self.pages == 0
-    }
-}
-
-/// A direct store begun by [`Store::begin_direct`]: one block of the backing
-/// device, held for a page of slot [`DirectWrite::index`], to hand back to
-/// [`Store::end_direct`].
-///
-/// It is neither `Clone` nor `Copy`, and only the store makes one, so the
-/// hold it stands for is ended exactly once.
-#[derive(Debug, PartialEq, Eq)]
-#[must_use = "the block stays allocated until the write is handed to `Store::end_direct`"]
-pub struct DirectWrite {
-    /// The slot, as the owner its record names.
-    owner: u32,
-    /// The block held for the write.
-    block: u32,
-}
-
-impl DirectWrite {
-    /// The slot the page is stored to.
-    pub fn index(&self) -> u64 {
-        u64::from(self.owner)
-    }
-
-    /// The block to write.
-    pub fn block(&self) -> u32 {
-        self.block
-    }
-
-    /// The block's first 512-byte sector.
-    pub fn sector(&self) -> u64 {
-        sector(self.block)
-    }
-
-    /// Writes `data`, the compressed bytes of the page, into `block` (the
-    /// bytes to write, a page) as its one record: at offset 0, owned by the
-    /// slot. Returns the destination to hand to [`Store::end_direct`].
-    ///
-    /// Returns `None`, writing nothing, if `block` is shorter than a page or
-    /// `data` is empty or longer than [`MAX_OBJECT`]: write the page whole,
-    /// with destination [`DirectWrite::page`], instead.
-    pub fn write_record(&self, block: &mut [u8], data: &[u8]) -> Option<Dest> {
-        if data.is_empty() {
-            return None;
-        }
-        let page = block.get_mut(..PAGE_SIZE)?;
-        let record = frame::write_record(page, 0, self.owner, data)?;
-        Some(Dest {
-            block: self.block,
-            offset: record.offset,
-            len: record.len,
-        })
-    }
-
-    /// The destination of the page written whole, uncompressed, to the block.
-    pub fn page(&self) -> Dest {
-        Dest::page(self.block)
-    }
-
-    /// Returns `true` if `dest` is a destination this write can store: the
-    /// whole page, or a record at offset 0 of the block.
-    fn takes(&self, dest: Dest) -> bool {
-        let fits = dest.is_page() || (1..=MAX_OBJECT).contains(&usize::from(dest.len));
-        dest.block == self.block && dest.offset == 0 && fits
-    }
-}
-
-/// How the slots of a frame write ended, from [`Store::end_writeback`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct WritebackEnd {
-    /// Slots (pages) now migrated: their objects were freed from the pool.
-    pub migrated: u32,
-    /// Slots resident again after a failed write.
-    pub failed: u32,
-    /// Slots overwritten or freed while their write was in flight.
-    pub stale: u32,
-}
-
-/// Traffic to the backing device in pages, for `bd_stat`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BdCounts {
-    /// Loads of migrated slots handed to the module to read from the device.
-    pub reads: u64,
-    /// Pages written by frame writes that succeeded (a frame's pages) and by
-    /// direct stores (a page each).
-    pub writes: u64,
-}
-
 /// Gauges of how pages are stored, for `mm_stat` and `frontswap_stat`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ClassCounts {
@@ -423,6 +257,34 @@ pub struct Store<S, F, T, M = [u64; 0], C = [u16; 0]> {
     max_pages: u64,
 }
 
+/// Returns `true` if a packed frame of `usage` has holes of at least its
+/// length divided by [`AUTO_COMPACT_DIVISOR`].
+fn worth_compacting(usage: &Usage) -> bool {
+    let holes = usage.hole_bytes();
+    holes > 0
+        && usage
+            .len
+            .checked_div(AUTO_COMPACT_DIVISOR)
+            .is_some_and(|threshold| holes >= threshold)
+}
+
+/// Points the slot `owner` at `new` if it holds the object `old`, resident or
+/// migrating: what a move reported by compaction asks for.
+fn relocate<S>(slots: &mut Slots<S>, owner: u32, old: ObjectRef, new: ObjectRef)
+where
+    S: Table<State<Content>>,
+{
+    slots.relocate(u64::from(owner), Content::Packed(old), Content::Packed(new));
+}
+
+fn pool_error(error: PoolError) -> StoreError {
+    match error {
+        PoolError::NeedFrame => StoreError::NeedFrame,
+        PoolError::BadLength | PoolError::BadOwner => StoreError::BadObject,
+        PoolError::BadRef => StoreError::Corrupt,
+    }
+}
+
 impl<S, F, T, M, C> Store<S, F, T, M, C>
 where
     S: Table<State<Content>>,
@@ -448,58 +310,6 @@ where
             bd: BdCounts::default(),
             max_pages: 0,
         })
-    }
-
-    /// Attaches the allocator of a backing device, so that frames can be written
-    /// back; gives it back if one is attached already.
-    pub fn attach_backing(&mut self, backing: Backing<M, C>) -> Result<(), Backing<M, C>> {
-        if self.backing.is_some() {
-            return Err(backing);
-        }
-        self.backing = Some(backing);
-        Ok(())
-    }
-
-    /// Detaches the backing device and returns it, if one is attached and nothing
-    /// holds its blocks any more: no slot migrating or migrated, no write or read
-    /// in flight (after [`Store::drain`], once every write has ended).
-    pub fn detach_backing(&mut self) -> Option<Backing<M, C>> {
-        if self.backing.as_ref()?.stats().holds != 0 {
-            return None;
-        }
-        self.backing.take()
-    }
-
-    /// What the backing device's allocator holds, if one is attached.
-    pub fn backing_stats(&self) -> Option<BackingStats> {
-        self.backing.as_ref().map(Backing::stats)
-    }
-
-    /// Lets `grow` append zeroed entries to the backing allocator's tables (see
-    /// [`Backing::grow`]), after [`WritebackError::NeedTables`]; does nothing without a
-    /// backing device.
-    pub fn grow_backing(&mut self, grow: impl FnOnce(&mut M, &mut C)) {
-        if let Some(backing) = self.backing.as_mut() {
-            backing.grow(grow);
-        }
-    }
-
-    /// The backing device's allocator, if one is attached, for statistics and
-    /// checks.
-    pub fn backing(&self) -> Option<&Backing<M, C>> {
-        self.backing.as_ref()
-    }
-
-    /// The slots in each writeback state and the writeback events: with
-    /// `direct`, the stores made straight to the backing device, and
-    /// `bad_releases`, which only a bug makes non-zero.
-    pub fn wb_counts(&self) -> WbCounts {
-        self.slots.counts()
-    }
-
-    /// Pages read from and written to the backing device.
-    pub fn bd_counts(&self) -> BdCounts {
-        self.bd
     }
 
     /// Returns the number of slots.
@@ -807,276 +617,6 @@ where
         self.slots.state(index).ok()
     }
 
-    /// Begins writing the packed or huge frame `id` back: allocates an extent of
-    /// its pages, makes each of its resident slots migrating (a ticket each) and
-    /// copies the frame into `copy[..len]`, `len` the frame's length.
-    ///
-    /// A record whose slot does not hold it resident (a bug, or a slot being
-    /// written back already) is not begun, and is marked a hole in the copy, so
-    /// that [`Store::end_writeback`] rebuilds exactly the tickets begun. The
-    /// caller writes `copy[..write.len()]` at sector `write.sector()` with its
-    /// lock dropped, then hands `write` and the same `copy`, unchanged, to
-    /// [`Store::end_writeback`]; meanwhile the frame may change or go (see the
-    /// [module documentation](self#writeback)). This does not count as a use of
-    /// the frame.
-    ///
-    /// # Errors
-    ///
-    /// Nothing changed but the bytes of `copy`: [`WritebackError::NoBacking`],
-    /// [`WritebackError::BadFrame`], [`WritebackError::ShortCopy`],
-    /// [`WritebackError::NoSpace`], [`WritebackError::SearchLimitReached`] (call
-    /// again for the same frame), or [`WritebackError::NothingToWrite`] (no slot
-    /// of the frame is resident; its extent was freed again).
-    pub fn begin_writeback(
-        &mut self,
-        id: FrameId,
-        copy: &mut [u8],
-    ) -> Result<FrameWrite, WritebackError> {
-        if self.backing.is_none() {
-            return Err(WritebackError::NoBacking);
-        }
-        let (huge_owner, tail) = match self.pool.frame_state(id) {
-            Some(FrameState::Packed(usage)) => (None, usage.tail),
-            Some(FrameState::Huge { owner }) => (Some(owner), PAGE_LEN),
-            _ => return Err(WritebackError::BadFrame),
-        };
-        let bytes = self.pool.frame(id).ok_or(WritebackError::BadFrame)?;
-        let copy = copy
-            .get_mut(..bytes.len())
-            .ok_or(WritebackError::ShortCopy)?;
-        // CAST: a frame is at most 8 pages.
-        let pages = (bytes.len() / PAGE_SIZE) as u32;
-        let block = self.backing.alloc(pages).map_err(space_error)?;
-        copy.copy_from_slice(bytes);
-        let mut objects: u32 = 0;
-        let (slots, backing) = (&mut self.slots, &mut self.backing);
-        if let Some(owner) = huge_owner {
-            let dest = Dest::page(block);
-            if slots
-                .begin_resident(u64::from(owner), Content::Huge(id), dest, backing)
-                .is_ok()
-            {
-                objects = 1;
-            }
-        } else {
-            for (owner, object) in self.pool.records(id) {
-                let dest = Dest {
-                    block,
-                    offset: object.offset,
-                    len: object.len,
-                };
-                let content = Content::Packed(object);
-                if slots
-                    .begin_resident(u64::from(owner), content, dest, backing)
-                    .is_ok()
-                {
-                    objects = objects.saturating_add(1);
-                } else {
-                    // Not written for its slot: no ticket to rebuild from the copy.
-                    frame::set_owner(copy, object.offset, FREE_OWNER);
-                }
-            }
-        }
-        if objects == 0 {
-            // No ticket holds the extent.
-            let _ = self.backing.abort(block);
-            return Err(WritebackError::NothingToWrite);
-        }
-        Ok(FrameWrite {
-            block,
-            pages,
-            objects,
-            bytes: usize::from(tail),
-            huge: huge_owner.is_some(),
-            owner: huge_owner.unwrap_or(FREE_OWNER),
-        })
-    }
-
-    /// Ends the frame write `write`, which succeeded if `ok`: rebuilds its
-    /// tickets from the records of `copy` (the buffer [`Store::begin_writeback`]
-    /// filled, unchanged) and completes or fails each.
-    ///
-    /// A slot still migrating under its ticket becomes migrated and its object
-    /// is freed from the pool (frames emptied go to `released`, which should
-    /// only collect them), or, if the write failed, becomes resident again. A
-    /// slot overwritten or freed meanwhile is stale: only the ticket's hold on
-    /// the extent is dropped. The extent is freed with its last hold.
-    pub fn end_writeback(
-        &mut self,
-        write: &FrameWrite,
-        copy: &[u8],
-        ok: bool,
-        mut released: impl FnMut(F),
-    ) -> WritebackEnd {
-        let mut end = WritebackEnd::default();
-        if write.huge {
-            let ticket = Ticket {
-                slot: u64::from(write.owner),
-                dest: Dest::page(write.block),
-            };
-            self.settle(ticket, ok, &mut end, &mut released);
-        } else {
-            let tail = u16::try_from(write.bytes).unwrap_or(0);
-            let records = copy
-                .get(..write.len())
-                .map(|bytes| frame::records(bytes, tail))
-                .into_iter()
-                .flatten()
-                .filter(|record| !record.is_free());
-            for record in records {
-                let ticket = Ticket {
-                    slot: u64::from(record.owner),
-                    dest: Dest {
-                        block: write.block,
-                        offset: record.offset,
-                        len: record.len,
-                    },
-                };
-                self.settle(ticket, ok, &mut end, &mut released);
-            }
-        }
-        if ok {
-            self.bd.writes = self.bd.writes.saturating_add(u64::from(write.pages));
-        }
-        end
-    }
-
-    /// Begins a direct store to slot `index`, of a page the pool refused:
-    /// allocates one block of the backing device and holds it for the write.
-    /// The slot is not changed.
-    ///
-    /// The caller builds the block (a compressed page with
-    /// [`DirectWrite::write_record`], or the page whole), writes it at
-    /// `write.sector()` with its lock dropped, then hands `write` to
-    /// [`Store::end_direct`], whether the write succeeded or not.
-    ///
-    /// # Errors
-    ///
-    /// Nothing changed: [`WritebackError::NoBacking`],
-    /// [`WritebackError::OutOfRange`], [`WritebackError::NoSpace`] if the
-    /// backing device has no free block, or
-    /// [`WritebackError::SearchLimitReached`] if this call's search found none
-    /// yet (call again).
-    pub fn begin_direct(&mut self, index: u64) -> Result<DirectWrite, WritebackError> {
-        if self.backing.is_none() {
-            return Err(WritebackError::NoBacking);
-        }
-        let owner = self.owner(index).map_err(|_| WritebackError::OutOfRange)?;
-        if self.slots.needs_table(index) {
-            return Err(WritebackError::NeedSlots);
-        }
-        // The index is in range and in the table: only the device can refuse.
-        let block =
-            self.slots
-                .begin_direct(index, &mut self.backing)
-                .map_err(|error| match error {
-                    WbError::Backing(error) => space_error(error),
-                    _ => WritebackError::NoSpace,
-                })?;
-        Ok(DirectWrite { owner, block })
-    }
-
-    /// Ends the direct store `write`, whose write of the block succeeded if
-    /// `ok`; returns whether the page is stored.
-    ///
-    /// If it succeeded, the slot becomes migrated to `dest`
-    /// ([`DirectWrite::write_record`]'s destination, or
-    /// [`DirectWrite::page`]), and the write's hold on the block passes to it.
-    /// What the slot held goes as in [`Store::store`]: a resident object is
-    /// freed from the pool (frames emptied go to `released`), a migrated
-    /// slot's destination is released, and a write back of a migrating slot
-    /// is superseded (its completion finds its ticket stale). It counts as a
-    /// store, a direct store ([`WbCounts::direct`]) and a page written
-    /// ([`BdCounts::writes`]).
-    ///
-    /// If it failed, the block is freed and the slot is unchanged: refuse the
-    /// store ([`Store::refuse`]).
-    ///
-    /// # Errors
-    ///
-    /// [`StoreError::BadDest`] if `dest` is not the whole page or a record at
-    /// offset 0 of `write`'s block, or if this store has no extent of one
-    /// block held once at `write`'s block (then `write` is another store's):
-    /// a bug, counted in [`WbCounts::bad_releases`]. The slot is unchanged,
-    /// and the block is freed only in the first case, as for a failed write;
-    /// holds not the write's are never dropped. (Another store's write naming
-    /// a block that this store's migrated slot holds alone cannot be told from
-    /// this store's own: keep each store's writes with it.)
-    pub fn end_direct(
-        &mut self,
-        write: DirectWrite,
-        dest: Dest,
-        ok: bool,
-        released: impl FnMut(F),
-    ) -> Result<bool, StoreError> {
-        // A direct write's block is one block that only the write holds: no
-        // slot names it and no read pins it before the write ends.
-        let held = self
-            .backing
-            .as_ref()
-            .and_then(|backing| backing.extent(write.block))
-            .is_some_and(|extent| extent.len == 1 && extent.holds == 1);
-        if !held {
-            // Not this store's write: its holds are none of ours to drop.
-            self.slots.note_bad_release();
-            return Err(StoreError::BadDest);
-        }
-        if !ok {
-            self.slots.abort_direct(write.block, &mut self.backing);
-            return Ok(false);
-        }
-        if !write.takes(dest) {
-            self.slots.abort_direct(write.block, &mut self.backing);
-            self.slots.note_bad_release();
-            return Err(StoreError::BadDest);
-        }
-        let old = match self
-            .slots
-            .store_migrated(write.index(), dest, &mut self.backing)
-        {
-            Ok(old) => old,
-            // Never: `begin_direct` checked the index, and the table keeps its
-            // length.
-            Err(_) => {
-                self.slots.abort_direct(write.block, &mut self.backing);
-                return Err(StoreError::OutOfRange);
-            }
-        };
-        self.bd.writes = self.bd.writes.saturating_add(1);
-        self.release(write.owner, old, released);
-        Ok(true)
-    }
-
-    /// Completes (`ok`) or fails `ticket`, freeing the object of a slot it
-    /// migrates, and counts the outcome in `end`.
-    fn settle(
-        &mut self,
-        ticket: Ticket,
-        ok: bool,
-        end: &mut WritebackEnd,
-        released: &mut impl FnMut(F),
-    ) {
-        if !ok {
-            let counter = if self.slots.fail::<Content>(ticket, &mut self.backing) {
-                &mut end.failed
-            } else {
-                &mut end.stale
-            };
-            *counter = counter.saturating_add(1);
-            return;
-        }
-        match self.slots.complete(ticket, &mut self.backing) {
-            Some(content) => {
-                end.migrated = end.migrated.saturating_add(1);
-                // The slot was migrating, so `ticket.slot` is an owner.
-                if let Ok(owner) = u32::try_from(ticket.slot) {
-                    self.release(owner, Some(content), released);
-                }
-            }
-            None => end.stale = end.stale.saturating_add(1),
-        }
-    }
-
     /// Raises the high-water mark of pages to what the pool holds now. Called
     /// after every change that can add pages.
     fn note_pages(&mut self) {
@@ -1150,48 +690,5 @@ where
             classes.auto_compactions = classes.auto_compactions.saturating_add(1);
             classes.auto_compact_bytes = classes.auto_compact_bytes.saturating_add(moved);
         }
-    }
-}
-
-/// Returns `true` if a packed frame of `usage` has holes of at least its
-/// length divided by [`AUTO_COMPACT_DIVISOR`].
-fn worth_compacting(usage: &Usage) -> bool {
-    let holes = usage.hole_bytes();
-    holes > 0
-        && usage
-            .len
-            .checked_div(AUTO_COMPACT_DIVISOR)
-            .is_some_and(|threshold| holes >= threshold)
-}
-
-/// Points the slot `owner` at `new` if it holds the object `old`, resident or
-/// migrating: what a move reported by compaction asks for.
-fn relocate<S>(slots: &mut Slots<S>, owner: u32, old: ObjectRef, new: ObjectRef)
-where
-    S: Table<State<Content>>,
-{
-    slots.relocate(u64::from(owner), Content::Packed(old), Content::Packed(new));
-}
-
-/// The writeback error for a backing device that could not allocate: out of space, or
-/// not found yet within the search's limit.
-fn space_error(error: BackingError) -> WritebackError {
-    match error {
-        BackingError::SearchLimitReached => WritebackError::SearchLimitReached,
-        BackingError::NeedTables => WritebackError::NeedTables,
-        _ => WritebackError::NoSpace,
-    }
-}
-
-/// The first 512-byte sector of `block`.
-fn sector(block: u32) -> u64 {
-    u64::from(block).saturating_mul(8)
-}
-
-fn pool_error(error: PoolError) -> StoreError {
-    match error {
-        PoolError::NeedFrame => StoreError::NeedFrame,
-        PoolError::BadLength | PoolError::BadOwner => StoreError::BadObject,
-        PoolError::BadRef => StoreError::Corrupt,
     }
 }

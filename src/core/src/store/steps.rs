@@ -1,8 +1,8 @@
 //! Work over the whole pool, in bounded steps: compaction, idle marking and the walk
 //! writeback picks frames from.
 //!
-//! This is a child module of [`super`] (included with `#[path]`, so the kernel's include
-//! list names only `store.rs`); it adds these methods to [`Store`] and sees its fields.
+//! This is a child module of [`super`]: it adds these methods to [`Store`] and sees its
+//! fields.
 //!
 //! See the [store documentation](super#work-in-bounded-steps) for how the module uses
 //! them.

@@ -1,8 +1,8 @@
 //! Walks over the LRU list done in steps: idle marking ([`Pool::mark_idle_step`]) and
 //! the walk writeback picks frames from ([`Pool::next_in_writeback_walk`]).
 //!
-//! This is a child module of [`super`] (included with `#[path]`, so the kernel's include
-//! list names only `pool.rs`); it adds these methods to [`Pool`] and sees its fields.
+//! This is a child module of [`super`]: it adds these methods to [`Pool`] and sees its
+//! fields.
 //!
 //! The caller holds a spinlock, so a walk over a large pool is done a bounded number of
 //! frames at a time, with the lock dropped in between. Meanwhile frames are used (they
@@ -20,8 +20,9 @@
 //!   reaches the hot end, as a walk in one go would have looked at them had they been
 //!   there.
 
+use super::lru::used_mut;
 use super::Table;
-use super::{entry_mut, used_mut, FrameEntry, FrameId, Pool, Used};
+use super::{entry_mut, FrameEntry, FrameId, Pool, Used};
 
 /// What a step of idle marking ([`Pool::mark_idle_step`]) did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
