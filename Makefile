@@ -41,7 +41,7 @@ module-debug: kernel-debug
 	@bash scripts/build-module.sh debug
 
 tools: deps
-	@cargo build --release -q -p swapcheck
+	@cargo build --release -q -p swapcheck -p ghostswapctl
 
 test-host: deps
 	@cargo test --workspace 2>&1 | tee $(CACHE)/host-tests.log

@@ -1,0 +1,3 @@
+//! `ghostswapctl estimate`: see [`crate::estimate`].
+
+pub use crate::estimate::run;
