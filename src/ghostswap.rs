@@ -3,8 +3,9 @@
 //! ghostswap: a RAM-backed "ghost" swap device.
 //!
 //! Supported:
-//! - `/dev/ghostswap0..N-1` (module parameter `num_devices`), each `disksize`
-//!   bytes, with 4 KiB logical and physical blocks;
+//! - `/dev/ghostswap0..N-1` (module parameter `num_devices`), unconfigured
+//!   until sysfs `disksize` is written as with zram (or each `disksize` bytes
+//!   from the module parameter), with 4 KiB logical and physical blocks;
 //! - synchronous I/O, so swap-in takes the no-swap-cache fast path;
 //! - read, write, flush, discard and write-zeroes; reads of never-written
 //!   blocks return zeroes;
@@ -48,10 +49,10 @@ kernel::module_param! {
 }
 
 kernel::module_param! {
-    static DISKSIZE: str = kernel::c_str!("256M");
+    static DISKSIZE: str = kernel::c_str!("");
     name: "disksize",
     module: "ghostswap",
-    description: "Size of each device: bytes with optional K/M/G/T suffix (default 256M); empty: configure through sysfs disksize",
+    description: "Size of each device: bytes with optional K/M/G/T suffix; empty (the default): unconfigured, set up through sysfs as with zram",
 }
 
 /// Most devices one module instance creates; enough for tests and NUMA setups.

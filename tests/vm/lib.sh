@@ -197,7 +197,8 @@ backing_disk() {
 
 # --- module (or the zram emulation) ------------------------------------------------
 
-# zram_setup NUM DISKSIZE: reset zram0..NUM-1 (hot-adding as needed) and size them.
+# zram_setup NUM DISKSIZE: reset zram0..NUM-1 (hot-adding as needed) and size them
+# (an empty DISKSIZE leaves them unconfigured).
 zram_setup() {
 	local num=$1 size=$2 i id
 	for ((i = 1; i < num; i++)); do
@@ -212,15 +213,18 @@ zram_setup() {
 	echo "$num" >"$GS_ZRAM_STATE"
 	for ((i = 0; i < num; i++)); do
 		echo 1 >/sys/block/zram$i/reset || return 1
-		echo "$size" >/sys/block/zram$i/disksize || return 1
+		if [[ -n $size ]]; then
+			echo "$size" >/sys/block/zram$i/disksize || return 1
+		fi
 	done
 }
 
 # load_module [PARAM=VALUE...]: insmod $GS_MODULE with the parameters and wait for the
-# device nodes. Returns insmod's status (cases assert on it). Self-test: sets up zram
-# with the same `num_devices` and `disksize` meaning (default 1 and 256M).
+# device nodes. Returns insmod's status (cases assert on it). Without disksize= the
+# devices are unconfigured, as zram's. Self-test: sets up zram with the same
+# `num_devices` and `disksize` meaning (default 1 and unconfigured).
 load_module() {
-	local p num=1 size=256M i rc
+	local p num=1 size= i rc
 	for p in "$@"; do
 		case $p in
 		num_devices=*) num=${p#*=} ;;

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves the module parameters: num_devices/disksize create the right devices with 4096-byte non-rotational queues, and invalid values make insmod fail cleanly.
+# Proves the module parameters: without any the device is unconfigured as zram's (disksize 0, and zram's sequence backing_dev then disksize works), num_devices/disksize create the right devices with 4096-byte non-rotational queues, and invalid values make insmod fail cleanly.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -21,10 +21,19 @@ check_device() {
 	fi
 }
 
-# Defaults: one device of 256M.
+# Defaults: one unconfigured device, as zram's: size 0 until disksize is written.
 load_module || fail "load_module without parameters failed"
-check_device 0 $((256 << 20))
+[[ -b $GS_DEV ]] || fail "$GS_DEV missing"
+check_eq "$(cat "$GS_SYSFS/disksize")" 0 "disksize after a load without parameters"
+check_eq "$(cat "$GS_SYSFS/initstate")" 0 "initstate after a load without parameters"
+check_eq "$(blockdev --getsize64 "$GS_DEV")" 0 "size of $GS_DEV after a load without parameters"
 [[ -e $(gs_dev 1) ]] && fail "$(gs_dev 1) exists with the default num_devices=1"
+# zram's sequence: the backing device first, then the size.
+backing=$(backing_disk) || fail "no backing disk"
+echo "$backing" >"$GS_SYSFS/backing_dev" || fail "backing_dev before disksize refused"
+echo 32M >"$GS_SYSFS/disksize" || fail "disksize after backing_dev refused"
+check_device 0 $((32 << 20))
+check_eq "$(cat "$GS_SYSFS/backing_dev")" "$backing" "backing_dev after disksize"
 unload_module || fail "unload failed"
 
 # Three devices of 32M.
