@@ -5,6 +5,7 @@
 # Environment (set by guest.sh; defaults make a case runnable by hand inside a VM):
 #   GS_MODULE         path of ghostswap.ko
 #   GS_SWAPCHECK      path of the swapcheck binary
+#   GS_GHOSTSWAPCTL   path of the ghostswapctl binary
 #   GS_SELFTEST_ZRAM  1: drive the built-in zram instead of ghostswap (harness self-test)
 #   GS_CASE_DIR       writable scratch directory for this case
 #
@@ -17,6 +18,7 @@ set -u -o pipefail
 GS_SELFTEST_ZRAM=${GS_SELFTEST_ZRAM:-0}
 GS_MODULE=${GS_MODULE:-}
 GS_SWAPCHECK=${GS_SWAPCHECK:-swapcheck}
+GS_GHOSTSWAPCTL=${GS_GHOSTSWAPCTL:-ghostswapctl}
 GS_CGROUP_ROOT=${GS_CGROUP_ROOT:-/sys/fs/cgroup}
 # The divisor of the data sizes of the heaviest cases: run.sh --debug sets it, since
 # the debug kernel (KASAN, lockdep) runs them several times slower. Each case keeps
@@ -126,6 +128,15 @@ swapcheck_bin() {
 		return 1
 	}
 	echo "$GS_SWAPCHECK"
+}
+
+# ghostswapctl_bin: path of ghostswapctl (use as `CTL=$(ghostswapctl_bin) || fail ...`).
+ghostswapctl_bin() {
+	[[ -x $GS_GHOSTSWAPCTL ]] || {
+		echo "ghostswapctl binary '$GS_GHOSTSWAPCTL' not found or not executable (make tools)" >&2
+		return 1
+	}
+	echo "$GS_GHOSTSWAPCTL"
 }
 
 # --- devices and sysfs -------------------------------------------------------------
@@ -401,6 +412,45 @@ gs_cleanup_all() {
 	elif [[ -d /sys/module/ghostswap ]]; then
 		echo "cleanup: rmmod ghostswap"
 		rmmod ghostswap
+		left=1
+	fi
+	gs_cleanup_backing_files || left=1
+	return $left
+}
+
+# backing_file_on_tmpfs SIZE: a file of SIZE on a tmpfs mounted under the case's
+# scratch directory, for a backing store that is a regular file (ghostswapctl puts a
+# loop device over it); prints its path. tmpfs takes direct I/O since Linux 6.6, so
+# the loop device does too.
+backing_file_on_tmpfs() {
+	local mnt=$GS_CASE_DIR/backing-fs file
+	mkdir -p "$mnt" || return 1
+	mount -t tmpfs -o "size=$1" tmpfs "$mnt" || return 1
+	file=$mnt/backing.img
+	truncate -s "$1" "$file" || return 1
+	echo "$file"
+}
+
+# gs_cleanup_backing_files: undo what the ghostswapctl cases set up for backing files
+# (loop devices over files below the scratch directory, mounts there) and
+# ghostswapctl's state; returns 1 if there was anything.
+gs_cleanup_backing_files() {
+	local left=0 lo file mnt root=${GS_SCRATCH:-/nonexistent}
+	for lo in /sys/block/loop*; do
+		file=$(cat "$lo/loop/backing_file" 2>/dev/null) || continue
+		[[ $file == "$root"/* ]] || continue
+		echo "cleanup: losetup -d /dev/${lo##*/}"
+		losetup -d "/dev/${lo##*/}"
+		left=1
+	done
+	while read -r mnt; do
+		echo "cleanup: umount $mnt"
+		umount "$mnt"
+		left=1
+	done < <(awk -v r="$root/" 'index($2, r) == 1 { print $2 }' /proc/mounts)
+	if [[ -n $(ls -A /run/ghostswapctl 2>/dev/null) ]]; then
+		echo "cleanup: rm /run/ghostswapctl/*"
+		rm -f /run/ghostswapctl/*
 		left=1
 	fi
 	return $left

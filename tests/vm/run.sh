@@ -3,7 +3,8 @@
 # and prints `PASS name` / `FAIL name: reason` per case and a closing
 # `vm: N passed, N failed` line. Exit status 0 iff every requested case passed.
 #
-# usage: tests/vm/run.sh [--debug] [--kernel BZIMAGE] [--module KO] [--swapcheck BIN] [CASE...]
+# usage: tests/vm/run.sh [--debug] [--kernel BZIMAGE] [--module KO] [--swapcheck BIN]
+#                        [--ghostswapctl BIN] [CASE...]
 #
 # CASE is a name from tests/vm/cases (with or without .sh); default: all of them but
 # those whose header says `# needs: debug-kernel` (fault injection), which only the
@@ -15,6 +16,7 @@
 #   GS_KERNEL         kernel image (default $GHOSTSWAP_CACHE/build/arch/x86/boot/bzImage)
 #   GS_MODULE         module (default <repo>/ghostswap.ko)
 #   GS_SWAPCHECK      swapcheck binary (default <repo>/target/release/swapcheck)
+#   GS_GHOSTSWAPCTL   ghostswapctl binary (default <repo>/target/release/ghostswapctl)
 #   GS_TESTS          space-separated case names, if none are given as arguments
 #   GS_SELFTEST_ZRAM  1: run the cases against the built-in zram (harness self-test;
 #                     no module needed)
@@ -50,6 +52,7 @@ else
 	append="zswap.enabled=0"
 fi
 swapcheck=${GS_SWAPCHECK:-$repo/target/release/swapcheck}
+ghostswapctl=${GS_GHOSTSWAPCTL:-$repo/target/release/ghostswapctl}
 cases_dir=${GS_CASES_DIR:-$repo/tests/vm/cases}
 selftest=${GS_SELFTEST_ZRAM:-0}
 
@@ -70,6 +73,7 @@ while (($#)); do
 	--kernel) kernel=${2:?}; shift ;;
 	--module) module=${2:?}; shift ;;
 	--swapcheck) swapcheck=${2:?}; shift ;;
+	--ghostswapctl) ghostswapctl=${2:?}; shift ;;
 	-h | --help) usage ;;
 	-*) die "unknown option $1" ;;
 	*) tests+=("$1") ;;
@@ -108,8 +112,10 @@ if [[ $selftest == 1 ]]; then
 else
 	module=$(abspath "$module" "module (build it, or set GS_SELFTEST_ZRAM=1 for the zram self-test)") || exit 2
 fi
-# swapcheck is only needed by some cases; they report its absence themselves.
+# swapcheck and ghostswapctl are only needed by some cases; they report their absence
+# themselves.
 swapcheck=$(realpath -m -- "$swapcheck")
+ghostswapctl=$(realpath -m -- "$ghostswapctl")
 
 vng_bin=$(PATH=$cache/venv/bin:$PATH command -v vng) || die "vng not found (expected in $cache/venv/bin)"
 PATH=$(dirname "$vng_bin"):$PATH
@@ -128,6 +134,7 @@ config=$scratch/config
 	printf 'GS_SCRATCH=%q\n' "$scratch"
 	printf 'GS_MODULE=%q\n' "$module"
 	printf 'GS_SWAPCHECK=%q\n' "$swapcheck"
+	printf 'GS_GHOSTSWAPCTL=%q\n' "$ghostswapctl"
 	printf 'GS_SELFTEST_ZRAM=%q\n' "$selftest"
 	printf 'GS_CASES_DIR=%q\n' "$cases_dir"
 	printf 'GS_CASE_TIMEOUT=%q\n' "$case_timeout"

@@ -40,13 +40,7 @@ fn same_backing(roots: &Roots, current: &str, wanted: &Path) -> bool {
     if meta.file_type().is_block_device() {
         return fs::metadata(current).is_ok_and(|c| c.rdev() == meta.rdev());
     }
-    let Some(file) = loopdev::backing_file(roots, Path::new(current)) else {
-        return false;
-    };
-    match (fs::canonicalize(&file), fs::canonicalize(wanted)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
-    }
+    loopdev::is_over(roots, Path::new(current), wanted)
 }
 
 /// Compares the device as `snap`, `swap` and `remembered` show it with `spec`.

@@ -59,6 +59,17 @@ pub fn backing_file(roots: &Roots, node: &Path) -> Option<PathBuf> {
     attr(roots, node, "backing_file").map(PathBuf::from)
 }
 
+/// Whether the loop device `node` is set up over `file`.
+pub fn is_over(roots: &Roots, node: &Path, file: &Path) -> bool {
+    let Some(current) = backing_file(roots, node) else {
+        return false;
+    };
+    match (fs::canonicalize(current), fs::canonicalize(file)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
+}
+
 /// `/sys/block/loopN/loop/NAME`, trimmed.
 fn attr(roots: &Roots, node: &Path, name: &str) -> Option<String> {
     let dev = node.file_name()?.to_str()?;

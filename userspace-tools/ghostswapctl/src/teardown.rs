@@ -41,11 +41,13 @@ pub fn reset(roots: &Roots, device: &Device, swapoff: bool) -> Result<Vec<String
         })?;
         done.push(format!("reset {name}"));
     }
-    if let Some(node) = remembered.and_then(|r| r.loop_device) {
-        // Only the loop device setup made, and only while it is still over a file.
-        if loopdev::backing_file(roots, &node).is_some() {
-            loopdev::detach(&node)?;
-            done.push(format!("removed loop device {}", node.display()));
+    if let Some(r) = remembered {
+        if let (Some(node), Some(file)) = (r.loop_device, r.backing) {
+            // Only the loop device setup made: still over the file it was made for.
+            if loopdev::is_over(roots, &node, &file) {
+                loopdev::detach(&node)?;
+                done.push(format!("removed loop device {}", node.display()));
+            }
         }
     }
     state::forget(roots, name)?;

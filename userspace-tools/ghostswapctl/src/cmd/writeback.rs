@@ -14,7 +14,7 @@ use crate::explain::refusal;
 use crate::paths::Roots;
 use crate::size::{human, human_long};
 use crate::sysfs::stat::WritebackStat;
-use crate::sysfs::{Device, Snapshot};
+use crate::sysfs::{Device, Snapshot, WriteError};
 
 /// Runs `writeback`; returns the summary lines.
 pub fn run(roots: &Roots, args: &WritebackArgs) -> Result<Vec<String>> {
@@ -51,7 +51,7 @@ pub fn run(roots: &Roots, args: &WritebackArgs) -> Result<Vec<String>> {
     let writer = {
         let device = device.clone();
         let mode = args.mode.clone();
-        thread::spawn(move || device.write("writeback", &mode))
+        thread::spawn(move || write_waiting(&device, &mode))
     };
     let spinner = std::io::stderr().is_terminal().then(|| {
         let bar = ProgressBar::new_spinner();
@@ -85,7 +85,7 @@ pub fn run(roots: &Roots, args: &WritebackArgs) -> Result<Vec<String>> {
                 (libc::ENODEV, "no backing device is attached"),
                 (
                     libc::EAGAIN,
-                    "another writeback (an automatic one) is running; try again in a moment",
+                    "an automatic writeback has been running for 30 s; try again later",
                 ),
                 (
                     libc::EIO,
@@ -135,6 +135,22 @@ pub fn run(roots: &Roots, args: &WritebackArgs) -> Result<Vec<String>> {
         ));
     }
     Ok(lines)
+}
+
+/// How long a request waits for an automatic writeback that is running.
+const BUSY_WAIT: Duration = Duration::from_secs(30);
+
+/// Writes `mode` to `writeback`, waiting while an automatic writeback runs (`EAGAIN`).
+fn write_waiting(device: &Device, mode: &str) -> Result<(), WriteError> {
+    let deadline = Instant::now() + BUSY_WAIT;
+    loop {
+        match device.write("writeback", mode) {
+            Err(e) if e.errno() == Some(libc::EAGAIN) && Instant::now() < deadline => {
+                thread::sleep(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
 }
 
 fn read_writeback(device: &Device) -> Result<WritebackStat> {
