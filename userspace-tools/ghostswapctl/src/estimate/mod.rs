@@ -12,46 +12,27 @@ pub mod codec;
 pub mod ghost_model;
 mod output;
 pub mod scan;
+pub mod tally;
 pub mod zram_model;
 
 use std::collections::HashSet;
 use std::io::IsTerminal;
 
 use anyhow::{bail, Result};
-use bitvec::prelude::*;
-use ghostswap_core::classify::same_filled;
 use ghostswap_core::frame::Page;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
-use crate::cli::EstimateArgs;
+use crate::cli::{EstimateAlgorithm, EstimateArgs};
 use crate::paths::Roots;
 use codec::Codec;
-use ghost_model::{GhostFigures, GhostModel};
-use scan::{Memory, Process, PAGE};
-use zram_model::{ZramFigures, ZramModel};
+use ghost_model::GhostFigures;
+use scan::{Memory, Process, Run, PAGE};
+use tally::{Pages, Tally};
+use zram_model::ZramFigures;
 
 /// Pages read from a process at a time.
 const PAGES_PER_READ: u64 = 64;
-
-/// How the pages scanned were classified.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct Pages {
-    /// Resident anonymous pages found.
-    pub resident: u64,
-    /// Pages that could not be read (gone meanwhile, or unreadable mappings).
-    pub unreadable: u64,
-    /// Pages already in swap (not estimated).
-    pub swapped: u64,
-    /// Zero pages: they never reach a swap device.
-    pub zero: u64,
-    /// Pages of one repeated non-zero word.
-    pub same_filled: u64,
-    /// Other pages.
-    pub other: u64,
-    /// Of those, the pages compressed (one in `sample`).
-    pub compressed: u64,
-}
 
 /// The result of an estimate.
 #[derive(Debug, Clone, Serialize)]
@@ -88,7 +69,7 @@ pub fn estimate(roots: &Roots, args: &EstimateArgs) -> Result<Estimate> {
     if args.sample == 0 {
         bail!("--sample takes a number of pages of at least 1");
     }
-    let mut codec = Codec::new(args.algorithm, args.level)?;
+    let codec = Codec::new(args.algorithm, args.level)?;
     let pids = if args.all {
         scan::all_pids(&roots.proc, std::process::id())?
     } else {
@@ -113,20 +94,8 @@ pub fn estimate(roots: &Roots, args: &EstimateArgs) -> Result<Estimate> {
         );
         bar
     });
-
-    // CAST: a page count fits usize on 64-bit hosts.
-    let len = total as usize;
-    let mut same: BitVec<u64, Lsb0> = BitVec::repeat(false, len);
-    let mut sampled: BitVec<u64, Lsb0> = BitVec::repeat(false, len);
-    let mut pages = Pages {
-        resident: total,
-        swapped: processes.iter().map(|p| p.swapped).sum(),
-        ..Pages::default()
-    };
-    let mut ghost = GhostModel::new()?;
-    let mut zram = ZramModel::new();
-    let weight = u64::from(args.sample);
-    let mut ordinal: usize = 0;
+    let mut tally = Tally::new(codec, args.sample)?;
+    // CAST: PAGES_PER_READ pages of 4 KiB.
     let mut buf = vec![0u8; (PAGES_PER_READ * PAGE) as usize];
     for process in &processes {
         if let Some(bar) = &bar {
@@ -136,80 +105,67 @@ pub fn estimate(roots: &Roots, args: &EstimateArgs) -> Result<Estimate> {
             Ok(m) => m,
             Err(e) if args.all => {
                 drop(e);
-                pages.unreadable += process.pages();
-                ordinal += process.pages() as usize;
+                tally.unreadable(process.pages());
                 continue;
             }
             Err(e) => return Err(e),
         };
         for run in &process.runs {
-            let mut addr = run.addr;
-            let end = run.addr + run.pages * PAGE;
-            while addr < end {
-                let n = ((end - addr) / PAGE).min(PAGES_PER_READ);
-                // CAST: at most PAGES_PER_READ pages.
-                let chunk = &mut buf[..(n * PAGE) as usize];
-                if !memory.read(addr, chunk) {
-                    pages.unreadable += n;
-                    ordinal += n as usize;
-                    addr += n * PAGE;
-                    continue;
-                }
-                for page in chunk.chunks_exact(PAGE as usize) {
-                    let Ok(page): Result<&Page, _> = page.try_into() else {
-                        continue;
-                    };
-                    match same_filled(page) {
-                        Some(0) => {
-                            same.set(ordinal, true);
-                            pages.zero += 1;
-                        }
-                        Some(word) => {
-                            same.set(ordinal, true);
-                            pages.same_filled += 1;
-                            ghost.same_filled(word, 1)?;
-                            zram.same_filled(1);
-                        }
-                        None => {
-                            pages.other += 1;
-                            // CAST: the sample is at most u32::MAX.
-                            if ordinal.is_multiple_of(args.sample as usize) {
-                                sampled.set(ordinal, true);
-                                let packed = codec.compress(page);
-                                zram.compressed(packed.map(<[u8]>::len), weight);
-                                ghost.compressed(page, packed, weight)?;
-                            }
-                        }
-                    }
-                    ordinal += 1;
-                }
-                if let Some(bar) = &bar {
-                    bar.inc(n);
-                }
-                addr += n * PAGE;
-            }
+            read_run(&memory, run, &mut buf, &mut tally, bar.as_ref())?;
         }
     }
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    pages.compressed = sampled.count_ones() as u64;
-    debug_assert_eq!(same.count_ones() as u64, pages.zero + pages.same_filled);
+    let (mut pages, ghostswap, zram) = tally.finish();
+    pages.resident = total;
+    pages.swapped = processes.iter().map(|p| p.swapped).sum();
     Ok(Estimate {
         processes: processes.iter().map(|p| (p.pid, p.comm.clone())).collect(),
         algorithm: match args.algorithm {
-            crate::cli::EstimateAlgorithm::Lz4 => "lz4".to_owned(),
-            crate::cli::EstimateAlgorithm::Zstd => "zstd".to_owned(),
+            EstimateAlgorithm::Lz4 => "lz4".to_owned(),
+            EstimateAlgorithm::Zstd => "zstd".to_owned(),
         },
         level: match args.algorithm {
-            crate::cli::EstimateAlgorithm::Zstd => {
+            EstimateAlgorithm::Zstd => {
                 Some(args.level.unwrap_or(ghostswap_core::attrs::ZSTD_DEFAULT_LEVEL))
             }
-            crate::cli::EstimateAlgorithm::Lz4 => None,
+            EstimateAlgorithm::Lz4 => None,
         },
         sample: args.sample,
         pages,
-        ghostswap: ghost.figures(),
-        zram: zram.figures(),
+        ghostswap,
+        zram,
     })
+}
+
+/// Reads the pages of `run` into the tally, `PAGES_PER_READ` at a time.
+fn read_run(
+    memory: &Memory,
+    run: &Run,
+    buf: &mut [u8],
+    tally: &mut Tally,
+    bar: Option<&ProgressBar>,
+) -> Result<()> {
+    let end = run.addr + run.pages * PAGE;
+    let mut addr = run.addr;
+    while addr < end {
+        let n = ((end - addr) / PAGE).min(PAGES_PER_READ);
+        // CAST: at most PAGES_PER_READ pages.
+        let chunk = &mut buf[..(n * PAGE) as usize];
+        if memory.read(addr, chunk) {
+            for page in chunk.chunks_exact(PAGE as usize) {
+                if let Ok(page) = <&Page>::try_from(page) {
+                    tally.page(page)?;
+                }
+            }
+        } else {
+            tally.unreadable(n);
+        }
+        if let Some(bar) = bar {
+            bar.inc(n);
+        }
+        addr += n * PAGE;
+    }
+    Ok(())
 }
