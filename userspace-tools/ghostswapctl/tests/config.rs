@@ -131,3 +131,15 @@ fn bad_files_say_where_and_why() {
     let broken = error("[ghostswap0\nsize = 1\n", GIB);
     assert!(broken.contains("line 1"), "{broken}");
 }
+
+#[test]
+fn the_shipped_example_parses() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ghostswap.toml.example");
+    let text = std::fs::read_to_string(path).expect("the example is shipped");
+    let config = parse(&text, 16 * GIB).expect("the example is a good file");
+    let (index, spec) = &config.devices[0];
+    assert_eq!(*index, 0);
+    assert_eq!(spec.size, 8 * GIB);
+    assert_eq!(spec.mem_limit, Some(2 * GIB));
+    assert_eq!(spec.algorithm, Some(Algorithm::Zstd));
+}
