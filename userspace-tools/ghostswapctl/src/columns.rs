@@ -125,7 +125,7 @@ impl Column {
     fn cell(self, row: &Row<'_>) -> Cell {
         let mm = &row.snap.mm;
         match self {
-            Column::Name => Cell::Text(row.device.node.to_string_lossy().into_owned()),
+            Column::Name => Cell::Text(row.device.dev_name()),
             Column::Disksize => Cell::Bytes(row.snap.disksize),
             Column::Data => Cell::Bytes(mm.orig_data_size),
             Column::Compr => Cell::Bytes(mm.compr_data_size),

@@ -233,8 +233,8 @@ pub fn set_up(roots: &Roots, device: &Device, spec: &Spec) -> Result<Vec<String>
             return Err(e);
         }
         done.push(match swap.priority {
-            Some(p) => format!("swapon {} priority {p}", device.node.display()),
-            None => format!("swapon {}", device.node.display()),
+            Some(p) => format!("swapon {} priority {p}", device.dev_name()),
+            None => format!("swapon {}", device.dev_name()),
         });
     }
     undo.armed = false;

@@ -21,7 +21,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::List(args) => print!("{}", cmd::list::render(&roots, &args)?),
         Command::Setup(args) => {
             let (device, done) = cmd::setup::run(&roots, module, &args)?;
-            println!("{}", device.node.display());
+            println!("{}", device.dev_name());
             for line in done {
                 eprintln!("ghostswapctl: {line}");
             }

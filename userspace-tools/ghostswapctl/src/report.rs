@@ -37,10 +37,18 @@ fn ratio(data: u64, memory: u64) -> String {
     format!("{:.2}", data as f64 / memory as f64)
 }
 
+/// The pages held in memory: same-filled ones, packed objects and huge frames
+/// (`debug_stat`); `None` if the driver does not show them. The rest of the pages
+/// stored are on the backing device.
+fn resident_pages(snap: &Snapshot) -> Option<u64> {
+    let debug = snap.debug.as_ref()?;
+    Some(snap.mm.same_pages + debug.get("objects")? + debug.get("huge_frames")?)
+}
+
 /// The status of `device`, several lines.
 pub fn describe(device: &Device, snap: &Snapshot, ctx: &Context<'_>) -> String {
     let mut out = String::new();
-    let name = device.node.display();
+    let name = device.dev_name();
     if !snap.is_set_up() {
         let _ = writeln!(out, "{name}: not set up (`ghostswapctl setup {}` sets it up)", device.name);
         return out;
@@ -69,13 +77,20 @@ pub fn describe(device: &Device, snap: &Snapshot, ctx: &Context<'_>) -> String {
         percent(mm.same_pages, pages),
         percent(mm.huge_pages, pages),
     );
+    let resident = resident_pages(snap).unwrap_or(pages);
+    let on_backing = pages.saturating_sub(resident);
+    let in_memory = if on_backing > 0 {
+        format!(" ({on_backing} pages are on the backing device)")
+    } else {
+        String::new()
+    };
     let _ = writeln!(
         out,
-        "  compression     {} of data in {} of memory: ratio {} with the allocator's overhead, {} on the compressed bytes alone",
-        human_long(mm.orig_data_size),
+        "  compression     {} of data in {} of memory{in_memory}: ratio {} with the allocator's overhead, {} on the compressed bytes alone",
+        human_long(resident * 4096),
         human_long(mm.mem_used_total),
-        ratio(mm.orig_data_size, mm.mem_used_total),
-        ratio(mm.orig_data_size, mm.compr_data_size),
+        ratio(resident * 4096, mm.mem_used_total),
+        ratio(resident * 4096, mm.compr_data_size),
     );
     let limit = if mm.mem_limit == 0 {
         "no limit".to_owned()

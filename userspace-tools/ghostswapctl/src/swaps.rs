@@ -57,14 +57,10 @@ pub fn areas(roots: &Roots) -> Result<Vec<SwapArea>> {
     Ok(parse(&text))
 }
 
-/// The swap area on `node`, if it is swapped on.
-pub fn find(roots: &Roots, node: &Path) -> Result<Option<SwapArea>> {
-    let wanted = node.to_string_lossy();
-    // /proc/swaps names the node under /dev, whatever root the tool was given.
-    let name = node.file_name().map(|n| n.to_string_lossy().into_owned());
-    Ok(areas(roots)?.into_iter().find(|a| {
-        a.filename == wanted || Some(a.filename.trim_start_matches("/dev/")) == name.as_deref()
-    }))
+/// The swap area on the device `/dev/NAME` (as `/proc/swaps` names it), if it is
+/// swapped on.
+pub fn find(roots: &Roots, dev_name: &str) -> Result<Option<SwapArea>> {
+    Ok(areas(roots)?.into_iter().find(|a| a.filename == dev_name))
 }
 
 /// `mkswap NODE`.

@@ -14,16 +14,16 @@ use crate::sysfs::{Device, Snapshot};
 pub fn reset(roots: &Roots, device: &Device, swapoff: bool) -> Result<Vec<String>> {
     let name = device.name.as_str();
     let mut done = Vec::new();
-    if let Some(area) = swaps::find(roots, &device.node)? {
+    if let Some(area) = swaps::find(roots, &device.dev_name())? {
         if !swapoff {
             bail!(
                 "{name} is in use as swap ({} KiB used); pass --swapoff, or run `swapoff {}` first",
                 area.used_kib,
-                device.node.display()
+                device.dev_name()
             );
         }
         swaps::swapoff(&device.node)?;
-        done.push(format!("swapoff {}", device.node.display()));
+        done.push(format!("swapoff {}", device.dev_name()));
     }
     let remembered = state::load(roots, name)?;
     let set_up = Snapshot::read(device)?.is_set_up();

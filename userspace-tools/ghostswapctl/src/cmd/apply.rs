@@ -73,7 +73,7 @@ fn one(roots: &Roots, device: &Device, spec: &Spec, args: &ApplyArgs) -> Result<
         }
         return configure::set_up(roots, device, spec);
     }
-    let swap = swaps::find(roots, &device.node)?;
+    let swap = swaps::find(roots, &device.dev_name())?;
     let remembered = state::load(roots, &device.name)?;
     let drift = drift::compare(roots, spec, &snap, swap.as_ref(), remembered.as_ref());
     if drift.is_empty() {

@@ -26,10 +26,7 @@ pub fn render(roots: &Roots, args: &ListArgs) -> Result<String> {
         .map(|(device, snap)| Row {
             device,
             snap,
-            swap: areas.iter().find(|a| {
-                a.filename == device.node.to_string_lossy()
-                    || a.filename.trim_start_matches("/dev/") == device.name
-            }),
+            swap: areas.iter().find(|a| a.filename == device.dev_name()),
         })
         .collect();
 

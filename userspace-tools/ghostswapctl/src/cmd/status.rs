@@ -18,7 +18,7 @@ use crate::sysfs::{Device, Snapshot};
 
 fn once(roots: &Roots, device: &Device) -> Result<(Snapshot, String)> {
     let snap = Snapshot::read(device)?;
-    let swap = swaps::find(roots, &device.node)?;
+    let swap = swaps::find(roots, &device.dev_name())?;
     let remembered = state::load(roots, &device.name)?.unwrap_or_default();
     let backing_file = snap.backing_dev.as_ref().and_then(|dev| {
         loopdev::backing_file(roots, std::path::Path::new(dev))
@@ -41,8 +41,8 @@ pub fn run(roots: &Roots, args: &StatusArgs) -> Result<()> {
     let device = Device::find(roots, &args.device)?;
     if args.json {
         let snap = Snapshot::read(&device)?;
-        let swap = swaps::find(roots, &device.node)?;
-        let value = json!({ "device": device.node, "sysfs": snap, "swap": swap });
+        let swap = swaps::find(roots, &device.dev_name())?;
+        let value = json!({ "device": device.dev_name(), "sysfs": snap, "swap": swap });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(());
     }

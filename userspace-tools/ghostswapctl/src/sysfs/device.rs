@@ -114,6 +114,12 @@ impl Device {
         Ok(devices)
     }
 
+    /// `/dev/ghostswapN`, as the user and `/proc/swaps` name it (the node the tool
+    /// uses may stand under another root in tests).
+    pub fn dev_name(&self) -> String {
+        format!("/dev/{}", self.name)
+    }
+
     /// The path of the device's file `attr`.
     pub fn attr_path(&self, attr: &str) -> PathBuf {
         self.sys.join(attr)
