@@ -39,10 +39,8 @@ fn main() -> ExitCode {
     match run(Cli::parse()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("ghostswapctl: {e}");
-            for cause in e.chain().skip(1) {
-                eprintln!("  because: {cause}");
-            }
+            // The outer contexts say where, the inner ones why: one line, outer first.
+            eprintln!("ghostswapctl: {e:#}");
             ExitCode::FAILURE
         }
     }
