@@ -23,13 +23,13 @@ say "ghostswapctl list"
 say "/proc/swaps"
 cat /proc/swaps
 
-say "swapcheck: 192 MiB of distinct, checkable pages (text, same-filled, random) in a cgroup limited to 64 MiB"
+say "swapcheck: 128 MiB of distinct, checkable pages (text, same-filled, random) in a cgroup limited to 48 MiB"
 echo +memory > /sys/fs/cgroup/cgroup.subtree_control
 mkdir -p /sys/fs/cgroup/demo
-echo 64M > /sys/fs/cgroup/demo/memory.max
+echo 48M > /sys/fs/cgroup/demo/memory.max
 log=/run/demo-swapcheck.log
 ( echo $BASHPID > /sys/fs/cgroup/demo/cgroup.procs &&
-  exec "$repo/target/release/swapcheck" --size 192M --passes 1 --mix mixed \
+  exec "$repo/target/release/swapcheck" --size 128M --passes 0 --mix mixed \
       --pause-file /run/demo-go ) > "$log" 2>&1 &
 sc=$!
 until grep -q 'filled; waiting' "$log"; do
@@ -42,7 +42,7 @@ say "ghostswapctl status ghostswap0 (the workload holds its memory)"
 "$ctl" status ghostswap0
 
 say "ghostswapctl writeback ghostswap0 huge (the pages that did not compress)"
-"$ctl" writeback ghostswap0 huge
+"$ctl" writeback ghostswap0 huge 2>&1 | cat   # no spinner in the log
 
 say "swapcheck verifies every page, reading back what is on the backing file"
 touch /run/demo-go
