@@ -25,6 +25,21 @@ within() {
 	((d * 100 <= m * TOLERANCE)) || fail "$3: predicted $p is more than $TOLERANCE% from the measured $m"
 }
 
+# check_all PID EST: `estimate --all` (one page in 4) takes in PID's pages and
+# accounts for every page it found.
+check_all() {
+	local all=$GS_CASE_DIR/all.json
+	ctl estimate --all --sample 4 --json >"$all" || fail "estimate --all failed"
+	check_eq "$(json "$all" "any(p[0] == $1 for p in e['processes'])")" True "estimate --all includes swapcheck"
+	check_eq "$(json "$all" "len(e['processes']) > 1")" True "estimate --all reads more than one process"
+	check_eq "$(json "$all" "e['pages']['resident'] >= $(json "$2" "e['pages']['resident']")")" True \
+		"estimate --all finds at least swapcheck's pages"
+	check_eq "$(json "$all" "(lambda p: p['resident'] - p['zero'] - p['same_filled'] - p['other'] - p['unreadable'])(e['pages'])")" 0 \
+		"estimate --all accounts for every page"
+	check_eq "$(json "$all" "e['pages']['compressed'] * 4 >= e['pages']['other']")" True \
+		"estimate --all compresses one page in 4"
+}
+
 # device_up DRIVER ALGO: set the device up and swap on it; prints its node.
 device_up() {
 	case $1 in
@@ -63,6 +78,9 @@ run_one() {
 	pid=$(head -n 1 "$cg/cgroup.procs")
 	ctl estimate --pid "$pid" --algorithm "$algo" --json >"$est" || fail "estimate failed"
 	ctl estimate --pid "$pid" --algorithm "$algo" | sed 's/^/  | /'
+	if [[ $driver/$algo == ghostswap/lz4 ]]; then
+		check_all "$pid" "$est"
+	fi
 
 	# Push the process's memory out: reclaim until its swap use stops growing.
 	pushed=-1

@@ -115,5 +115,13 @@ grep -q "removed loop device $lo" <<<"$out" || fail "reset did not say it remove
 out=$(ctl reset ghostswap0) || fail "reset of a device not set up failed"
 grep -q "not set up: nothing to reset" <<<"$out" || fail "reset of a device not set up says '$out'"
 
+# 9. The driver's own refusal (a ghostswap disk cannot back one) is explained, and
+# the device is left as it was.
+expect_fail "ghostswap0 as its own backing device" ctl setup ghostswap0 --size 64M --backing "$GS_DEV"
+grep -q "the driver refused $GS_DEV as backing device: a ghostswap disk cannot back a ghostswap device" <<<"$GS_OUT" ||
+	fail "the refusal does not explain the driver's EINVAL"
+check_eq "$(cat "$S/disksize")" 0 "disksize after the refused backing device"
+check_eq "$(cat "$S/backing_dev")" none "backing_dev after the refused backing device"
+
 unload_module || fail "unload failed"
 umount "$GS_CASE_DIR/backing-fs" || fail "cannot unmount the backing file's tmpfs"

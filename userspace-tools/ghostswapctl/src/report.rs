@@ -124,6 +124,26 @@ pub fn describe(device: &Device, snap: &Snapshot, ctx: &Context<'_>) -> String {
                 bd.bd_reads,
                 bd.bd_writes,
             );
+            if let Some(t) = &snap.tuning {
+                let auto = if mm.mem_limit == 0 {
+                    "only on request (no mem_limit to take a share of)".to_owned()
+                } else {
+                    format!(
+                        "from {}% of the limit down to {}%, and on request",
+                        t.pool_high_wmark, t.pool_low_wmark
+                    )
+                };
+                let budget = if t.writeback_limit_enable {
+                    format!("writeback_limit {} blocks left", t.writeback_limit)
+                } else {
+                    "no writeback_limit".to_owned()
+                };
+                let promote = if t.promote_on_read { "on" } else { "off" };
+                let _ = writeln!(
+                    out,
+                    "  writes back     {auto}; {budget}; promote_on_read {promote}"
+                );
+            }
             if let Some(wb) = &snap.writeback {
                 let _ = writeln!(
                     out,

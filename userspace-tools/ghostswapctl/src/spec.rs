@@ -12,6 +12,9 @@ use ghostswap_core::geometry::PAGE_SIZE;
 
 use crate::size::human;
 
+/// The highest swap priority `swapon -p` can give (the kernel keeps 15 bits).
+pub const SWAP_PRIO_MAX: i32 = 32767;
+
 /// The settings of one device.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spec {
@@ -84,6 +87,11 @@ impl Spec {
                     "zstd's level must be {ZSTD_MIN_LEVEL} to {ZSTD_MAX_LEVEL}, not {}",
                     self.level.unwrap_or_default()
                 ),
+            }
+        }
+        if let Some(p) = self.swap.and_then(|s| s.priority) {
+            if !(0..=SWAP_PRIO_MAX).contains(&p) {
+                bail!("a swap priority is 0 to {SWAP_PRIO_MAX}, not {p} (leave it out to let the kernel choose)");
             }
         }
         if self.mem_limit == Some(0) {

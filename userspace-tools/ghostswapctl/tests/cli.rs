@@ -193,3 +193,62 @@ fn a_process_that_does_not_exist() {
     let err = tree.refused(&["estimate", "--pid", "4194305"]);
     assert!(err.contains("reading /proc/4194305/maps (does process 4194305 exist?)"), "{err}");
 }
+
+#[test]
+fn status_watch_repeats_with_rates() {
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+    let tree = Tree::new("swapping");
+    let roots = tree.roots();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ghostswapctl"))
+        .args(["status", "ghostswap0", "--watch", "0.2"])
+        .env("GHOSTSWAPCTL_SYSFS", &roots.sys)
+        .env("GHOSTSWAPCTL_PROCFS", &roots.proc)
+        .env("GHOSTSWAPCTL_DEV", &roots.dev)
+        .env("GHOSTSWAPCTL_STATE_DIR", &roots.state)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("runs");
+    std::thread::sleep(Duration::from_millis(900));
+    child.kill().expect("kill");
+    let out = child.wait_with_output().expect("output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.matches("/dev/ghostswap0: 256M device").count() >= 2, "{text}");
+    assert!(
+        text.contains("  rates           0 stores/s, 0 loads/s, 0 pages written back/s, 0 backing reads/s"),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "no screen clearing into a pipe");
+    assert!(tree.refused(&["status", "0", "--watch", "0"]).contains("at least 0.1"));
+}
+
+#[test]
+fn status_shows_checksum_failures_when_the_driver_counts_them() {
+    let tree = Tree::new("swapping");
+    let path = tree.path().join("sys/block/ghostswap0/debug_stat");
+    let mut text = std::fs::read_to_string(&path).expect("debug_stat");
+    text.push_str("checksum_failures: 3\n");
+    std::fs::write(&path, text).expect("write");
+    let out = tree.ok(&["status", "ghostswap0"]);
+    assert!(out.contains("\n  checksums       3 failures\n"), "{out}");
+}
+
+#[test]
+fn status_shows_the_writeback_settings() {
+    let tree = Tree::new("swapping");
+    let out = tree.ok(&["status", "ghostswap0"]);
+    assert!(
+        out.contains("  writes back     from 90% of the limit down to 80%, and on request; no writeback_limit; promote_on_read off"),
+        "{out}"
+    );
+    let dir = tree.path().join("sys/block/ghostswap0");
+    std::fs::write(dir.join("writeback_limit_enable"), "1\n").expect("write");
+    std::fs::write(dir.join("writeback_limit"), "25\n").expect("write");
+    std::fs::write(dir.join("pool_high_wmark"), "x\n").expect("write");
+    let err = tree.refused(&["status", "ghostswap0"]);
+    assert!(err.contains("pool_high_wmark is \"x\", not a number"), "{err}");
+    std::fs::write(dir.join("pool_high_wmark"), "95\n").expect("write");
+    let out = tree.ok(&["status", "ghostswap0"]);
+    assert!(out.contains("from 95% of the limit down to 80%"), "{out}");
+    assert!(out.contains("writeback_limit 25 blocks left"), "{out}");
+}

@@ -160,7 +160,8 @@ impl Device {
 /// Writes `value` to an existing file in one `write` call (sysfs takes one write per value).
 fn write_once(path: &Path, value: &str) -> io::Result<()> {
     use std::io::Write;
-    let mut file = fs::OpenOptions::new().write(true).open(path)?;
+    // As `echo VALUE > FILE`: sysfs ignores the truncation, a plain file (tests) needs it.
+    let mut file = fs::OpenOptions::new().write(true).truncate(true).open(path)?;
     let written = file.write(value.as_bytes())?;
     if written != value.len() {
         return Err(io::Error::new(

@@ -6,4 +6,4 @@ mod snapshot;
 pub mod stat;
 
 pub use device::{Device, WriteError};
-pub use snapshot::Snapshot;
+pub use snapshot::{Snapshot, Tuning};

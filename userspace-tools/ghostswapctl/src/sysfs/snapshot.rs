@@ -4,8 +4,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::stat::{
-    parse_backing_dev, BdStat, CompAlgorithm, DebugStat, FrontswapStat, IoStat, MmStat,
-    WritebackStat,
+    parse_backing_dev, parse_number, BdStat, CompAlgorithm, DebugStat, FrontswapStat, IoStat,
+    MmStat, WritebackStat,
 };
 use super::Device;
 
@@ -31,6 +31,51 @@ pub struct Snapshot {
     pub writeback: Option<WritebackStat>,
     /// `debug_stat`, if the driver has it.
     pub debug: Option<DebugStat>,
+    /// The writeback settings, if the driver has them.
+    pub tuning: Option<Tuning>,
+}
+
+/// The writeback settings that can be read back: one number per file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tuning {
+    /// `pool_high_wmark`: automatic writeback starts at this percent of `mem_limit`.
+    pub pool_high_wmark: u64,
+    /// `pool_low_wmark`: and stops at this percent.
+    pub pool_low_wmark: u64,
+    /// `writeback_limit_enable`.
+    pub writeback_limit_enable: bool,
+    /// `writeback_limit`: 4 KiB blocks writeback may still write.
+    pub writeback_limit: u64,
+    /// `promote_on_read`.
+    pub promote_on_read: bool,
+}
+
+impl Tuning {
+    /// Reads the files; `None` if the driver has none of them.
+    fn read(device: &Device) -> Result<Option<Self>> {
+        let number = |attr: &str| -> Result<Option<u64>> {
+            Ok(device
+                .read_optional(attr)?
+                .map(|t| parse_number(attr, &t))
+                .transpose()?)
+        };
+        let (Some(high), Some(low), Some(enable), Some(limit), Some(promote)) = (
+            number("pool_high_wmark")?,
+            number("pool_low_wmark")?,
+            number("writeback_limit_enable")?,
+            number("writeback_limit")?,
+            number("promote_on_read")?,
+        ) else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            pool_high_wmark: high,
+            pool_low_wmark: low,
+            writeback_limit_enable: enable != 0,
+            writeback_limit: limit,
+            promote_on_read: promote != 0,
+        }))
+    }
 }
 
 impl Snapshot {
@@ -39,9 +84,7 @@ impl Snapshot {
         let parsed = |attr: &str| -> Result<String> { device.read(attr) };
         let context = |attr: &str| format!("{}: reading {attr}", device.name);
         Ok(Self {
-            disksize: parsed("disksize")?
-                .trim()
-                .parse()
+            disksize: parse_number("disksize", &parsed("disksize")?)
                 .with_context(|| context("disksize"))?,
             algorithm: CompAlgorithm::parse(&parsed("comp_algorithm")?)
                 .with_context(|| context("comp_algorithm"))?,
@@ -61,6 +104,7 @@ impl Snapshot {
                 .map(|t| DebugStat::parse(&t))
                 .transpose()
                 .with_context(|| context("debug_stat"))?,
+            tuning: Tuning::read(device)?,
         })
     }
 

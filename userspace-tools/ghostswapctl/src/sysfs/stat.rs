@@ -37,6 +37,14 @@ pub enum StatError {
         /// What stood there.
         value: String,
     },
+    /// A file of one number that holds something else.
+    #[error("{file} is {text:?}, not a number")]
+    NotOneNumber {
+        /// The file.
+        file: String,
+        /// What it held.
+        text: String,
+    },
     /// A `debug_stat` line that is not `key: value`.
     #[error("{file}: line {line:?} is not `key: value`")]
     BadLine {
@@ -367,6 +375,14 @@ impl CompAlgorithm {
             Err(_) => Err(StatError::NoSelection(text.trim_end().to_owned())),
         }
     }
+}
+
+/// A file of one decimal number (`disksize`, `pool_high_wmark`, ...).
+pub fn parse_number(file: &str, text: &str) -> Result<u64, StatError> {
+    text.trim().parse().map_err(|_| StatError::NotOneNumber {
+        file: file.to_owned(),
+        text: text.trim_end().to_owned(),
+    })
 }
 
 /// `backing_dev`: the path written to it, or `None` for `none`.

@@ -66,6 +66,21 @@ impl Tree {
         tree
     }
 
+    /// Adds the device's write-only files (which read back nothing, so the fixtures
+    /// lack them) as empty files, for setup and reset to write to.
+    pub fn add_write_only(&self) {
+        let dir = self.path().join("sys/block/ghostswap0");
+        for f in ["reset", "algorithm_params", "mem_limit", "writeback", "idle"] {
+            fs::write(dir.join(f), "").expect("a write-only file");
+        }
+    }
+
+    /// The text of the device's file `attr` in the tree.
+    pub fn attr(&self, attr: &str) -> String {
+        let path = self.path().join("sys/block/ghostswap0").join(attr);
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
     /// Its base directory.
     pub fn path(&self) -> &Path {
         self.dir.path()
