@@ -31,6 +31,21 @@ pub struct Pages {
     pub compressed: u64,
 }
 
+/// Whether the page at `ordinal` is one of the one in `sample` compressed.
+///
+/// The choice is a hash of the position, not every `sample`-th page: memory is often
+/// periodic (arrays of structures, a workload's classes in turn), and a stride that
+/// matches its period would see only one kind of page.
+fn picked(ordinal: usize, sample: u32) -> bool {
+    // splitmix64's finalizer.
+    // CAST: usize fits u64.
+    let mut x = (ordinal as u64).wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^= x >> 31;
+    x.is_multiple_of(u64::from(sample))
+}
+
 /// The pages seen so far and what the two drivers would make of them.
 pub struct Tally {
     codec: Codec,
@@ -68,8 +83,7 @@ impl Tally {
         let ordinal = self.ordinal();
         let word = same_filled(page);
         self.same.push(word.is_some());
-        // CAST: u32 fits usize.
-        let sampled = word.is_none() && ordinal.is_multiple_of(self.sample as usize);
+        let sampled = word.is_none() && picked(ordinal, self.sample);
         self.sampled.push(sampled);
         match word {
             Some(0) => self.pages.zero += 1,
@@ -160,15 +174,51 @@ mod tests {
         assert_eq!((zram.same_pages, zram.huge_pages), (1, 1));
     }
 
-    #[test]
-    fn a_sample_counts_for_its_share() {
-        let codec = Codec::new(EstimateAlgorithm::Zstd, None).expect("codec");
-        let mut t = Tally::new(codec, 4).expect("tally");
-        for i in 0..8 {
-            t.page(&noise(i + 1)).expect("noise");
+    /// Pages of four kinds in turn: zero, text, noise, half noise.
+    fn periodic(sample: u32) -> (Pages, GhostFigures, ZramFigures) {
+        let codec = Codec::new(EstimateAlgorithm::Lz4, None).expect("codec");
+        let mut t = Tally::new(codec, sample).expect("tally");
+        for i in 0..4000u64 {
+            let p = match i % 4 {
+                0 => [0; 4096],
+                1 => page(|j| b"ghost swap estimate "[(j + i as usize) % 20]),
+                2 => noise(i + 1),
+                _ => {
+                    let n = noise(i + 7);
+                    page(|j| if j < 2048 { n[j] } else { 0x55 })
+                }
+            };
+            t.page(&p).expect("page");
         }
-        let (pages, ghost, _) = t.finish();
-        assert_eq!((pages.other, pages.compressed), (8, 2));
-        assert_eq!(ghost.huge_pages, 8, "each of the 2 samples counts for 4");
+        t.finish()
+    }
+
+    #[test]
+    fn a_sample_stands_for_every_kind_of_page() {
+        let (all, ghost, zram) = periodic(1);
+        assert_eq!((all.zero, all.other, all.compressed), (1000, 3000, 3000));
+        for sample in [2, 4, 8] {
+            let (pages, g, z) = periodic(sample);
+            let share = |n: u64| n * u64::from(sample);
+            // One in `sample` of the others, whatever their period (a stride of 4
+            // would have landed on the zero pages only, and compressed nothing).
+            assert!(
+                share(pages.compressed).abs_diff(3000) * 4 < 3000,
+                "one in {sample}: {} compressed",
+                pages.compressed
+            );
+            // Each kind is seen about as often as it occurs: the noise, which is
+            // huge, stands for its thousand pages.
+            assert!(g.huge_pages.abs_diff(1000) * 3 < 1000, "one in {sample}: {g:?}");
+            for (what, full, part) in [
+                ("ghostswap", ghost.mem_used_total, g.mem_used_total),
+                ("zram", zram.mem_used_total, z.mem_used_total),
+            ] {
+                assert!(
+                    full.abs_diff(part) * 4 < full,
+                    "one in {sample}: {what} {part} against {full}"
+                );
+            }
+        }
     }
 }
