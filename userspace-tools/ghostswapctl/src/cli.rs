@@ -88,7 +88,13 @@ pub struct SetupArgs {
     #[arg(short, long, value_name = "PATH")]
     pub backing: Option<PathBuf>,
     /// Swap priority (with --swapon).
-    #[arg(short, long, value_name = "PRIO", requires = "swapon", allow_hyphen_values = true)]
+    #[arg(
+        short,
+        long,
+        value_name = "PRIO",
+        requires = "swapon",
+        allow_hyphen_values = true
+    )]
     pub priority: Option<i32>,
     /// mkswap and swapon the device.
     #[arg(long)]

@@ -68,8 +68,14 @@ pub fn parse(text: &str, ram: u64) -> Result<Config> {
         let index = name
             .strip_prefix("ghostswap")
             .and_then(|n| n.parse::<u32>().ok())
-            .filter(|_| name.trim_start_matches("ghostswap").bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| anyhow!("[{name}]: tables are named after devices: [ghostswap0], [ghostswap1], ..."))?;
+            .filter(|_| {
+                name.trim_start_matches("ghostswap")
+                    .bytes()
+                    .all(|b| b.is_ascii_digit())
+            })
+            .ok_or_else(|| {
+                anyhow!("[{name}]: tables are named after devices: [ghostswap0], [ghostswap1], ...")
+            })?;
         let spec = device_spec(&table, ram).with_context(|| format!("[{name}]"))?;
         devices.push((index, spec));
     }

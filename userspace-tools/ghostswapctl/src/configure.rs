@@ -70,7 +70,10 @@ impl Drop for Undo<'_> {
             return;
         }
         let warn = |what: &str, e: &dyn std::fmt::Display| {
-            eprintln!("ghostswapctl: while undoing the setup of {}: {what}: {e}", self.device.name);
+            eprintln!(
+                "ghostswapctl: while undoing the setup of {}: {what}: {e}",
+                self.device.name
+            );
         };
         if self.sized {
             if let Err(e) = self.device.write("reset", "1") {
@@ -178,7 +181,10 @@ pub fn set_up(roots: &Roots, device: &Device, spec: &Spec) -> Result<Vec<String>
             refusal(
                 name,
                 e,
-                &[(libc::EINVAL, &format!("the driver does not offer {}", algo.name()))],
+                &[(
+                    libc::EINVAL,
+                    &format!("the driver does not offer {}", algo.name()),
+                )],
             )
         })?;
         done.push(format!("comp_algorithm {}", algo.name()));
@@ -192,27 +198,35 @@ pub fn set_up(roots: &Roots, device: &Device, spec: &Spec) -> Result<Vec<String>
                     e,
                     &[(
                         libc::EINVAL,
-                        &format!("the driver refused level {level} for {}", spec.algorithm().name()),
+                        &format!(
+                            "the driver refused level {level} for {}",
+                            spec.algorithm().name()
+                        ),
                     )],
                 )
             })?;
         done.push(format!("algorithm_params level={level}"));
     }
 
-    device.write("disksize", &spec.size.to_string()).map_err(|e| {
-        refusal(
-            name,
-            e,
-            &[
-                (
-                    libc::EINVAL,
-                    "the driver refused the size: a non-zero multiple of 4096 up to 1 TiB",
-                ),
-                (libc::ENOMEM, "no memory for the device's tables"),
-                (libc::EBUSY, "the device was set up meanwhile by someone else"),
-            ],
-        )
-    })?;
+    device
+        .write("disksize", &spec.size.to_string())
+        .map_err(|e| {
+            refusal(
+                name,
+                e,
+                &[
+                    (
+                        libc::EINVAL,
+                        "the driver refused the size: a non-zero multiple of 4096 up to 1 TiB",
+                    ),
+                    (libc::ENOMEM, "no memory for the device's tables"),
+                    (
+                        libc::EBUSY,
+                        "the device was set up meanwhile by someone else",
+                    ),
+                ],
+            )
+        })?;
     undo.sized = true;
     done.push(format!("disksize {}", human(spec.size)));
 
@@ -225,8 +239,8 @@ pub fn set_up(roots: &Roots, device: &Device, spec: &Spec) -> Result<Vec<String>
 
     state::save(roots, name, &remembered)?;
     if let Some(swap) = spec.swap {
-        let swapped = swaps::mkswap(&device.node)
-            .and_then(|()| swaps::swapon(&device.node, swap.priority));
+        let swapped =
+            swaps::mkswap(&device.node).and_then(|()| swaps::swapon(&device.node, swap.priority));
         if let Err(e) = swapped {
             // The undo resets the device: forget it too.
             state::forget(roots, name).ok();

@@ -83,7 +83,9 @@ pub fn compare(
         (now, wanted) => drift.fixed.push(format!(
             "backing device is {}, the configuration says {}",
             now.as_deref().unwrap_or("none"),
-            wanted.as_ref().map_or("none".into(), |w| w.display().to_string())
+            wanted
+                .as_ref()
+                .map_or("none".into(), |w| w.display().to_string())
         )),
     }
     // The driver rounds the limit up to whole pages.

@@ -28,7 +28,10 @@ pub fn ensure_loaded(roots: &Roots, module: Option<&Path>, devices: u32) -> Resu
         }
         return Ok(false);
     }
-    let params = [format!("num_devices={}", devices.max(1)), "disksize=".to_owned()];
+    let params = [
+        format!("num_devices={}", devices.max(1)),
+        "disksize=".to_owned(),
+    ];
     match module {
         Some(path) => {
             let mut args = vec![path.to_string_lossy().into_owned()];

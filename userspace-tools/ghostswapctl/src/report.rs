@@ -50,7 +50,11 @@ pub fn describe(device: &Device, snap: &Snapshot, ctx: &Context<'_>) -> String {
     let mut out = String::new();
     let name = device.dev_name();
     if !snap.is_set_up() {
-        let _ = writeln!(out, "{name}: not set up (`ghostswapctl setup {}` sets it up)", device.name);
+        let _ = writeln!(
+            out,
+            "{name}: not set up (`ghostswapctl setup {}` sets it up)",
+            device.name
+        );
         return out;
     }
     let mm = &snap.mm;
@@ -67,7 +71,11 @@ pub fn describe(device: &Device, snap: &Snapshot, ctx: &Context<'_>) -> String {
         ),
         None => "not swapped on".to_owned(),
     };
-    let _ = writeln!(out, "{name}: {} device, {algo}, {swap}", human(snap.disksize));
+    let _ = writeln!(
+        out,
+        "{name}: {} device, {algo}, {swap}",
+        human(snap.disksize)
+    );
 
     let pages = mm.orig_data_size / 4096;
     let _ = writeln!(

@@ -86,7 +86,11 @@ impl Parser<'_> {
     }
 
     fn skip_space(&mut self) {
-        while self.bytes.get(self.pos).is_some_and(u8::is_ascii_whitespace) {
+        while self
+            .bytes
+            .get(self.pos)
+            .is_some_and(u8::is_ascii_whitespace)
+        {
             self.pos += 1;
         }
     }
@@ -174,7 +178,11 @@ impl Parser<'_> {
 
     fn word(&mut self) -> Result<f64, ExprError> {
         let start = self.pos;
-        while self.bytes.get(self.pos).is_some_and(u8::is_ascii_alphabetic) {
+        while self
+            .bytes
+            .get(self.pos)
+            .is_some_and(u8::is_ascii_alphabetic)
+        {
             self.pos += 1;
         }
         let word = &self.text[start..self.pos];

@@ -105,9 +105,7 @@ impl Spec {
                 );
             }
             if path.as_os_str().len() > BACKING_PATH_CAPACITY {
-                bail!(
-                    "the backing path is longer than the driver's {BACKING_PATH_CAPACITY} bytes"
-                );
+                bail!("the backing path is longer than the driver's {BACKING_PATH_CAPACITY} bytes");
             }
         }
         Ok(())

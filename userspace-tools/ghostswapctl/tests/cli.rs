@@ -61,7 +61,14 @@ fn list_json_is_sysfs_in_bytes() {
 #[test]
 fn list_raw_bytes_and_chosen_columns() {
     let tree = Tree::new("swapping");
-    let out = tree.ok(&["list", "--raw", "--bytes", "-o", "name,data,total,same-pages", "-n"]);
+    let out = tree.ok(&[
+        "list",
+        "--raw",
+        "--bytes",
+        "-o",
+        "name,data,total,same-pages",
+        "-n",
+    ]);
     let s = "swapping";
     assert_eq!(
         out,
@@ -73,7 +80,10 @@ fn list_raw_bytes_and_chosen_columns() {
         )
     );
     let err = tree.refused(&["list", "-o", "name,ratio"]);
-    assert!(err.contains("unknown column `ratio`; the columns are NAME, DISKSIZE"), "{err}");
+    assert!(
+        err.contains("unknown column `ratio`; the columns are NAME, DISKSIZE"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -82,17 +92,38 @@ fn status_in_words() {
     let out = tree.ok(&["status", "ghostswap0"]);
     let s = "swapping";
     let stored = field(s, "mm_stat", 0) / 4096;
-    assert!(out.starts_with("/dev/ghostswap0: 256M device, zstd, swap priority 100"), "{out}");
-    assert!(out.contains(&format!("  stored          {stored} pages")), "{out}");
+    assert!(
+        out.starts_with("/dev/ghostswap0: 256M device, zstd, swap priority 100"),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!("  stored          {stored} pages")),
+        "{out}"
+    );
     let on_backing = field(s, "writeback_stat", 0);
-    assert!(out.contains(&format!("({on_backing} pages are on the backing device)")), "{out}");
+    assert!(
+        out.contains(&format!("({on_backing} pages are on the backing device)")),
+        "{out}"
+    );
     assert!(out.contains("of a 8 MiB limit"), "{out}");
     assert!(out.contains("backing device  /dev/loop0 (over /"), "{out}");
-    assert!(out.contains(&format!("{} blocks read back from it", field(s, "bd_stat", 1))), "{out}");
-    assert!(!out.contains("checksums"), "no checksum counter in this driver: {out}");
+    assert!(
+        out.contains(&format!(
+            "{} blocks read back from it",
+            field(s, "bd_stat", 1)
+        )),
+        "{out}"
+    );
+    assert!(
+        !out.contains("checksums"),
+        "no checksum counter in this driver: {out}"
+    );
 
     let json: Value = serde_json::from_str(&tree.ok(&["status", "0", "--json"])).expect("JSON");
-    assert_eq!(json["sysfs"]["mm"]["orig_data_size"], field(s, "mm_stat", 0));
+    assert_eq!(
+        json["sysfs"]["mm"]["orig_data_size"],
+        field(s, "mm_stat", 0)
+    );
     assert_eq!(json["swap"]["priority"], 100);
 
     let unset = Tree::new("unconfigured").ok(&["status", "/dev/ghostswap0"]);
@@ -163,7 +194,10 @@ fn refusals_explain_themselves_and_write_nothing() {
     ];
     for (args, want) in cases {
         let err = tree.refused(args);
-        assert!(err.contains(want), "ghostswapctl {args:?}:\n{err}\nwanted: {want}");
+        assert!(
+            err.contains(want),
+            "ghostswapctl {args:?}:\n{err}\nwanted: {want}"
+        );
         assert!(err.starts_with("ghostswapctl: "), "{err}");
     }
     assert_eq!(tree.device_files(), before, "a refusal wrote to the device");
@@ -173,7 +207,10 @@ fn refusals_explain_themselves_and_write_nothing() {
 fn refusals_of_a_device_not_set_up() {
     let tree = Tree::new("unconfigured");
     let err = tree.refused(&["writeback", "ghostswap0", "all"]);
-    assert!(err.contains("ghostswap0 is not set up; nothing to write back"), "{err}");
+    assert!(
+        err.contains("ghostswap0 is not set up; nothing to write back"),
+        "{err}"
+    );
     let out = tree.ok(&["reset", "ghostswap0"]);
     assert_eq!(out, "ghostswap0 is not set up: nothing to reset\n");
     // --priority only means something with --swapon (clap says so).
@@ -182,7 +219,9 @@ fn refusals_of_a_device_not_set_up() {
     tree.unload();
     let err = tree.refused(&["status", "ghostswap0"]);
     assert!(
-        err.contains("ghostswap0: the ghostswap module is not loaded; `ghostswapctl setup` loads it"),
+        err.contains(
+            "ghostswap0: the ghostswap module is not loaded; `ghostswapctl setup` loads it"
+        ),
         "{err}"
     );
 }
@@ -191,7 +230,10 @@ fn refusals_of_a_device_not_set_up() {
 fn a_process_that_does_not_exist() {
     let tree = Tree::new("unconfigured");
     let err = tree.refused(&["estimate", "--pid", "4194305"]);
-    assert!(err.contains("reading /proc/4194305/maps (does process 4194305 exist?)"), "{err}");
+    assert!(
+        err.contains("reading /proc/4194305/maps (does process 4194305 exist?)"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -213,13 +255,20 @@ fn status_watch_repeats_with_rates() {
     child.kill().expect("kill");
     let out = child.wait_with_output().expect("output");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.matches("/dev/ghostswap0: 256M device").count() >= 2, "{text}");
     assert!(
-        text.contains("  rates           0 stores/s, 0 loads/s, 0 pages written back/s, 0 backing reads/s"),
+        text.matches("/dev/ghostswap0: 256M device").count() >= 2,
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  rates           0 stores/s, 0 loads/s, 0 pages written back/s, 0 backing reads/s"
+        ),
         "{text}"
     );
     assert!(!text.contains('\x1b'), "no screen clearing into a pipe");
-    assert!(tree.refused(&["status", "0", "--watch", "0"]).contains("at least 0.1"));
+    assert!(tree
+        .refused(&["status", "0", "--watch", "0"])
+        .contains("at least 0.1"));
 }
 
 #[test]
@@ -246,7 +295,10 @@ fn status_shows_the_writeback_settings() {
     std::fs::write(dir.join("writeback_limit"), "25\n").expect("write");
     std::fs::write(dir.join("pool_high_wmark"), "x\n").expect("write");
     let err = tree.refused(&["status", "ghostswap0"]);
-    assert!(err.contains("pool_high_wmark is \"x\", not a number"), "{err}");
+    assert!(
+        err.contains("pool_high_wmark is \"x\", not a number"),
+        "{err}"
+    );
     std::fs::write(dir.join("pool_high_wmark"), "95\n").expect("write");
     let out = tree.ok(&["status", "ghostswap0"]);
     assert!(out.contains("from 95% of the limit down to 80%"), "{out}");

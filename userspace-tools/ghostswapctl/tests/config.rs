@@ -43,7 +43,12 @@ fn two_devices_with_every_key() {
         d0.backing,
         Some(PathBuf::from("/var/lib/ghostswap/backing.img"))
     );
-    assert_eq!(d0.swap, Some(Swap { priority: Some(100) }));
+    assert_eq!(
+        d0.swap,
+        Some(Swap {
+            priority: Some(100)
+        })
+    );
     assert_eq!(d1.size, 2 * GIB);
     assert_eq!(d1.algorithm, Some(Algorithm::Zstd));
     assert_eq!(d1.level, Some(9));
@@ -80,7 +85,10 @@ fn expressions_that_are_not_sizes() {
         syntax("mem / 2").1,
         "unknown word `mem` (only `ram`, `min` and `max`)"
     );
-    assert_eq!(syntax("min(ram 1G)").1, "expected `,` between the two sizes");
+    assert_eq!(
+        syntax("min(ram 1G)").1,
+        "expected `,` between the two sizes"
+    );
     assert!(matches!(
         eval("ram / 0", GIB),
         Err(ExprError::NotFinite { .. })
@@ -114,7 +122,10 @@ fn bad_files_say_where_and_why() {
         "[ghostswap0]: the size (5000 bytes) must be a multiple of 4096 bytes (the driver refuses others instead of rounding)"
     );
     assert_eq!(
-        error("[ghostswap0]\nsize = \"1G\"\nswap = false\nswap-priority = 5\n", GIB),
+        error(
+            "[ghostswap0]\nsize = \"1G\"\nswap = false\nswap-priority = 5\n",
+            GIB
+        ),
         "[ghostswap0]: swap-priority is set but swap = false"
     );
     assert_eq!(

@@ -8,8 +8,8 @@ use common::{field, text, STATES};
 use ghostswapctl::paths::Roots;
 use ghostswapctl::swaps;
 use ghostswapctl::sysfs::stat::{
-    parse_backing_dev, BdStat, CompAlgorithm, DebugStat, FrontswapStat, IoStat, MmStat,
-    StatError, WritebackStat,
+    parse_backing_dev, BdStat, CompAlgorithm, DebugStat, FrontswapStat, IoStat, MmStat, StatError,
+    WritebackStat,
 };
 use ghostswapctl::sysfs::{Device, Snapshot};
 
@@ -29,7 +29,11 @@ fn mm_stat_fields_in_zrams_order() {
             mm.huge_pages_since,
         ];
         for (i, value) in got.into_iter().enumerate() {
-            assert_eq!(value, field(state, "mm_stat", i), "{state} mm_stat field {i}");
+            assert_eq!(
+                value,
+                field(state, "mm_stat", i),
+                "{state} mm_stat field {i}"
+            );
         }
     }
 }
@@ -39,7 +43,12 @@ fn the_other_stat_files() {
     for state in STATES {
         let io = IoStat::parse(&text(state, "io_stat")).expect("io_stat");
         assert_eq!(
-            [io.failed_reads, io.failed_writes, io.invalid_io, io.notify_free],
+            [
+                io.failed_reads,
+                io.failed_writes,
+                io.invalid_io,
+                io.notify_free
+            ],
             [0, 1, 2, 3].map(|i| field(state, "io_stat", i))
         );
         let bd = BdStat::parse(&text(state, "bd_stat")).expect("bd_stat");
@@ -49,7 +58,14 @@ fn the_other_stat_files() {
         );
         let fs = FrontswapStat::parse(&text(state, "frontswap_stat")).expect("frontswap_stat");
         assert_eq!(
-            [fs.stores, fs.failed_stores, fs.loads, fs.invalidates, fs.same_filled, fs.huge],
+            [
+                fs.stores,
+                fs.failed_stores,
+                fs.loads,
+                fs.invalidates,
+                fs.same_filled,
+                fs.huge
+            ],
             [0, 1, 2, 3, 4, 5].map(|i| field(state, "frontswap_stat", i))
         );
         let wb = WritebackStat::parse(&text(state, "writeback_stat")).expect("writeback_stat");
@@ -93,7 +109,10 @@ fn files_that_show_the_same_thing_agree() {
             Some(snap.mm.compr_data_size),
             "{state}: compressed bytes are the objects' and the huge pages'"
         );
-        assert_eq!(snap.disksize, text(state, "disksize").trim().parse::<u64>().expect("n"));
+        assert_eq!(
+            snap.disksize,
+            text(state, "disksize").trim().parse::<u64>().expect("n")
+        );
     }
 }
 

@@ -22,8 +22,16 @@ fn settings_are_written_in_the_drivers_order() {
     let tree = Tree::new("unconfigured");
     tree.add_write_only();
     let out = tree.run(&[
-        "setup", "ghostswap0", "--size", "64M", "--algorithm", "zstd", "--level", "7",
-        "--mem-limit", "8M",
+        "setup",
+        "ghostswap0",
+        "--size",
+        "64M",
+        "--algorithm",
+        "zstd",
+        "--level",
+        "7",
+        "--mem-limit",
+        "8M",
     ]);
     assert!(out.status.success(), "{:?}", stderr_lines(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "/dev/ghostswap0\n");
@@ -40,7 +48,11 @@ fn settings_are_written_in_the_drivers_order() {
     assert_eq!(tree.attr("algorithm_params"), "level=7");
     assert_eq!(tree.attr("disksize"), "67108864");
     assert_eq!(tree.attr("mem_limit"), "8388608");
-    assert_eq!(tree.attr("backing_dev"), "none\n", "no backing device asked for");
+    assert_eq!(
+        tree.attr("backing_dev"),
+        "none\n",
+        "no backing device asked for"
+    );
     assert_eq!(tree.attr("reset"), "");
     let state = fs::read_to_string(tree.path().join("run/ghostswap0.json")).expect("remembered");
     let state: serde_json::Value = serde_json::from_str(&state).expect("JSON");
@@ -87,12 +99,28 @@ fn a_failure_before_the_size_detaches_the_backing_device() {
     let backing = node.to_string_lossy().into_owned();
     fs::remove_file(tree.path().join("sys/block/ghostswap0/algorithm_params")).expect("rm");
     let err = tree.refused(&[
-        "setup", "ghostswap0", "--size", "64M", "--backing", &backing, "--algorithm", "zstd",
-        "--level", "5",
+        "setup",
+        "ghostswap0",
+        "--size",
+        "64M",
+        "--backing",
+        &backing,
+        "--algorithm",
+        "zstd",
+        "--level",
+        "5",
     ]);
     assert!(err.contains("writing \"level=5\""), "{err}");
-    assert_eq!(tree.attr("comp_algorithm"), "zstd", "written before the level");
-    assert_eq!(tree.attr("backing_dev"), "none", "the undo detaches the backing device");
+    assert_eq!(
+        tree.attr("comp_algorithm"),
+        "zstd",
+        "written before the level"
+    );
+    assert_eq!(
+        tree.attr("backing_dev"),
+        "none",
+        "the undo detaches the backing device"
+    );
     assert_eq!(tree.attr("disksize"), "0\n", "the size was never written");
     assert_eq!(tree.attr("reset"), "", "nothing to reset before the size");
 }
@@ -121,12 +149,26 @@ fn backing_paths_that_cannot_back_a_device() {
     let empty = tree.path().join("empty.img");
     fs::write(&empty, "").expect("an empty file");
     let err = tree.refused(&[
-        "setup", "ghostswap0", "--size", "64M", "--backing", &empty.to_string_lossy(),
+        "setup",
+        "ghostswap0",
+        "--size",
+        "64M",
+        "--backing",
+        &empty.to_string_lossy(),
     ]);
     assert!(err.contains("is 0 bytes long; give it room first"), "{err}");
     let err = tree.refused(&[
-        "setup", "ghostswap0", "--size", "64M", "--swapon", "--priority", "40000",
+        "setup",
+        "ghostswap0",
+        "--size",
+        "64M",
+        "--swapon",
+        "--priority",
+        "40000",
     ]);
-    assert!(err.contains("a swap priority is 0 to 32767, not 40000"), "{err}");
+    assert!(
+        err.contains("a swap priority is 0 to 32767, not 40000"),
+        "{err}"
+    );
     assert_eq!(tree.device_files(), before, "a refusal wrote to the device");
 }

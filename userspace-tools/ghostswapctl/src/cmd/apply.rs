@@ -37,7 +37,9 @@ pub fn run(roots: &Roots, module_file: Option<&Path>, args: &ApplyArgs) -> Resul
             return Ok(lines);
         }
     } else if module::ensure_loaded(roots, module_file, needed)? {
-        lines.push(format!("loaded the ghostswap module (num_devices={needed})"));
+        lines.push(format!(
+            "loaded the ghostswap module (num_devices={needed})"
+        ));
     }
     let mut failed = 0;
     for (index, spec) in &config.devices {
@@ -54,7 +56,10 @@ pub fn run(roots: &Roots, module_file: Option<&Path>, args: &ApplyArgs) -> Resul
         for line in &lines {
             println!("{line}");
         }
-        bail!("{failed} of {} devices could not be applied", config.devices.len());
+        bail!(
+            "{failed} of {} devices could not be applied",
+            config.devices.len()
+        );
     }
     Ok(lines)
 }
@@ -87,7 +92,11 @@ fn one(roots: &Roots, device: &Device, spec: &Spec, args: &ApplyArgs) -> Result<
                 drift.fixed.join("; ")
             );
         }
-        let mut done: Vec<String> = drift.fixed.iter().map(|d| format!("differs: {d}")).collect();
+        let mut done: Vec<String> = drift
+            .fixed
+            .iter()
+            .map(|d| format!("differs: {d}"))
+            .collect();
         if args.dry_run {
             done.push("would reset and set up again".to_owned());
             return Ok(done);
@@ -100,7 +109,13 @@ fn one(roots: &Roots, device: &Device, spec: &Spec, args: &ApplyArgs) -> Result<
 }
 
 /// Applies the changes that need no reset.
-fn live(device: &Device, snap: &Snapshot, drift: &Drift, spec: &Spec, dry_run: bool) -> Result<Vec<String>> {
+fn live(
+    device: &Device,
+    snap: &Snapshot,
+    drift: &Drift,
+    spec: &Spec,
+    dry_run: bool,
+) -> Result<Vec<String>> {
     let mut done = Vec::new();
     let verb = if dry_run { "would set" } else { "set" };
     if let Some(limit) = drift.mem_limit {
@@ -124,7 +139,9 @@ fn live(device: &Device, snap: &Snapshot, drift: &Drift, spec: &Spec, dry_run: b
         done.push(format!(
             "{} swapon{}",
             if dry_run { "would" } else { "did" },
-            priority.map(|p| format!(" priority {p}")).unwrap_or_default()
+            priority
+                .map(|p| format!(" priority {p}"))
+                .unwrap_or_default()
         ));
     }
     Ok(done)

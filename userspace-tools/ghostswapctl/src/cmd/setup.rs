@@ -17,7 +17,11 @@ use crate::sysfs::{Device, Snapshot};
 pub fn spec_of(args: &SetupArgs) -> Result<Spec> {
     Ok(Spec {
         size: size::parse(&args.size)?,
-        algorithm: args.algorithm.as_deref().map(spec::parse_algorithm).transpose()?,
+        algorithm: args
+            .algorithm
+            .as_deref()
+            .map(spec::parse_algorithm)
+            .transpose()?,
         level: args.level,
         mem_limit: args.mem_limit.as_deref().map(size::parse).transpose()?,
         backing: args.backing.clone(),
@@ -34,7 +38,11 @@ fn wanted_index(arg: &str) -> Option<u32> {
 }
 
 /// Runs `setup`; returns the device set up and what was done.
-pub fn run(roots: &Roots, module_file: Option<&Path>, args: &SetupArgs) -> Result<(Device, Vec<String>)> {
+pub fn run(
+    roots: &Roots,
+    module_file: Option<&Path>,
+    args: &SetupArgs,
+) -> Result<(Device, Vec<String>)> {
     let spec = spec_of(args)?;
     spec.check()?;
     let needed = args

@@ -57,7 +57,9 @@ pub struct GhostModel {
 }
 
 fn new_store() -> Result<ModelStore> {
-    let frames = (0..BATCH_PAGES + 16).map(|_| FrameEntry::default()).collect();
+    let frames = (0..BATCH_PAGES + 16)
+        .map(|_| FrameEntry::default())
+        .collect();
     Store::new(vec![State::Empty; BATCH_PAGES], frames)
         .ok_or_else(|| anyhow!("the core refused a store of {BATCH_PAGES} slots"))
 }
@@ -111,7 +113,11 @@ impl GhostModel {
                         Incoming::Huge(_) => PAGE_SIZE,
                         _ => MAX_FRAME_SIZE,
                     };
-                    if self.store.add_frame(vec![0; len].into_boxed_slice()).is_err() {
+                    if self
+                        .store
+                        .add_frame(vec![0; len].into_boxed_slice())
+                        .is_err()
+                    {
                         bail!("the core's pool refused a frame of {len} bytes");
                     }
                 }
@@ -151,7 +157,9 @@ mod tests {
     fn huge_and_same_filled_pages() {
         let mut model = GhostModel::new().expect("a store");
         let page = [3u8; PAGE_SIZE];
-        model.compressed(&page, Some(&[9u8; 3500]), 3).expect("stored");
+        model
+            .compressed(&page, Some(&[9u8; 3500]), 3)
+            .expect("stored");
         model.compressed(&page, None, 1).expect("stored");
         model.same_filled(0x0101, 5).expect("stored");
         let f = model.figures();

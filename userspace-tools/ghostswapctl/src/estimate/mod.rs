@@ -127,9 +127,10 @@ pub fn estimate(roots: &Roots, args: &EstimateArgs) -> Result<Estimate> {
             EstimateAlgorithm::Zstd => "zstd".to_owned(),
         },
         level: match args.algorithm {
-            EstimateAlgorithm::Zstd => {
-                Some(args.level.unwrap_or(ghostswap_core::attrs::ZSTD_DEFAULT_LEVEL))
-            }
+            EstimateAlgorithm::Zstd => Some(
+                args.level
+                    .unwrap_or(ghostswap_core::attrs::ZSTD_DEFAULT_LEVEL),
+            ),
             EstimateAlgorithm::Lz4 => None,
         },
         sample: args.sample,

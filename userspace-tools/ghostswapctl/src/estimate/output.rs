@@ -70,12 +70,22 @@ pub fn text(e: &Estimate) -> String {
     let _ = writeln!(
         out,
         "{}; through ghostswap_core's store, 32 KiB frames",
-        memory("ghostswap", g.mem_used_total, g.orig_data_size, g.huge_pages)
+        memory(
+            "ghostswap",
+            g.mem_used_total,
+            g.orig_data_size,
+            g.huge_pages
+        )
     );
     let _ = writeln!(
         out,
         "{}",
-        memory("zram (zsmalloc)", z.mem_used_total, z.orig_data_size, z.huge_pages)
+        memory(
+            "zram (zsmalloc)",
+            z.mem_used_total,
+            z.orig_data_size,
+            z.huge_pages
+        )
     );
     let diff = i128::from(z.mem_used_total) - i128::from(g.mem_used_total);
     if z.mem_used_total > 0 {

@@ -99,9 +99,7 @@ pub fn find_pages(proc_root: &Path, pid: u32, seen: &mut HashSet<u64>) -> Result
                 Ok(read) => read / 8,
                 // A mapping that went away meanwhile.
                 Err(e) if e.kind() == io::ErrorKind::InvalidInput => 0,
-                Err(e) => {
-                    return Err(e).with_context(|| format!("reading /proc/{pid}/pagemap"))
-                }
+                Err(e) => return Err(e).with_context(|| format!("reading /proc/{pid}/pagemap")),
             };
             if read == 0 {
                 break;
@@ -152,7 +150,8 @@ impl Memory {
     /// Opens the memory of `pid`.
     pub fn open(proc_root: &Path, pid: u32) -> Result<Self> {
         let path = proc_root.join(pid.to_string()).join("mem");
-        let file = File::open(&path).with_context(|| format!("opening /proc/{pid}/mem (estimate needs root)"))?;
+        let file = File::open(&path)
+            .with_context(|| format!("opening /proc/{pid}/mem (estimate needs root)"))?;
         Ok(Self { file })
     }
 
@@ -166,9 +165,15 @@ impl Memory {
 /// The processes of `/proc`, but `skip` and kernel threads (which have no memory map).
 pub fn all_pids(proc_root: &Path, skip: u32) -> Result<Vec<u32>> {
     let mut pids = Vec::new();
-    for entry in fs::read_dir(proc_root).with_context(|| format!("listing {}", proc_root.display()))? {
+    for entry in
+        fs::read_dir(proc_root).with_context(|| format!("listing {}", proc_root.display()))?
+    {
         let entry = entry.with_context(|| format!("listing {}", proc_root.display()))?;
-        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
             continue;
         };
         if pid == skip {
@@ -222,8 +227,14 @@ ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsysca
         assert_eq!(
             runs,
             vec![
-                Run { addr: 12 * PAGE, pages: 3 },
-                Run { addr: 16 * PAGE, pages: 1 }
+                Run {
+                    addr: 12 * PAGE,
+                    pages: 3
+                },
+                Run {
+                    addr: 16 * PAGE,
+                    pages: 1
+                }
             ]
         );
     }

@@ -151,7 +151,8 @@ mod tests {
         let codec = Codec::new(EstimateAlgorithm::Lz4, None).expect("codec");
         let mut t = Tally::new(codec, 1).expect("tally");
         t.page(&[0; 4096]).expect("zero");
-        t.page(&page(|i| [1, 0, 0, 0, 0, 0, 0, 0][i % 8])).expect("same");
+        t.page(&page(|i| [1, 0, 0, 0, 0, 0, 0, 0][i % 8]))
+            .expect("same");
         t.page(&page(|i| b"ghost swap "[i % 11])).expect("text");
         t.page(&noise(5)).expect("noise");
         t.unreadable(2);
@@ -209,7 +210,10 @@ mod tests {
             );
             // Each kind is seen about as often as it occurs: the noise, which is
             // huge, stands for its thousand pages.
-            assert!(g.huge_pages.abs_diff(1000) * 3 < 1000, "one in {sample}: {g:?}");
+            assert!(
+                g.huge_pages.abs_diff(1000) * 3 < 1000,
+                "one in {sample}: {g:?}"
+            );
             for (what, full, part) in [
                 ("ghostswap", ghost.mem_used_total, g.mem_used_total),
                 ("zram", zram.mem_used_total, z.mem_used_total),

@@ -172,7 +172,11 @@ impl ZramModel {
     pub fn compressed(&mut self, len: Option<usize>, count: u64) {
         // CAST: compressed pages are a few KiB.
         let len = len.map_or(PAGE, |l| l.min(PAGE as usize) as u32);
-        let len = if len >= self.pool.huge_class_size { PAGE } else { len };
+        let len = if len >= self.pool.huge_class_size {
+            PAGE
+        } else {
+            len
+        };
         if len == PAGE {
             self.figures.huge_pages += count;
         }

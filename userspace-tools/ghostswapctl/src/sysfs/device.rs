@@ -70,7 +70,9 @@ impl Device {
     /// The device named by `arg` (`ghostswap0`, `/dev/ghostswap0` or `0`), which must exist.
     pub fn find(roots: &Roots, arg: &str) -> Result<Self> {
         let Some(index) = parse_index(arg) else {
-            bail!("`{arg}` is not a ghostswap device: name one as ghostswapN, /dev/ghostswapN or N");
+            bail!(
+                "`{arg}` is not a ghostswap device: name one as ghostswapN, /dev/ghostswapN or N"
+            );
         };
         let device = Self::new(roots, index);
         if device.sys.is_dir() {
@@ -161,7 +163,10 @@ impl Device {
 fn write_once(path: &Path, value: &str) -> io::Result<()> {
     use std::io::Write;
     // As `echo VALUE > FILE`: sysfs ignores the truncation, a plain file (tests) needs it.
-    let mut file = fs::OpenOptions::new().write(true).truncate(true).open(path)?;
+    let mut file = fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(path)?;
     let written = file.write(value.as_bytes())?;
     if written != value.len() {
         return Err(io::Error::new(

@@ -70,7 +70,13 @@ impl Tree {
     /// lack them) as empty files, for setup and reset to write to.
     pub fn add_write_only(&self) {
         let dir = self.path().join("sys/block/ghostswap0");
-        for f in ["reset", "algorithm_params", "mem_limit", "writeback", "idle"] {
+        for f in [
+            "reset",
+            "algorithm_params",
+            "mem_limit",
+            "writeback",
+            "idle",
+        ] {
             fs::write(dir.join(f), "").expect("a write-only file");
         }
     }
