@@ -23,6 +23,8 @@ pub mod list;
 pub mod migrate;
 #[path = "core/src/pool/mod.rs"]
 pub mod pool;
+#[path = "core/src/refusal.rs"]
+pub mod refusal;
 #[path = "core/src/slots.rs"]
 pub mod slots;
 #[path = "core/src/stats.rs"]

@@ -26,6 +26,7 @@ pub mod geometry;
 pub mod list;
 pub mod migrate;
 pub mod pool;
+pub mod refusal;
 pub mod slots;
 pub mod stats;
 pub mod store;

@@ -1,5 +1,5 @@
 //! Edge cases of the store's writeback: errors of `begin_writeback`, loads of migrated
-//! slots, the frames `next_writeback` picks in each mode (and its walk in bounded steps,
+//! slots, the frames `next_writeback_after` picks in each mode (and its walk in bounded steps,
 //! checked to pick the same frames everywhere), idle marking by age (at once and in
 //! steps), the watermark, direct stores over slots in each state, failed or with a bad
 //! destination, compaction in steps, and a backing device searched in steps.
@@ -58,12 +58,12 @@ fn frame_of(store: &TestStore, index: u64) -> FrameId {
     }
 }
 
-/// Every frame `next_writeback` gives in `mode`, as the module loops; the walk in steps
+/// Every frame `next_writeback_after` gives in `mode`, as the module loops; the walk in steps
 /// of one and of two frames must give the same.
 fn picks(store: &mut TestStore, mode: WritebackMode) -> Vec<FrameId> {
     let mut out = Vec::new();
     let mut after = None;
-    while let Some(id) = store.next_writeback(mode, after) {
+    while let Some(id) = store.next_writeback_after(mode, after) {
         assert!(out.len() < 64, "next_writeback loops");
         out.push(id);
         after = Some(id);
@@ -275,7 +275,7 @@ fn next_writeback_walks_from_the_coldest_frame_by_mode() {
     );
     // A frame `after` that is gone restarts the walk from the coldest frame.
     assert_eq!(
-        store.next_writeback(WritebackMode::All, Some(frames[2])),
+        store.next_writeback_after(WritebackMode::All, Some(frames[2])),
         Some(frames[1])
     );
 }

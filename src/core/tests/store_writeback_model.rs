@@ -88,7 +88,7 @@ enum Op {
     FinishRead(usize),
     /// Begins the writeback of the n-th frame from the cold end of the LRU.
     Begin(usize),
-    /// Begins the writeback of the frame `next_writeback` picks in a mode.
+    /// Begins the writeback of the frame `next_writeback_after` picks in a mode.
     BeginNext(WritebackMode),
     /// Marks every frame idle, advancing the clock by a minute.
     MarkIdle,
@@ -375,7 +375,7 @@ impl Harness {
         used.windows(len).any(|w| w.iter().all(|u| !u))
     }
 
-    /// Begins the writeback of frame `id`; one that `next_writeback` picked (`picked`)
+    /// Begins the writeback of frame `id`; one that `next_writeback_after` picked (`picked`)
     /// must have something to write.
     fn begin(&mut self, id: FrameId, picked: bool) -> Result<(), TestCaseError> {
         let mut copy = vec![0u8; MAX_FRAME_SIZE];
@@ -554,7 +554,7 @@ impl Harness {
                 prop_assert_eq!(self.store.mark_idle(self.clock, None) as usize, frames);
             }
             Op::BeginNext(mode) => {
-                if let Some(id) = self.store.next_writeback(mode, None) {
+                if let Some(id) = self.store.next_writeback_after(mode, None) {
                     self.begin_picked(mode, id)?;
                 }
             }

@@ -121,10 +121,14 @@ use super::table::Table;
 // The paths of `mod` are relative to this directory in the host crate and in the kernel
 // module alike (a file included with `#[path]` is read as a `mod.rs`).
 mod direct; // Direct stores: a refused page written straight to the backing device.
+mod policy; // The watermarks and promote_on_read, and what they decide.
+mod run; // A writeback run's choices: the next frame, its budget, when to stop.
 mod steps; // Work over the whole pool in bounded steps, and writeback's walk.
 mod writeback; // Frame writeback: the backing device, tickets begun and ended.
 
 pub use direct::DirectWrite;
+pub use policy::Promotion;
+pub use run::{RunEnd, RunStep, WritebackPick, WritebackRun};
 pub use steps::{
     NextWriteback, COMPACT_FRAMES_PER_STEP, IDLE_FRAMES_PER_STEP, WRITEBACK_FRAMES_PER_STEP,
 };
@@ -255,6 +259,7 @@ pub struct Store<S, F, T, M = [u64; 0], C = [u16; 0]> {
     classes: ClassCounts,
     bd: BdCounts,
     max_pages: u64,
+    policy: policy::Policy,
 }
 
 /// Returns `true` if a packed frame of `usage` has holes of at least its
@@ -309,6 +314,7 @@ where
             classes: ClassCounts::default(),
             bd: BdCounts::default(),
             max_pages: 0,
+            policy: policy::Policy::default(),
         })
     }
 

@@ -134,7 +134,11 @@ where
     /// slot left, so it is not picked again unless stored into meanwhile. Each call walks
     /// the LRU list up to the frame it picks, all of it if none: under a lock that must be
     /// held briefly, use [`Store::next_writeback_within`].
-    pub fn next_writeback(&self, mode: WritebackMode, after: Option<FrameId>) -> Option<FrameId> {
+    pub fn next_writeback_after(
+        &self,
+        mode: WritebackMode,
+        after: Option<FrameId>,
+    ) -> Option<FrameId> {
         if let WritebackMode::Page(index) = mode {
             if after.is_some() {
                 return None;
