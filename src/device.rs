@@ -1,141 +1,31 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One ghostswap device: its configuration and, once initialized, its backend.
+//! One ghostswap device: its configuration, its backend once initialized, and
+//! the block operations of its disk.
 //!
-//! Lock order (see Documentation/design.rst):
-//!
-//! ```text
-//! disk open_mutex (DiskRef::with_open_lock, reset only)
-//!   -> GhostDevice::config (Mutex; sysfs stores only)
-//!     -> work queue flush (reset only)
-//!     -> Writeback::running (Mutex; writeback runs, manual and automatic)
-//!       -> stream mutex (Streams::with; data path)
-//!         -> Writeback::reserve (Mutex; I/O buffer of last resort)
-//!           -> Backend::store (SpinLock; data path, slot-free notification)
-//! GhostDevice::backend (SpinLock) is only held to clone or swap the Arc.
-//! GhostDevice::pending_backing (Mutex) is taken under config only.
-//! backing_dev opens its target (taking that disk's open_mutex) with no
-//! lock held.
-//! ```
-//!
-//! Nothing sleeps or allocates under `Backend::store`: frames are allocated
-//! after dropping it (the store's NeedFrame protocol). Frames it gives back
-//! are freed on the spot: freeing a page does not sleep. Backing-device I/O
-//! (writeback, reads of migrated pages) runs with no spinlock held, in sysfs
+//! The lock order is written once, in `Documentation/design.rst` ("Lock
+//! order"). In short: nothing sleeps or allocates under `Backend::store`
+//! (frames are allocated after dropping it: the store's NeedFrame
+//! protocol), and backing-device I/O runs with no spinlock held, in sysfs
 //! writes or on the device's work queue, never inside `submit_bio`.
 
-use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{
-    alloc::{flags, Flags},
-    block::mq::{gen_disk::GenDisk, gen_disk::GenDiskBuilder},
+    block::mq::{self, gen_disk::GenDisk, gen_disk::GenDiskBuilder, Bio, Command, Operations},
     block::BlockDevice,
     c_str, new_mutex, new_spinlock,
-    page::MappedPages,
     prelude::*,
-    sync::{Arc, Mutex, SpinLock},
+    sync::{Arc, ArcBorrow, Mutex, SpinLock},
     workqueue::{OwnedQueue, QueueFlags},
 };
 
+use crate::backend::Backend;
+use crate::counters::Counters;
 use crate::gscore::{
     attrs::DeviceConfig,
-    geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
+    geometry::{covered_pages, PAGE_SIZE, SECTORS_PER_PAGE},
 };
-use crate::streams::Streams;
-use crate::tables::{new_backing, new_store, DeviceStore};
-use crate::writeback::Writeback;
-
-/// Allocation flags on the write path: reclaim may run but must not issue
-/// I/O (it could be waiting for this very device), and a failure is an
-/// ordinary refused store, not worth a warning.
-pub(crate) fn store_gfp() -> Flags {
-    flags::GFP_NOIO | flags::__GFP_NOWARN
-}
-
-/// Order of the frames packed objects are stored in: 8 pages, so objects of
-/// any size waste little at the end of a frame (zsmalloc chains up to 8
-/// pages for the same reason). Tried without retries; order 0 is the
-/// fallback.
-const PACKING_ORDER: u32 = 3;
-
-/// A pool frame: pages from the page allocator, permanently mapped.
-pub(crate) struct Frame(MappedPages);
-
-impl Frame {
-    /// A single-page frame, as a huge (incompressible) page needs.
-    pub(crate) fn single(flags: Flags) -> Result<Self> {
-        Ok(Self(MappedPages::alloc(flags, 0)?))
-    }
-
-    /// A frame for packed objects: [`PACKING_ORDER`] if one light attempt
-    /// (no retries, no OOM killer) finds such a block, else a single page.
-    pub(crate) fn packing(flags: Flags) -> Result<Self> {
-        MappedPages::alloc(flags | flags::__GFP_NORETRY, PACKING_ORDER)
-            .or_else(|_| MappedPages::alloc(flags, 0))
-            .map(Self)
-            .map_err(Into::into)
-    }
-}
-
-impl Frame {
-    /// Returns `true` for a frame of one page.
-    pub(crate) fn is_single(&self) -> bool {
-        self.0.order() == 0
-    }
-}
-
-impl AsRef<[u8]> for Frame {
-    fn as_ref(&self) -> &[u8] {
-        self.0.as_ref()
-    }
-}
-
-impl AsMut<[u8]> for Frame {
-    fn as_mut(&mut self) -> &mut [u8] {
-        self.0.as_mut()
-    }
-}
-
-/// What an initialized device stores pages with.
-#[pin_data]
-pub(crate) struct Backend {
-    /// Number of 4 KiB pages; fixed while the device is initialized.
-    pub(crate) pages: u64,
-    #[pin]
-    pub(crate) store: SpinLock<DeviceStore>,
-    pub(crate) streams: Streams,
-    /// Pages stored whole from this compressed size up.
-    pub(crate) huge_threshold: usize,
-    /// The backing device, opened exclusively when `backing_dev` was written.
-    pub(crate) backing: Option<BlockDevice>,
-    #[pin]
-    pub(crate) writeback: Writeback,
-}
-
-/// I/O outcomes that zram reports in `io_stat`.
-#[derive(Default)]
-pub(crate) struct IoCounters {
-    pub(crate) failed_reads: AtomicU64,
-    pub(crate) failed_writes: AtomicU64,
-    pub(crate) invalid_io: AtomicU64,
-    pub(crate) notify_free: AtomicU64,
-}
-
-impl IoCounters {
-    pub(crate) fn count(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-
-    fn clear(&self) {
-        for counter in [
-            &self.failed_reads,
-            &self.failed_writes,
-            &self.invalid_io,
-            &self.notify_free,
-        ] {
-            counter.store(0, Ordering::Relaxed);
-        }
-    }
-}
+use crate::io;
+use crate::tables::{new_backing, new_store};
 
 /// The state of one `/dev/ghostswapN`.
 #[pin_data]
@@ -150,7 +40,7 @@ pub(crate) struct GhostDevice {
     /// Present once the device is initialized.
     #[pin]
     backend: SpinLock<Option<Arc<Backend>>>,
-    pub(crate) io: IoCounters,
+    pub(crate) counters: Arc<Counters>,
     /// Where the device's background work runs: reads of migrated pages,
     /// writes that wait for writeback, automatic writeback. Its work items
     /// hold the backend, never the device, so the queue is dropped (and
@@ -169,7 +59,7 @@ impl GhostDevice {
             config <- new_mutex!(DeviceConfig::new(), "ghostswap:config"),
             pending_backing <- new_mutex!(None, "ghostswap:pending_backing"),
             backend <- new_spinlock!(None, "ghostswap:backend"),
-            io: IoCounters::default(),
+            counters: Arc::new(Counters::default(), GFP_KERNEL)?,
             queue,
         }))
     }
@@ -191,6 +81,7 @@ impl GhostDevice {
         let pages = bytes / PAGE_SIZE as u64;
         let mut store = new_store(pages)?;
         store.set_page_limit(page_limit(config.mem_limit()));
+        store.apply_writeback_settings(config.writeback());
         let mut pending = self.pending_backing.lock();
         if let Some(bdev) = pending.as_ref() {
             // Never refused: the store is new.
@@ -198,21 +89,9 @@ impl GhostDevice {
                 .attach_backing(new_backing(bdev)?)
                 .map_err(|_| EINVAL)?;
         }
-        let streams = Streams::new(config.algorithm(), config.effective_level())?;
-        let writeback = Writeback::new(config.writeback(), pending.is_some())?;
-        let backing = pending.take();
+        let init = Backend::new(pages, store, config, &mut pending, self.counters.clone())?;
         drop(pending);
-        let backend = Arc::pin_init(
-            pin_init!(Backend {
-                pages,
-                store <- new_spinlock!(store, "ghostswap:store"),
-                streams,
-                huge_threshold: crate::gscore::classify::DEFAULT_HUGE_THRESHOLD,
-                backing,
-                writeback <- writeback,
-            }),
-            GFP_KERNEL,
-        );
+        let backend = Arc::pin_init(init, GFP_KERNEL);
         // On failure the backing device was closed with the initializer:
         // forget its path too, so `backing_dev` does not show a device that
         // is not open (never refused: the device is not initialized).
@@ -249,7 +128,7 @@ impl GhostDevice {
         // device are freed here, with no lock held.
         drop(backend);
         *self.pending_backing.lock() = None;
-        self.io.clear();
+        self.counters.clear();
     }
 
     /// Applies a new `mem_limit` (bytes, 0 = none) to the pool.
@@ -264,28 +143,67 @@ impl GhostDevice {
     /// Called from swap's slot-free notification, under swap's spinlock: the
     /// memory is freed under our spinlock too, which does not sleep.
     pub(crate) fn free_slot(&self, index: u64) {
-        IoCounters::count(&self.io.notify_free);
+        self.counters.notify_free.inc();
         if let Some(backend) = self.backend() {
             let _ = backend.store.lock().free(index, drop);
         }
     }
 }
 
-impl Backend {
-    /// Releases what the slots in `range` hold, a chunk at a time so the lock
-    /// is never held for long on a large discard.
-    pub(crate) fn free_range(&self, range: core::ops::Range<u64>) -> Result {
-        const CHUNK: u64 = 256;
-        let mut start = range.start;
-        while start < range.end {
-            let end = range.end.min(start.saturating_add(CHUNK));
-            self.store
-                .lock()
-                .free_range(start..end, drop)
-                .map_err(|_| EIO)?;
-            start = end;
+#[vtable]
+impl Operations for GhostDevice {
+    const OWNER: &'static ThisModule = &crate::THIS_MODULE;
+    type QueueData = Arc<GhostDevice>;
+
+    const ATTRIBUTES: &'static [mq::attribute::Attribute] = crate::sysfs::ATTRIBUTES;
+
+    fn submit_bio(device: ArcBorrow<'_, GhostDevice>, bio: &mut Bio<'_>) -> Result {
+        match bio.command() {
+            command @ (Command::Read | Command::Write) => io::submit(&device, bio, command),
+            Command::Discard => device.discard(bio),
+            Command::WriteZeroes => device.write_zeroes(bio),
+            // Everything lives in RAM: there is nothing to make durable.
+            Command::Flush => Ok(()),
+            // Not advertised in the queue limits, so never sent.
+            Command::SecureErase | Command::Other(_) => Err(EIO),
         }
-        Ok(())
+    }
+
+    fn swap_slot_free_notify(device: ArcBorrow<'_, GhostDevice>, offset: u64) {
+        device.free_slot(offset);
+    }
+
+    fn show_attribute(
+        device: ArcBorrow<'_, GhostDevice>,
+        index: usize,
+        buffer: &mut mq::attribute::AttributeBuffer<'_>,
+    ) -> Result {
+        crate::sysfs::show(&device, index, buffer)
+    }
+
+    fn store_attribute(
+        device: ArcBorrow<'_, GhostDevice>,
+        disk: &mq::attribute::DiskRef,
+        index: usize,
+        input: &[u8],
+    ) -> Result {
+        crate::sysfs::store(&device, disk, index, input)
+    }
+}
+
+impl GhostDevice {
+    /// Drops the pages a discard fully covers; partial pages keep their data.
+    fn discard(&self, bio: &mut Bio<'_>) -> Result {
+        let backend = self.backend().ok_or(EIO)?;
+        let pages = covered_pages(bio.sector(), u64::from(bio.bytes()), backend.pages)
+            .map_err(|e| io::invalid_io(self, e))?;
+        backend.free_range(pages)
+    }
+
+    /// Makes a range read back as zeroes, which is what an empty slot returns.
+    fn write_zeroes(&self, bio: &mut Bio<'_>) -> Result {
+        let (backend, pages) = io::data_pages(self, bio.sector(), bio.bytes())?;
+        backend.free_range(pages)
     }
 }
 

@@ -23,12 +23,18 @@
 
 use kernel::{block::mq::gen_disk::GenDisk, new_mutex, prelude::*, sync::Mutex};
 
+mod backend;
+mod backing_io;
+mod counters;
 mod device;
 pub mod gscore;
 mod io;
+mod read;
 mod streams;
 mod sysfs;
 mod tables;
+mod walk;
+mod write;
 mod writeback;
 
 use device::GhostDevice;

@@ -13,7 +13,7 @@ use kernel::{
     compress::{lz4, zstd},
     cpu, new_mutex,
     prelude::*,
-    sync::Mutex,
+    sync::{lock::mutex::MutexBackend, lock::Guard, Mutex},
 };
 
 use crate::gscore::{attrs::Algorithm, geometry::PAGE_SIZE};
@@ -97,6 +97,9 @@ impl Stream {
     }
 }
 
+/// A stream, locked for the length of a bio.
+pub(crate) type StreamGuard<'a> = Guard<'a, Stream, MutexBackend>;
+
 /// The streams of one initialized device; never empty, by construction.
 pub(crate) struct Streams {
     first: Pin<KBox<Mutex<Stream>>>,
@@ -126,23 +129,18 @@ impl Streams {
         })
     }
 
-    /// Runs `f` on the work queue's stream if `worker`, else on the current
-    /// CPU's.
-    pub(crate) fn with_for<R>(&self, worker: bool, f: impl FnOnce(&mut Stream) -> R) -> R {
-        if worker {
-            f(&mut self.worker.lock())
-        } else {
-            self.with(f)
-        }
-    }
-
-    /// Runs `f` on the current CPU's stream.
-    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Stream) -> R) -> R {
+    /// The current CPU's stream, locked.
+    pub(crate) fn current(&self) -> StreamGuard<'_> {
         let index = cpu::current_cpu_hint() as usize;
         let stream = match index.checked_sub(1) {
             Some(other) => self.others.get(other).unwrap_or(&self.first),
             None => &self.first,
         };
-        f(&mut stream.lock())
+        stream.lock()
+    }
+
+    /// The work queue's stream, locked.
+    pub(crate) fn worker(&self) -> StreamGuard<'_> {
+        self.worker.lock()
     }
 }

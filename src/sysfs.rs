@@ -7,7 +7,7 @@
 //! and the rules of what may change when live in `gscore::attrs`; every
 //! rejected write leaves the device unchanged.
 
-use core::{fmt::Write, sync::atomic::Ordering};
+use core::fmt::Write;
 use kernel::{
     block::mq::attribute::{Attribute, AttributeBuffer, DiskRef},
     block::BlockDevice,
@@ -17,7 +17,7 @@ use kernel::{
     task,
 };
 
-use crate::device::{Frame, GhostDevice};
+use crate::device::GhostDevice;
 use crate::gscore::{
     attrs::{self, AttrError, BackingDevRequest, IdleRequest},
     migrate::State,
@@ -25,88 +25,52 @@ use crate::gscore::{
     stats::{write_frontswap_stat, write_mm_stat, Counters, MmStat},
     store::{ClassCounts, Content, COMPACT_FRAMES_PER_STEP, IDLE_FRAMES_PER_STEP},
 };
-use crate::tables;
-use crate::writeback::{self, Counters as WbEvents, Pick, Until};
+use crate::tables::{self, Frame};
+use crate::writeback;
 
-/// The attributes; `ATTRIBUTES[i]` is served by the arms for `Attr::ALL[i]`.
-#[derive(Clone, Copy)]
-enum Attr {
-    Disksize,
-    Initstate,
-    Reset,
-    CompAlgorithm,
-    AlgorithmParams,
-    MemLimit,
-    MemUsedMax,
-    Compact,
-    MmStat,
-    IoStat,
-    DebugStat,
-    FrontswapStat,
-    BackingDev,
-    Writeback,
-    Idle,
-    WritebackLimit,
-    WritebackLimitEnable,
-    PoolHighWmark,
-    PoolLowWmark,
-    PromoteOnRead,
-    BdStat,
-    WritebackStat,
+/// Declares the attributes once: their `Attr` names, in the order of
+/// `ATTRIBUTES` (which `Attr::ALL` follows), with their files' names and
+/// modes.
+macro_rules! attributes {
+    ($($attr:ident: $mode:ident $name:literal,)*) => {
+        #[derive(Clone, Copy)]
+        enum Attr {
+            $($attr,)*
+        }
+
+        impl Attr {
+            /// `ALL[i]` is the attribute of `ATTRIBUTES[i]`.
+            const ALL: &'static [Attr] = &[$(Attr::$attr,)*];
+        }
+
+        pub(crate) const ATTRIBUTES: &[Attribute] = &[$(Attribute::$mode(c_str!($name)),)*];
+    };
 }
 
-impl Attr {
-    const ALL: [Attr; 22] = [
-        Attr::Disksize,
-        Attr::Initstate,
-        Attr::Reset,
-        Attr::CompAlgorithm,
-        Attr::AlgorithmParams,
-        Attr::MemLimit,
-        Attr::MemUsedMax,
-        Attr::Compact,
-        Attr::MmStat,
-        Attr::IoStat,
-        Attr::DebugStat,
-        Attr::FrontswapStat,
-        Attr::BackingDev,
-        Attr::Writeback,
-        Attr::Idle,
-        Attr::WritebackLimit,
-        Attr::WritebackLimitEnable,
-        Attr::PoolHighWmark,
-        Attr::PoolLowWmark,
-        Attr::PromoteOnRead,
-        Attr::BdStat,
-        Attr::WritebackStat,
-    ];
+attributes! {
+    Disksize: read_write "disksize",
+    Initstate: read_only "initstate",
+    Reset: write_only "reset",
+    CompAlgorithm: read_write "comp_algorithm",
+    AlgorithmParams: write_only "algorithm_params",
+    MemLimit: write_only "mem_limit",
+    MemUsedMax: write_only "mem_used_max",
+    Compact: write_only "compact",
+    MmStat: read_only "mm_stat",
+    IoStat: read_only "io_stat",
+    DebugStat: read_only "debug_stat",
+    FrontswapStat: read_only "frontswap_stat",
+    BackingDev: read_write "backing_dev",
+    Writeback: write_only "writeback",
+    Idle: write_only "idle",
+    WritebackLimit: read_write "writeback_limit",
+    WritebackLimitEnable: read_write "writeback_limit_enable",
+    PoolHighWmark: read_write "pool_high_wmark",
+    PoolLowWmark: read_write "pool_low_wmark",
+    PromoteOnRead: read_write "promote_on_read",
+    BdStat: read_only "bd_stat",
+    WritebackStat: read_only "writeback_stat",
 }
-
-/// In the order of [`Attr::ALL`].
-pub(crate) const ATTRIBUTES: &[Attribute] = &[
-    Attribute::read_write(c_str!("disksize")),
-    Attribute::read_only(c_str!("initstate")),
-    Attribute::write_only(c_str!("reset")),
-    Attribute::read_write(c_str!("comp_algorithm")),
-    Attribute::write_only(c_str!("algorithm_params")),
-    Attribute::write_only(c_str!("mem_limit")),
-    Attribute::write_only(c_str!("mem_used_max")),
-    Attribute::write_only(c_str!("compact")),
-    Attribute::read_only(c_str!("mm_stat")),
-    Attribute::read_only(c_str!("io_stat")),
-    Attribute::read_only(c_str!("debug_stat")),
-    Attribute::read_only(c_str!("frontswap_stat")),
-    Attribute::read_write(c_str!("backing_dev")),
-    Attribute::write_only(c_str!("writeback")),
-    Attribute::write_only(c_str!("idle")),
-    Attribute::read_write(c_str!("writeback_limit")),
-    Attribute::read_write(c_str!("writeback_limit_enable")),
-    Attribute::read_write(c_str!("pool_high_wmark")),
-    Attribute::read_write(c_str!("pool_low_wmark")),
-    Attribute::read_write(c_str!("promote_on_read")),
-    Attribute::read_only(c_str!("bd_stat")),
-    Attribute::read_only(c_str!("writeback_stat")),
-];
 
 /// Maps a rejected attribute write to its errno.
 pub(crate) fn attr_error(error: AttrError) -> Error {
@@ -137,26 +101,14 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
             write_mm_stat(&stat, out)
         }
         Attr::IoStat => {
-            let io = &device.io;
-            let get = |c: &core::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
-            // Bios that failed on the work queue count as well.
-            let (deferred_reads, deferred_writes) = device
-                .backend()
-                .map(|backend| {
-                    let events = &backend.writeback.counters;
-                    (
-                        WbEvents::get(&events.failed_reads),
-                        WbEvents::get(&events.failed_writes),
-                    )
-                })
-                .unwrap_or_default();
+            let counters = &device.counters;
             writeln!(
                 out,
                 "{:>8} {:>8} {:>8} {:>8}",
-                get(&io.failed_reads).saturating_add(deferred_reads),
-                get(&io.failed_writes).saturating_add(deferred_writes),
-                get(&io.invalid_io),
-                get(&io.notify_free)
+                counters.failed_reads.get(),
+                counters.failed_writes.get(),
+                counters.invalid_io.get(),
+                counters.notify_free.get()
             )
         }
         Attr::DebugStat => {
@@ -238,15 +190,13 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
             u8::from(device.config.lock().writeback().promote_on_read())
         ),
         Attr::BdStat => {
-            let (used, writes, reads) = device
+            let reads = device.counters.blocks_read.get();
+            let (used, writes) = device
                 .backend()
                 .map(|backend| {
                     let store = backend.store.lock();
                     let used = store.backing_stats().map_or(0, |stats| stats.used_blocks);
-                    let writes = store.bd_counts().writes;
-                    drop(store);
-                    let reads = WbEvents::get(&backend.writeback.counters.blocks_read);
-                    (u64::from(used), writes, reads)
+                    (u64::from(used), store.bd_counts().writes)
                 })
                 .unwrap_or_default();
             writeln!(out, "{used:>8} {reads:>8} {writes:>8}")
@@ -363,10 +313,9 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
                 return Err(EIO);
             }
             backend.store.lock().set_clock(writeback::now_secs());
-            WbEvents::add(&backend.writeback.counters.manual_runs, 1);
+            device.counters.manual_runs.inc();
             // EAGAIN while an automatic run works, as documented.
-            let ran =
-                writeback::try_run(&backend, Pick::from_request(request), budget, Until::Done)?;
+            let ran = writeback::try_run(&backend, request.into(), budget)?;
             config.charge_writeback(ran.blocks);
             // Nothing moved: say why.
             match ran {
@@ -418,7 +367,7 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
             }
             .map_err(attr_error)?;
             if let Some(backend) = device.backend() {
-                backend.writeback.apply(config.writeback());
+                backend.store.lock().apply_writeback_settings(config.writeback());
             }
             Ok(())
         }
@@ -449,21 +398,20 @@ fn write_writeback_stat(device: &GhostDevice, out: &mut AttributeBuffer<'_>) -> 
         let blocks = store.backing_stats();
         drop(store);
         let (used, free) = blocks.map_or((0, 0), |b| (b.used_blocks, b.free_blocks()));
-        let events = &backend.writeback.counters;
-        let get = WbEvents::get;
+        let counters = &device.counters;
         [
             written,
-            get(&events.frames_written),
-            get(&events.bytes_written),
-            get(&events.failed_frames),
-            get(&events.promotions),
+            counters.frames_written.get(),
+            counters.bytes_written.get(),
+            counters.failed_frames.get(),
+            counters.promotions.get(),
             u64::from(used),
             u64::from(free),
             direct,
-            get(&events.auto_runs),
-            get(&events.manual_runs),
-            get(&events.buffer_fallbacks),
-            get(&events.backoff_deferrals),
+            counters.auto_runs.get(),
+            counters.manual_runs.get(),
+            counters.buffer_fallbacks.get(),
+            counters.backoff_deferrals.get(),
         ]
     });
     // Right-aligned in 8 columns, separated by one space, as zram's stats.

@@ -26,11 +26,11 @@ use kernel::{
     alloc::{flags, Flags},
     block::BlockDevice,
     cpu,
+    page::MappedPages,
     prelude::*,
     sync::SpinLock,
 };
 
-use crate::device::Frame;
 use crate::gscore::{
     backing::Backing,
     geometry::SECTORS_PER_PAGE,
@@ -47,12 +47,62 @@ pub(crate) const FRAME_CHUNK: usize = 32;
 /// Slots per chunk of the slot table: 128 slots of 16 bytes, 2 KiB.
 pub(crate) const SLOT_CHUNK: usize = 128;
 
+/// Allocation flags on the write path: reclaim may run but must not issue
+/// I/O (it could be waiting for this very device), and a failure is an
+/// ordinary refused store, not worth a warning.
+pub(crate) fn store_gfp() -> Flags {
+    flags::GFP_NOIO | flags::__GFP_NOWARN
+}
+
+/// Order of the frames packed objects are stored in: the largest frame the
+/// pool takes (`MAX_FRAME_PAGES`), so objects of any size waste little at
+/// the end of a frame (zsmalloc chains up to 8 pages for the same reason).
+/// Tried without retries; order 0 is the fallback.
+pub(crate) const PACKING_ORDER: u32 = MAX_FRAME_PAGES.trailing_zeros();
+const _: () = assert!(1 << PACKING_ORDER == MAX_FRAME_PAGES);
+
+/// A pool frame: pages from the page allocator, permanently mapped.
+pub(crate) struct Frame(MappedPages);
+
+impl Frame {
+    /// A frame for `single_page` (a huge page) or for packed objects:
+    /// [`PACKING_ORDER`] if one light attempt (no retries, no OOM killer)
+    /// finds such a block, else a single page.
+    fn new(single_page: bool) -> Result<Self> {
+        let flags = store_gfp();
+        if single_page {
+            return Ok(Self(MappedPages::alloc(flags, 0)?));
+        }
+        MappedPages::alloc(flags | flags::__GFP_NORETRY, PACKING_ORDER)
+            .or_else(|_| MappedPages::alloc(flags, 0))
+            .map(Self)
+            .map_err(Into::into)
+    }
+
+    /// Returns `true` for a frame of one page.
+    fn is_single(&self) -> bool {
+        self.0.order() == 0
+    }
+}
+
+impl AsRef<[u8]> for Frame {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_ref()
+    }
+}
+
+impl AsMut<[u8]> for Frame {
+    fn as_mut(&mut self) -> &mut [u8] {
+        self.0.as_mut()
+    }
+}
+
 /// One chunk of the slot table: [`SLOT_CHUNK`] slots.
 pub(crate) type SlotChunk = Entries<KVec<State<Content>>>;
 
 /// One slot [`State`] per 4 KiB page of the device, in chunks placed where
 /// stores first need them; slots of chunks not there are empty.
-pub(crate) type Slots = Sparse<Entries<KVVec<Option<SlotChunk>>>, SlotChunk, State<Content>>;
+pub(crate) type SlotTable = Sparse<Entries<KVVec<Option<SlotChunk>>>, SlotChunk, State<Content>>;
 
 /// A vector the core takes as a slice (`AsRef`/`AsMut`): a chunk of a table.
 pub(crate) struct Entries<V>(V);
@@ -123,7 +173,7 @@ pub(crate) type BackingMap = Chunked<Chunks<MapChunk>, MapChunk, u64>;
 pub(crate) type BackingCounts = Chunked<Chunks<CountsChunk>, CountsChunk, u16>;
 
 /// The store of an initialized device.
-pub(crate) type DeviceStore = Store<Slots, Frame, Frames, BackingMap, BackingCounts>;
+pub(crate) type DeviceStore = Store<SlotTable, Frame, Frames, BackingMap, BackingCounts>;
 
 /// A vector of `count` values, allocated once (the pushes do not allocate).
 fn filled<T>(count: usize, value: impl Fn() -> T, gfp: Flags) -> Result<KVVec<T>> {
@@ -157,7 +207,7 @@ pub(crate) fn new_store(pages: u64) -> Result<DeviceStore> {
     let directory = Chunks::new(frames.div_ceil(FRAME_CHUNK))?;
     let frames = Frames::new(directory, FRAME_CHUNK, frames).ok_or(EINVAL)?;
     let places = filled(count.div_ceil(SLOT_CHUNK), || None, GFP_KERNEL)?;
-    let slots = Slots::new(Entries(places), SLOT_CHUNK, count).ok_or(EINVAL)?;
+    let slots = SlotTable::new(Entries(places), SLOT_CHUNK, count).ok_or(EINVAL)?;
     Store::new(slots, frames).ok_or(EINVAL)
 }
 
@@ -165,7 +215,7 @@ pub(crate) fn new_store(pages: u64) -> Result<DeviceStore> {
 /// needs it (allocated with the lock dropped, `GFP_NOIO`). Returns `false`
 /// if no memory was found: the caller refuses the store.
 pub(crate) fn grow_slots(store: &SpinLock<DeviceStore>, index: u64) -> bool {
-    let gfp = crate::device::store_gfp() | flags::__GFP_NORETRY;
+    let gfp = store_gfp() | flags::__GFP_NORETRY;
     let Ok(chunk) = filled_kvec(SLOT_CHUNK, State::default, gfp) else {
         return false;
     };
@@ -185,42 +235,60 @@ pub(crate) fn grow_slots(store: &SpinLock<DeviceStore>, index: u64) -> bool {
 /// Allocates a chunk of empty frame-table entries, or `None` if memory is
 /// short (no retries, no warning: the caller refuses the frame).
 fn frame_chunk() -> Option<FrameChunk> {
-    let gfp = crate::device::store_gfp() | flags::__GFP_NORETRY;
+    let gfp = store_gfp() | flags::__GFP_NORETRY;
     filled_kvec(FRAME_CHUNK, FrameEntry::default, gfp)
         .ok()
         .map(Entries)
 }
 
-/// Hands `frame` to the pool, first growing the frame table by a chunk if
-/// the pool asks for one (allocated with the lock dropped). Gives the frame
-/// back if the pool refuses it (see `Store::add_frame`), or if the table
-/// had to grow and no chunk could be allocated.
+/// What [`give_frame`] did.
+pub(crate) enum FrameGiven {
+    /// The pool took a new frame: store again.
+    Added,
+    /// The pool refused it at `mem_limit`; nothing changed.
+    Refused { single_page: bool },
+    /// No frame could be allocated.
+    NoMemory,
+}
+
+/// Allocates a frame (see [`Frame::new`]) and hands it to the pool, first
+/// growing the frame table by a chunk if the pool asks for one (everything
+/// allocated with the lock dropped). A frame refused is freed on the spot,
+/// which does not sleep.
 ///
 /// The table may fill between the look and the add, when another CPU takes
 /// its last entry: a frame refused then is tried once more with a chunk of
 /// its own, which the pool cannot refuse for want of an entry.
-pub(crate) fn add_frame(store: &SpinLock<DeviceStore>, mut frame: Frame) -> Result<(), Frame> {
+pub(crate) fn give_frame(store: &SpinLock<DeviceStore>, single_page: bool) -> FrameGiven {
+    let Ok(mut frame) = Frame::new(single_page) else {
+        return FrameGiven::NoMemory;
+    };
     let mut grow = store.lock().needs_frame_entries();
     loop {
         let chunk = if grow { frame_chunk() } else { None };
-        let mut refused = None;
+        let mut refused_chunk = None;
         let mut guard = store.lock();
         if let Some(chunk) = chunk {
             // A chunk not needed any more (another CPU grew the table) still
             // serves the next frames; one beyond the capacity is freed after
             // the lock is dropped.
-            guard.grow_frames(|frames| refused = frames.push_chunk(chunk).err());
+            guard.grow_frames(|frames| refused_chunk = frames.push_chunk(chunk).err());
         }
         let added = guard.add_frame(frame);
         let try_again = added.is_err() && !grow && guard.needs_frame_entries();
         drop(guard);
-        drop(refused);
+        drop(refused_chunk);
         match added {
+            Ok(()) => return FrameGiven::Added,
             Err(back) if try_again => {
                 frame = back;
                 grow = true;
             }
-            added => return added,
+            Err(refused) => {
+                return FrameGiven::Refused {
+                    single_page: refused.is_single(),
+                }
+            }
         }
     }
 }
@@ -249,7 +317,7 @@ pub(crate) fn new_backing(bdev: &BlockDevice) -> Result<Backing<BackingMap, Back
 /// lock dropped (`GFP_NOIO`: writeback may run for reclaim). Returns `false`
 /// if no memory was found; the caller treats the device as full for now.
 pub(crate) fn grow_backing(store: &SpinLock<DeviceStore>) -> bool {
-    let gfp = crate::device::store_gfp() | flags::__GFP_NORETRY;
+    let gfp = store_gfp() | flags::__GFP_NORETRY;
     let (Ok(map), Ok(counts)) = (
         filled(BACKING_CHUNK_WORDS, || 0, gfp),
         filled(BACKING_CHUNK_BLOCKS, || 0, gfp),

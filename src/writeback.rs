@@ -2,9 +2,9 @@
 
 //! Writeback: moving whole pool frames to the backing device.
 //!
-//! A run picks frames under the store lock, a bounded walk at a time
-//! (`Store::next_writeback_within`), copies each into one of the run's copy
-//! buffers as it begins it (`Store::begin_writeback`), and submits up to
+//! A run picks frames under the store lock, a bounded walk at a time, copies
+//! each into one of the run's copy buffers as it begins it
+//! (`Store::next_writeback`), and submits up to
 //! [`BATCH`] frames as one batch of asynchronous writes with no lock held.
 //! When the batch has ended it ends each frame's write under the lock
 //! (`Store::end_writeback`), which frees the objects of the pages now
@@ -14,88 +14,35 @@
 //! while another runs), automatic ones from the device's work queue when a
 //! store finds the pool at `pool_high_wmark`.
 //!
-//! Reading a migrated page is here too ([`read_migrated`]): it needs the
-//! backing device and may only run where waiting for a bio is allowed.
+//! Which frame goes next, the budget and when a run stops are the core's
+//! (`Store::next_writeback`); this file keeps the buffers and does the I/O.
 
-use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+use core::sync::atomic::{AtomicBool, Ordering};
 use kernel::{
-    alloc::{flags, Flags},
     block::bdev::{with_plug, WriteBatch},
-    block::BlockDevice,
     new_mutex,
     page::MappedPages,
     prelude::*,
-    sync::{lock::mutex::MutexBackend, lock::Guard, Arc, Mutex},
+    sync::{Arc, Mutex},
     task,
     time::Ktime,
     workqueue::Queue,
 };
 
-use crate::device::Backend;
+use crate::backing_io::buffer_gfp;
+use crate::counters::Counters;
+use crate::backend::Backend;
 use crate::gscore::{
-    attrs::{WritebackConfig, WritebackRequest},
     backoff::Backoff,
-    geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
-    migrate::Dest,
-    pool::FrameId,
-    store::{FrameWrite, NextWriteback, WritebackError, WritebackMode, WRITEBACK_FRAMES_PER_STEP},
+    store::{FrameWrite, RunEnd, RunStep, WritebackMode, WritebackPick, WritebackRun},
 };
-use crate::tables::{self, DeviceStore};
+use crate::tables::{self, PACKING_ORDER};
 
 /// Frames written per batch: the bios a run has in flight at once.
 const BATCH: usize = 16;
 
-/// Order of a frame's copy buffer: the largest frame, 8 pages.
-const COPY_ORDER: u32 = 3;
-
-/// Order of the buffer a migrated page is read into: an object may straddle
-/// two blocks of its extent.
-const READ_ORDER: u32 = 1;
-
-/// Allocation flags of the buffers backing-device I/O uses beyond its
-/// reserve: no I/O (reclaim may be waiting for this device), no retries (a
-/// failure has a fallback, the reserve, so waiting for memory is never
-/// worth it: orders up to 3 would otherwise retry forever) and no warning.
-fn buffer_gfp() -> Flags {
-    flags::GFP_NOIO | flags::__GFP_NORETRY | flags::__GFP_NOWARN
-}
-
-/// Indexes a `page_indexes=` run looks at per hold of the store lock.
-const PAGES_PER_LOCK: u64 = 1024;
-
-/// Event counts for `writeback_stat` and `bd_stat`; the slot gauges and
-/// page counts live in the store.
-#[derive(Default)]
-pub(crate) struct Counters {
-    pub(crate) frames_written: AtomicU64,
-    pub(crate) bytes_written: AtomicU64,
-    pub(crate) failed_frames: AtomicU64,
-    pub(crate) auto_runs: AtomicU64,
-    pub(crate) manual_runs: AtomicU64,
-    pub(crate) blocks_read: AtomicU64,
-    /// Reads of the backing device that failed.
-    pub(crate) read_errors: AtomicU64,
-    /// Automatic runs held back while the backing device fails (see
-    /// [`RunState::backoff`]).
-    pub(crate) backoff_deferrals: AtomicU64,
-    /// Buffers the allocator did not have at hand: a run wrote with fewer
-    /// copy buffers, or a read or direct store waited for the reserve.
-    pub(crate) buffer_fallbacks: AtomicU64,
-    /// Deferred bios that failed (added to `io_stat`).
-    pub(crate) failed_reads: AtomicU64,
-    pub(crate) failed_writes: AtomicU64,
-    pub(crate) promotions: AtomicU64,
-}
-
-impl Counters {
-    pub(crate) fn add(counter: &AtomicU64, n: u64) {
-        counter.fetch_add(n, Ordering::Relaxed);
-    }
-
-    pub(crate) fn get(counter: &AtomicU64) -> u64 {
-        counter.load(Ordering::Relaxed)
-    }
-}
+/// Order of a frame's copy buffer: the largest frame.
+const COPY_ORDER: u32 = PACKING_ORDER;
 
 /// The copy buffers of writeback runs, kept from one run to the next.
 ///
@@ -111,7 +58,7 @@ impl CopyBuffers {
             return Some(buffer);
         }
         MappedPages::alloc(buffer_gfp(), COPY_ORDER)
-            .inspect_err(|_| Counters::add(&counters.buffer_fallbacks, 1))
+            .inspect_err(|_| counters.buffer_fallbacks.inc())
             .ok()
     }
 
@@ -136,32 +83,11 @@ struct RunState {
 
 impl RunState {
     /// Feeds the outcome of a run to the back-off.
-    fn record(&mut self, ran: &Ran) {
+    fn record(&mut self, ran: &RunReport) {
         if ran.blocks > 0 {
             self.backoff.on_success();
         } else if ran.failed > 0 {
             self.backoff.on_failure(now_ms());
-        }
-    }
-}
-
-/// The reserve buffer of reads of migrated pages and direct stores, for
-/// when the allocator has none at hand: whoever needs it waits for it.
-type ReserveGuard<'a> = Guard<'a, Option<MappedPages>, MutexBackend>;
-
-/// A buffer for one backing-device read or direct store.
-pub(crate) enum IoBuffer<'a> {
-    Own(MappedPages),
-    Reserve(ReserveGuard<'a>),
-}
-
-impl IoBuffer<'_> {
-    /// The pages of the buffer (`None` only if a write kept a reserve's
-    /// pages, which [`write_block`] never lets happen).
-    pub(crate) fn pages(&mut self) -> Option<&mut MappedPages> {
-        match self {
-            IoBuffer::Own(pages) => Some(pages),
-            IoBuffer::Reserve(guard) => guard.as_mut(),
         }
     }
 }
@@ -172,32 +98,19 @@ pub(crate) struct Writeback {
     /// Held for the length of a run, one at a time.
     #[pin]
     running: Mutex<RunState>,
-    /// See [`IoBuffer`]; order [`READ_ORDER`].
-    #[pin]
-    reserve: Mutex<Option<MappedPages>>,
-    /// `pool_high_wmark` and `pool_low_wmark`, in percent of `mem_limit`,
-    /// copied from the configuration for the data path and the worker.
-    pub(crate) high_wmark: AtomicU8,
-    pub(crate) low_wmark: AtomicU8,
-    pub(crate) promote_on_read: AtomicBool,
     /// An automatic run is queued or running.
     auto_queued: AtomicBool,
     /// The device is being reset: automatic runs stop early.
     stopping: AtomicBool,
-    pub(crate) counters: Counters,
 }
 
 impl Writeback {
     /// The writeback state of a new backend; with a backing device, its
-    /// first copy buffer and its I/O reserve are allocated here (may sleep).
-    pub(crate) fn new(settings: &WritebackConfig, backing: bool) -> Result<impl PinInit<Self>> {
-        let (high, low) = (settings.pool_high_wmark(), settings.pool_low_wmark());
-        let promote = settings.promote_on_read();
+    /// first copy buffer is allocated here (may sleep).
+    pub(crate) fn new(backing: bool) -> Result<impl PinInit<Self>> {
         let mut copies = CopyBuffers([const { None }; BATCH]);
-        let mut reserve = None;
         if backing {
             copies.0[0] = Some(MappedPages::alloc(GFP_KERNEL, COPY_ORDER)?);
-            reserve = Some(MappedPages::alloc(GFP_KERNEL, READ_ORDER)?);
         }
         Ok(pin_init!(Self {
             running <- new_mutex!(
@@ -207,13 +120,8 @@ impl Writeback {
                 },
                 "ghostswap:writeback"
             ),
-            reserve <- new_mutex!(reserve, "ghostswap:io_reserve"),
-            high_wmark: AtomicU8::new(high),
-            low_wmark: AtomicU8::new(low),
-            promote_on_read: AtomicBool::new(promote),
             auto_queued: AtomicBool::new(false),
             stopping: AtomicBool::new(false),
-            counters: Counters::default(),
         }))
     }
 
@@ -224,41 +132,9 @@ impl Writeback {
         drop(self.running.lock());
     }
 
-    /// A buffer of [`READ_ORDER`] for a backing-device read or direct store:
-    /// a new one if the allocator has one at hand, else the reserve (waits
-    /// for it).
-    pub(crate) fn io_buffer(&self) -> IoBuffer<'_> {
-        match MappedPages::alloc(buffer_gfp(), READ_ORDER) {
-            Ok(pages) => IoBuffer::Own(pages),
-            Err(_) => {
-                Counters::add(&self.counters.buffer_fallbacks, 1);
-                IoBuffer::Reserve(self.reserve.lock())
-            }
-        }
-    }
-
-    /// Copies the settings a sysfs write may have changed.
-    pub(crate) fn apply(&self, settings: &WritebackConfig) {
-        self.high_wmark
-            .store(settings.pool_high_wmark(), Ordering::Relaxed);
-        self.low_wmark
-            .store(settings.pool_low_wmark(), Ordering::Relaxed);
-        self.promote_on_read
-            .store(settings.promote_on_read(), Ordering::Relaxed);
-    }
-
     /// Makes automatic runs stop at their next frame (device reset).
     pub(crate) fn stop(&self) {
         self.stopping.store(true, Ordering::Relaxed);
-    }
-
-    /// Returns `true` if the pool of `store` has reached the high watermark.
-    pub(crate) fn over_high(&self, store: &DeviceStore) -> bool {
-        store.over_watermark(u64::from(self.high_wmark.load(Ordering::Relaxed)))
-    }
-
-    fn over_low(&self, store: &DeviceStore) -> bool {
-        store.over_watermark(u64::from(self.low_wmark.load(Ordering::Relaxed)))
     }
 }
 
@@ -273,79 +149,9 @@ fn now_ms() -> u64 {
     (Ktime::ktime_get().to_ns() / 1_000_000) as u64
 }
 
-/// Which frames a run takes.
-#[derive(Clone, Copy)]
-pub(crate) enum Pick {
-    /// Frames writeback's walk gives in this mode (`Store::next_writeback_within`).
-    Mode(WritebackMode),
-    /// The frames of the pages `next..=last`.
-    Pages { next: u64, last: u64 },
-}
-
-/// What [`Pick::next`] found.
-enum Picked {
-    Frame(FrameId),
-    NoneLeft,
-    /// This hold of the store lock did its share: drop it and call again.
-    LockHeldLongEnough,
-}
-
-impl Pick {
-    pub(crate) fn from_request(request: WritebackRequest) -> Self {
-        let mode = match request {
-            WritebackRequest::Idle => WritebackMode::Idle,
-            WritebackRequest::Huge => WritebackMode::Huge,
-            WritebackRequest::HugeIdle => WritebackMode::HugeIdle,
-            WritebackRequest::Incompressible => WritebackMode::Incompressible,
-            WritebackRequest::All => WritebackMode::All,
-            WritebackRequest::Pages { first, last } => return Pick::Pages { next: first, last },
-        };
-        Pick::Mode(mode)
-    }
-
-    /// The next frame to write, looking at a bounded number of frames or
-    /// pages per call.
-    fn next(&mut self, store: &mut DeviceStore) -> Picked {
-        match self {
-            Pick::Mode(mode) => match store.next_writeback_within(*mode, WRITEBACK_FRAMES_PER_STEP)
-            {
-                NextWriteback::Frame(id) => Picked::Frame(id),
-                NextWriteback::NoneLeft => Picked::NoneLeft,
-                NextWriteback::LimitReached => Picked::LockHeldLongEnough,
-            },
-            Pick::Pages { next, last } => {
-                let stop = next.saturating_add(PAGES_PER_LOCK);
-                while *next <= *last {
-                    let index = *next;
-                    *next = next.saturating_add(1);
-                    if let Some(id) = store.next_writeback(WritebackMode::Page(index), None) {
-                        return Picked::Frame(id);
-                    }
-                    if index == u64::MAX {
-                        return Picked::NoneLeft;
-                    }
-                    if *next >= stop {
-                        return Picked::LockHeldLongEnough;
-                    }
-                }
-                Picked::NoneLeft
-            }
-        }
-    }
-}
-
-/// When a run stops, besides running out of frames.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Until {
-    /// Every frame the pick gives (a manual run).
-    Done,
-    /// The pool below `pool_low_wmark` (an automatic run).
-    BelowLow,
-}
-
 /// What a run did.
 #[derive(Default)]
-pub(crate) struct Ran {
+pub(crate) struct RunReport {
     /// Blocks written by writes that succeeded: what `writeback_limit` is
     /// charged.
     pub(crate) blocks: u64,
@@ -359,54 +165,55 @@ pub(crate) struct Ran {
     pub(crate) no_space: bool,
 }
 
-/// A frame begun, in its copy buffer, not yet submitted.
-struct Begun {
-    write: FrameWrite,
-    buffer: MappedPages,
-}
-
-/// Writes back the frames `pick` gives until `until`, within `budget` blocks
-/// if any: a manual run (a `writeback` write). Sleeps; call with no lock
-/// held but `config` (see the lock order in `device.rs`).
+/// Writes back the frames `pick` gives, within `budget` blocks if any: a
+/// manual run (a `writeback` write). Sleeps; call with no lock held but
+/// `config` (see the lock order in Documentation/design.rst).
 ///
 /// # Errors
 ///
 /// `EAGAIN` while another run is in progress, `ENODEV` without a backing
 /// device; a run that wrote frames and then met an error reports what it
 /// did instead.
-pub(crate) fn try_run(
-    backend: &Backend,
-    pick: Pick,
-    budget: Option<u64>,
-    until: Until,
-) -> Result<Ran> {
+pub(crate) fn try_run(backend: &Backend, pick: WritebackPick, budget: Option<u64>) -> Result<RunReport> {
     let mut state = backend.writeback.running.try_lock().ok_or(EAGAIN)?;
-    let ran = run_with(backend, &mut state.buffers, pick, budget, until)?;
+    let ran = run_with(backend, &mut state.buffers, pick, budget, false)?;
     state.record(&ran);
     Ok(ran)
 }
 
+/// What [`begin_next`] did.
+enum Next {
+    /// A frame begun, its copy in the buffer.
+    Begun(FrameWrite, MappedPages),
+    /// Nothing begun in this hold of the store lock: call again.
+    Yield(MappedPages),
+    Stop(MappedPages, RunEnd),
+}
+
 /// Writes back frames with `running` held: `spare` are its copy buffers.
+/// An automatic run (`until_below_low`) stops below the low watermark, or
+/// when the device is being reset.
 ///
 /// A batch whose every write failed ends the run: the device is failing,
 /// and the next frames would fail as well.
 fn run_with(
     backend: &Backend,
     spare: &mut CopyBuffers,
-    mut pick: Pick,
+    pick: WritebackPick,
     budget: Option<u64>,
-    until: Until,
-) -> Result<Ran> {
+    until_below_low: bool,
+) -> Result<RunReport> {
     let bdev = backend.backing.as_ref().ok_or(ENODEV)?;
-    let counters = &backend.writeback.counters;
+    let counters = &backend.counters;
     // The writes of the batch by tag.
     let mut writes: [Option<FrameWrite>; BATCH] = [None; BATCH];
-    let mut ran = Ran::default();
-    // A frame whose extent the backing allocator has not found yet.
-    let mut retry = None;
-    let mut left = budget;
+    let mut ran = RunReport::default();
+    let mut run = backend
+        .store
+        .lock()
+        .start_writeback(pick, budget, until_below_low);
+    let stopping = || until_below_low && backend.writeback.stopping.load(Ordering::Relaxed);
     let mut finished = false;
-    backend.store.lock().rewind_writeback();
     while !finished {
         let mut batch = match WriteBatch::new(bdev) {
             Ok(batch) => batch,
@@ -423,29 +230,24 @@ fn run_with(
                     finished = count == 0;
                     return;
                 };
-                let begun =
-                    match begin_next(backend, &mut pick, &mut retry, &mut left, until, buffer) {
-                        Step::Begun(begun) => begun,
-                        Step::CallAgain(buffer) => {
-                            spare.give_back(buffer);
-                            // The store lock is dropped: let others run.
-                            task::cond_resched();
-                            continue;
-                        }
-                        Step::Stop(buffer, why) => {
-                            match why {
-                                Stop::Budget => ran.over_budget = true,
-                                Stop::NoSpace => ran.no_space = true,
-                                Stop::Done => {}
-                            }
-                            spare.give_back(buffer);
-                            finished = true;
-                            return;
-                        }
-                    };
+                let (write, buffer) = match begin_next(backend, &mut run, buffer, stopping()) {
+                    Next::Begun(write, buffer) => (write, buffer),
+                    Next::Yield(buffer) => {
+                        spare.give_back(buffer);
+                        // The store lock is dropped: let others run.
+                        task::cond_resched();
+                        continue;
+                    }
+                    Next::Stop(buffer, why) => {
+                        ran.over_budget |= why == RunEnd::Budget;
+                        ran.no_space |= why == RunEnd::NoSpace;
+                        spare.give_back(buffer);
+                        finished = true;
+                        return;
+                    }
+                };
                 let tag = count;
-                let write = begun.write;
-                if let Err(refused) = batch.submit(write.sector(), begun.buffer, write.len(), tag) {
+                if let Err(refused) = batch.submit(write.sector(), buffer, write.len(), tag) {
                     // Never submitted: the pages stay in memory.
                     end_frame(backend, &write, refused.buffer.as_ref(), false, &mut ran);
                     spare.give_back(refused.buffer);
@@ -479,89 +281,42 @@ fn run_with(
     Ok(ran)
 }
 
-enum Stop {
-    Done,
-    Budget,
-    NoSpace,
-}
-
-enum Step {
-    Begun(Begun),
-    /// Nothing begun in this hold of the store lock; call again.
-    CallAgain(MappedPages),
-    Stop(MappedPages, Stop),
-}
-
-/// Picks and begins the next frame under the store lock: `retry` first, a
-/// frame the backing allocator's bounded search found no room for yet.
+/// Begins the run's next frame into `buffer` under the store lock
+/// (`Store::next_writeback`), growing the backing allocator's tables with
+/// the lock dropped when it asks.
 fn begin_next(
     backend: &Backend,
-    pick: &mut Pick,
-    retry: &mut Option<FrameId>,
-    left: &mut Option<u64>,
-    until: Until,
+    run: &mut WritebackRun,
     mut buffer: MappedPages,
-) -> Step {
-    let wb = &backend.writeback;
-    let mut store = backend.store.lock();
-    if until == Until::BelowLow && (wb.stopping.load(Ordering::Relaxed) || !wb.over_low(&store)) {
-        return Step::Stop(buffer, Stop::Done);
+    stopping: bool,
+) -> Next {
+    if stopping {
+        return Next::Stop(buffer, RunEnd::Done);
     }
-    let id = match retry.take() {
-        Some(id) => id,
-        None => match pick.next(&mut store) {
-            Picked::Frame(id) => id,
-            Picked::NoneLeft => return Step::Stop(buffer, Stop::Done),
-            Picked::LockHeldLongEnough => return Step::CallAgain(buffer),
-        },
-    };
-    // CAST: a frame is at most 8 pages.
-    let pages = (store.pool().frame_len(id).unwrap_or(PAGE_SIZE) / PAGE_SIZE) as u64;
-    if let Some(blocks) = left {
-        if *blocks < pages {
-            return Step::Stop(buffer, Stop::Budget);
-        }
-    }
-    match store.begin_writeback(id, buffer.as_mut()) {
-        Ok(write) => {
-            if let Some(blocks) = left {
-                *blocks -= pages;
-            }
-            Step::Begun(Begun { write, buffer })
-        }
-        Err(WritebackError::NoSpace) => Step::Stop(buffer, Stop::NoSpace),
-        Err(WritebackError::SearchLimitReached) => {
-            *retry = Some(id);
-            Step::CallAgain(buffer)
-        }
-        Err(WritebackError::NeedTables) => {
-            drop(store);
-            if !tables::grow_backing(&backend.store) {
-                return Step::Stop(buffer, Stop::NoSpace);
-            }
-            *retry = Some(id);
-            Step::CallAgain(buffer)
-        }
-        // The frame has nothing left to write (its pages freed or written
-        // since it was picked): the next one.
-        Err(_) => Step::CallAgain(buffer),
+    let step = backend.store.lock().next_writeback(run, buffer.as_mut());
+    match step {
+        RunStep::Begun(write) => Next::Begun(write, buffer),
+        RunStep::Yield => Next::Yield(buffer),
+        RunStep::GrowTables if tables::grow_backing(&backend.store) => Next::Yield(buffer),
+        RunStep::GrowTables => Next::Stop(buffer, RunEnd::NoSpace),
+        RunStep::Stop(why) => Next::Stop(buffer, why),
     }
 }
 
 /// Ends the write of a frame under the store lock and counts it.
-fn end_frame(backend: &Backend, write: &FrameWrite, copy: &[u8], ok: bool, ran: &mut Ran) {
+fn end_frame(backend: &Backend, write: &FrameWrite, copy: &[u8], ok: bool, ran: &mut RunReport) {
     // Frames emptied are freed on the spot, which does not sleep.
     let end = backend.store.lock().end_writeback(write, copy, ok, drop);
-    let counters = &backend.writeback.counters;
+    let counters = &backend.counters;
     if ok {
         ran.blocks = ran.blocks.saturating_add(u64::from(write.pages));
         ran.pages = ran.pages.saturating_add(u64::from(end.migrated));
-        Counters::add(&counters.frames_written, 1);
+        counters.frames_written.inc();
         // CAST: at most 32 KiB.
-        Counters::add(&counters.bytes_written, write.len() as u64);
+        counters.bytes_written.add(write.len() as u64);
     } else {
         ran.failed = ran.failed.saturating_add(1);
-        Counters::add(&counters.failed_frames, 1);
+        counters.failed_frames.inc();
     }
 }
 
@@ -581,10 +336,9 @@ pub(crate) fn kick(queue: &Queue, backend: &Arc<Backend>) {
 
 /// An automatic run: the coldest frames first, down to the low watermark.
 fn auto_run(backend: &Backend) {
-    let wb = &backend.writeback;
-    Counters::add(&wb.counters.auto_runs, 1);
+    backend.counters.auto_runs.inc();
     let _ = make_room(backend);
-    wb.auto_queued.store(false, Ordering::Release);
+    backend.writeback.auto_queued.store(false, Ordering::Release);
 }
 
 /// What [`make_room`] did.
@@ -604,15 +358,14 @@ pub(crate) enum Room {
 /// refused waits for, and an automatic run does. Does nothing while backing
 /// off from a failing backing device.
 pub(crate) fn make_room(backend: &Backend) -> Room {
-    let wb = &backend.writeback;
-    let mut state = wb.running.lock();
+    let mut state = backend.writeback.running.lock();
     if !state.backoff.admit(now_ms()) {
-        Counters::add(&wb.counters.backoff_deferrals, 1);
+        backend.counters.backoff_deferrals.inc();
         return Room::BackingOff;
     }
     backend.store.lock().set_clock(now_secs());
-    let pick = Pick::Mode(WritebackMode::All);
-    match run_with(backend, &mut state.buffers, pick, None, Until::BelowLow) {
+    let pick = WritebackPick::Mode(WritebackMode::All);
+    match run_with(backend, &mut state.buffers, pick, None, true) {
         Ok(ran) => {
             state.record(&ran);
             if ran.pages > 0 {
@@ -622,64 +375,5 @@ pub(crate) fn make_room(backend: &Backend) -> Room {
             }
         }
         Err(_) => Room::NotMade,
-    }
-}
-
-/// Reads the migrated page at `dest` from `bdev` into `buffer` and returns
-/// its bytes: compressed, or the whole page if [`Dest::is_page`].
-pub(crate) fn read_migrated<'a>(
-    bdev: &BlockDevice,
-    counters: &Counters,
-    dest: Dest,
-    buffer: &'a mut MappedPages,
-) -> Result<&'a [u8]> {
-    let data = dest.data_range();
-    let first = data.start / PAGE_SIZE;
-    let blocks = data.end.div_ceil(PAGE_SIZE) - first;
-    // CAST: `first` is below 8.
-    let sector = (u64::from(dest.block) + first as u64) * SECTORS_PER_PAGE;
-    bdev.read_sync(sector, buffer, blocks * PAGE_SIZE)
-        .inspect_err(|_| Counters::add(&counters.read_errors, 1))?;
-    // CAST: at most 2.
-    Counters::add(&counters.blocks_read, blocks as u64);
-    let skip = first * PAGE_SIZE;
-    let buffer: &'a MappedPages = buffer;
-    buffer
-        .as_ref()
-        .get(data.start - skip..data.end - skip)
-        .ok_or(EIO)
-}
-
-/// Writes the first page of `buffer` at `sector` of `bdev` and waits for
-/// it. A reserve buffer's pages are lent to the write and put back.
-pub(crate) fn write_block(bdev: &BlockDevice, sector: u64, buffer: IoBuffer<'_>) -> Result {
-    match buffer {
-        IoBuffer::Own(pages) => write_page(bdev, sector, pages).0,
-        IoBuffer::Reserve(mut reserve) => {
-            let pages = reserve.take().ok_or(EIO)?;
-            let (result, pages) = write_page(bdev, sector, pages);
-            *reserve = pages;
-            result
-        }
-    }
-}
-
-/// Writes the first page of `pages` at `sector` of `bdev`, waits for it and
-/// gives the pages back (`None` only if the block layer kept them, never).
-fn write_page(
-    bdev: &BlockDevice,
-    sector: u64,
-    pages: MappedPages,
-) -> (Result, Option<MappedPages>) {
-    let mut batch = match WriteBatch::new(bdev) {
-        Ok(batch) => batch,
-        Err(e) => return (Err(e), Some(pages)),
-    };
-    if let Err(refused) = batch.submit(sector, pages, PAGE_SIZE, 0) {
-        return (Err(EIO), Some(refused.buffer));
-    }
-    match batch.wait().next() {
-        Some(done) => (done.result, Some(done.buffer)),
-        None => (Err(EIO), None),
     }
 }

@@ -73,9 +73,12 @@ use core::ops::Range;
 
 use super::geometry::PAGE_SIZE;
 
-/// The largest frame in bytes: 8 pages (an order-3 allocation). Every offset into it fits
-/// in a `u16`.
-pub const MAX_FRAME_SIZE: usize = 8 * PAGE_SIZE;
+/// The most pages a frame has: 8 (an order-3 allocation).
+pub const MAX_FRAME_PAGES: usize = 8;
+
+/// The largest frame in bytes. Every offset into it fits in a `u16`.
+pub const MAX_FRAME_SIZE: usize = MAX_FRAME_PAGES * PAGE_SIZE;
+const _: () = assert!(MAX_FRAME_SIZE <= u16::MAX as usize + 1);
 
 /// The bytes of one page, what a huge (uncompressed) page and its frame hold.
 pub type Page = [u8; PAGE_SIZE];

@@ -72,7 +72,7 @@ fn run_to_end(
                 written.push(write.sector() / 8);
                 store.end_writeback(&write, &copy, true, |_| ());
             }
-            RunStep::Again => {}
+            RunStep::Yield => {}
             RunStep::GrowTables => panic!("the test device's tables are whole"),
             RunStep::Stop(why) => return (written, why),
         }
@@ -113,7 +113,7 @@ fn the_budget_stops_a_run_before_a_frame_that_does_not_fit() {
                 assert_eq!(run.budget_left(), Some(3 - begun));
                 store.end_writeback(&write, &copy, true, |_| ());
             }
-            RunStep::Again => {}
+            RunStep::Yield => {}
             RunStep::GrowTables => panic!("tables are whole"),
             RunStep::Stop(why) => {
                 assert_eq!(why, RunEnd::Budget);
@@ -168,7 +168,7 @@ fn a_pages_run_over_a_long_empty_range_holds_the_lock_in_steps() {
     );
     let mut copy = vec![0u8; 8 * 4096];
     let mut steps = 0;
-    while let RunStep::Again = store.next_writeback(&mut run, &mut copy) {
+    while let RunStep::Yield = store.next_writeback(&mut run, &mut copy) {
         steps += 1;
     }
     assert_eq!(steps, 3, "4095 pages looked at 1024 a step");

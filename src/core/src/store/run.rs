@@ -6,7 +6,7 @@
 //! loop {
 //!     match store.lock().next_writeback(&mut run, buffer) {
 //!         RunStep::Begun(write) => /* submit the copy in `buffer` */,
-//!         RunStep::Again => /* the lock was held long enough: drop it, call again */,
+//!         RunStep::Yield => /* the lock was held long enough: drop it, call again */,
 //!         RunStep::GrowTables => /* grow the backing allocator's tables, call again */,
 //!         RunStep::Stop(why) => break,
 //!     }
@@ -16,6 +16,7 @@
 //! This is a child module of [`super`]: it adds these methods to [`Store`].
 
 use super::super::geometry::PAGE_SIZE;
+use super::super::attrs::WritebackRequest;
 use super::super::pool::FrameId;
 use super::{
     Content, FrameEntry, FrameWrite, NextWriteback, State, Store, Table, WritebackError,
@@ -33,6 +34,23 @@ pub enum WritebackPick {
     Mode(WritebackMode),
     /// The frames of the pages `next..=last`, in page order.
     Pages { next: u64, last: u64 },
+}
+
+impl From<WritebackRequest> for WritebackPick {
+    /// The frames a write to `writeback` asks for.
+    fn from(request: WritebackRequest) -> Self {
+        let mode = match request {
+            WritebackRequest::Idle => WritebackMode::Idle,
+            WritebackRequest::Huge => WritebackMode::Huge,
+            WritebackRequest::HugeIdle => WritebackMode::HugeIdle,
+            WritebackRequest::Incompressible => WritebackMode::Incompressible,
+            WritebackRequest::All => WritebackMode::All,
+            WritebackRequest::Pages { first, last } => {
+                return WritebackPick::Pages { next: first, last }
+            }
+        };
+        WritebackPick::Mode(mode)
+    }
 }
 
 /// Why a run stopped.
@@ -54,7 +72,7 @@ pub enum RunStep {
     Begun(FrameWrite),
     /// Nothing begun in this call, which looked at its share: drop the lock and call
     /// again.
-    Again,
+    Yield,
     /// The backing allocator needs its tables grown ([`Store::grow_backing`], with the
     /// lock dropped); then call again (or stop with [`RunEnd::NoSpace`] if they
     /// cannot grow).
@@ -120,7 +138,7 @@ where
             None => match self.pick(&mut run.pick) {
                 NextWriteback::Frame(id) => id,
                 NextWriteback::NoneLeft => return RunStep::Stop(RunEnd::Done),
-                NextWriteback::LimitReached => return RunStep::Again,
+                NextWriteback::LimitReached => return RunStep::Yield,
             },
         };
         // CAST: a frame is at most 8 pages.
@@ -138,7 +156,7 @@ where
             Err(WritebackError::NoSpace) => RunStep::Stop(RunEnd::NoSpace),
             Err(WritebackError::SearchLimitReached) => {
                 run.retry = Some(id);
-                RunStep::Again
+                RunStep::Yield
             }
             Err(WritebackError::NeedTables) => {
                 run.retry = Some(id);
@@ -146,7 +164,7 @@ where
             }
             // Nothing left to write in the frame (its pages freed or written since it
             // was picked): the next one.
-            Err(_) => RunStep::Again,
+            Err(_) => RunStep::Yield,
         }
     }
 

@@ -8,6 +8,7 @@
 use super::{frame, Backing, BackingError, BackingStats, Content, Dest, Extents, FrameEntry};
 use super::{FrameId, FrameState, State, Store, Table, Ticket, WbCounts};
 use super::{FREE_OWNER, PAGE_LEN, PAGE_SIZE};
+use super::super::geometry::SECTORS_PER_PAGE;
 
 /// Why a frame writeback could not begin. Nothing changed, but the bytes of
 /// the caller's copy buffer.
@@ -129,7 +130,7 @@ pub(super) fn space_error(error: BackingError) -> WritebackError {
 
 /// The first 512-byte sector of `block`.
 pub(super) fn sector(block: u32) -> u64 {
-    u64::from(block).saturating_mul(8)
+    u64::from(block).saturating_mul(SECTORS_PER_PAGE)
 }
 
 impl<S, F, T, M, C> Store<S, F, T, M, C>

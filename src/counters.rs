@@ -1,0 +1,79 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The event counts of one device, for `io_stat`, `bd_stat` and `writeback_stat`.
+//!
+//! One struct per device, shared by the device and its backend (the work queue's
+//! items hold only the backend), cleared at reset. The gauges (pages stored, blocks
+//! used) live in the store, which counts them under its lock.
+
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// A count that only goes up (until reset), updated without a lock.
+#[derive(Default)]
+pub(crate) struct Count(AtomicU64);
+
+impl Count {
+    pub(crate) fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn inc(&self) {
+        self.add(1);
+    }
+
+    pub(crate) fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    fn clear(&self) {
+        self.0.store(0, Ordering::Relaxed);
+    }
+}
+
+/// Every event count of a device.
+#[derive(Default)]
+pub(crate) struct Counters {
+    // io_stat (zram's four fields).
+    /// Read and write bios that failed, in `submit_bio` or on the work queue.
+    pub(crate) failed_reads: Count,
+    pub(crate) failed_writes: Count,
+    pub(crate) invalid_io: Count,
+    pub(crate) notify_free: Count,
+    // bd_stat's reads (its count and writes are the store's).
+    pub(crate) blocks_read: Count,
+    // writeback_stat.
+    pub(crate) frames_written: Count,
+    pub(crate) bytes_written: Count,
+    pub(crate) failed_frames: Count,
+    pub(crate) promotions: Count,
+    pub(crate) auto_runs: Count,
+    pub(crate) manual_runs: Count,
+    /// Buffers the allocator did not have at hand: a run wrote with fewer copy
+    /// buffers, or a read or direct store waited for the reserve.
+    pub(crate) buffer_fallbacks: Count,
+    /// Automatic runs held back while the backing device fails.
+    pub(crate) backoff_deferrals: Count,
+}
+
+impl Counters {
+    /// Zeroes every count (device reset).
+    pub(crate) fn clear(&self) {
+        for count in [
+            &self.failed_reads,
+            &self.failed_writes,
+            &self.invalid_io,
+            &self.notify_free,
+            &self.blocks_read,
+            &self.frames_written,
+            &self.bytes_written,
+            &self.failed_frames,
+            &self.promotions,
+            &self.auto_runs,
+            &self.manual_runs,
+            &self.buffer_fallbacks,
+            &self.backoff_deferrals,
+        ] {
+            count.clear();
+        }
+    }
+}
