@@ -23,8 +23,6 @@ pub mod list;
 pub mod migrate;
 #[path = "core/src/pool/mod.rs"]
 pub mod pool;
-#[path = "core/src/slots.rs"]
-pub mod slots;
 #[path = "core/src/stats.rs"]
 pub mod stats;
 #[path = "core/src/store/mod.rs"]

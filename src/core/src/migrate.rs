@@ -274,7 +274,7 @@ pub struct WbCounts {
 /// to start with; its `as_ref` and `as_mut` must return the same slice every time.
 ///
 /// Besides the writeback gauges and events ([`WbCounts`]) the table keeps the frontswap
-/// counters of [`Counters`] as [`super::slots::SlotTable`] does: stores, failed stores
+/// counters of [`Counters`]: stores, failed stores
 /// ([`Slots::refuse`]), loads and zero reads, invalidates, and the slots that hold data
 /// (resident, migrating or migrated) with their high-water mark.
 ///
@@ -490,9 +490,9 @@ impl<S> Slots<S> {
     /// destinations of migrated slots, for device reset or teardown; returns the slots
     /// that held data.
     ///
-    /// Like [`super::slots::SlotTable::drain`] this counts no invalidates and keeps every
-    /// counter but `stored_pages`. Writes in flight keep their holds: their completions
-    /// find their tickets stale. Call it once every read pinned has been unpinned.
+    /// It counts no invalidates and keeps every counter but `stored_pages`. Writes in
+    /// flight keep their holds: their completions find their tickets stale. Call it once
+    /// every read pinned has been unpinned.
     pub fn drain<R>(&mut self, backing: &mut impl Extents, mut release: impl FnMut(R)) -> u64
     where
         R: Resident,
