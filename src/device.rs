@@ -266,7 +266,7 @@ impl GhostDevice {
     pub(crate) fn free_slot(&self, index: u64) {
         IoCounters::count(&self.io.notify_free);
         if let Some(backend) = self.backend() {
-            let _ = backend.store.lock().free(index, drop);
+            let _ = backend.store.lock().free(index);
         }
     }
 }
@@ -279,10 +279,7 @@ impl Backend {
         let mut start = range.start;
         while start < range.end {
             let end = range.end.min(start.saturating_add(CHUNK));
-            self.store
-                .lock()
-                .free_range(start..end, drop)
-                .map_err(|_| EIO)?;
+            self.store.lock().free_range(start..end).map_err(|_| EIO)?;
             start = end;
         }
         Ok(())

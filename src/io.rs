@@ -340,7 +340,7 @@ fn store_page(
         if let Some(now) = now {
             store.set_clock(now);
         }
-        let stored = store.store(index, incoming, drop);
+        let stored = store.store(index, incoming);
         if stored.is_ok() && now.is_some() && backend.writeback.over_high(&store) {
             *over_high = true;
         }
@@ -480,7 +480,7 @@ fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Resul
     let stored = backend
         .store
         .lock()
-        .end_direct(write, dest, written.is_ok(), drop);
+        .end_direct(write, dest, written.is_ok());
     match (stored, written) {
         (Ok(true), _) => Ok(()),
         (_, Err(e)) => Err(e),
@@ -492,7 +492,7 @@ fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_>) -> Resul
 /// dropped, so stale data is never returned).
 fn refuse(backend: &Backend, pages: core::ops::Range<u64>) {
     for index in pages {
-        let _ = backend.store.lock().refuse(index, drop);
+        let _ = backend.store.lock().refuse(index);
     }
 }
 
@@ -676,7 +676,7 @@ fn promote(
         if store.state(index) != Some(State::Migrated(dest)) || wb.over_high(&store) {
             return;
         }
-        match store.store(index, incoming, drop) {
+        match store.store(index, incoming) {
             Ok(()) => {
                 Counters::add(&wb.counters.promotions, 1);
                 return;

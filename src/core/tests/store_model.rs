@@ -11,10 +11,8 @@
 //! After every operation every slot must load back exactly the model's page (the loads
 //! are counted in the model), the counters, the class gauges and `mm_stat` must match the
 //! model, and frames must be conserved: each frame the store accepted is either still in
-//! the pool or was handed back once through a `released` callback. Frames are tracked by
-//! heap address; frames handed back are kept until the end of the case so that an address
-//! is never reused, except by a frame the store dropped instead of handing it back, which
-//! shows up as an address accepted twice. Memory is counted in pages: `mem_used_total` must
+//! the pool or was released (dropped) by it, as a registry of the test's frames counts
+//! (`common/frames.rs`). Memory is counted in pages: `mem_used_total` must
 //! be the bytes of the frames held, never above the page limit, and huge pages must sit in
 //! frames of one page.
 //!
@@ -27,6 +25,7 @@
 //! free-space class must be right.
 
 mod common;
+use common::frames::{SharedRegistry, TestFrame};
 use common::{best_hole, check_classes, check_frame, frame_len, padded_size, Chunks, Grown};
 use ghostswap_core::frame::{Page, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::migrate::State;
@@ -35,12 +34,12 @@ use ghostswap_core::stats::{Counters, MmStat};
 use ghostswap_core::store::{
     ClassCounts, Content, Found, Incoming, Store, StoreError, AUTO_COMPACT_DIVISOR,
 };
-use ghostswap_core::table::{Sparse, Table};
+use ghostswap_core::table::Sparse;
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
-type Frame = Box<[u8]>;
+type Frame = TestFrame;
 type TestStore = Store<SlotTable, Frame, FrameTable>;
 
 /// The slot table gets a chunk of this many slots where a store first needs one, as the
@@ -99,14 +98,10 @@ fn add_frame(store: &mut TestStore, frame: Frame) -> Result<(), Frame> {
     store.add_frame(frame)
 }
 
-/// A frame of `len` bytes.
+/// A frame of `len` bytes, tracked by a registry of its own: for the unit tests, which
+/// count frames through the store's statistics.
 fn new_frame(len: usize) -> Frame {
-    vec![0u8; len].into_boxed_slice()
-}
-
-/// The heap address of a frame: its identity while it is alive.
-fn addr(frame: &Frame) -> usize {
-    frame.as_ptr() as usize
+    TestFrame::new(&SharedRegistry::default(), len)
 }
 
 /// Deterministic pseudo-random bytes for a seed (xorshift, eight bytes a step).
@@ -141,27 +136,24 @@ fn page_of(seed: u64) -> Box<Page> {
 
 #[derive(Default)]
 struct Frames {
-    /// Addresses and lengths of the frames the store accepted and has not handed back.
-    live: HashMap<usize, usize>,
+    /// The frames the test made: those the store holds are live, those it dropped are
+    /// released, those `add_frame` gave back were taken back.
+    registry: SharedRegistry,
     /// Frames offered to `add_frame`.
     handed_in: u64,
     /// Frames `add_frame` gave back.
     refused: u64,
-    /// Frames handed back through `released` callbacks.
-    released: u64,
-    /// Every frame the test got back, kept so that no address is reused.
-    graveyard: Vec<Frame>,
-    /// Frames handed back that the store had not accepted (or handed back before).
-    unknown: Vec<usize>,
 }
 
 impl Frames {
-    fn release(&mut self, frame: Frame) {
-        if self.live.remove(&addr(&frame)) != Some(frame.len()) {
-            self.unknown.push(addr(&frame));
-        }
-        self.released += 1;
-        self.graveyard.push(frame);
+    /// Frames live: made and neither released nor taken back.
+    fn live(&self) -> u64 {
+        self.registry.borrow().live.len() as u64
+    }
+
+    /// Frames the store released.
+    fn released(&self) -> u64 {
+        self.registry.borrow().released.len() as u64
     }
 }
 
@@ -334,7 +326,7 @@ struct Snapshot {
     classes: ClassCounts,
     mm_stat: MmStat,
     pool: PoolStats,
-    live_frames: usize,
+    live_frames: u64,
     released: u64,
 }
 
@@ -495,35 +487,32 @@ impl Harness {
             classes: self.store.classes(),
             mm_stat: self.store.mm_stat(MEM_LIMIT),
             pool: self.pool_stats(),
-            live_frames: self.frames.live.len(),
-            released: self.frames.released,
+            live_frames: self.frames.live(),
+            released: self.frames.released(),
         }
     }
 
     /// The pages of the frames the store holds, by the test's own count.
     fn held_pages(&self) -> u64 {
-        self.frames
-            .live
-            .values()
-            .map(|&len| len as u64 / 4096)
-            .sum()
+        let registry = self.frames.registry.borrow();
+        registry.live.values().map(|&len| len as u64 / 4096).sum()
     }
 
     /// Hands a new frame of `len` bytes in, as the module does after `NeedFrame`; returns
     /// whether the store kept it.
     fn add_frame(&mut self, len: usize) -> Result<bool, TestCaseError> {
         let pages = self.held_pages();
-        let frames = self.frames.live.len() as u64;
+        let frames = self.frames.live();
         let new_pages = (len / 4096) as u64;
         let at_limit = self.model.limit.is_some_and(|l| pages + new_pages > l);
         let full = at_limit || frames >= self.capacity;
-        let frame = new_frame(len);
-        let a = addr(&frame);
+        let frame = TestFrame::new(&self.frames.registry, len);
+        let id = frame.id;
         self.frames.handed_in += 1;
         let added = add_frame(&mut self.store, frame);
         // The frame table grows only as frames need entries: to the most frames held at
         // once (the one handed in counted, if it was refused) rounded up to a chunk.
-        self.most_frames = self.most_frames.max(self.frames.live.len() as u64 + 1);
+        self.most_frames = self.most_frames.max(self.frames.live());
         let grown = self.store.pool().table_len() as u64;
         prop_assert!(
             grown <= self.most_frames.div_ceil(FRAME_CHUNK as u64) * FRAME_CHUNK as u64,
@@ -534,11 +523,6 @@ impl Harness {
         match added {
             Ok(()) => {
                 prop_assert!(!full, "a frame was taken beyond the limit or the table");
-                prop_assert!(
-                    self.frames.live.insert(a, len).is_none(),
-                    "frame address {:#x} accepted twice: a frame was dropped, not handed back",
-                    a
-                );
                 self.model.max_pages = self.model.max_pages.max(pages + new_pages);
                 let mm = self.store.mm_stat(MEM_LIMIT);
                 prop_assert_eq!(mm.mem_used_total, 4096 * (pages + new_pages));
@@ -550,9 +534,9 @@ impl Harness {
                     full,
                     "a frame was refused below the limit and the table size"
                 );
-                prop_assert_eq!(addr(&back), a, "add_frame gave back another frame");
+                prop_assert_eq!(back.id, id, "add_frame gave back another frame");
+                back.give_back();
                 self.frames.refused += 1;
-                self.frames.graveyard.push(back);
                 Ok(false)
             }
         }
@@ -562,8 +546,7 @@ impl Harness {
     /// was freed.
     fn refuse(&mut self, index: u64) -> Result<bool, TestCaseError> {
         let before = self.snapshot();
-        let frames = &mut self.frames;
-        let result = self.store.refuse(index, |f| frames.release(f));
+        let result = self.store.refuse(index);
         if index < self.n {
             prop_assert_eq!(result, Ok(()));
             self.model.counters.failed_stores += 1;
@@ -606,8 +589,7 @@ impl Harness {
                 ModelPage::Packed(data) => Incoming::Packed(data),
                 ModelPage::Huge(p) => Incoming::Huge(p),
             };
-            let frames = &mut self.frames;
-            let result = self.store.store(index, incoming, |f| frames.release(f));
+            let result = self.store.store(index, incoming);
             match (result, expected_error) {
                 (Ok(()), None) => {
                     self.model.counters.stores += 1;
@@ -754,8 +736,7 @@ impl Harness {
             Op::Load(index) => self.load(index)?,
             Op::Free(index) => {
                 let before = self.snapshot();
-                let frames = &mut self.frames;
-                let result = self.store.free(index, |f| frames.release(f));
+                let result = self.store.free(index);
                 if index < self.n {
                     let held = self.model.remove(index);
                     prop_assert_eq!(result, Ok(held));
@@ -771,8 +752,7 @@ impl Harness {
             }
             Op::FreeRange(start, end) => {
                 let before = self.snapshot();
-                let frames = &mut self.frames;
-                let result = self.store.free_range(start..end, |f| frames.release(f));
+                let result = self.store.free_range(start..end);
                 if start <= end && end <= self.n {
                     let mut held = 0;
                     for index in start..end {
@@ -791,13 +771,12 @@ impl Harness {
             }
             Op::Compact => {
                 let before = self.pool_stats();
-                let released = self.frames.released;
-                let frames = &mut self.frames;
-                let stats = self.store.compact(|f| frames.release(f));
+                let released = self.frames.released();
+                let stats = self.store.compact();
                 self.model.pages_compacted += stats.pages_emptied;
                 let after = self.pool_stats();
                 prop_assert_eq!(after.hole_bytes, 0, "holes left after compaction");
-                prop_assert!(self.frames.released - released <= u64::from(stats.frames_emptied));
+                prop_assert!(self.frames.released() - released <= u64::from(stats.frames_emptied));
                 prop_assert_eq!(
                     u64::from(after.packed_frames),
                     u64::from(before.packed_frames) - u64::from(stats.frames_emptied)
@@ -813,10 +792,9 @@ impl Harness {
             }
             Op::Drain => {
                 let total = self.pool_stats().total_frames();
-                let released = self.frames.released;
-                let frames = &mut self.frames;
-                self.store.drain(|f| frames.release(f));
-                prop_assert_eq!(self.frames.released - released, total);
+                let released = self.frames.released();
+                self.store.drain();
+                prop_assert_eq!(self.frames.released() - released, total);
                 // Teardown: no invalidates, `max_stored_pages` kept.
                 self.model.pages.clear();
                 self.model.sync_stored();
@@ -829,11 +807,10 @@ impl Harness {
             }
             Op::ReleaseReserve => {
                 let reserve = self.pool_stats().reserve_frames;
-                let released = self.frames.released;
-                let frames = &mut self.frames;
-                let count = self.store.release_reserve(|f| frames.release(f));
+                let released = self.frames.released();
+                let count = self.store.release_reserve();
                 prop_assert_eq!(count, reserve);
-                prop_assert_eq!(self.frames.released - released, u64::from(reserve));
+                prop_assert_eq!(self.frames.released() - released, u64::from(reserve));
                 prop_assert_eq!(self.pool_stats().reserve_frames, 0);
             }
         }
@@ -913,32 +890,25 @@ impl Harness {
         prop_assert!(mm.mem_used_max >= self.last_max, "mem_used_max dropped");
         self.last_max = mm.mem_used_max;
 
-        // Frames are conserved: each frame handed in is in the pool, was handed back once
-        // through `released`, or was given back by `add_frame`.
+        // Frames are conserved: each frame handed in is in the pool, was released by the
+        // store, or was given back by `add_frame`.
         let f = &self.frames;
-        prop_assert!(
-            f.unknown.is_empty(),
-            "frames handed back twice or never taken: {:x?}",
-            f.unknown
-        );
-        prop_assert_eq!(f.live.len() as u64, pool.total_frames());
-        prop_assert_eq!(f.handed_in, pool.total_frames() + f.released + f.refused);
-        prop_assert_eq!(f.graveyard.len() as u64, f.released + f.refused);
+        prop_assert_eq!(f.live(), pool.total_frames());
+        prop_assert_eq!(f.handed_in, pool.total_frames() + f.released() + f.refused);
         Ok(())
     }
 
     /// Drains the store: every frame comes back and every slot reads as empty.
     fn teardown(mut self) -> Result<(), TestCaseError> {
-        let frames = &mut self.frames;
-        self.store.drain(|f| frames.release(f));
+        self.store.drain();
         self.model.pages.clear();
         self.model.sync_stored();
         self.check()?;
         prop_assert_eq!(self.pool_stats(), PoolStats::default());
-        prop_assert!(self.frames.live.is_empty());
+        prop_assert_eq!(self.frames.live(), 0);
         prop_assert_eq!(
             self.frames.handed_in,
-            self.frames.released + self.frames.refused
+            self.frames.released() + self.frames.refused
         );
         Ok(())
     }
@@ -987,7 +957,7 @@ proptest! {
 /// Stores `page` in slot `index`, adding frames as asked; panics if a frame is refused.
 fn put(store: &mut TestStore, index: u64, page: Incoming<'_>) {
     for _ in 0..3 {
-        match store.store(index, page, |_| panic!("nothing to release")) {
+        match store.store(index, page) {
             Ok(()) => return,
             Err(StoreError::NeedSlots) => grow_slots(store, index),
             Err(StoreError::NeedFrame) => add_frame(store, new_frame(4096)).expect("a frame"),
@@ -1007,25 +977,21 @@ fn overwriting_a_packed_slot_with_a_same_filled_page_frees_the_object() {
         (1, 10, 1)
     );
 
-    let mut released = Vec::new();
-    store
-        .store(2, Incoming::SameFilled(0x5a5a), |f| released.push(f))
-        .unwrap();
+    store.store(2, Incoming::SameFilled(0x5a5a)).unwrap();
     let stats = store.pool().pool_stats();
     assert_eq!(
         (stats.objects, stats.live_bytes, stats.packed_frames),
         (0, 0, 0)
     );
-    // The emptied frame is kept for the next store.
-    assert_eq!(stats.reserve_frames, 1);
-    assert!(released.is_empty());
+    // The emptied frame is kept for the next store, not released.
+    assert_eq!((stats.reserve_frames, stats.total_frames()), (1, 1));
     assert_eq!(store.load(2), Ok(Found::SameFilled(0x5a5a)));
     assert_eq!(store.classes().same_pages, 1);
     let c = store.counters();
     assert_eq!((c.stores, c.invalidates, c.stored_pages), (2, 0, 1));
     assert_eq!(store.mm_stat(0).compr_data_size, 0);
-    store.drain(|f| released.push(f));
-    assert_eq!(released.len(), 1);
+    store.drain();
+    assert_eq!(store.pool().pool_stats(), PoolStats::default());
 }
 
 #[test]
@@ -1037,12 +1003,10 @@ fn freeing_a_huge_slot_gives_its_frame_back_with_the_reserve() {
     assert_eq!(store.mm_stat(0).compr_data_size, 4096);
 
     // A free (swap's notification, discard) hands the frame back at once...
-    let mut released = Vec::new();
-    assert_eq!(store.free(1, |f| released.push(f)), Ok(true));
-    assert_eq!(released.len(), 1);
-    assert_eq!(&released.pop().unwrap()[..], &page[..]);
+    assert_eq!(store.free(1), Ok(true));
     let stats = store.pool().pool_stats();
     assert_eq!((stats.huge_frames, stats.reserve_frames), (0, 0));
+    assert_eq!(stats.total_frames(), 0);
     assert_eq!(store.classes().huge_pages, 0);
     assert_eq!(store.load(1), Ok(Found::Empty));
 
@@ -1054,17 +1018,15 @@ fn freeing_a_huge_slot_gives_its_frame_back_with_the_reserve() {
     let frames = 4096 * u64::from(1 + RESERVE_CAP);
     let mm = store.mm_stat(0);
     assert_eq!((mm.mem_used_total, mm.mem_used_max), (frames, frames));
-    assert_eq!(store.free(3, |f| released.push(f)), Ok(true));
-    assert_eq!(released.len(), 1 + RESERVE_CAP as usize);
-    assert!(released.iter().any(|f| f[..] == page[..]));
+    assert_eq!(store.free(3), Ok(true));
     let stats = store.pool().pool_stats();
     assert_eq!((stats.huge_frames, stats.reserve_frames), (0, 0));
     assert_eq!(store.mm_stat(0).mem_used_total, 0);
     assert_eq!(store.counters().invalidates, 2);
     assert_eq!(store.classes().huge_pages_since, 2);
-    released.clear();
-    store.drain(|f| released.push(f));
-    assert!(released.is_empty());
+    assert_eq!(stats.total_frames(), 0);
+    store.drain();
+    assert_eq!(store.pool().pool_stats(), PoolStats::default());
 }
 
 #[test]
@@ -1075,7 +1037,7 @@ fn a_store_refused_for_lack_of_frames_drops_the_stale_page() {
     // The new object would need a second frame: it exists before the old one is freed.
     let before = (store.counters(), store.pool().pool_stats());
     assert_eq!(
-        store.store(0, Incoming::Packed(&[2; 3000]), |_| panic!()),
+        store.store(0, Incoming::Packed(&[2; 3000])),
         Err(StoreError::NeedFrame)
     );
     assert_eq!((store.counters(), store.pool().pool_stats()), before);
@@ -1083,8 +1045,7 @@ fn a_store_refused_for_lack_of_frames_drops_the_stale_page() {
     let frame = add_frame(&mut store, new_frame(4096)).unwrap_err();
     drop(frame);
 
-    let mut released = Vec::new();
-    store.refuse(0, |f| released.push(f)).unwrap();
+    store.refuse(0).unwrap();
     assert_eq!(store.load(0), Ok(Found::Empty));
     let c = store.counters();
     assert_eq!(
@@ -1093,11 +1054,13 @@ fn a_store_refused_for_lack_of_frames_drops_the_stale_page() {
     );
     assert_eq!(store.pool().pool_stats().objects, 0);
     // Refusing an empty slot counts no invalidate.
-    store.refuse(0, |f| released.push(f)).unwrap();
+    store.refuse(0).unwrap();
     assert_eq!(store.counters().invalidates, 1);
     assert_eq!(store.counters().failed_stores, 2);
-    store.drain(|f| released.push(f));
-    assert_eq!(released.len(), 1);
+    // The emptied frame waits in the reserve until the drain.
+    assert_eq!(store.pool().pool_stats().reserve_frames, 1);
+    store.drain();
+    assert_eq!(store.pool().pool_stats(), PoolStats::default());
 }
 
 #[test]
@@ -1105,16 +1068,15 @@ fn a_store_without_slots_refuses_every_index() {
     let mut store = new_store(0, 0);
     assert!(store.is_empty());
     assert_eq!(store.len(), 0);
-    let noop = |_: Frame| panic!("no frames");
     assert_eq!(
-        store.store(0, Incoming::SameFilled(0), noop),
+        store.store(0, Incoming::SameFilled(0)),
         Err(StoreError::OutOfRange)
     );
-    assert_eq!(store.refuse(0, noop), Err(StoreError::OutOfRange));
+    assert_eq!(store.refuse(0), Err(StoreError::OutOfRange));
     assert_eq!(store.load(0), Err(StoreError::OutOfRange));
-    assert_eq!(store.free(0, noop), Err(StoreError::OutOfRange));
-    assert_eq!(store.free_range(0..0, noop), Ok(0));
-    assert_eq!(store.free_range(0..1, noop), Err(StoreError::OutOfRange));
+    assert_eq!(store.free(0), Err(StoreError::OutOfRange));
+    assert_eq!(store.free_range(0..0), Ok(0));
+    assert_eq!(store.free_range(0..1), Err(StoreError::OutOfRange));
     assert_eq!(store.counters(), Counters::default());
 }
 
@@ -1124,7 +1086,7 @@ fn a_store_without_slots_refuses_every_index() {
 /// Stores `data` in slot `index`, adding frames of `frame_len` bytes as asked.
 fn put_packed(store: &mut TestStore, index: u64, data: &[u8], frame_len: usize) {
     loop {
-        match store.store(index, Incoming::Packed(data), |_| ()) {
+        match store.store(index, Incoming::Packed(data)) {
             Ok(()) => return,
             Err(StoreError::NeedSlots) => grow_slots(store, index),
             Err(StoreError::NeedFrame) => {
@@ -1206,7 +1168,7 @@ fn memory_is_counted_in_pages() {
     // A huge page needs a page of its own: the 2-page reserve frame will not do.
     let page = page_of(3);
     assert_eq!(
-        store.store(1, Incoming::Huge(&page), |_| panic!()),
+        store.store(1, Incoming::Huge(&page)),
         Err(StoreError::NeedFrame)
     );
     add_frame(&mut store, new_frame(4096)).unwrap();
@@ -1214,11 +1176,9 @@ fn memory_is_counted_in_pages() {
     assert_eq!(store.mm_stat(0).mem_used_total, 11 * 4096);
     assert_eq!(store.load(1), Ok(Found::Huge(&page)));
     // A free hands back the reserve; the huge frame goes too.
-    let mut released = Vec::new();
-    assert_eq!(store.free(1, |f| released.push(f)), Ok(true));
-    let mut lens: Vec<usize> = released.iter().map(|f| f.len()).collect();
-    lens.sort();
-    assert_eq!(lens, [4096, 2 * 4096]);
+    assert_eq!(store.free(1), Ok(true));
+    let stats = store.pool().pool_stats();
+    assert_eq!((stats.huge_frames, stats.reserve_frames), (0, 0));
     let mm = store.mm_stat(0);
     assert_eq!((mm.mem_used_total, mm.mem_used_max), (8 * 4096, 11 * 4096));
 }

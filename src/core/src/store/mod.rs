@@ -6,8 +6,8 @@
 //! store never allocates: when the pool needs a frame, [`Store::store`] fails
 //! with [`StoreError::NeedFrame`] having changed nothing, and the caller
 //! drops the lock, allocates, hands the frame in with [`Store::add_frame`]
-//! and retries. Frames the store gives back go to a `released` callback that
-//! should only collect them, so they are freed after the lock is dropped.
+//! and retries. Frames the pool no longer needs it drops on the spot, under
+//! the lock: a frame's `Drop` must not sleep (freeing pages does not).
 //!
 //! Frames are 1 to 8 pages long (see [`super::pool`]); a store of an
 //! [`Incoming::Huge`] page needs a frame of exactly one page, any other store
@@ -78,7 +78,7 @@
 //!
 //! ```text
 //! let mut cursor = CompactCursor::new();
-//! while store.lock().compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP, drop)
+//! while store.lock().compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP)
 //!     == Compaction::LimitReached
 //! {
 //!     // The lock is dropped here; stores, frees and writeback go on meanwhile.
@@ -337,12 +337,7 @@ where
     /// slot table to grow and [`StoreError::NeedFrame`] for a frame (then
     /// retry), of exactly one page for an [`Incoming::Huge`] page and of any
     /// valid length otherwise; the others are final.
-    pub fn store(
-        &mut self,
-        index: u64,
-        page: Incoming<'_>,
-        released: impl FnMut(F),
-    ) -> Result<(), StoreError> {
+    pub fn store(&mut self, index: u64, page: Incoming<'_>) -> Result<(), StoreError> {
         let owner = self.owner(index)?;
         if self.slots.needs_table(index) {
             return Err(StoreError::NeedSlots);
@@ -365,19 +360,19 @@ where
         if matches!(content, Content::Huge(_)) {
             self.classes.huge_pages_since = self.classes.huge_pages_since.saturating_add(1);
         }
-        self.release(owner, old, released);
+        self.release(owner, old);
         Ok(())
     }
 
     /// Records a store that could not be done: the slot's old content is freed,
     /// never to be returned again, and a failed store is counted.
-    pub fn refuse(&mut self, index: u64, released: impl FnMut(F)) -> Result<(), StoreError> {
+    pub fn refuse(&mut self, index: u64) -> Result<(), StoreError> {
         let owner = self.owner(index)?;
         let old = self
             .slots
             .refuse(index, &mut self.backing)
             .map_err(|_| StoreError::OutOfRange)?;
-        self.release(owner, old, released);
+        self.release(owner, old);
         Ok(())
     }
 
@@ -431,15 +426,15 @@ where
     /// to the system at once, the pool's reserve included: the reserve is for
     /// absorbing overwrites, and a device whose data is gone should hold no
     /// more memory than its remaining data needs.
-    pub fn free(&mut self, index: u64, mut released: impl FnMut(F)) -> Result<bool, StoreError> {
+    pub fn free(&mut self, index: u64) -> Result<bool, StoreError> {
         let owner = self.owner(index)?;
         let held = self.holds_data(index);
         let old = self
             .slots
             .free(index, &mut self.backing)
             .map_err(|_| StoreError::OutOfRange)?;
-        self.release(owner, old, &mut released);
-        self.pool.release_reserve(released);
+        self.release(owner, old);
+        self.pool.release_reserve();
         Ok(held)
     }
 
@@ -450,11 +445,7 @@ where
     ///
     /// [`StoreError::OutOfRange`] unless `range.start <= range.end <=
     /// self.len()`; then nothing changed.
-    pub fn free_range(
-        &mut self,
-        range: Range<u64>,
-        mut released: impl FnMut(F),
-    ) -> Result<u64, StoreError> {
+    pub fn free_range(&mut self, range: Range<u64>) -> Result<u64, StoreError> {
         if range.start > range.end || range.end > self.slots.len() {
             return Err(StoreError::OutOfRange);
         }
@@ -473,9 +464,9 @@ where
             if held {
                 freed = freed.saturating_add(1);
             }
-            self.release(owner, old, &mut released);
+            self.release(owner, old);
         }
-        self.pool.release_reserve(released);
+        self.pool.release_reserve();
         Ok(freed)
     }
 
@@ -555,16 +546,16 @@ where
     /// Reads pinned should have been unpinned first. Writes still in flight
     /// keep their extents until [`Store::end_writeback`], which finds their
     /// tickets stale.
-    pub fn drain(&mut self, mut released: impl FnMut(F)) {
+    pub fn drain(&mut self) {
         self.slots.drain(&mut self.backing, |_| ());
-        self.pool.drain(&mut released);
+        self.pool.drain();
         self.classes.same_pages = 0;
         self.classes.huge_pages = 0;
     }
 
     /// Frees the empty frames the pool keeps in reserve (memory pressure).
-    pub fn release_reserve(&mut self, released: impl FnMut(F)) -> u32 {
-        self.pool.release_reserve(released)
+    pub fn release_reserve(&mut self) -> u32 {
+        self.pool.release_reserve()
     }
 
     /// Restarts the high-water marks (zram's `mem_used_max` write of 0).
@@ -645,7 +636,7 @@ where
 
     /// Frees `old`, the content the slot `owner` held, and compacts the frame
     /// it leaves holes in if they are now worth it.
-    fn release(&mut self, owner: u32, old: Option<Content>, mut released: impl FnMut(F)) {
+    fn release(&mut self, owner: u32, old: Option<Content>) {
         let Some(content) = old else {
             return;
         };
@@ -657,12 +648,12 @@ where
         match content {
             Content::SameFilled(_) => {}
             Content::Packed(object) => {
-                if let Ok(Some(usage)) = self.pool.free_packed(object, owner, &mut released) {
+                if let Ok(Some(usage)) = self.pool.free_packed(object, owner) {
                     self.auto_compact(object.frame, &usage);
                 }
             }
             Content::Huge(id) => {
-                let _ = self.pool.free_huge(id, &mut released);
+                let _ = self.pool.free_huge(id);
             }
         }
     }

@@ -51,17 +51,16 @@ where
     ///
     /// This is [`Store::compact_step`] until the compaction is finished, in one go: it
     /// takes time in proportion to the pool.
-    pub fn compact(&mut self, mut released: impl FnMut(F)) -> CompactStats {
+    pub fn compact(&mut self) -> CompactStats {
         let mut cursor = CompactCursor::new();
-        while self.compact_step(&mut cursor, u32::MAX, &mut released) == Compaction::LimitReached {}
+        while self.compact_step(&mut cursor, u32::MAX) == Compaction::LimitReached {}
         cursor.stats()
     }
 
     /// Goes on with the compaction `cursor` stands in (a new cursor begins one), doing
     /// the work of `limit` frames at most (at least one; see [`Pool::compact_step`]), and
     /// returns whether it is finished. Objects that move have their slots updated as in
-    /// [`Store::compact`]; frames emptied go to `released`, which should only collect
-    /// them.
+    /// [`Store::compact`]; frames emptied go to the reserve or are dropped.
     ///
     /// The pages of the frames each step empties count in
     /// [`ClassCounts::pages_compacted`](super::ClassCounts::pages_compacted) at once, and
@@ -69,20 +68,12 @@ where
     /// leaves marks on some frames, harmless, until the next compaction clears them.
     ///
     /// [`Pool::compact_step`]: super::super::pool::Pool::compact_step
-    pub fn compact_step(
-        &mut self,
-        cursor: &mut CompactCursor,
-        limit: u32,
-        released: impl FnMut(F),
-    ) -> Compaction {
+    pub fn compact_step(&mut self, cursor: &mut CompactCursor, limit: u32) -> Compaction {
         let slots = &mut self.slots;
         let before = cursor.stats().pages_emptied;
-        let done = self.pool.compact_step(
-            cursor,
-            limit,
-            |owner, old, new| relocate(slots, owner, old, new),
-            released,
-        );
+        let done = self.pool.compact_step(cursor, limit, |owner, old, new| {
+            relocate(slots, owner, old, new)
+        });
         let emptied = cursor.stats().pages_emptied.saturating_sub(before);
         self.classes.pages_compacted = self.classes.pages_compacted.saturating_add(emptied);
         done

@@ -282,24 +282,18 @@ where
     /// filled, unchanged) and completes or fails each.
     ///
     /// A slot still migrating under its ticket becomes migrated and its object
-    /// is freed from the pool (frames emptied go to `released`, which should
-    /// only collect them), or, if the write failed, becomes resident again. A
+    /// is freed from the pool (frames emptied go to the reserve or are
+    /// dropped), or, if the write failed, becomes resident again. A
     /// slot overwritten or freed meanwhile is stale: only the ticket's hold on
     /// the extent is dropped. The extent is freed with its last hold.
-    pub fn end_writeback(
-        &mut self,
-        write: &FrameWrite,
-        copy: &[u8],
-        ok: bool,
-        mut released: impl FnMut(F),
-    ) -> WritebackEnd {
+    pub fn end_writeback(&mut self, write: &FrameWrite, copy: &[u8], ok: bool) -> WritebackEnd {
         let mut end = WritebackEnd::default();
         if write.huge {
             let ticket = Ticket {
                 slot: u64::from(write.owner),
                 dest: Dest::page(write.block),
             };
-            self.settle(ticket, ok, &mut end, &mut released);
+            self.settle(ticket, ok, &mut end);
         } else {
             let tail = u16::try_from(write.bytes).unwrap_or(0);
             let records = copy
@@ -317,7 +311,7 @@ where
                         len: record.len,
                     },
                 };
-                self.settle(ticket, ok, &mut end, &mut released);
+                self.settle(ticket, ok, &mut end);
             }
         }
         if ok {
@@ -328,13 +322,7 @@ where
 
     /// Completes (`ok`) or fails `ticket`, freeing the object of a slot it
     /// migrates, and counts the outcome in `end`.
-    fn settle(
-        &mut self,
-        ticket: Ticket,
-        ok: bool,
-        end: &mut WritebackEnd,
-        released: &mut impl FnMut(F),
-    ) {
+    fn settle(&mut self, ticket: Ticket, ok: bool, end: &mut WritebackEnd) {
         if !ok {
             let counter = if self.slots.fail::<Content>(ticket, &mut self.backing) {
                 &mut end.failed
@@ -349,7 +337,7 @@ where
                 end.migrated = end.migrated.saturating_add(1);
                 // The slot was migrating, so `ticket.slot` is an owner.
                 if let Ok(owner) = u32::try_from(ticket.slot) {
-                    self.release(owner, Some(content), released);
+                    self.release(owner, Some(content));
                 }
             }
             None => end.stale = end.stale.saturating_add(1),

@@ -12,6 +12,8 @@ use ghostswap_core::table::{Chunked, Directory, Table};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
+#[allow(dead_code)] // Only the model tests use these.
+pub mod frames;
 #[allow(dead_code)] // Only the pool tests use these.
 pub mod pool;
 
