@@ -19,7 +19,7 @@ pub mod frame;
 pub mod geometry;
 #[path = "core/src/list.rs"]
 pub mod list;
-#[path = "core/src/migrate.rs"]
+#[path = "core/src/migrate/mod.rs"]
 pub mod migrate;
 #[path = "core/src/pool/mod.rs"]
 pub mod pool;
