@@ -48,7 +48,7 @@ fn overwriting_a_packed_slot_with_a_same_filled_page_frees_the_object() {
     let c = store.counters();
     assert_eq!((c.stores, c.invalidates, c.stored_pages), (2, 0, 1));
     assert_eq!(store.mm_stat(0).compr_data_size, 0);
-    store.drain();
+    store.free_range(0..store.len()).unwrap();
     assert_eq!(store.pool().pool_stats(), PoolStats::default());
 }
 
@@ -83,7 +83,7 @@ fn freeing_a_huge_slot_gives_its_frame_back_with_the_reserve() {
     assert_eq!(store.counters().invalidates, 2);
     assert_eq!(store.classes().huge_pages_since, 2);
     assert_eq!(stats.total_frames(), 0);
-    store.drain();
+    store.free_range(0..store.len()).unwrap();
     assert_eq!(store.pool().pool_stats(), PoolStats::default());
 }
 
@@ -115,9 +115,9 @@ fn a_store_refused_for_lack_of_frames_drops_the_stale_page() {
     store.refuse(0).unwrap();
     assert_eq!(store.counters().invalidates, 1);
     assert_eq!(store.counters().failed_stores, 2);
-    // The emptied frame waits in the reserve until the drain.
+    // The emptied frame waits in the reserve until a free hands the reserve back.
     assert_eq!(store.pool().pool_stats().reserve_frames, 1);
-    store.drain();
+    store.free_range(0..store.len()).unwrap();
     assert_eq!(store.pool().pool_stats(), PoolStats::default());
 }
 

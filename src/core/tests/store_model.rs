@@ -26,7 +26,9 @@
 
 mod common;
 use common::frames::{SharedRegistry, TestFrame};
-use common::store::{add_frame, bytes, grow_slots, new_store, page_of, TestStore, FRAME_CHUNK};
+use common::store::{
+    add_frame, bytes, grow_slots, new_store, page_of, TestStore, ToTheEnd, FRAME_CHUNK,
+};
 use common::{best_hole, check_classes, check_frame, frame_len, padded_size};
 use ghostswap_core::frame::{Page, MAX_OBJECT};
 use ghostswap_core::pool::{FrameId, FrameState, PoolStats, RESERVE_CAP};
@@ -161,9 +163,7 @@ enum Op {
     FreeRange(u64, u64),
     Compact,
     SetLimit(Option<u64>),
-    Drain,
     ResetMax,
-    ReleaseReserve,
 }
 
 /// Slot indexes for a store of `n` slots: mostly in range, some just past the end, a few
@@ -210,9 +210,7 @@ fn op(n: u64) -> impl Strategy<Value = Op> {
         2 => (bound(n), bound(n)).prop_map(|(a, b)| Op::FreeRange(a, b)),
         2 => Just(Op::Compact),
         2 => prop_oneof![Just(None), (0u64..48).prop_map(Some)].prop_map(Op::SetLimit),
-        1 => Just(Op::Drain),
         1 => Just(Op::ResetMax),
-        1 => Just(Op::ReleaseReserve),
     ]
 }
 
@@ -679,7 +677,7 @@ impl Harness {
             Op::Compact => {
                 let before = self.pool_stats();
                 let released = self.frames.released();
-                let stats = self.store.compact();
+                let stats = self.store.compact_at_once();
                 self.model.pages_compacted += stats.pages_emptied;
                 let after = self.pool_stats();
                 prop_assert_eq!(after.hole_bytes, 0, "holes left after compaction");
@@ -697,28 +695,11 @@ impl Harness {
                 self.store.set_page_limit(limit);
                 self.model.limit = limit;
             }
-            Op::Drain => {
-                let total = self.pool_stats().total_frames();
-                let released = self.frames.released();
-                self.store.drain();
-                prop_assert_eq!(self.frames.released() - released, total);
-                // Teardown: no invalidates, `max_stored_pages` kept.
-                self.model.pages.clear();
-                self.model.sync_stored();
-            }
             Op::ResetMax => {
                 self.store.reset_max();
                 self.model.counters.max_stored_pages = self.model.pages.len() as u64;
                 self.model.max_pages = self.held_pages();
                 self.last_max = 0;
-            }
-            Op::ReleaseReserve => {
-                let reserve = self.pool_stats().reserve_frames;
-                let released = self.frames.released();
-                let count = self.store.release_reserve();
-                prop_assert_eq!(count, reserve);
-                prop_assert_eq!(self.frames.released() - released, u64::from(reserve));
-                prop_assert_eq!(self.pool_stats().reserve_frames, 0);
             }
         }
         shadow.free_all(freed, &mut self.model);
@@ -805,11 +786,9 @@ impl Harness {
         Ok(())
     }
 
-    /// Drains the store: every frame comes back and every slot reads as empty.
+    /// Frees every slot: every frame is released and every slot reads as empty.
     fn teardown(mut self) -> Result<(), TestCaseError> {
-        self.store.drain();
-        self.model.pages.clear();
-        self.model.sync_stored();
+        self.run(&Op::FreeRange(0, self.n))?;
         self.check()?;
         prop_assert_eq!(self.pool_stats(), PoolStats::default());
         prop_assert_eq!(self.frames.live(), 0);

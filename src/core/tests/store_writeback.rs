@@ -4,12 +4,13 @@
 //! steps), the watermark, direct stores over slots in each state, failed or with a bad
 //! destination, compaction in steps, and a backing device searched in steps.
 
+#[allow(dead_code)] // Only the store helpers of `common` are used here.
+mod common;
+use common::store::ToTheEnd;
 use ghostswap_core::backing::{Backing, Extents};
 use ghostswap_core::frame::{Page, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
-use ghostswap_core::pool::{
-    CompactCursor, Compaction, FrameEntry, FrameId, FrameState, IdleMarking,
-};
+use ghostswap_core::pool::{CompactCursor, Compaction, FrameEntry, FrameId, FrameState};
 use ghostswap_core::store::{
     Content, DirectWrite, Found, Incoming, NextWriteback, Store, StoreError, WritebackEnd,
     WritebackError, WritebackMode,
@@ -92,18 +93,6 @@ fn picks_within(store: &mut TestStore, mode: WritebackMode, limit: u32) -> Vec<F
         // Each frame is looked at once: a call picks one, or looks at `limit`.
         assert!(calls <= frames + 1, "the walk loops");
     }
-}
-
-/// Marks idle as `Store::mark_idle` does, in steps of `limit` frames.
-fn mark_idle_in_steps(store: &mut TestStore, now: u64, min_age: Option<u64>, limit: u32) -> u32 {
-    store.start_mark_idle(now, min_age);
-    let frames = store.pool().lru_iter().count() as u32;
-    for _ in 0..=frames {
-        if let IdleMarking::Finished { marked } = store.mark_idle_step(limit) {
-            return marked;
-        }
-    }
-    panic!("idle marking does not end");
 }
 
 #[test]
@@ -283,9 +272,9 @@ fn next_writeback_walks_from_the_coldest_frame_by_mode() {
 type Mark = fn(&mut TestStore, u64, Option<u64>) -> u32;
 
 const MARKINGS: [Mark; 3] = [
-    |store, now, min_age| store.mark_idle(now, min_age),
-    |store, now, min_age| mark_idle_in_steps(store, now, min_age, 1),
-    |store, now, min_age| mark_idle_in_steps(store, now, min_age, 2),
+    |store, now, min_age| store.mark_idle_in_steps(now, min_age, u32::MAX),
+    |store, now, min_age| store.mark_idle_in_steps(now, min_age, 1),
+    |store, now, min_age| store.mark_idle_in_steps(now, min_age, 2),
 ];
 
 #[test]
@@ -557,10 +546,13 @@ fn begin_direct_refuses_and_changes_nothing() {
     let write = store.begin_direct(0).expect("the one block");
     assert_eq!(store.begin_direct(1), Err(WritebackError::NoSpace));
     assert_eq!(device(&store), (1, 1));
-    // The backing device stays while a direct write holds a block.
-    assert!(store.detach_backing().is_none());
+    // The direct write holds its block until it ends.
+    assert_eq!(store.backing_stats().unwrap().holds, 1);
     assert_eq!(store.end_direct(write, Dest::page(0), false), Ok(false));
-    assert!(store.detach_backing().is_some());
+    assert_eq!(device(&store), (0, 0));
+    // Without a backing device there is nothing to write to.
+    let frames = (0..4).map(|_| FrameEntry::default()).collect();
+    let mut store = TestStore::new(vec![State::Empty; 4], frames).expect("a small store");
     assert_eq!(store.begin_direct(0), Err(WritebackError::NoBacking));
 
     // What `write_record` will not write.
@@ -714,7 +706,7 @@ fn sparse_store() -> TestStore {
 #[test]
 fn compaction_in_steps_does_what_compaction_at_once_does() {
     let mut once = sparse_store();
-    let at_once = once.compact();
+    let at_once = once.compact_at_once();
     assert!(at_once.pages_emptied > 0);
     for limit in [1, 2, 5] {
         let mut store = sparse_store();

@@ -18,7 +18,8 @@
 //! [`super::pool`]): an overwrite mostly reuses a hole, moving no data. As a
 //! backstop, when the holes of a frame still reach `1 / AUTO_COMPACT_DIVISOR`
 //! of its length, the store compacts that frame at once, so memory does not
-//! grow under overwrites between explicit [`Store::compact`] calls.
+//! grow under overwrites between explicit compactions
+//! ([`Store::compact_step`]).
 //!
 //! Every packed object is checked against its slot on the way: the pool is
 //! given the slot's index as the object's owner, on load (in O(1) steps) and
@@ -100,11 +101,11 @@
 //!   call again for the same frame or page.
 //!
 //! Anything may happen between steps: stores, loads, frees, writebacks begun
-//! and ended, frames added and released, a drain. Each form stays correct
-//! through it (see [`super::pool`]'s compaction and walks), and run to its end
-//! with nothing in between it does what the form in one go
-//! ([`Store::compact`], [`Store::mark_idle`], [`Store::next_writeback`]) does;
-//! those remain for tests and small pools.
+//! and ended, frames added and released. Each form stays correct through it
+//! (see [`super::pool`]'s compaction and walks), and run to its end with
+//! nothing in between it does what the same work done in one go would
+//! ([`Store::next_writeback`] is writeback's walk in one go: the module uses
+//! it to find the frame of one page).
 
 use core::ops::Range;
 
@@ -217,7 +218,7 @@ pub struct ClassCounts {
     pub huge_pages: u64,
     /// Huge pages stored since the store was created.
     pub huge_pages_since: u64,
-    /// Pages freed by compaction ([`Store::compact`], [`Store::compact_step`])
+    /// Pages freed by compaction ([`Store::compact_step`])
     /// since the store was created: the pages of the frames it emptied, counted
     /// by the step that emptied them.
     pub pages_compacted: u64,
@@ -485,12 +486,6 @@ where
         self.slots.table()
     }
 
-    /// Returns `true` if a store into slot `index` needs the slot table to
-    /// grow first ([`StoreError::NeedSlots`]).
-    pub fn needs_slots(&self, index: u64) -> bool {
-        self.slots.needs_table(index)
-    }
-
     /// Lets `grow` append empty slots to the slot table (see
     /// [`Slots::grow_table`]): the caller allocated them before taking its
     /// lock.
@@ -528,7 +523,7 @@ where
     }
 
     /// Sets the clock, in seconds, that stores and loads stamp the frames they
-    /// use with, for [`Store::mark_idle`]; an earlier clock than the current one
+    /// use with, for [`Store::start_mark_idle`]; an earlier clock than the current one
     /// is ignored.
     ///
     /// Setting a clock, rather than passing the time to every store and load,
@@ -538,24 +533,6 @@ where
     /// from a coarse clock read under the lock it already holds.
     pub fn set_clock(&mut self, now_secs: u64) {
         self.pool.set_clock(now_secs);
-    }
-
-    /// Frees every slot and every frame (device reset or teardown), and the
-    /// destinations of migrated slots.
-    ///
-    /// Reads pinned should have been unpinned first. Writes still in flight
-    /// keep their extents until [`Store::end_writeback`], which finds their
-    /// tickets stale.
-    pub fn drain(&mut self) {
-        self.slots.drain(&mut self.backing, |_| ());
-        self.pool.drain();
-        self.classes.same_pages = 0;
-        self.classes.huge_pages = 0;
-    }
-
-    /// Frees the empty frames the pool keeps in reserve (memory pressure).
-    pub fn release_reserve(&mut self) -> u32 {
-        self.pool.release_reserve()
     }
 
     /// Restarts the high-water marks (zram's `mem_used_max` write of 0).

@@ -47,7 +47,7 @@ pub enum WritebackMode {
     All,
     /// Huge frames.
     Huge,
-    /// Idle frames (see [`Store::mark_idle`]).
+    /// Idle frames (see [`Store::start_mark_idle`]).
     Idle,
     /// Huge frames that are idle.
     HugeIdle,
@@ -148,16 +148,6 @@ where
         }
         self.backing = Some(backing);
         Ok(())
-    }
-
-    /// Detaches the backing device and returns it, if one is attached and nothing
-    /// holds its blocks any more: no slot migrating or migrated, no write or read
-    /// in flight (after [`Store::drain`], once every write has ended).
-    pub fn detach_backing(&mut self) -> Option<Backing<M, C>> {
-        if self.backing.as_ref()?.stats().holds != 0 {
-            return None;
-        }
-        self.backing.take()
     }
 
     /// What the backing device's allocator holds, if one is attached.

@@ -1,14 +1,13 @@
-//! A store over chunked tables that grow as the module's do, and deterministic contents,
-//! shared by the store's model test (`tests/store_model.rs`) and unit tests
-//! (`tests/store.rs`).
+//! A store over chunked tables that grow as the module's do, deterministic contents, and
+//! the work in steps run to its end, shared by the store's tests.
 
 use super::frames::{SharedRegistry, TestFrame};
 use super::{Chunks, Grown};
 use ghostswap_core::frame::Page;
 use ghostswap_core::migrate::State;
-use ghostswap_core::pool::FrameEntry;
+use ghostswap_core::pool::{CompactCursor, CompactStats, Compaction, FrameEntry, IdleMarking};
 use ghostswap_core::store::{Content, Store};
-use ghostswap_core::table::Sparse;
+use ghostswap_core::table::{Sparse, Table};
 
 pub type Frame = TestFrame;
 pub type TestStore = Store<SlotTable, Frame, FrameTable>;
@@ -42,8 +41,8 @@ pub fn grow_slots(store: &mut TestStore, index: u64) {
         );
     });
     assert!(
-        !store.needs_slots(index),
-        "the slot table asks again after a chunk"
+        store.slot_table().get(index as usize).is_some(),
+        "the slot table lacks the slot after a chunk"
     );
 }
 
@@ -98,4 +97,41 @@ pub fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
 
 pub fn page_of(seed: u64) -> Box<Page> {
     Box::new(bytes(seed, 4096).try_into().unwrap())
+}
+
+/// Work in steps run to its end, through the store's own steps.
+pub trait ToTheEnd {
+    /// Compacts the store to the end in one [`Store::compact_step`] after another, as the
+    /// module does with the lock dropped in between, and returns what was done.
+    fn compact_at_once(&mut self) -> CompactStats;
+
+    /// Marks idle the frames at `now` (older than `min_age`, if given) in steps of
+    /// `limit` frames, and returns how many it marked.
+    fn mark_idle_in_steps(&mut self, now: u64, min_age: Option<u64>, limit: u32) -> u32;
+}
+
+impl<S, F, T, M, C> ToTheEnd for Store<S, F, T, M, C>
+where
+    S: Table<State<Content>>,
+    F: AsRef<[u8]> + AsMut<[u8]>,
+    T: Table<FrameEntry<F>>,
+    M: Table<u64>,
+    C: Table<u16>,
+{
+    fn compact_at_once(&mut self) -> CompactStats {
+        let mut cursor = CompactCursor::new();
+        while self.compact_step(&mut cursor, u32::MAX) == Compaction::LimitReached {}
+        cursor.stats()
+    }
+
+    fn mark_idle_in_steps(&mut self, now: u64, min_age: Option<u64>, limit: u32) -> u32 {
+        self.start_mark_idle(now, min_age);
+        let frames = self.pool().lru_iter().count() as u32;
+        for _ in 0..=frames {
+            if let IdleMarking::Finished { marked } = self.mark_idle_step(limit) {
+                return marked;
+            }
+        }
+        panic!("idle marking does not end");
+    }
 }
