@@ -71,10 +71,7 @@ impl Backend {
         let mut start = range.start;
         while start < range.end {
             let end = range.end.min(start.saturating_add(CHUNK));
-            self.store
-                .lock()
-                .free_range(start..end, drop)
-                .map_err(|_| EIO)?;
+            self.store.lock().free_range(start..end).map_err(|_| EIO)?;
             start = end;
         }
         Ok(())

@@ -210,7 +210,7 @@ pub(crate) fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_
     let stored = backend
         .store
         .lock()
-        .end_direct(write, dest, written.is_ok(), drop);
+        .end_direct(write, dest, written.is_ok());
     match (stored, written) {
         (Ok(true), _) => Ok(()),
         (_, Err(e)) => Err(e),

@@ -145,7 +145,7 @@ impl GhostDevice {
     pub(crate) fn free_slot(&self, index: u64) {
         self.counters.notify_free.inc();
         if let Some(backend) = self.backend() {
-            let _ = backend.store.lock().free(index, drop);
+            let _ = backend.store.lock().free(index);
         }
     }
 }

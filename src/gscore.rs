@@ -19,14 +19,12 @@ pub mod frame;
 pub mod geometry;
 #[path = "core/src/list.rs"]
 pub mod list;
-#[path = "core/src/migrate.rs"]
+#[path = "core/src/migrate/mod.rs"]
 pub mod migrate;
 #[path = "core/src/pool/mod.rs"]
 pub mod pool;
 #[path = "core/src/refusal.rs"]
 pub mod refusal;
-#[path = "core/src/slots.rs"]
-pub mod slots;
 #[path = "core/src/stats.rs"]
 pub mod stats;
 #[path = "core/src/store/mod.rs"]

@@ -266,7 +266,7 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
                 backend
                     .store
                     .lock()
-                    .compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP, drop)
+                    .compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP)
                     == Compaction::Finished
             });
             Ok(())

@@ -94,7 +94,7 @@ fn store_page(bio: &mut WriteBio<'_>, page: &Page, index: u64) -> Result<Handled
         if let Some(now) = bio.now {
             store.set_clock(now);
         }
-        let stored = store.store(index, incoming, drop);
+        let stored = store.store(index, incoming);
         if stored.is_ok() && backend.has_backing() && store.over_high_wmark() {
             bio.over_high = true;
         }
@@ -134,6 +134,6 @@ fn store_page(bio: &mut WriteBio<'_>, page: &Page, index: u64) -> Result<Handled
 /// dropped, so stale data is never returned).
 pub(crate) fn refuse(backend: &Backend, pages: core::ops::Range<u64>) {
     for index in pages {
-        let _ = backend.store.lock().refuse(index, drop);
+        let _ = backend.store.lock().refuse(index);
     }
 }

@@ -306,7 +306,7 @@ fn begin_next(
 /// Ends the write of a frame under the store lock and counts it.
 fn end_frame(backend: &Backend, write: &FrameWrite, copy: &[u8], ok: bool, ran: &mut RunReport) {
     // Frames emptied are freed on the spot, which does not sleep.
-    let end = backend.store.lock().end_writeback(write, copy, ok, drop);
+    let end = backend.store.lock().end_writeback(write, copy, ok);
     let counters = &backend.counters;
     if ok {
         ran.blocks = ran.blocks.saturating_add(u64::from(write.pages));

@@ -50,7 +50,7 @@ fn arg(n: usize, default: u64) -> u64 {
 fn put(store: &mut TestStore, slot: u64, data: &[u8]) -> u64 {
     let mut added = 0;
     loop {
-        match store.store(slot, Incoming::Packed(data), drop) {
+        match store.store(slot, Incoming::Packed(data)) {
             Ok(()) => return added,
             Err(StoreError::NeedFrame) => {
                 added += 1;

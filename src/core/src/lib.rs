@@ -2,12 +2,12 @@
 //!
 //! Every decision of the driver that does not need the kernel lives here, as plain
 //! `no_std` code without `unsafe`: request geometry and size parsing ([`geometry`]), the
-//! per-page slot states ([`slots`]), the statistics shown in sysfs ([`stats`]), the
-//! writable sysfs attributes ([`attrs`]), how each page is stored ([`classify`]) and the
-//! pool of compressed objects ([`pool`], with its record layout in [`frame`] and its
-//! intrusive lists in [`list`]), and writeback to a backing device: each slot's state
-//! from resident to migrated ([`migrate`]), the device's block allocator ([`backing`])
-//! and the back-off from a device whose writes fail ([`backoff`]).
+//! statistics shown in sysfs ([`stats`]), the writable sysfs attributes ([`attrs`]), how
+//! each page is stored ([`classify`]) and the pool of compressed objects ([`pool`], with
+//! its record layout in [`frame`] and its intrusive lists in [`list`]), and writeback to
+//! a backing device: each slot's state from resident to migrated ([`migrate`]), the
+//! device's block allocator ([`backing`]) and the back-off from a device whose writes
+//! fail ([`backoff`]).
 //!
 //! The kernel module does not link this crate: it includes each module file with
 //! `#[path = "core/src/<file>.rs"]` (or `<dir>/mod.rs`) inside its own `gscore` module.
@@ -27,7 +27,6 @@ pub mod list;
 pub mod migrate;
 pub mod pool;
 pub mod refusal;
-pub mod slots;
 pub mod stats;
 pub mod store;
 pub mod table;

@@ -197,19 +197,18 @@ fn emptied_frames_fill_the_reserve_up_to_its_cap() {
             pool.store_huge(owner, &[owner as u8; 4096]).unwrap()
         })
         .collect();
-    let mut released = 0;
     for id in ids {
-        pool.free_huge(id, |_| released += 1).unwrap();
+        pool.free_huge(id).unwrap();
     }
+    // The frames beyond the cap were released.
     assert_eq!(pool.pool_stats().reserve_frames, RESERVE_CAP);
-    assert_eq!(released, 4 - RESERVE_CAP);
+    assert_eq!(pool.pool_stats().total_frames(), u64::from(RESERVE_CAP));
     // Over the frame limit, emptied frames are released instead.
     let a = pool.store_huge(1, &[1; 4096]).unwrap();
     pool.set_page_limit(Some(1));
-    pool.free_huge(a, |_| released += 1).unwrap();
-    assert_eq!(released, 4 - RESERVE_CAP + 1);
-    assert_eq!(pool.release_reserve(|_| released += 1), 1);
-    assert_eq!(released, 4);
+    pool.free_huge(a).unwrap();
+    assert_eq!(pool.pool_stats().total_frames(), u64::from(RESERVE_CAP) - 1);
+    assert_eq!(pool.release_reserve(), 1);
     assert_eq!(pool.pool_stats(), PoolStats::default());
 }
 
@@ -223,7 +222,7 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
         Some(FrameState::Packed(u)) => u,
         other => panic!("{other:?}"),
     };
-    pool.free(b, 2, |_| panic!()).unwrap();
+    pool.free(b, 2).unwrap();
     assert_eq!(
         usage(&pool),
         Usage {
@@ -236,7 +235,7 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
         }
     );
     assert_eq!(pool.pool_stats().hole_bytes, 26);
-    pool.free(c, 3, |_| panic!()).unwrap();
+    pool.free(c, 3).unwrap();
     assert_eq!(
         usage(&pool),
         Usage {
@@ -250,7 +249,7 @@ fn freeing_the_last_record_drops_the_tail_past_holes() {
     );
     assert_eq!(pool.pool_stats().hole_bytes, 0);
     // A stale reference is refused, even where a record used to be.
-    assert_eq!(pool.free(c, 3, |_| panic!()), Err(PoolError::BadRef));
+    assert_eq!(pool.free(c, 3), Err(PoolError::BadRef));
     assert_eq!(pool.load(b, 2), Err(PoolError::BadRef));
     // The next store reuses the reclaimed space.
     assert_eq!(put(&mut pool, 4, 5).offset, 16);
@@ -264,8 +263,8 @@ fn freed_records_merge_with_the_holes_around_them() {
         .map(|i| put(&mut pool, i, 100 * (i as usize + 1)))
         .collect();
     let id = r[0].frame;
-    pool.free(r[1], 1, |_| panic!()).unwrap();
-    pool.free(r[3], 3, |_| panic!()).unwrap();
+    pool.free(r[1], 1).unwrap();
+    pool.free(r[3], 3).unwrap();
     assert_eq!(
         layout(&pool, id),
         [
@@ -278,7 +277,7 @@ fn freed_records_merge_with_the_holes_around_them() {
     );
     assert_eq!(usage_of(&pool, id).largest_hole, 406);
     // Freeing the record between two holes leaves one hole over all three.
-    pool.free(r[2], 2, |_| panic!()).unwrap();
+    pool.free(r[2], 2).unwrap();
     assert_eq!(
         layout(&pool, id),
         [(0, 106, false), (106, 918, true), (1024, 506, false)]
@@ -300,13 +299,13 @@ fn freed_records_merge_with_the_holes_around_them() {
             (1024, 506, false)
         ]
     );
-    pool.free(s, 5, |_| panic!()).unwrap();
+    pool.free(s, 5).unwrap();
     assert_eq!(
         layout(&pool, id),
         [(0, 106, false), (106, 918, true), (1024, 506, false)]
     );
     // The last record goes, and the tail drops past the hole before it.
-    pool.free(r[4], 4, |_| panic!()).unwrap();
+    pool.free(r[4], 4).unwrap();
     assert_eq!(layout(&pool, id), [(0, 106, false)]);
     let u = usage_of(&pool, id);
     assert_eq!((u.tail, u.largest_hole), (106, 0));
@@ -327,7 +326,7 @@ fn stores_take_the_hole_that_fits_best() {
     let last = put(&mut pool, owner, 10);
     let id = last.frame;
     for (owner, r) in holes {
-        pool.free(r, owner, |_| panic!()).unwrap();
+        pool.free(r, owner).unwrap();
     }
     let tail = usage_of(&pool, id).tail;
     assert_eq!(usage_of(&pool, id).largest_hole, 406);
@@ -362,13 +361,13 @@ fn a_frame_without_room_after_its_tail_takes_records_in_its_holes() {
     // One page: a record of 2006 bytes to free, one of 2048, 42 bytes after the tail.
     let [a, b] = [(1, 2000), (2, 2042)].map(|(owner, len)| put(&mut pool, owner, len));
     assert_eq!((b.frame, free_bytes(&pool, a.frame)), (a.frame, 42));
-    pool.free(a, 1, |_| panic!()).unwrap();
+    pool.free(a, 1).unwrap();
     let u = usage_of(&pool, a.frame);
     assert_eq!((u.largest_hole, u.capacity()), (2006, 1994));
     // The class of 1994 bytes (31) has room for any record of up to 1984 bytes.
     let c = pool.store(3, &[3; 1978]).unwrap();
     assert_eq!((c.frame, c.offset), (a.frame, 0));
-    pool.free(c, 3, |_| panic!()).unwrap();
+    pool.free(c, 3).unwrap();
     // Records of 1985 to 2048 bytes need class 32, which does not promise them room, but
     // the hole takes them as a near fit if they fit it: exactly, or leaving room for a
     // hole (12 bytes). A record of 2003 bytes would leave 3: it takes a new frame.
@@ -380,7 +379,7 @@ fn a_frame_without_room_after_its_tail_takes_records_in_its_holes() {
     let d = pool.store(5, &[5; 1988]).unwrap();
     assert_eq!((d.frame, d.offset), (a.frame, 0));
     assert_eq!(usage_of(&pool, a.frame).largest_hole, 12);
-    pool.free(d, 5, |_| panic!()).unwrap();
+    pool.free(d, 5).unwrap();
     let e = pool.store(6, &[6; 2000]).unwrap();
     assert_eq!((e.frame, e.offset), (a.frame, 0));
     assert_eq!(usage_of(&pool, a.frame).largest_hole, 0);
@@ -419,23 +418,23 @@ fn loads_check_the_owner_the_offset_and_the_length() {
         Err(PoolError::BadRef)
     );
     // A freed record, and one swallowed by the hole before it.
-    pool.free(a, 1, |_| panic!()).unwrap();
-    pool.free(b, 2, |_| panic!()).unwrap();
+    pool.free(a, 1).unwrap();
+    pool.free(b, 2).unwrap();
     assert_eq!(layout(&pool, a.frame)[0], (0, 212, true));
     assert_eq!(pool.load(a, 1), Err(PoolError::BadRef));
     assert_eq!(pool.load(b, 2), Err(PoolError::BadRef));
-    assert_eq!(pool.free(b, 2, |_| panic!()), Err(PoolError::BadRef));
+    assert_eq!(pool.free(b, 2), Err(PoolError::BadRef));
     // The hole is reused by another owner at the same place and length.
     let e = pool.store(5, &content(2, 100)).unwrap();
     assert_eq!((e.offset, e.len), (a.offset, a.len));
     assert_eq!(pool.load(a, 1), Err(PoolError::BadRef));
     assert_eq!(pool.load(e, 5).unwrap(), &content(2, 100)[..]);
     // A record past the tail.
-    pool.free(d, 4, |_| panic!()).unwrap();
+    pool.free(d, 4).unwrap();
     assert_eq!(pool.load(d, 4), Err(PoolError::BadRef));
     // Records moved by compaction: c's old place is inside its new data, b's old place is
     // c's header now.
-    pool.free(e, 5, |_| panic!()).unwrap();
+    pool.free(e, 5).unwrap();
     let mut moves = Vec::new();
     pool.compact_frame(c.frame, |owner, old, new| moves.push((owner, old, new)))
         .unwrap();
@@ -482,7 +481,7 @@ fn loads_and_stores_order_the_lru() {
     let cold: Vec<(u32, ObjectRef)> = pool.records(other.frame).collect();
     assert_eq!(cold, [(owner, other)]);
     // Reserve frames are not on the LRU.
-    pool.free_huge(h, |_| panic!()).unwrap();
+    pool.free_huge(h).unwrap();
     assert_eq!(pool.frame_state(h), Some(FrameState::Reserve));
     assert_eq!(pool.next_warmer(h), None);
     assert!(!pool.lru_iter().any(|id| id == h));
@@ -494,7 +493,7 @@ fn stats_and_fragmentation() {
     assert_eq!(pool.pool_stats().fragmentation_permille(), 0);
     let a = put(&mut pool, 1, 2042);
     put(&mut pool, 2, 100);
-    pool.free(a, 1, |_| panic!()).unwrap();
+    pool.free(a, 1).unwrap();
     let s = pool.pool_stats();
     assert_eq!(
         s,
@@ -523,9 +522,7 @@ fn drain_hands_back_every_frame() {
     assert!(pool.add_frame(new_frame()).is_ok());
     pool.store_huge(3, &[0; 4096]).unwrap();
     assert!(pool.add_frame(new_frame()).is_ok());
-    let mut count = 0;
-    assert_eq!(pool.drain(|_| count += 1), 4);
-    assert_eq!(count, 4);
+    assert_eq!(pool.drain(), 4);
     assert_eq!(pool.pool_stats(), PoolStats::default());
     assert_eq!(pool.lru_iter().count(), 0);
     // The pool is as new: all 6 entries can take frames again.
@@ -554,12 +551,9 @@ fn huge_pages_round_trip() {
     assert_eq!(pool.compact_frame(id, |_, _, _| panic!()), Ok(0));
     let r = put(&mut pool, 5, 10);
     assert_eq!(pool.load_huge(r.frame), Err(PoolError::BadRef));
-    assert_eq!(
-        pool.free_huge(r.frame, |_| panic!()),
-        Err(PoolError::BadRef)
-    );
-    pool.free_huge(id, |_| panic!()).unwrap();
-    assert_eq!(pool.free_huge(id, |_| panic!()), Err(PoolError::BadRef));
+    assert_eq!(pool.free_huge(r.frame), Err(PoolError::BadRef));
+    pool.free_huge(id).unwrap();
+    assert_eq!(pool.free_huge(id), Err(PoolError::BadRef));
 }
 
 // Frames of several pages.
@@ -612,10 +606,9 @@ fn the_page_limit_counts_pages_not_frames() {
     let a = pool.store(1, &[1; 4000]).unwrap();
     assert_eq!(pool.frame_len(a.frame), Some(8 * 4096));
     pool.set_page_limit(Some(9));
-    let mut released = Vec::new();
-    pool.free(a, 1, |f| released.push(f)).unwrap();
-    assert_eq!(released.len(), 1);
-    assert_eq!(released[0].len(), 8 * 4096);
+    // The frame of 8 pages is released.
+    pool.free(a, 1).unwrap();
+    assert_eq!(pool.pool_stats().total_frames(), 1);
     assert_eq!(pool.pool_stats().total_pages(), 2);
     // 2 + 8 > 9: refused; 2 + 4 fits.
     assert!(pool.add_frame(frame_of(8)).is_err());
@@ -643,16 +636,17 @@ fn huge_pages_take_only_one_page_frames() {
     );
     assert_eq!(stats.total_pages(), 11);
     // The reserve is at its cap: the freed frame is released.
-    let mut released = Vec::new();
-    pool.free_huge(id, |f| released.push(f)).unwrap();
-    assert_eq!(released.len(), 1);
-    assert_eq!(&released[0][..], &page[..]);
+    pool.free_huge(id).unwrap();
+    let stats = pool.pool_stats();
+    assert_eq!((stats.huge_frames, stats.total_pages()), (0, 10));
     assert_eq!(pool.store_huge(2, &page), Err(PoolError::NeedFrame));
     // With room in the reserve, a freed huge frame is kept and serves the next one.
-    pool.release_reserve(|_| ());
+    pool.release_reserve();
     assert!(pool.add_frame(frame_of(1)).is_ok());
     let id = pool.store_huge(2, &page).unwrap();
-    pool.free_huge(id, |_| panic!("kept")).unwrap();
+    pool.free_huge(id).unwrap();
+    // Kept, not released.
+    assert_eq!(pool.pool_stats().total_pages(), 1);
     assert_eq!(pool.pool_stats().reserve_pages, 1);
     assert_eq!(pool.store_huge(3, &page), Ok(id));
 }
@@ -690,13 +684,13 @@ fn large_frames_are_told_apart_by_their_free_space() {
     let b: Vec<ObjectRef> = (10..13).map(|owner| put(&mut pool, owner, 4090)).collect();
     assert_ne!(a[0].frame, b[0].frame);
     // Frame a gets 8192 bytes free: a small object goes there, the fuller frame.
-    pool.free(a[7], 7, |_| panic!()).unwrap();
-    pool.free(a[6], 6, |_| panic!()).unwrap();
+    pool.free(a[7], 7).unwrap();
+    pool.free(a[6], 6).unwrap();
     assert_eq!(free_bytes(&pool, a[0].frame), 8192);
     assert_eq!(pool.store(20, &[1; 100]).unwrap().frame, a[0].frame);
     // Now frame a has more free space than b: b is the better fit.
     for (owner, r) in a.iter().enumerate().take(6).skip(2) {
-        pool.free(*r, owner as u32, |_| panic!()).unwrap();
+        pool.free(*r, owner as u32).unwrap();
     }
     pool.compact_frame(a[0].frame, |_, _, _| ()).unwrap();
     assert!(free_bytes(&pool, a[0].frame) > free_bytes(&pool, b[0].frame));

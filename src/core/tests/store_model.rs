@@ -11,10 +11,8 @@
 //! After every operation every slot must load back exactly the model's page (the loads
 //! are counted in the model), the counters, the class gauges and `mm_stat` must match the
 //! model, and frames must be conserved: each frame the store accepted is either still in
-//! the pool or was handed back once through a `released` callback. Frames are tracked by
-//! heap address; frames handed back are kept until the end of the case so that an address
-//! is never reused, except by a frame the store dropped instead of handing it back, which
-//! shows up as an address accepted twice. Memory is counted in pages: `mem_used_total` must
+//! the pool or was released (dropped) by it, as a registry of the test's frames counts
+//! (`common/frames.rs`). Memory is counted in pages: `mem_used_total` must
 //! be the bytes of the frames held, never above the page limit, and huge pages must sit in
 //! frames of one page.
 //!
@@ -27,141 +25,44 @@
 //! free-space class must be right.
 
 mod common;
-use common::{best_hole, check_classes, check_frame, frame_len, padded_size, Chunks, Grown};
-use ghostswap_core::frame::{Page, MAX_FRAME_SIZE, MAX_OBJECT};
-use ghostswap_core::migrate::State;
-use ghostswap_core::pool::{FrameEntry, FrameId, FrameState, PoolStats, RESERVE_CAP};
-use ghostswap_core::stats::{Counters, MmStat};
-use ghostswap_core::store::{
-    ClassCounts, Content, Found, Incoming, Store, StoreError, AUTO_COMPACT_DIVISOR,
+use common::frames::{SharedRegistry, TestFrame};
+use common::store::{
+    add_frame, bytes, grow_slots, new_store, page_of, TestStore, ToTheEnd, FRAME_CHUNK,
 };
-use ghostswap_core::table::{Sparse, Table};
+use common::{best_hole, check_classes, check_frame, frame_len, padded_size};
+use ghostswap_core::frame::{Page, MAX_OBJECT};
+use ghostswap_core::pool::{FrameId, FrameState, PoolStats, RESERVE_CAP};
+use ghostswap_core::stats::{Counters, MmStat};
+use ghostswap_core::store::{ClassCounts, Found, Incoming, StoreError, AUTO_COMPACT_DIVISOR};
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError};
-use std::collections::{BTreeMap, HashMap};
-
-type Frame = Box<[u8]>;
-type TestStore = Store<SlotTable, Frame, FrameTable>;
-
-/// The slot table gets a chunk of this many slots where a store first needs one, as the
-/// module's does (a small chunk makes the tests grow it often).
-const SLOT_CHUNK: usize = 5;
-
-type SlotTable = Sparse<Vec<Option<Vec<State<Content>>>>, Vec<State<Content>>, State<Content>>;
-
-/// The frame table grows by chunks of this many entries as the pool asks, as the module's
-/// does (its chunks are larger: a small one makes the tests grow it often).
-const FRAME_CHUNK: usize = 3;
-
-type FrameTable = Grown<FrameEntry<Frame>>;
+use std::collections::BTreeMap;
 
 /// The `mem_limit` passed to `mm_stat`; it is only echoed.
 const MEM_LIMIT: u64 = 12345 * 4096;
-
-fn new_store(slots: u64, capacity: usize) -> TestStore {
-    let slots = slots as usize;
-    let slots = SlotTable::new(vec![None; slots.div_ceil(SLOT_CHUNK)], SLOT_CHUNK, slots).unwrap();
-    let table = FrameTable::new(Chunks(Vec::new()), FRAME_CHUNK, capacity).unwrap();
-    Store::new(slots, table).expect("a small store")
-}
-
-/// Grows the slot table where slot `index` is, as the module does after `NeedSlots`.
-fn grow_slots(store: &mut TestStore, index: u64) {
-    let chunk = vec![State::Empty; SLOT_CHUNK];
-    store.grow_slots(|slots| {
-        assert!(
-            slots.insert_chunk(index as usize, chunk).is_ok(),
-            "a chunk asked for was refused"
-        );
-    });
-    assert!(
-        !store.needs_slots(index),
-        "the slot table asks again after a chunk"
-    );
-}
-
-/// Hands `frame` to the store as the module does: first the frame table grows by a chunk
-/// if the store asks for one.
-fn add_frame(store: &mut TestStore, frame: Frame) -> Result<(), Frame> {
-    if store.needs_frame_entries() {
-        let chunk: Vec<_> = (0..FRAME_CHUNK).map(|_| FrameEntry::default()).collect();
-        store.grow_frames(|table| {
-            assert!(
-                table.push_chunk(chunk).is_ok(),
-                "a chunk the pool asked for was refused"
-            );
-        });
-        assert!(
-            !store.needs_frame_entries(),
-            "the pool asks again after a chunk"
-        );
-    }
-    store.add_frame(frame)
-}
-
-/// A frame of `len` bytes.
-fn new_frame(len: usize) -> Frame {
-    vec![0u8; len].into_boxed_slice()
-}
-
-/// The heap address of a frame: its identity while it is alive.
-fn addr(frame: &Frame) -> usize {
-    frame.as_ptr() as usize
-}
-
-/// Deterministic pseudo-random bytes for a seed (xorshift, eight bytes a step).
-fn bytes(seed: u64, len: usize) -> Vec<u8> {
-    let mut x = seed | 1;
-    let mut out = Vec::with_capacity(len + 8);
-    while out.len() < len {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        out.extend_from_slice(&x.to_le_bytes());
-    }
-    out.truncate(len);
-    out
-}
-
-/// A xorshift generator of pseudo-random numbers from `seed` (not 0).
-fn xorshift(mut x: u64) -> impl FnMut() -> u64 {
-    move || {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        x
-    }
-}
-
-fn page_of(seed: u64) -> Box<Page> {
-    Box::new(bytes(seed, 4096).try_into().unwrap())
-}
 
 // Frames handed in and out.
 
 #[derive(Default)]
 struct Frames {
-    /// Addresses and lengths of the frames the store accepted and has not handed back.
-    live: HashMap<usize, usize>,
+    /// The frames the test made: those the store holds are live, those it dropped are
+    /// released, those `add_frame` gave back were taken back.
+    registry: SharedRegistry,
     /// Frames offered to `add_frame`.
     handed_in: u64,
     /// Frames `add_frame` gave back.
     refused: u64,
-    /// Frames handed back through `released` callbacks.
-    released: u64,
-    /// Every frame the test got back, kept so that no address is reused.
-    graveyard: Vec<Frame>,
-    /// Frames handed back that the store had not accepted (or handed back before).
-    unknown: Vec<usize>,
 }
 
 impl Frames {
-    fn release(&mut self, frame: Frame) {
-        if self.live.remove(&addr(&frame)) != Some(frame.len()) {
-            self.unknown.push(addr(&frame));
-        }
-        self.released += 1;
-        self.graveyard.push(frame);
+    /// Frames live: made and neither released nor taken back.
+    fn live(&self) -> u64 {
+        self.registry.borrow().live.len() as u64
+    }
+
+    /// Frames the store released.
+    fn released(&self) -> u64 {
+        self.registry.borrow().released.len() as u64
     }
 }
 
@@ -262,9 +163,7 @@ enum Op {
     FreeRange(u64, u64),
     Compact,
     SetLimit(Option<u64>),
-    Drain,
     ResetMax,
-    ReleaseReserve,
 }
 
 /// Slot indexes for a store of `n` slots: mostly in range, some just past the end, a few
@@ -311,9 +210,7 @@ fn op(n: u64) -> impl Strategy<Value = Op> {
         2 => (bound(n), bound(n)).prop_map(|(a, b)| Op::FreeRange(a, b)),
         2 => Just(Op::Compact),
         2 => prop_oneof![Just(None), (0u64..48).prop_map(Some)].prop_map(Op::SetLimit),
-        1 => Just(Op::Drain),
         1 => Just(Op::ResetMax),
-        1 => Just(Op::ReleaseReserve),
     ]
 }
 
@@ -334,7 +231,7 @@ struct Snapshot {
     classes: ClassCounts,
     mm_stat: MmStat,
     pool: PoolStats,
-    live_frames: usize,
+    live_frames: u64,
     released: u64,
 }
 
@@ -495,35 +392,32 @@ impl Harness {
             classes: self.store.classes(),
             mm_stat: self.store.mm_stat(MEM_LIMIT),
             pool: self.pool_stats(),
-            live_frames: self.frames.live.len(),
-            released: self.frames.released,
+            live_frames: self.frames.live(),
+            released: self.frames.released(),
         }
     }
 
     /// The pages of the frames the store holds, by the test's own count.
     fn held_pages(&self) -> u64 {
-        self.frames
-            .live
-            .values()
-            .map(|&len| len as u64 / 4096)
-            .sum()
+        let registry = self.frames.registry.borrow();
+        registry.live.values().map(|&len| len as u64 / 4096).sum()
     }
 
     /// Hands a new frame of `len` bytes in, as the module does after `NeedFrame`; returns
     /// whether the store kept it.
     fn add_frame(&mut self, len: usize) -> Result<bool, TestCaseError> {
         let pages = self.held_pages();
-        let frames = self.frames.live.len() as u64;
+        let frames = self.frames.live();
         let new_pages = (len / 4096) as u64;
         let at_limit = self.model.limit.is_some_and(|l| pages + new_pages > l);
         let full = at_limit || frames >= self.capacity;
-        let frame = new_frame(len);
-        let a = addr(&frame);
+        let frame = TestFrame::new(&self.frames.registry, len);
+        let id = frame.id;
         self.frames.handed_in += 1;
         let added = add_frame(&mut self.store, frame);
         // The frame table grows only as frames need entries: to the most frames held at
         // once (the one handed in counted, if it was refused) rounded up to a chunk.
-        self.most_frames = self.most_frames.max(self.frames.live.len() as u64 + 1);
+        self.most_frames = self.most_frames.max(self.frames.live());
         let grown = self.store.pool().table_len() as u64;
         prop_assert!(
             grown <= self.most_frames.div_ceil(FRAME_CHUNK as u64) * FRAME_CHUNK as u64,
@@ -534,11 +428,6 @@ impl Harness {
         match added {
             Ok(()) => {
                 prop_assert!(!full, "a frame was taken beyond the limit or the table");
-                prop_assert!(
-                    self.frames.live.insert(a, len).is_none(),
-                    "frame address {:#x} accepted twice: a frame was dropped, not handed back",
-                    a
-                );
                 self.model.max_pages = self.model.max_pages.max(pages + new_pages);
                 let mm = self.store.mm_stat(MEM_LIMIT);
                 prop_assert_eq!(mm.mem_used_total, 4096 * (pages + new_pages));
@@ -550,9 +439,9 @@ impl Harness {
                     full,
                     "a frame was refused below the limit and the table size"
                 );
-                prop_assert_eq!(addr(&back), a, "add_frame gave back another frame");
+                prop_assert_eq!(back.id, id, "add_frame gave back another frame");
+                back.give_back();
                 self.frames.refused += 1;
-                self.frames.graveyard.push(back);
                 Ok(false)
             }
         }
@@ -562,8 +451,7 @@ impl Harness {
     /// was freed.
     fn refuse(&mut self, index: u64) -> Result<bool, TestCaseError> {
         let before = self.snapshot();
-        let frames = &mut self.frames;
-        let result = self.store.refuse(index, |f| frames.release(f));
+        let result = self.store.refuse(index);
         if index < self.n {
             prop_assert_eq!(result, Ok(()));
             self.model.counters.failed_stores += 1;
@@ -606,8 +494,7 @@ impl Harness {
                 ModelPage::Packed(data) => Incoming::Packed(data),
                 ModelPage::Huge(p) => Incoming::Huge(p),
             };
-            let frames = &mut self.frames;
-            let result = self.store.store(index, incoming, |f| frames.release(f));
+            let result = self.store.store(index, incoming);
             match (result, expected_error) {
                 (Ok(()), None) => {
                     self.model.counters.stores += 1;
@@ -754,8 +641,7 @@ impl Harness {
             Op::Load(index) => self.load(index)?,
             Op::Free(index) => {
                 let before = self.snapshot();
-                let frames = &mut self.frames;
-                let result = self.store.free(index, |f| frames.release(f));
+                let result = self.store.free(index);
                 if index < self.n {
                     let held = self.model.remove(index);
                     prop_assert_eq!(result, Ok(held));
@@ -771,8 +657,7 @@ impl Harness {
             }
             Op::FreeRange(start, end) => {
                 let before = self.snapshot();
-                let frames = &mut self.frames;
-                let result = self.store.free_range(start..end, |f| frames.release(f));
+                let result = self.store.free_range(start..end);
                 if start <= end && end <= self.n {
                     let mut held = 0;
                     for index in start..end {
@@ -791,13 +676,12 @@ impl Harness {
             }
             Op::Compact => {
                 let before = self.pool_stats();
-                let released = self.frames.released;
-                let frames = &mut self.frames;
-                let stats = self.store.compact(|f| frames.release(f));
+                let released = self.frames.released();
+                let stats = self.store.compact_at_once();
                 self.model.pages_compacted += stats.pages_emptied;
                 let after = self.pool_stats();
                 prop_assert_eq!(after.hole_bytes, 0, "holes left after compaction");
-                prop_assert!(self.frames.released - released <= u64::from(stats.frames_emptied));
+                prop_assert!(self.frames.released() - released <= u64::from(stats.frames_emptied));
                 prop_assert_eq!(
                     u64::from(after.packed_frames),
                     u64::from(before.packed_frames) - u64::from(stats.frames_emptied)
@@ -811,30 +695,11 @@ impl Harness {
                 self.store.set_page_limit(limit);
                 self.model.limit = limit;
             }
-            Op::Drain => {
-                let total = self.pool_stats().total_frames();
-                let released = self.frames.released;
-                let frames = &mut self.frames;
-                self.store.drain(|f| frames.release(f));
-                prop_assert_eq!(self.frames.released - released, total);
-                // Teardown: no invalidates, `max_stored_pages` kept.
-                self.model.pages.clear();
-                self.model.sync_stored();
-            }
             Op::ResetMax => {
                 self.store.reset_max();
                 self.model.counters.max_stored_pages = self.model.pages.len() as u64;
                 self.model.max_pages = self.held_pages();
                 self.last_max = 0;
-            }
-            Op::ReleaseReserve => {
-                let reserve = self.pool_stats().reserve_frames;
-                let released = self.frames.released;
-                let frames = &mut self.frames;
-                let count = self.store.release_reserve(|f| frames.release(f));
-                prop_assert_eq!(count, reserve);
-                prop_assert_eq!(self.frames.released - released, u64::from(reserve));
-                prop_assert_eq!(self.pool_stats().reserve_frames, 0);
             }
         }
         shadow.free_all(freed, &mut self.model);
@@ -913,32 +778,23 @@ impl Harness {
         prop_assert!(mm.mem_used_max >= self.last_max, "mem_used_max dropped");
         self.last_max = mm.mem_used_max;
 
-        // Frames are conserved: each frame handed in is in the pool, was handed back once
-        // through `released`, or was given back by `add_frame`.
+        // Frames are conserved: each frame handed in is in the pool, was released by the
+        // store, or was given back by `add_frame`.
         let f = &self.frames;
-        prop_assert!(
-            f.unknown.is_empty(),
-            "frames handed back twice or never taken: {:x?}",
-            f.unknown
-        );
-        prop_assert_eq!(f.live.len() as u64, pool.total_frames());
-        prop_assert_eq!(f.handed_in, pool.total_frames() + f.released + f.refused);
-        prop_assert_eq!(f.graveyard.len() as u64, f.released + f.refused);
+        prop_assert_eq!(f.live(), pool.total_frames());
+        prop_assert_eq!(f.handed_in, pool.total_frames() + f.released() + f.refused);
         Ok(())
     }
 
-    /// Drains the store: every frame comes back and every slot reads as empty.
+    /// Frees every slot: every frame is released and every slot reads as empty.
     fn teardown(mut self) -> Result<(), TestCaseError> {
-        let frames = &mut self.frames;
-        self.store.drain(|f| frames.release(f));
-        self.model.pages.clear();
-        self.model.sync_stored();
+        self.run(&Op::FreeRange(0, self.n))?;
         self.check()?;
         prop_assert_eq!(self.pool_stats(), PoolStats::default());
-        prop_assert!(self.frames.live.is_empty());
+        prop_assert_eq!(self.frames.live(), 0);
         prop_assert_eq!(
             self.frames.handed_in,
-            self.frames.released + self.frames.refused
+            self.frames.released() + self.frames.refused
         );
         Ok(())
     }
@@ -979,301 +835,5 @@ proptest! {
     #[test]
     fn store_matches_model((n, capacity, ops) in case()) {
         check_sequence(n, capacity, &ops)?;
-    }
-}
-
-// Unit tests.
-
-/// Stores `page` in slot `index`, adding frames as asked; panics if a frame is refused.
-fn put(store: &mut TestStore, index: u64, page: Incoming<'_>) {
-    for _ in 0..3 {
-        match store.store(index, page, |_| panic!("nothing to release")) {
-            Ok(()) => return,
-            Err(StoreError::NeedSlots) => grow_slots(store, index),
-            Err(StoreError::NeedFrame) => add_frame(store, new_frame(4096)).expect("a frame"),
-            Err(e) => panic!("store failed: {e:?}"),
-        }
-    }
-    panic!("store still needs a frame");
-}
-
-#[test]
-fn overwriting_a_packed_slot_with_a_same_filled_page_frees_the_object() {
-    let mut store = new_store(4, 8);
-    put(&mut store, 2, Incoming::Packed(b"compressed"));
-    let stats = store.pool().pool_stats();
-    assert_eq!(
-        (stats.objects, stats.live_bytes, stats.packed_frames),
-        (1, 10, 1)
-    );
-
-    let mut released = Vec::new();
-    store
-        .store(2, Incoming::SameFilled(0x5a5a), |f| released.push(f))
-        .unwrap();
-    let stats = store.pool().pool_stats();
-    assert_eq!(
-        (stats.objects, stats.live_bytes, stats.packed_frames),
-        (0, 0, 0)
-    );
-    // The emptied frame is kept for the next store.
-    assert_eq!(stats.reserve_frames, 1);
-    assert!(released.is_empty());
-    assert_eq!(store.load(2), Ok(Found::SameFilled(0x5a5a)));
-    assert_eq!(store.classes().same_pages, 1);
-    let c = store.counters();
-    assert_eq!((c.stores, c.invalidates, c.stored_pages), (2, 0, 1));
-    assert_eq!(store.mm_stat(0).compr_data_size, 0);
-    store.drain(|f| released.push(f));
-    assert_eq!(released.len(), 1);
-}
-
-#[test]
-fn freeing_a_huge_slot_gives_its_frame_back_with_the_reserve() {
-    let page = page_of(7);
-    let mut store = new_store(4, 8);
-    put(&mut store, 1, Incoming::Huge(&page));
-    assert_eq!(store.classes().huge_pages, 1);
-    assert_eq!(store.mm_stat(0).compr_data_size, 4096);
-
-    // A free (swap's notification, discard) hands the frame back at once...
-    let mut released = Vec::new();
-    assert_eq!(store.free(1, |f| released.push(f)), Ok(true));
-    assert_eq!(released.len(), 1);
-    assert_eq!(&released.pop().unwrap()[..], &page[..]);
-    let stats = store.pool().pool_stats();
-    assert_eq!((stats.huge_frames, stats.reserve_frames), (0, 0));
-    assert_eq!(store.classes().huge_pages, 0);
-    assert_eq!(store.load(1), Ok(Found::Empty));
-
-    // ... and the frames waiting in the reserve with it.
-    put(&mut store, 3, Incoming::Huge(&page));
-    for _ in 0..RESERVE_CAP {
-        add_frame(&mut store, new_frame(4096)).unwrap();
-    }
-    let frames = 4096 * u64::from(1 + RESERVE_CAP);
-    let mm = store.mm_stat(0);
-    assert_eq!((mm.mem_used_total, mm.mem_used_max), (frames, frames));
-    assert_eq!(store.free(3, |f| released.push(f)), Ok(true));
-    assert_eq!(released.len(), 1 + RESERVE_CAP as usize);
-    assert!(released.iter().any(|f| f[..] == page[..]));
-    let stats = store.pool().pool_stats();
-    assert_eq!((stats.huge_frames, stats.reserve_frames), (0, 0));
-    assert_eq!(store.mm_stat(0).mem_used_total, 0);
-    assert_eq!(store.counters().invalidates, 2);
-    assert_eq!(store.classes().huge_pages_since, 2);
-    released.clear();
-    store.drain(|f| released.push(f));
-    assert!(released.is_empty());
-}
-
-#[test]
-fn a_store_refused_for_lack_of_frames_drops_the_stale_page() {
-    let mut store = new_store(4, 8);
-    put(&mut store, 0, Incoming::Packed(&[1; 3000]));
-    store.set_page_limit(Some(1));
-    // The new object would need a second frame: it exists before the old one is freed.
-    let before = (store.counters(), store.pool().pool_stats());
-    assert_eq!(
-        store.store(0, Incoming::Packed(&[2; 3000]), |_| panic!()),
-        Err(StoreError::NeedFrame)
-    );
-    assert_eq!((store.counters(), store.pool().pool_stats()), before);
-    assert_eq!(store.load(0), Ok(Found::Packed(&[1; 3000])));
-    let frame = add_frame(&mut store, new_frame(4096)).unwrap_err();
-    drop(frame);
-
-    let mut released = Vec::new();
-    store.refuse(0, |f| released.push(f)).unwrap();
-    assert_eq!(store.load(0), Ok(Found::Empty));
-    let c = store.counters();
-    assert_eq!(
-        (c.stores, c.failed_stores, c.invalidates, c.stored_pages),
-        (1, 1, 1, 0)
-    );
-    assert_eq!(store.pool().pool_stats().objects, 0);
-    // Refusing an empty slot counts no invalidate.
-    store.refuse(0, |f| released.push(f)).unwrap();
-    assert_eq!(store.counters().invalidates, 1);
-    assert_eq!(store.counters().failed_stores, 2);
-    store.drain(|f| released.push(f));
-    assert_eq!(released.len(), 1);
-}
-
-#[test]
-fn a_store_without_slots_refuses_every_index() {
-    let mut store = new_store(0, 0);
-    assert!(store.is_empty());
-    assert_eq!(store.len(), 0);
-    let noop = |_: Frame| panic!("no frames");
-    assert_eq!(
-        store.store(0, Incoming::SameFilled(0), noop),
-        Err(StoreError::OutOfRange)
-    );
-    assert_eq!(store.refuse(0, noop), Err(StoreError::OutOfRange));
-    assert_eq!(store.load(0), Err(StoreError::OutOfRange));
-    assert_eq!(store.free(0, noop), Err(StoreError::OutOfRange));
-    assert_eq!(store.free_range(0..0, noop), Ok(0));
-    assert_eq!(store.free_range(0..1, noop), Err(StoreError::OutOfRange));
-    assert_eq!(store.counters(), Counters::default());
-}
-
-// `Store::new` returning `None` for `u32::MAX` slots is not tested: the slot storage must
-// be a real `[State<Content>]` of that length (64 GiB), and `Slots::new` scans it.
-
-/// Stores `data` in slot `index`, adding frames of `frame_len` bytes as asked.
-fn put_packed(store: &mut TestStore, index: u64, data: &[u8], frame_len: usize) {
-    loop {
-        match store.store(index, Incoming::Packed(data), |_| ()) {
-            Ok(()) => return,
-            Err(StoreError::NeedSlots) => grow_slots(store, index),
-            Err(StoreError::NeedFrame) => {
-                add_frame(store, new_frame(frame_len)).expect("a frame");
-            }
-            Err(e) => panic!("store failed: {e:?}"),
-        }
-    }
-}
-
-/// Fills 2000 slots with objects of random sizes, then overwrites random slots with new
-/// data of the same size, five times as many stores: automatic compaction keeps the packed
-/// pages within 1.2 times the level after the fill, every object loads back, and the
-/// frames never hold holes of `1 / AUTO_COMPACT_DIVISOR` of their length.
-#[test]
-fn overwrites_do_not_grow_memory() {
-    const SLOTS: u64 = 2000;
-    for frame_len in [4096, 32768] {
-        let mut store = new_store(SLOTS, SLOTS as usize + 8);
-        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
-        let mut sizes = Vec::new();
-        let mut model = Vec::new();
-        for index in 0..SLOTS {
-            let len = 100 + (next() % 2900) as usize;
-            let data = bytes(next(), len);
-            put_packed(&mut store, index, &data, frame_len);
-            sizes.push(len);
-            model.push(data);
-        }
-        let filled = store.pool().pool_stats().packed_pages;
-        let mut most = filled;
-        for _ in 0..5 * SLOTS {
-            let index = next() % SLOTS;
-            let data = bytes(next(), sizes[index as usize]);
-            put_packed(&mut store, index, &data, frame_len);
-            model[index as usize] = data;
-            let stats = store.pool().pool_stats();
-            most = most.max(stats.packed_pages);
-        }
-        assert!(
-            most * 10 <= filled * 12,
-            "{frame_len}-byte frames: {most} pages after overwrites, {filled} after the fill"
-        );
-        assert!(store.classes().auto_compactions > 0);
-        for (index, data) in model.iter().enumerate() {
-            assert_eq!(store.load(index as u64), Ok(Found::Packed(data)));
-        }
-        let pool = store.pool();
-        for id in 0..SLOTS as FrameId + 8 {
-            if let Some(FrameState::Packed(u)) = pool.frame_state(id) {
-                assert!(u.hole_bytes() < u.len / AUTO_COMPACT_DIVISOR);
-                assert_eq!(usize::from(u.len), frame_len);
-            }
-        }
-    }
-}
-
-/// The store's memory is counted in pages, whatever the frame sizes.
-#[test]
-fn memory_is_counted_in_pages() {
-    let mut store = new_store(8, 8);
-    store.set_page_limit(Some(12));
-    add_frame(&mut store, new_frame(MAX_FRAME_SIZE)).unwrap();
-    add_frame(&mut store, new_frame(2 * 4096)).unwrap();
-    assert!(
-        add_frame(&mut store, new_frame(3 * 4096)).is_err(),
-        "13 pages > 12"
-    );
-    assert!(
-        add_frame(&mut store, new_frame(4095)).is_err(),
-        "not a whole page"
-    );
-    let mm = store.mm_stat(0);
-    assert_eq!((mm.mem_used_total, mm.mem_used_max), (10 * 4096, 10 * 4096));
-    put(&mut store, 0, Incoming::Packed(&[1; 100]));
-    let stats = store.pool().pool_stats();
-    assert_eq!((stats.packed_frames, stats.packed_pages), (1, 8));
-    assert_eq!((stats.reserve_frames, stats.reserve_pages), (1, 2));
-    // A huge page needs a page of its own: the 2-page reserve frame will not do.
-    let page = page_of(3);
-    assert_eq!(
-        store.store(1, Incoming::Huge(&page), |_| panic!()),
-        Err(StoreError::NeedFrame)
-    );
-    add_frame(&mut store, new_frame(4096)).unwrap();
-    put(&mut store, 1, Incoming::Huge(&page));
-    assert_eq!(store.mm_stat(0).mem_used_total, 11 * 4096);
-    assert_eq!(store.load(1), Ok(Found::Huge(&page)));
-    // A free hands back the reserve; the huge frame goes too.
-    let mut released = Vec::new();
-    assert_eq!(store.free(1, |f| released.push(f)), Ok(true));
-    let mut lens: Vec<usize> = released.iter().map(|f| f.len()).collect();
-    lens.sort();
-    assert_eq!(lens, [4096, 2 * 4096]);
-    let mm = store.mm_stat(0);
-    assert_eq!((mm.mem_used_total, mm.mem_used_max), (8 * 4096, 11 * 4096));
-}
-
-/// Fills 2000 slots with objects of 1350 to 1550 bytes in 32 KiB frames, then overwrites
-/// random slots 20 000 times with objects from the same distribution: the new objects
-/// mostly take the holes the old ones leave, so automatic compaction runs for at most 1 %
-/// of the overwrites and copies at most a twentieth of the bytes stored, while the packed
-/// pages stay within 1.08 times the level after the fill.
-///
-/// Measured: 42 compactions moving 0.86 MB for 29 MB stored, a peak of 776 pages for 728
-/// after the fill (102 compactions, 2.2 MB and 800 pages before stores took near fits).
-/// With holes compacted at an eighth of a frame instead of a quarter, 572 compactions
-/// moved 13.9 MB for a peak of 744 pages; compacting at an eighth without reusing holes
-/// took 6302 compactions moving 132 MB (776 pages at the peak).
-#[test]
-fn overwrites_reuse_holes_instead_of_compacting() {
-    const SLOTS: u64 = 2000;
-    const OVERWRITES: u64 = 20_000;
-    let mut store = new_store(SLOTS, SLOTS as usize + 8);
-    let mut next = xorshift(0x2545_f491_4f6c_dd1d);
-    let size = move |r: u64| 1350 + (r % 201) as usize;
-    let mut model = Vec::new();
-    for index in 0..SLOTS {
-        let data = bytes(next(), size(next()));
-        put_packed(&mut store, index, &data, MAX_FRAME_SIZE);
-        model.push(data);
-    }
-    let filled = store.pool().pool_stats().packed_pages;
-    let mut peak = filled;
-    let mut stored: u64 = 0;
-    for _ in 0..OVERWRITES {
-        let index = next() % SLOTS;
-        let data = bytes(next(), size(next()));
-        stored += data.len() as u64;
-        put_packed(&mut store, index, &data, MAX_FRAME_SIZE);
-        model[index as usize] = data;
-        peak = peak.max(store.pool().pool_stats().packed_pages);
-    }
-    let classes = store.classes();
-    assert!(
-        classes.auto_compactions * 100 <= OVERWRITES,
-        "{} automatic compactions for {OVERWRITES} overwrites",
-        classes.auto_compactions
-    );
-    assert!(
-        classes.auto_compact_bytes * 20 <= stored,
-        "automatic compaction moved {} bytes for {stored} stored",
-        classes.auto_compact_bytes
-    );
-    assert!(
-        peak * 100 <= filled * 108,
-        "{peak} pages at the peak, {filled} after the fill"
-    );
-    for (index, data) in model.iter().enumerate() {
-        assert_eq!(store.load(index as u64), Ok(Found::Packed(data)));
     }
 }

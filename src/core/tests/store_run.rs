@@ -39,12 +39,12 @@ fn fill_huge(store: &mut TestStore, pages: &[Page]) -> Vec<FrameId> {
     let mut frames = Vec::new();
     for (index, page) in pages.iter().enumerate() {
         let index = index as u64;
-        if store.store(index, Incoming::Huge(page), |_| ()) == Err(StoreError::NeedFrame) {
+        if store.store(index, Incoming::Huge(page)) == Err(StoreError::NeedFrame) {
             store
                 .add_frame(vec![0u8; 4096].into_boxed_slice())
                 .expect("a frame");
             store
-                .store(index, Incoming::Huge(page), |_| ())
+                .store(index, Incoming::Huge(page))
                 .expect("stored");
         }
         match store.state(index) {
@@ -70,7 +70,7 @@ fn run_to_end(
         match store.next_writeback(&mut run, &mut copy) {
             RunStep::Begun(write) => {
                 written.push(write.sector() / 8);
-                store.end_writeback(&write, &copy, true, |_| ());
+                store.end_writeback(&write, &copy, true);
             }
             RunStep::Yield => {}
             RunStep::GrowTables => panic!("the test device's tables are whole"),
@@ -111,7 +111,7 @@ fn the_budget_stops_a_run_before_a_frame_that_does_not_fit() {
             RunStep::Begun(write) => {
                 begun += 1;
                 assert_eq!(run.budget_left(), Some(3 - begun));
-                store.end_writeback(&write, &copy, true, |_| ());
+                store.end_writeback(&write, &copy, true);
             }
             RunStep::Yield => {}
             RunStep::GrowTables => panic!("tables are whole"),
@@ -135,7 +135,7 @@ fn a_pages_run_takes_the_frames_of_its_pages_in_page_order_once() {
     let pages: Vec<Page> = (0..6).map(page).collect();
     fill_huge(&mut store, &pages);
     // Slot 1 freed: nothing to write for it.
-    assert_eq!(store.free(1, |_| ()), Ok(true));
+    assert_eq!(store.free(1), Ok(true));
     let (written, why) = run_to_end(
         &mut store,
         WritebackPick::Pages { next: 1, last: 4 },
@@ -328,12 +328,12 @@ fn a_page_written_or_freed_since_the_read_is_never_promoted() {
 
     // Overwritten meanwhile: the newer page stays.
     let newer = page(2);
-    if store.store(0, Incoming::Huge(&newer), |_| ()) == Err(StoreError::NeedFrame) {
+    if store.store(0, Incoming::Huge(&newer)) == Err(StoreError::NeedFrame) {
         store
             .add_frame(vec![0u8; 4096].into_boxed_slice())
             .expect("a frame");
         store
-            .store(0, Incoming::Huge(&newer), |_| ())
+            .store(0, Incoming::Huge(&newer))
             .expect("stored");
     }
     assert_eq!(
@@ -343,7 +343,7 @@ fn a_page_written_or_freed_since_the_read_is_never_promoted() {
     assert_eq!(store.load(0), Ok(Found::Huge(&newer)));
 
     // Freed meanwhile: stays empty.
-    assert_eq!(store.free(0, |_| ()), Ok(true));
+    assert_eq!(store.free(0), Ok(true));
     assert_eq!(
         store.promote(0, dest, Incoming::Huge(&pages[0])),
         Ok(Promotion::NotWanted)
@@ -357,8 +357,16 @@ fn a_promotion_that_needs_a_frame_says_so_and_changes_nothing() {
     let pages = [page(3)];
     fill_huge(&mut store, &pages);
     let dest = migrate_slot_0(&mut store);
-    // Whatever frames are spare, release them: the promotion must ask for one.
-    store.release_reserve(|_| ());
+    // Other pages take whatever frames the pool kept spare: the promotion
+    // must ask for one.
+    let others = [page(4), page(5)];
+    for (index, other) in (1..).zip(&others) {
+        while store.store(index, Incoming::Huge(other)) == Err(StoreError::NeedFrame) {
+            store
+                .add_frame(vec![0u8; 4096].into_boxed_slice())
+                .expect("a frame");
+        }
+    }
     let mut settings = DeviceConfig::new();
     settings.set_promote_on_read(b"1").expect("valid");
     store.apply_writeback_settings(settings.writeback());

@@ -4,12 +4,13 @@
 //! steps), the watermark, direct stores over slots in each state, failed or with a bad
 //! destination, compaction in steps, and a backing device searched in steps.
 
+#[allow(dead_code)] // Only the store helpers of `common` are used here.
+mod common;
+use common::store::ToTheEnd;
 use ghostswap_core::backing::{Backing, Extents};
 use ghostswap_core::frame::{Page, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
-use ghostswap_core::pool::{
-    CompactCursor, Compaction, FrameEntry, FrameId, FrameState, IdleMarking,
-};
+use ghostswap_core::pool::{CompactCursor, Compaction, FrameEntry, FrameId, FrameState};
 use ghostswap_core::store::{
     Content, DirectWrite, Found, Incoming, NextWriteback, Store, StoreError, WritebackEnd,
     WritebackError, WritebackMode,
@@ -31,7 +32,7 @@ fn new_store(slots: usize, blocks: usize) -> TestStore {
 /// Stores `page` in slot `index`, adding frames of `pages` pages (one for a huge page).
 fn put(store: &mut TestStore, index: u64, page: Incoming<'_>, pages: usize) {
     for _ in 0..3 {
-        match store.store(index, page, |_| ()) {
+        match store.store(index, page) {
             Ok(()) => return,
             Err(StoreError::NeedFrame) => {
                 let len = if matches!(page, Incoming::Huge(_)) {
@@ -94,18 +95,6 @@ fn picks_within(store: &mut TestStore, mode: WritebackMode, limit: u32) -> Vec<F
     }
 }
 
-/// Marks idle as `Store::mark_idle` does, in steps of `limit` frames.
-fn mark_idle_in_steps(store: &mut TestStore, now: u64, min_age: Option<u64>, limit: u32) -> u32 {
-    store.start_mark_idle(now, min_age);
-    let frames = store.pool().lru_iter().count() as u32;
-    for _ in 0..=frames {
-        if let IdleMarking::Finished { marked } = store.mark_idle_step(limit) {
-            return marked;
-        }
-    }
-    panic!("idle marking does not end");
-}
-
 #[test]
 fn a_huge_page_written_back_is_read_from_its_block_until_overwritten() {
     let mut store = new_store(4, 8);
@@ -128,8 +117,7 @@ fn a_huge_page_written_back_is_read_from_its_block_until_overwritten() {
     );
     assert_eq!((store.wb_counts(), store.backing_stats()), before);
 
-    let mut released = Vec::new();
-    let end = store.end_writeback(&write, &copy, true, |f| released.push(f));
+    let end = store.end_writeback(&write, &copy, true);
     let expected = WritebackEnd {
         migrated: 1,
         ..WritebackEnd::default()
@@ -214,7 +202,7 @@ fn a_failed_write_leaves_the_slots_resident_and_the_device_empty() {
     // Slot 2 is overwritten meanwhile: its object goes at once, its ticket is stale.
     put(&mut store, 2, Incoming::SameFilled(0), 1);
     assert_eq!(store.pool().pool_stats().objects, 2);
-    let end = store.end_writeback(&write, &copy, false, |_| ());
+    let end = store.end_writeback(&write, &copy, false);
     let expected = WritebackEnd {
         failed: 2,
         stale: 1,
@@ -268,7 +256,7 @@ fn next_writeback_walks_from_the_coldest_frame_by_mode() {
     );
     assert_eq!(picks(&mut store, WritebackMode::Page(2)), []);
     // Once migrated, its frame is gone from the LRU list.
-    store.end_writeback(&write, &copy, true, |_| ());
+    store.end_writeback(&write, &copy, true);
     assert_eq!(
         picks(&mut store, WritebackMode::All),
         [frames[1], frames[3], frames[0]]
@@ -284,9 +272,9 @@ fn next_writeback_walks_from_the_coldest_frame_by_mode() {
 type Mark = fn(&mut TestStore, u64, Option<u64>) -> u32;
 
 const MARKINGS: [Mark; 3] = [
-    |store, now, min_age| store.mark_idle(now, min_age),
-    |store, now, min_age| mark_idle_in_steps(store, now, min_age, 1),
-    |store, now, min_age| mark_idle_in_steps(store, now, min_age, 2),
+    |store, now, min_age| store.mark_idle_in_steps(now, min_age, u32::MAX),
+    |store, now, min_age| store.mark_idle_in_steps(now, min_age, 1),
+    |store, now, min_age| store.mark_idle_in_steps(now, min_age, 2),
 ];
 
 #[test]
@@ -392,7 +380,7 @@ fn direct(
     let write = store.begin_direct(index).expect("a block");
     let mut block = vec![0u8; 4096];
     let dest = write.write_record(&mut block, data).expect("fits a block");
-    (dest, store.end_direct(write, dest, ok, |_| ()))
+    (dest, store.end_direct(write, dest, ok))
 }
 
 /// Holds and blocks in use on the backing device.
@@ -424,7 +412,7 @@ fn a_direct_store_to_an_empty_slot_is_read_from_its_block() {
     assert_eq!(dest, expected);
     assert_eq!(&block[..4], &2u32.to_le_bytes());
     assert_eq!(&block[dest.data_range()], &[9; 700]);
-    assert_eq!(store.end_direct(write, dest, true, |_| ()), Ok(true));
+    assert_eq!(store.end_direct(write, dest, true), Ok(true));
 
     assert_eq!(store.state(2), Some(State::Migrated(dest)));
     assert_eq!(store.load(2), Ok(Found::Backing(dest)));
@@ -435,7 +423,7 @@ fn a_direct_store_to_an_empty_slot_is_read_from_its_block() {
     assert_eq!((wb.direct, wb.migrated, wb.bad_releases), (1, 1, 0));
     assert_eq!((bd.writes, bd.reads), (1, 1));
     // A free releases the block.
-    assert_eq!(store.free(2, |_| ()), Ok(true));
+    assert_eq!(store.free(2), Ok(true));
     assert_eq!(device(&store), (0, 0));
 }
 
@@ -454,7 +442,7 @@ fn a_direct_store_frees_a_resident_page_as_an_overwrite_does() {
     let write = store.begin_direct(2).expect("a block");
     let whole = write.page();
     assert_eq!(whole, Dest::page(write.block()));
-    assert_eq!(store.end_direct(write, whole, true, |_| ()), Ok(true));
+    assert_eq!(store.end_direct(write, whole, true), Ok(true));
     assert_eq!(store.pool().pool_stats().huge_frames, 0);
     assert_eq!(store.classes().huge_pages, 0);
     assert_eq!(store.load(2), Ok(Found::Backing(whole)));
@@ -484,7 +472,7 @@ fn a_direct_store_supersedes_a_writeback_in_flight() {
     assert_eq!(store.pool().pool_stats().objects, 0);
     assert_eq!(store.wb_counts().migrating, 0);
     assert_eq!(device(&store), (2, 2));
-    let end = store.end_writeback(&write, &copy, true, |_| ());
+    let end = store.end_writeback(&write, &copy, true);
     let stale = WritebackEnd {
         stale: 1,
         ..WritebackEnd::default()
@@ -525,7 +513,7 @@ fn a_failed_direct_store_frees_its_block_and_leaves_the_slot() {
     assert_eq!((counters.stores, wb.direct, wb.bad_releases), (1, 0, 0));
     assert_eq!(store.bd_counts().writes, 0);
     // The module then refuses the store.
-    assert_eq!(store.refuse(0, |_| ()), Ok(()));
+    assert_eq!(store.refuse(0), Ok(()));
     assert_eq!(store.load(0), Ok(Found::Empty));
     assert_eq!(store.counters().failed_stores, 1);
 }
@@ -538,14 +526,14 @@ fn stores_and_frees_during_a_direct_store_are_overtaken_when_it_ends() {
     assert_eq!(store.load(0), Ok(Found::Packed(&[1; 1000])));
     let mut block = vec![0u8; 4096];
     let dest = write.write_record(&mut block, &[2; 100]).expect("fits");
-    assert_eq!(store.end_direct(write, dest, true, |_| ()), Ok(true));
+    assert_eq!(store.end_direct(write, dest, true), Ok(true));
     assert_eq!(store.pool().pool_stats().objects, 0);
 
     let write = store.begin_direct(0).expect("a block");
-    assert_eq!(store.free(0, |_| ()), Ok(true));
+    assert_eq!(store.free(0), Ok(true));
     assert_eq!(device(&store), (1, 1));
     let dest = write.page();
-    assert_eq!(store.end_direct(write, dest, true, |_| ()), Ok(true));
+    assert_eq!(store.end_direct(write, dest, true), Ok(true));
     assert_eq!(store.state(0), Some(State::Migrated(dest)));
     assert_eq!(store.counters().stored_pages, 1);
     assert_eq!(device(&store), (1, 1));
@@ -558,13 +546,13 @@ fn begin_direct_refuses_and_changes_nothing() {
     let write = store.begin_direct(0).expect("the one block");
     assert_eq!(store.begin_direct(1), Err(WritebackError::NoSpace));
     assert_eq!(device(&store), (1, 1));
-    // The backing device stays while a direct write holds a block.
-    assert!(store.detach_backing().is_none());
-    assert_eq!(
-        store.end_direct(write, Dest::page(0), false, |_| ()),
-        Ok(false)
-    );
-    assert!(store.detach_backing().is_some());
+    // The direct write holds its block until it ends.
+    assert_eq!(store.backing_stats().unwrap().holds, 1);
+    assert_eq!(store.end_direct(write, Dest::page(0), false), Ok(false));
+    assert_eq!(device(&store), (0, 0));
+    // Without a backing device there is nothing to write to.
+    let frames = (0..4).map(|_| FrameEntry::default()).collect();
+    let mut store = TestStore::new(vec![State::Empty; 4], frames).expect("a small store");
     assert_eq!(store.begin_direct(0), Err(WritebackError::NoBacking));
 
     // What `write_record` will not write.
@@ -580,10 +568,7 @@ fn begin_direct_refuses_and_changes_nothing() {
     assert_eq!(block, vec![0u8; 4096]);
     let largest = write.write_record(&mut block, &vec![1; MAX_OBJECT]);
     assert_eq!(largest.map(|d| d.data_range()), Some(6..4096));
-    assert_eq!(
-        store.end_direct(write, Dest::page(0), false, |_| ()),
-        Ok(false)
-    );
+    assert_eq!(store.end_direct(write, Dest::page(0), false), Ok(false));
 }
 
 #[test]
@@ -613,7 +598,7 @@ fn a_bad_destination_is_refused_counted_and_holds_stay_right() {
         let write = store.begin_direct(0).expect("a block");
         let dest = make(good(&write));
         assert_eq!(
-            store.end_direct(write, dest, true, |_| ()),
+            store.end_direct(write, dest, true),
             Err(StoreError::BadDest),
             "{dest:?}"
         );
@@ -636,7 +621,7 @@ fn a_bad_destination_is_refused_counted_and_holds_stay_right() {
     for write in foreign {
         let dest = write.page();
         assert_eq!(
-            store.end_direct(write, dest, true, |_| ()),
+            store.end_direct(write, dest, true),
             Err(StoreError::BadDest)
         );
         assert_eq!(device(&store), (2, 1));
@@ -686,7 +671,7 @@ fn the_writeback_walk_goes_on_past_frames_used_or_freed_between_calls() {
     // The frame the walk stands on is used (it goes to the hot end), the one after it
     // freed (its entry is reused by a new frame, at the hot end too).
     assert!(store.load(1).is_ok());
-    assert_eq!(store.free(2, |_| ()), Ok(true));
+    assert_eq!(store.free(2), Ok(true));
     put(&mut store, 9, Incoming::Packed(&[9; 3000]), 1);
     let new = frame_of(&store, 9);
     let mut rest = Vec::new();
@@ -713,7 +698,7 @@ fn sparse_store() -> TestStore {
         put(&mut store, i, Incoming::Packed(&[i as u8; 1000]), 1);
     }
     for i in (0..12).step_by(2) {
-        assert_eq!(store.free(i, |_| ()), Ok(true));
+        assert_eq!(store.free(i), Ok(true));
     }
     store
 }
@@ -721,7 +706,7 @@ fn sparse_store() -> TestStore {
 #[test]
 fn compaction_in_steps_does_what_compaction_at_once_does() {
     let mut once = sparse_store();
-    let at_once = once.compact(|_| ());
+    let at_once = once.compact_at_once();
     assert!(at_once.pages_emptied > 0);
     for limit in [1, 2, 5] {
         let mut store = sparse_store();
@@ -731,7 +716,7 @@ fn compaction_in_steps_does_what_compaction_at_once_does() {
             calls += 1;
             let before = store.classes().pages_compacted;
             let emptied = cursor.stats().pages_emptied;
-            let done = store.compact_step(&mut cursor, limit, |_| ());
+            let done = store.compact_step(&mut cursor, limit);
             // Pages emptied count as soon as they are.
             assert_eq!(
                 store.classes().pages_compacted - before,
@@ -783,6 +768,6 @@ fn space_on_the_backing_device_is_searched_in_steps() {
         store.begin_writeback(large, &mut copy).err(),
         Some(WritebackError::NoSpace)
     );
-    store.end_writeback(&write, &copy, true, |_| ());
+    store.end_writeback(&write, &copy, true);
     assert!(matches!(store.state(0), Some(State::Migrated(dest)) if dest.block == 639));
 }

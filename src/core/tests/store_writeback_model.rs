@@ -32,8 +32,12 @@
 //! over the map, and it may fail with `NoSpace` only if no run is free.
 //!
 //! At the end every write ends, every read ends and every slot is freed: then no block is
-//! in use, no hold is left, and every frame handed to the store has come back.
+//! in use, no hold is left, and every frame handed to the store has been released.
 
+#[allow(dead_code)] // Only the frames and store helpers of `common` are used here.
+mod common;
+use common::frames::{SharedRegistry, TestFrame};
+use common::store::ToTheEnd;
 use ghostswap_core::backing::{Backing, Extents, SEARCH_WORDS};
 use ghostswap_core::frame::{records, Page, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
@@ -48,7 +52,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError};
 use std::collections::{BTreeMap, BTreeSet};
 
-type Frame = Box<[u8]>;
+type Frame = TestFrame;
 type TestStore = Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<u16>>;
 
 const PAGE: usize = 4096;
@@ -231,8 +235,9 @@ struct Harness {
     direct_stores: u64,
     pages_written: u64,
     handed_in: u64,
-    released: u64,
     refused: u64,
+    /// The frames made, and those the store released (dropped).
+    registry: SharedRegistry,
     /// The clock of `mark_idle`, in seconds.
     clock: u64,
     /// The compaction in progress, if any.
@@ -277,8 +282,8 @@ impl Harness {
             direct_stores: 0,
             pages_written: 0,
             handed_in: 0,
-            released: 0,
             refused: 0,
+            registry: SharedRegistry::default(),
             clock: 0,
             compaction: None,
             filler,
@@ -317,8 +322,7 @@ impl Harness {
                 ModelPage::Packed(d) => Incoming::Packed(d),
                 ModelPage::Huge(p) => Incoming::Huge(p),
             };
-            let released = &mut self.released;
-            match self.store.store(index, incoming, |_| *released += 1) {
+            match self.store.store(index, incoming) {
                 Ok(()) => {
                     self.model.insert(index, model);
                     self.stores += 1;
@@ -329,11 +333,9 @@ impl Harness {
                         frame_len = PAGE;
                     }
                     self.handed_in += 1;
-                    if self
-                        .store
-                        .add_frame(vec![0u8; frame_len].into_boxed_slice())
-                        .is_err()
-                    {
+                    let frame = TestFrame::new(&self.registry, frame_len);
+                    if let Err(frame) = self.store.add_frame(frame) {
+                        frame.give_back();
                         self.refused += 1;
                     }
                     frame_len = PAGE;
@@ -502,8 +504,7 @@ impl Harness {
         } else {
             target.fill(GARBAGE);
         }
-        let released = &mut self.released;
-        let stored = self.store.end_direct(write, dest, ok, |_| *released += 1);
+        let stored = self.store.end_direct(write, dest, ok);
         prop_assert_eq!(stored, Ok(ok));
         if ok {
             self.model.insert(index, page);
@@ -518,13 +519,11 @@ impl Harness {
         match *op {
             Op::Store(index, page, seed, frame) => self.store(index, page, seed, frame)?,
             Op::Free(index) => {
-                let released = &mut self.released;
-                let held = self.store.free(index, |_| *released += 1);
+                let held = self.store.free(index);
                 prop_assert_eq!(held, Ok(self.model.remove(&index).is_some()));
             }
             Op::FreeRange(start, end) => {
-                let released = &mut self.released;
-                let freed = self.store.free_range(start..end, |_| *released += 1);
+                let freed = self.store.free_range(start..end);
                 let held = (start..end)
                     .filter(|i| self.model.remove(i).is_some())
                     .count();
@@ -551,7 +550,8 @@ impl Harness {
                 self.clock += 60;
                 let frames = self.store.pool().lru_iter().count();
                 self.idle_frames = frames as u32;
-                prop_assert_eq!(self.store.mark_idle(self.clock, None) as usize, frames);
+                let marked = self.store.mark_idle_in_steps(self.clock, None, u32::MAX);
+                prop_assert_eq!(marked as usize, frames);
             }
             Op::BeginNext(mode) => {
                 if let Some(id) = self.store.next_writeback_after(mode, None) {
@@ -577,10 +577,7 @@ impl Harness {
                 } else {
                     target.fill(GARBAGE);
                 }
-                let released = &mut self.released;
-                let end = self
-                    .store
-                    .end_writeback(&write, &copy, ok, |_| *released += 1);
+                let end = self.store.end_writeback(&write, &copy, ok);
                 prop_assert_eq!(end.migrated + end.failed + end.stale, write.objects);
                 if ok {
                     prop_assert_eq!(end.failed, 0);
@@ -597,17 +594,13 @@ impl Harness {
                 }
             }
             Op::Compact => {
-                let released = &mut self.released;
-                self.store.compact(|_| *released += 1);
+                self.store.compact_at_once();
             }
             Op::CompactStep(limit) => {
                 let mut cursor = self.compaction.take().unwrap_or_default();
-                let released = &mut self.released;
                 let pages = self.store.classes().pages_compacted;
                 let emptied = cursor.stats().pages_emptied;
-                let done = self
-                    .store
-                    .compact_step(&mut cursor, limit, |_| *released += 1);
+                let done = self.store.compact_step(&mut cursor, limit);
                 // Pages emptied count at once.
                 prop_assert_eq!(
                     self.store.classes().pages_compacted - pages,
@@ -746,9 +739,7 @@ impl Harness {
             self.store.unpin(Dest::page(block));
         }
         while let Some(Flight { write, copy }) = self.flights.pop() {
-            let released = &mut self.released;
-            self.store
-                .end_writeback(&write, &copy, true, |_| *released += 1);
+            self.store.end_writeback(&write, &copy, true);
             self.pages_written += u64::from(write.pages);
         }
         while let Some(direct) = self.directs.pop() {
@@ -758,18 +749,14 @@ impl Harness {
         while let Some(read) = self.reads.pop() {
             self.store.unpin(read.dest);
         }
-        let released = &mut self.released;
-        prop_assert_eq!(
-            self.store.free_range(0..self.n, |_| *released += 1).is_ok(),
-            true
-        );
+        prop_assert_eq!(self.store.free_range(0..self.n).is_ok(), true);
         self.model.clear();
         self.check()?;
         let stats = self.store.backing_stats().unwrap();
         prop_assert_eq!((stats.used_blocks, stats.holds, stats.extents), (0, 0, 0));
         prop_assert_eq!(self.store.pool().pool_stats().total_frames(), 0);
-        prop_assert_eq!(self.handed_in, self.released + self.refused);
-        prop_assert!(self.store.detach_backing().is_some());
+        let released = self.registry.borrow().released.len() as u64;
+        prop_assert_eq!(self.handed_in, released + self.refused);
         Ok(())
     }
 }

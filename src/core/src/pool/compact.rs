@@ -146,12 +146,10 @@ where
     pub fn compact(
         &mut self,
         mut relocated: impl FnMut(u32, ObjectRef, ObjectRef),
-        mut released: impl FnMut(F),
     ) -> CompactStats {
         let mut cursor = CompactCursor::new();
-        while self.compact_step(&mut cursor, u32::MAX, &mut relocated, &mut released)
-            == Compaction::LimitReached
-        {}
+        while self.compact_step(&mut cursor, u32::MAX, &mut relocated) == Compaction::LimitReached {
+        }
         cursor.stats()
     }
 
@@ -162,7 +160,7 @@ where
     /// first, each packed frame whose records all fit in other packed frames (checked
     /// before anything moves) is emptied into them, each record going to the best sure fit
     /// (never a near fit; see the [pool documentation](super#allocation)); the emptied
-    /// frame goes to the reserve or to `released`. No frame is taken from the reserve and
+    /// frame goes to the reserve or is dropped. No frame is taken from the reserve and
     /// none is added. Every move is reported to `relocated(owner, old, new)` as it happens;
     /// an object may move more than once, each move reported once. The LRU order does not
     /// change. Anything may happen between steps (see the [pool
@@ -178,7 +176,6 @@ where
         cursor: &mut CompactCursor,
         limit: u32,
         mut relocated: impl FnMut(u32, ObjectRef, ObjectRef),
-        mut released: impl FnMut(F),
     ) -> Compaction {
         let mut left = limit.max(1);
         let stats = &mut cursor.stats;
@@ -223,7 +220,7 @@ where
                     }
                 }
                 Phase::Emptying { rounds } => {
-                    if let Some(pages) = self.empty_round(&mut report, &mut released) {
+                    if let Some(pages) = self.empty_round(&mut report) {
                         stats.frames_emptied = stats.frames_emptied.saturating_add(1);
                         stats.pages_emptied = stats.pages_emptied.saturating_add(pages);
                     }
@@ -246,11 +243,7 @@ where
     /// Does a round of emptying: the sparsest unmarked packed frame is emptied into the
     /// others if all its records fit there, and marked otherwise. Returns the pages of the
     /// frame emptied, if one was.
-    fn empty_round(
-        &mut self,
-        report: &mut impl FnMut(u32, ObjectRef, ObjectRef),
-        released: &mut impl FnMut(F),
-    ) -> Option<u64> {
+    fn empty_round(&mut self, report: &mut impl FnMut(u32, ObjectRef, ObjectRef)) -> Option<u64> {
         let source = self.sparsest_unmarked()?;
         if !self.can_empty(source) {
             self.mark(source);
@@ -263,7 +256,7 @@ where
             return None;
         }
         let pages = self.frame_pages_of(source);
-        self.retire(source, released);
+        self.retire(source);
         Some(pages)
     }
 

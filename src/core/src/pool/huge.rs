@@ -75,15 +75,15 @@ where
         }
     }
 
-    /// Frees the huge frame `id`: it goes to the reserve or to `released` like an emptied
+    /// Frees the huge frame `id`: it goes to the reserve or is dropped like an emptied
     /// packed frame (see [`Pool::free`]).
     ///
     /// # Errors
     ///
     /// [`PoolError::BadRef`], changing nothing, unless `id` is a huge frame.
-    pub fn free_huge(&mut self, id: FrameId, mut released: impl FnMut(F)) -> Result<(), PoolError> {
+    pub fn free_huge(&mut self, id: FrameId) -> Result<(), PoolError> {
         self.huge_owner(id)?;
-        self.retire(id, &mut released);
+        self.retire(id);
         Ok(())
     }
 }

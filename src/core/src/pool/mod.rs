@@ -1,9 +1,9 @@
 //! The compressed-object pool: objects of any size packed into frames of 4 to 32 KiB.
 //!
 //! The pool stores compressed pages ("objects") of 1 to [`MAX_OBJECT`] bytes in
-//! *frames*, runs of 1 to 8 pages that the caller allocates and frees. It never allocates:
-//! frames are handed in with [`Pool::add_frame`] and handed back through `released`
-//! callbacks. The frame table, one [`FrameEntry`] per frame the pool can hold, is
+//! *frames*, runs of 1 to 8 pages that the caller allocates. It never allocates: frames
+//! are handed in with [`Pool::add_frame`], and the pool drops those it no longer needs.
+//! The frame table, one [`FrameEntry`] per frame the pool can hold, is
 //! caller-provided storage too; a [`FrameId`] is an index into it.
 //!
 //! # Frames
@@ -70,10 +70,10 @@
 //!
 //! A frame that holds nothing any more goes back to the reserve while the reserve has
 //! fewer than [`RESERVE_CAP`] frames and the pool stays within its page limit, to absorb
-//! churn without a round trip to the allocator; otherwise it is handed to `released`.
-//! `released` runs under the caller's lock, so it should only collect the frame, to be
-//! freed after the lock is dropped. [`Pool::release_reserve`] empties the reserve, for
-//! example under memory pressure.
+//! churn without a round trip to the allocator; otherwise the pool drops it, under the
+//! caller's lock: a frame's `Drop` must not sleep (the module's frees pages, which does
+//! not). [`Pool::release_reserve`] empties the reserve, for example under memory
+//! pressure.
 //!
 //! # Memory accounting
 //!
@@ -157,12 +157,11 @@
 //! assert_eq!(pool.load(a, 7)?, b"compressed");
 //! assert_eq!(pool.pool_stats().total_pages(), 8 + 3);
 //!
-//! let mut released = Vec::new();
-//! pool.free(a, 7, |frame| released.push(frame))?;
+//! pool.free(a, 7)?;
 //! // A record that fits the hole exactly goes there; nothing moves.
 //! let c = pool.store(9, b"abcdefghij")?;
 //! assert_eq!(c.offset, a.offset);
-//! pool.free(c, 9, |frame| released.push(frame))?;
+//! pool.free(c, 9)?;
 //! // `b` slides down over the hole; the caller updates its slot.
 //! let mut moves = Vec::new();
 //! pool.compact_frame(b.frame, |owner, old, new| moves.push((owner, old, new)))?;
@@ -174,9 +173,9 @@
 //! assert_eq!(pool.load(b2, 7), Err(PoolError::BadRef));
 //! assert_eq!(pool.load(b, 8), Err(PoolError::BadRef));
 //!
-//! // The emptied frame stays in the reserve, nothing is released.
-//! pool.free(b2, 8, |frame| released.push(frame))?;
-//! assert!(released.is_empty());
+//! // The emptied frame stays in the reserve, nothing is dropped.
+//! pool.free(b2, 8)?;
+//! assert_eq!(pool.pool_stats().total_pages(), 8 + 3);
 //! assert_eq!(pool.pool_stats().reserve_frames, 2);
 //! assert_eq!(pool.pool_stats().reserve_pages, 8 + 3);
 //!
@@ -185,8 +184,8 @@
 //! assert!(pool.add_frame(frame(1)).is_ok());
 //! let h = pool.store_huge(9, &[1; 4096])?;
 //! assert_eq!(pool.load_huge(h)?, &[1; 4096]);
-//! assert_eq!(pool.drain(|frame| released.push(frame)), 3);
-//! assert_eq!(released.len(), 3);
+//! assert_eq!(pool.drain(), 3);
+//! assert_eq!(pool.pool_stats().total_pages(), 0);
 //! # Ok::<(), PoolError>(())
 //! ```
 //!
@@ -609,9 +608,8 @@ where
     /// record's flag and the hole's footer, the record after it at its end (see
     /// [`super::frame`]); only when the tail drops below the frame's largest hole are the
     /// other holes walked to find the largest left. Only headers, hole links and footers
-    /// are read and written. A frame left without objects goes to the reserve, or to
-    /// `released` if the reserve is full or the pool is over its page limit. `released`
-    /// runs under the caller's lock: it should only collect the frame. The frame's
+    /// are read and written. A frame left without objects goes to the reserve, or is
+    /// dropped if the reserve is full or the pool is over its page limit. The frame's
     /// [`Usage`] afterwards ([`Pool::frame_state`]) tells whether it is worth compacting.
     ///
     /// The reference is checked as [`Pool::load`] checks it, in O(1) steps and with the
@@ -623,13 +621,8 @@ where
     /// [`PoolError::BadRef`], changing nothing, unless the header at `object.offset` in the
     /// packed frame `object.frame` is that of a live record of `owner` and `object.len`
     /// bytes ending at or below the tail, and its neighbours are what the record says.
-    pub fn free(
-        &mut self,
-        object: ObjectRef,
-        owner: u32,
-        released: impl FnMut(F),
-    ) -> Result<(), PoolError> {
-        self.free_packed(object, owner, released).map(|_| ())
+    pub fn free(&mut self, object: ObjectRef, owner: u32) -> Result<(), PoolError> {
+        self.free_packed(object, owner).map(|_| ())
     }
 
     /// Frees the object `object` of the slot `owner` as [`Pool::free`] does, and returns
@@ -640,7 +633,6 @@ where
         &mut self,
         object: ObjectRef,
         owner: u32,
-        mut released: impl FnMut(F),
     ) -> Result<Option<Usage>, PoolError> {
         let packed = packed_mut(&mut self.table, object.frame).ok_or(PoolError::BadRef)?;
         let record = packed.live_record(object, owner)?;
@@ -648,7 +640,7 @@ where
         let moved = packed.apply_usage(usage, &mut self.totals);
         self.rebucket(object.frame, moved);
         if usage.objects == 0 {
-            self.retire(object.frame, &mut released);
+            self.retire(object.frame);
             return Ok(None);
         }
         Ok(Some(usage))

@@ -211,8 +211,8 @@ where
     }
 
     /// Puts `frame` of `pages` pages, just emptied and taken out of entry `id`, in the
-    /// reserve or hands it to `released`.
-    fn shelve(&mut self, id: FrameId, frame: F, pages: u8, released: &mut impl FnMut(F)) {
+    /// reserve or drops it.
+    fn shelve(&mut self, id: FrameId, frame: F, pages: u8) {
         let keep = self.reserve.len() < RESERVE_CAP && self.within_limit(u64::from(pages));
         if keep {
             self.put_reserve(id, frame, pages);
@@ -223,13 +223,11 @@ where
             slot.state = State::Vacant;
             self.vacant.push_front(entries, id);
         }
-        released(frame);
+        drop(frame);
     }
 
-    /// Hands every reserve frame to `released` and returns how many there were.
-    ///
-    /// `released` runs under the caller's lock: it should only collect the frames.
-    pub fn release_reserve(&mut self, mut released: impl FnMut(F)) -> u32 {
+    /// Drops every reserve frame and returns how many there were.
+    pub fn release_reserve(&mut self) -> u32 {
         let mut count: u32 = 0;
         while let Some(id) = self.reserve.front() {
             let Some((frame, _)) = self.take_reserve(id) else {
@@ -237,15 +235,15 @@ where
                 break;
             };
             self.vacant.push_front(&mut self.table, id);
-            released(frame);
+            drop(frame);
             count = count.saturating_add(1);
         }
         count
     }
 
     /// Takes the packed or huge frame `id` off its lists and out of the counts, and puts
-    /// the frame in the reserve or hands it to `released`.
-    pub(super) fn retire(&mut self, id: FrameId, released: &mut impl FnMut(F)) {
+    /// the frame in the reserve or drops it.
+    pub(super) fn retire(&mut self, id: FrameId) {
         let is_packed = match entry(&self.table, id).map(|slot| &slot.state) {
             Some(State::Packed(_)) => true,
             Some(State::Huge { .. }) => false,
@@ -278,14 +276,14 @@ where
                 return;
             }
         };
-        self.shelve(id, frame, pages, released);
+        self.shelve(id, frame, pages);
     }
 
-    /// Hands every frame the pool holds (packed, huge and reserve) to `released` and returns
-    /// how many there were, for device reset or teardown.
+    /// Drops every frame the pool holds (packed, huge and reserve) and returns how many
+    /// there were, for device reset or teardown.
     ///
     /// Every reference into the pool is invalid afterwards. The page limit is kept.
-    pub fn drain(&mut self, mut released: impl FnMut(F)) -> u32 {
+    pub fn drain(&mut self) -> u32 {
         let mut count: u32 = 0;
         let used = usize::try_from(self.fresh).unwrap_or(usize::MAX);
         for index in 0..used.min(self.table.len()) {
@@ -298,7 +296,7 @@ where
                 State::Reserve { frame, .. } | State::Huge { frame, .. } => frame,
                 State::Packed(packed) => packed.frame,
             };
-            released(frame);
+            drop(frame);
             count = count.saturating_add(1);
         }
         // INVARIANT: every entry is vacant and on no list, as in a new pool.

@@ -77,7 +77,7 @@ pub struct CompactStats {
     /// Bytes of the records moved, headers included: what compaction copied.
     pub bytes_moved: u64,
     /// Frames emptied by moving their records to other frames; each went to the reserve
-    /// or to `released` like any emptied frame.
+    /// or was dropped like any emptied frame.
     pub frames_emptied: u32,
     /// Pages of the frames emptied.
     pub pages_emptied: u64,

@@ -122,11 +122,11 @@ where
     /// ([`DirectWrite::write_record`]'s destination, or
     /// [`DirectWrite::page`]), and the write's hold on the block passes to it.
     /// What the slot held goes as in [`Store::store`]: a resident object is
-    /// freed from the pool (frames emptied go to `released`), a migrated
-    /// slot's destination is released, and a write back of a migrating slot
-    /// is superseded (its completion finds its ticket stale). It counts as a
-    /// store, a direct store ([`WbCounts::direct`]) and a page written
-    /// ([`BdCounts::writes`]).
+    /// freed from the pool (frames emptied go to the reserve or are dropped),
+    /// a migrated slot's destination is released, and a write back of a
+    /// migrating slot is superseded (its completion finds its ticket stale).
+    /// It counts as a store, a direct store ([`WbCounts::direct`]) and a page
+    /// written ([`BdCounts::writes`]).
     ///
     /// If it failed, the block is freed and the slot is unchanged: refuse the
     /// store ([`Store::refuse`]).
@@ -150,7 +150,6 @@ where
         write: DirectWrite,
         dest: Dest,
         ok: bool,
-        released: impl FnMut(F),
     ) -> Result<bool, StoreError> {
         // A direct write's block is one block that only the write holds: no
         // slot names it and no read pins it before the write ends.
@@ -186,7 +185,7 @@ where
             }
         };
         self.bd.writes = self.bd.writes.saturating_add(1);
-        self.release(write.owner, old, released);
+        self.release(write.owner, old);
         Ok(true)
     }
 }

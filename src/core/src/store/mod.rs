@@ -6,8 +6,8 @@
 //! store never allocates: when the pool needs a frame, [`Store::store`] fails
 //! with [`StoreError::NeedFrame`] having changed nothing, and the caller
 //! drops the lock, allocates, hands the frame in with [`Store::add_frame`]
-//! and retries. Frames the store gives back go to a `released` callback that
-//! should only collect them, so they are freed after the lock is dropped.
+//! and retries. Frames the pool no longer needs it drops on the spot, under
+//! the lock: a frame's `Drop` must not sleep (freeing pages does not).
 //!
 //! Frames are 1 to 8 pages long (see [`super::pool`]); a store of an
 //! [`Incoming::Huge`] page needs a frame of exactly one page, any other store
@@ -18,7 +18,8 @@
 //! [`super::pool`]): an overwrite mostly reuses a hole, moving no data. As a
 //! backstop, when the holes of a frame still reach `1 / AUTO_COMPACT_DIVISOR`
 //! of its length, the store compacts that frame at once, so memory does not
-//! grow under overwrites between explicit [`Store::compact`] calls.
+//! grow under overwrites between explicit compactions
+//! ([`Store::compact_step`]).
 //!
 //! Every packed object is checked against its slot on the way: the pool is
 //! given the slot's index as the object's owner, on load (in O(1) steps) and
@@ -78,7 +79,7 @@
 //!
 //! ```text
 //! let mut cursor = CompactCursor::new();
-//! while store.lock().compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP, drop)
+//! while store.lock().compact_step(&mut cursor, COMPACT_FRAMES_PER_STEP)
 //!     == Compaction::LimitReached
 //! {
 //!     // The lock is dropped here; stores, frees and writeback go on meanwhile.
@@ -100,11 +101,11 @@
 //!   call again for the same frame or page.
 //!
 //! Anything may happen between steps: stores, loads, frees, writebacks begun
-//! and ended, frames added and released, a drain. Each form stays correct
-//! through it (see [`super::pool`]'s compaction and walks), and run to its end
-//! with nothing in between it does what the form in one go
-//! ([`Store::compact`], [`Store::mark_idle`], [`Store::next_writeback`]) does;
-//! those remain for tests and small pools.
+//! and ended, frames added and released. Each form stays correct through it
+//! (see [`super::pool`]'s compaction and walks), and run to its end with
+//! nothing in between it does what the same work done in one go would
+//! ([`Store::next_writeback`] is writeback's walk in one go: the module uses
+//! it to find the frame of one page).
 
 use core::ops::Range;
 
@@ -221,7 +222,7 @@ pub struct ClassCounts {
     pub huge_pages: u64,
     /// Huge pages stored since the store was created.
     pub huge_pages_since: u64,
-    /// Pages freed by compaction ([`Store::compact`], [`Store::compact_step`])
+    /// Pages freed by compaction ([`Store::compact_step`])
     /// since the store was created: the pages of the frames it emptied, counted
     /// by the step that emptied them.
     pub pages_compacted: u64,
@@ -343,12 +344,7 @@ where
     /// slot table to grow and [`StoreError::NeedFrame`] for a frame (then
     /// retry), of exactly one page for an [`Incoming::Huge`] page and of any
     /// valid length otherwise; the others are final.
-    pub fn store(
-        &mut self,
-        index: u64,
-        page: Incoming<'_>,
-        released: impl FnMut(F),
-    ) -> Result<(), StoreError> {
+    pub fn store(&mut self, index: u64, page: Incoming<'_>) -> Result<(), StoreError> {
         let owner = self.owner(index)?;
         if self.slots.needs_table(index) {
             return Err(StoreError::NeedSlots);
@@ -371,19 +367,19 @@ where
         if matches!(content, Content::Huge(_)) {
             self.classes.huge_pages_since = self.classes.huge_pages_since.saturating_add(1);
         }
-        self.release(owner, old, released);
+        self.release(owner, old);
         Ok(())
     }
 
     /// Records a store that could not be done: the slot's old content is freed,
     /// never to be returned again, and a failed store is counted.
-    pub fn refuse(&mut self, index: u64, released: impl FnMut(F)) -> Result<(), StoreError> {
+    pub fn refuse(&mut self, index: u64) -> Result<(), StoreError> {
         let owner = self.owner(index)?;
         let old = self
             .slots
             .refuse(index, &mut self.backing)
             .map_err(|_| StoreError::OutOfRange)?;
-        self.release(owner, old, released);
+        self.release(owner, old);
         Ok(())
     }
 
@@ -437,15 +433,15 @@ where
     /// to the system at once, the pool's reserve included: the reserve is for
     /// absorbing overwrites, and a device whose data is gone should hold no
     /// more memory than its remaining data needs.
-    pub fn free(&mut self, index: u64, mut released: impl FnMut(F)) -> Result<bool, StoreError> {
+    pub fn free(&mut self, index: u64) -> Result<bool, StoreError> {
         let owner = self.owner(index)?;
         let held = self.holds_data(index);
         let old = self
             .slots
             .free(index, &mut self.backing)
             .map_err(|_| StoreError::OutOfRange)?;
-        self.release(owner, old, &mut released);
-        self.pool.release_reserve(released);
+        self.release(owner, old);
+        self.pool.release_reserve();
         Ok(held)
     }
 
@@ -456,11 +452,7 @@ where
     ///
     /// [`StoreError::OutOfRange`] unless `range.start <= range.end <=
     /// self.len()`; then nothing changed.
-    pub fn free_range(
-        &mut self,
-        range: Range<u64>,
-        mut released: impl FnMut(F),
-    ) -> Result<u64, StoreError> {
+    pub fn free_range(&mut self, range: Range<u64>) -> Result<u64, StoreError> {
         if range.start > range.end || range.end > self.slots.len() {
             return Err(StoreError::OutOfRange);
         }
@@ -479,9 +471,9 @@ where
             if held {
                 freed = freed.saturating_add(1);
             }
-            self.release(owner, old, &mut released);
+            self.release(owner, old);
         }
-        self.pool.release_reserve(released);
+        self.pool.release_reserve();
         Ok(freed)
     }
 
@@ -498,12 +490,6 @@ where
     /// Returns the slot table, for its statistics.
     pub fn slot_table(&self) -> &S {
         self.slots.table()
-    }
-
-    /// Returns `true` if a store into slot `index` needs the slot table to
-    /// grow first ([`StoreError::NeedSlots`]).
-    pub fn needs_slots(&self, index: u64) -> bool {
-        self.slots.needs_table(index)
     }
 
     /// Lets `grow` append empty slots to the slot table (see
@@ -543,7 +529,7 @@ where
     }
 
     /// Sets the clock, in seconds, that stores and loads stamp the frames they
-    /// use with, for [`Store::mark_idle`]; an earlier clock than the current one
+    /// use with, for [`Store::start_mark_idle`]; an earlier clock than the current one
     /// is ignored.
     ///
     /// Setting a clock, rather than passing the time to every store and load,
@@ -553,24 +539,6 @@ where
     /// from a coarse clock read under the lock it already holds.
     pub fn set_clock(&mut self, now_secs: u64) {
         self.pool.set_clock(now_secs);
-    }
-
-    /// Frees every slot and every frame (device reset or teardown), and the
-    /// destinations of migrated slots.
-    ///
-    /// Reads pinned should have been unpinned first. Writes still in flight
-    /// keep their extents until [`Store::end_writeback`], which finds their
-    /// tickets stale.
-    pub fn drain(&mut self, mut released: impl FnMut(F)) {
-        self.slots.drain(&mut self.backing, |_| ());
-        self.pool.drain(&mut released);
-        self.classes.same_pages = 0;
-        self.classes.huge_pages = 0;
-    }
-
-    /// Frees the empty frames the pool keeps in reserve (memory pressure).
-    pub fn release_reserve(&mut self, released: impl FnMut(F)) -> u32 {
-        self.pool.release_reserve(released)
     }
 
     /// Restarts the high-water marks (zram's `mem_used_max` write of 0).
@@ -651,7 +619,7 @@ where
 
     /// Frees `old`, the content the slot `owner` held, and compacts the frame
     /// it leaves holes in if they are now worth it.
-    fn release(&mut self, owner: u32, old: Option<Content>, mut released: impl FnMut(F)) {
+    fn release(&mut self, owner: u32, old: Option<Content>) {
         let Some(content) = old else {
             return;
         };
@@ -663,12 +631,12 @@ where
         match content {
             Content::SameFilled(_) => {}
             Content::Packed(object) => {
-                if let Ok(Some(usage)) = self.pool.free_packed(object, owner, &mut released) {
+                if let Ok(Some(usage)) = self.pool.free_packed(object, owner) {
                     self.auto_compact(object.frame, &usage);
                 }
             }
             Content::Huge(id) => {
-                let _ = self.pool.free_huge(id, &mut released);
+                let _ = self.pool.free_huge(id);
             }
         }
     }

@@ -97,7 +97,7 @@ where
         {
             return Ok(Promotion::NotWanted);
         }
-        self.store(index, page, drop)?;
+        self.store(index, page)?;
         Ok(Promotion::Done)
     }
 }

@@ -7,7 +7,7 @@
 //! See the [store documentation](super#work-in-bounded-steps) for how the module uses
 //! them.
 
-use super::super::pool::{CompactCursor, CompactStats, Compaction, IdleMarking};
+use super::super::pool::{CompactCursor, Compaction, IdleMarking};
 use super::{
     relocate, Content, FrameEntry, FrameId, FrameState, State, Store, Table, WritebackMode,
 };
@@ -46,22 +46,11 @@ where
     M: Table<u64>,
     C: Table<u16>,
 {
-    /// Compacts the pool, moving objects and updating their slots (migrating ones too:
-    /// their completions free the objects where they are then).
-    ///
-    /// This is [`Store::compact_step`] until the compaction is finished, in one go: it
-    /// takes time in proportion to the pool.
-    pub fn compact(&mut self, mut released: impl FnMut(F)) -> CompactStats {
-        let mut cursor = CompactCursor::new();
-        while self.compact_step(&mut cursor, u32::MAX, &mut released) == Compaction::LimitReached {}
-        cursor.stats()
-    }
-
     /// Goes on with the compaction `cursor` stands in (a new cursor begins one), doing
     /// the work of `limit` frames at most (at least one; see [`Pool::compact_step`]), and
-    /// returns whether it is finished. Objects that move have their slots updated as in
-    /// [`Store::compact`]; frames emptied go to `released`, which should only collect
-    /// them.
+    /// returns whether it is finished. Objects that move have their slots updated
+    /// (migrating ones too: their completions free the objects where they are then);
+    /// frames emptied go to the reserve or are dropped.
     ///
     /// The pages of the frames each step empties count in
     /// [`ClassCounts::pages_compacted`](super::ClassCounts::pages_compacted) at once, and
@@ -69,40 +58,22 @@ where
     /// leaves marks on some frames, harmless, until the next compaction clears them.
     ///
     /// [`Pool::compact_step`]: super::super::pool::Pool::compact_step
-    pub fn compact_step(
-        &mut self,
-        cursor: &mut CompactCursor,
-        limit: u32,
-        released: impl FnMut(F),
-    ) -> Compaction {
+    pub fn compact_step(&mut self, cursor: &mut CompactCursor, limit: u32) -> Compaction {
         let slots = &mut self.slots;
         let before = cursor.stats().pages_emptied;
-        let done = self.pool.compact_step(
-            cursor,
-            limit,
-            |owner, old, new| relocate(slots, owner, old, new),
-            released,
-        );
+        let done = self.pool.compact_step(cursor, limit, |owner, old, new| {
+            relocate(slots, owner, old, new)
+        });
         let emptied = cursor.stats().pages_emptied.saturating_sub(before);
         self.classes.pages_compacted = self.classes.pages_compacted.saturating_add(emptied);
         done
     }
 
-    /// Sets the clock to `now_secs` and marks idle every packed and huge frame, or with
-    /// `min_age_secs` only those not used for at least that long (zram's `idle`
-    /// attribute, by frame rather than by slot: the frame is what is written back).
-    /// Returns the frames marked. A store into or load from a frame clears its mark.
-    ///
-    /// This is [`Store::start_mark_idle`] and [`Store::mark_idle_step`] until finished, in
-    /// one go: it takes time in proportion to the frames of the pool.
-    pub fn mark_idle(&mut self, now_secs: u64, min_age_secs: Option<u64>) -> u32 {
-        self.pool.set_clock(now_secs);
-        self.pool.mark_idle(min_age_secs)
-    }
-
-    /// Sets the clock to `now_secs` and begins marking idle the packed and huge frames as
-    /// [`Store::mark_idle`] does; [`Store::mark_idle_step`] does the marking. A marking in
-    /// progress is dropped (one is kept, by the pool). See
+    /// Sets the clock to `now_secs` and begins marking idle every packed and huge frame,
+    /// or with `min_age_secs` only those not used for at least that long (zram's `idle`
+    /// attribute, by frame rather than by slot: the frame is what is written back); a
+    /// store into or load from a frame clears its mark. [`Store::mark_idle_step`] does
+    /// the marking. A marking in progress is dropped (one is kept, by the pool). See
     /// [`Pool::start_mark_idle`](super::super::pool::Pool::start_mark_idle) for how ages
     /// are kept.
     pub fn start_mark_idle(&mut self, now_secs: u64, min_age_secs: Option<u64>) {
@@ -115,8 +86,8 @@ where
     /// and how many frames it marked.
     ///
     /// Frames used (stored into or loaded from) between steps are not marked: they are
-    /// not idle. Run to its end with nothing in between, it marks what
-    /// [`Store::mark_idle`] marks. Two markings run at the same time share the pool's
+    /// not idle. Run to its end with nothing in between, it marks what a marking in one
+    /// go would ([`Pool::mark_idle`](super::super::pool::Pool::mark_idle)). Two markings run at the same time share the pool's
     /// walk: the one begun last is the one done, and both see it finish.
     pub fn mark_idle_step(&mut self, limit: u32) -> IdleMarking {
         self.pool.mark_idle_step(limit)

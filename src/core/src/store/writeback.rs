@@ -48,7 +48,7 @@ pub enum WritebackMode {
     All,
     /// Huge frames.
     Huge,
-    /// Idle frames (see [`Store::mark_idle`]).
+    /// Idle frames (see [`Store::start_mark_idle`]).
     Idle,
     /// Huge frames that are idle.
     HugeIdle,
@@ -149,16 +149,6 @@ where
         }
         self.backing = Some(backing);
         Ok(())
-    }
-
-    /// Detaches the backing device and returns it, if one is attached and nothing
-    /// holds its blocks any more: no slot migrating or migrated, no write or read
-    /// in flight (after [`Store::drain`], once every write has ended).
-    pub fn detach_backing(&mut self) -> Option<Backing<M, C>> {
-        if self.backing.as_ref()?.stats().holds != 0 {
-            return None;
-        }
-        self.backing.take()
     }
 
     /// What the backing device's allocator holds, if one is attached.
@@ -283,24 +273,18 @@ where
     /// filled, unchanged) and completes or fails each.
     ///
     /// A slot still migrating under its ticket becomes migrated and its object
-    /// is freed from the pool (frames emptied go to `released`, which should
-    /// only collect them), or, if the write failed, becomes resident again. A
+    /// is freed from the pool (frames emptied go to the reserve or are
+    /// dropped), or, if the write failed, becomes resident again. A
     /// slot overwritten or freed meanwhile is stale: only the ticket's hold on
     /// the extent is dropped. The extent is freed with its last hold.
-    pub fn end_writeback(
-        &mut self,
-        write: &FrameWrite,
-        copy: &[u8],
-        ok: bool,
-        mut released: impl FnMut(F),
-    ) -> WritebackEnd {
+    pub fn end_writeback(&mut self, write: &FrameWrite, copy: &[u8], ok: bool) -> WritebackEnd {
         let mut end = WritebackEnd::default();
         if write.huge {
             let ticket = Ticket {
                 slot: u64::from(write.owner),
                 dest: Dest::page(write.block),
             };
-            self.settle(ticket, ok, &mut end, &mut released);
+            self.settle(ticket, ok, &mut end);
         } else {
             let tail = u16::try_from(write.bytes).unwrap_or(0);
             let records = copy
@@ -318,7 +302,7 @@ where
                         len: record.len,
                     },
                 };
-                self.settle(ticket, ok, &mut end, &mut released);
+                self.settle(ticket, ok, &mut end);
             }
         }
         if ok {
@@ -329,13 +313,7 @@ where
 
     /// Completes (`ok`) or fails `ticket`, freeing the object of a slot it
     /// migrates, and counts the outcome in `end`.
-    fn settle(
-        &mut self,
-        ticket: Ticket,
-        ok: bool,
-        end: &mut WritebackEnd,
-        released: &mut impl FnMut(F),
-    ) {
+    fn settle(&mut self, ticket: Ticket, ok: bool, end: &mut WritebackEnd) {
         if !ok {
             let counter = if self.slots.fail::<Content>(ticket, &mut self.backing) {
                 &mut end.failed
@@ -350,7 +328,7 @@ where
                 end.migrated = end.migrated.saturating_add(1);
                 // The slot was migrating, so `ticket.slot` is an owner.
                 if let Ok(owner) = u32::try_from(ticket.slot) {
-                    self.release(owner, Some(content), released);
+                    self.release(owner, Some(content));
                 }
             }
             None => end.stale = end.stale.saturating_add(1),

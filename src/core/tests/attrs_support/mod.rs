@@ -1,7 +1,11 @@
 //! Input strategies and parser properties shared by the tests of `attrs`
-//! (`tests/attrs.rs`) and of its writeback attributes (`tests/attrs_writeback.rs`).
+//! (`tests/attrs.rs`) and of its writeback attributes (`tests/attrs_writeback.rs`,
+//! `tests/attrs_writeback_config.rs`).
 //!
 //! A directory module, so that Cargo does not build it as a test of its own.
+
+#[allow(dead_code)] // Each writeback test file uses a part of it.
+pub mod writeback;
 
 use proptest::prelude::*;
 

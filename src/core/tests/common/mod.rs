@@ -12,8 +12,12 @@ use ghostswap_core::table::{Chunked, Directory, Table};
 use proptest::prelude::*;
 use std::collections::BTreeSet;
 
+#[allow(dead_code)] // Only the model tests use these.
+pub mod frames;
 #[allow(dead_code)] // Only the pool tests use these.
 pub mod pool;
+#[allow(dead_code)] // Only the store tests use these.
+pub mod store;
 
 /// Valid frame lengths: mostly 4, 8, 16 and 32 KiB, sometimes any number of pages.
 pub fn frame_len() -> impl Strategy<Value = usize> {

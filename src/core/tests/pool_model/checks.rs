@@ -1,7 +1,7 @@
 //! The checks of the pool against the model after every operation, and at the end.
 
+use crate::common::frames::valid_len;
 use crate::common::{check_classes, check_frame, class, padded_size};
-use crate::frames::valid_len;
 use crate::harness::class_for;
 use crate::harness::{key, Harness, Key, Paths, Slot};
 use ghostswap_core::frame::{Record, HEADER_LEN};
@@ -188,14 +188,9 @@ impl Harness {
             prop_assert_eq!(pool.next_warmer(hottest), None);
         }
 
-        // Frames are conserved: every frame created is in the pool or was handed back, and
-        // the pages the pool counts are the pages of the frames it holds.
+        // Frames are conserved: every frame created is in the pool, was taken back or was
+        // released, and the pages the pool counts are the pages of the frames it holds.
         let registry = self.registry.borrow();
-        prop_assert!(
-            registry.dropped.is_empty(),
-            "frames dropped: {:?}",
-            registry.dropped
-        );
         prop_assert_eq!(registry.live.len() as u64, expected.total_frames());
         let held: usize = registry.live.values().sum();
         prop_assert_eq!(held as u64, expected.total_pages() * 4096);
@@ -205,9 +200,7 @@ impl Harness {
 
     /// Frees everything: only the reserve may keep frames, and drain returns them.
     pub fn teardown(mut self) -> Result<Paths, TestCaseError> {
-        self.pool.release_reserve(|f| {
-            f.give_back();
-        });
+        self.pool.release_reserve();
         let owners: Vec<u32> = self.slots.keys().copied().collect();
         for owner in owners {
             let slot = self.slots.remove(&owner).unwrap();
@@ -226,15 +219,14 @@ impl Harness {
         );
         prop_assert!(stats.reserve_frames <= RESERVE_CAP);
         prop_assert_eq!(self.pool.coldest(), None);
-        let drained = self.pool.drain(|f| {
-            f.give_back();
-        });
+        let released = self.released();
+        let drained = self.pool.drain();
         prop_assert_eq!(drained, stats.reserve_frames);
+        prop_assert_eq!(self.released() - released, drained as usize);
         prop_assert_eq!(self.stats(), PoolStats::default());
         drop(self.pool);
         let registry = self.registry.borrow();
         prop_assert!(registry.live.is_empty(), "leaked {:?}", registry.live);
-        prop_assert!(registry.dropped.is_empty());
         Ok(self.paths)
     }
 }

@@ -1,8 +1,8 @@
 //! The model of the pool, and how each operation runs on the pool and on the model.
 
+use crate::common::frames::{valid_len, SharedRegistry, TestFrame, TestPool};
 use crate::common::pool::{content, table};
 use crate::common::{best_hole, class, padded_size};
-use crate::frames::{valid_len, SharedRegistry, TestFrame, TestPool};
 use crate::ops::Op;
 use crate::steps::{IdleModel, WalkModel};
 use ghostswap_core::frame::{
@@ -15,7 +15,6 @@ use ghostswap_core::pool::{
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::{BTreeMap, BTreeSet};
-use std::rc::Rc;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Slot {
@@ -169,6 +168,11 @@ impl Harness {
         self.pool.pool_stats()
     }
 
+    /// The frames the pool has released (dropped) so far.
+    pub fn released(&self) -> usize {
+        self.registry.borrow().released.len()
+    }
+
     /// Whether `add_frame` must accept a frame of `len` bytes now.
     fn may_add(&self, len: usize) -> bool {
         let stats = self.stats();
@@ -217,14 +221,9 @@ impl Harness {
             self.forget(owner, r);
             self.count_free(r);
         }
-        let registry = Rc::clone(&self.registry);
-        let release = |f: TestFrame| {
-            assert!(registry.borrow().live.contains_key(&f.id));
-            f.give_back();
-        };
         match slot {
-            Slot::Packed(r) => prop_assert_eq!(self.pool.free(r, owner, release), Ok(())),
-            Slot::Huge(id) => prop_assert_eq!(self.pool.free_huge(id, release), Ok(())),
+            Slot::Packed(r) => prop_assert_eq!(self.pool.free(r, owner), Ok(())),
+            Slot::Huge(id) => prop_assert_eq!(self.pool.free_huge(id), Ok(())),
         }
         Ok(())
     }
@@ -526,16 +525,16 @@ impl Harness {
             Op::Compact => {
                 let before = self.stats();
                 let mut moves = Vec::new();
-                let mut released = Vec::new();
-                let stats = self.pool.compact(
-                    |owner, old, new| moves.push((owner, old, new)),
-                    |f| released.push(f.give_back()),
-                );
+                let released = self.released();
+                let stats = self
+                    .pool
+                    .compact(|owner, old, new| moves.push((owner, old, new)));
+                let released = self.released() - released;
                 for &(owner, old, new) in &moves {
                     self.relocate(owner, old, new)?;
                 }
                 self.abandoned = false;
-                self.check_compaction(&before, &stats, &moves, released.len())?;
+                self.check_compaction(&before, &stats, &moves, released)?;
             }
             Op::CompactInSteps { limit } => {
                 // A compaction of its own, nothing between its steps: what one in one go
@@ -543,14 +542,14 @@ impl Harness {
                 let before = self.stats();
                 let mut cursor = CompactCursor::new();
                 let mut moves = Vec::new();
-                let mut released = Vec::new();
+                let released = self.released();
                 let mut steps = 0u64;
-                while self.pool.compact_step(
-                    &mut cursor,
-                    limit,
-                    |owner, old, new| moves.push((owner, old, new)),
-                    |f| released.push(f.give_back()),
-                ) == Compaction::LimitReached
+                while self
+                    .pool
+                    .compact_step(&mut cursor, limit, |owner, old, new| {
+                        moves.push((owner, old, new))
+                    })
+                    == Compaction::LimitReached
                 {
                     steps += 1;
                     // Entries twice (in place, unmarking), rounds at most the frames.
@@ -561,7 +560,8 @@ impl Harness {
                     self.relocate(owner, old, new)?;
                 }
                 self.abandoned = false;
-                self.check_compaction(&before, &cursor.stats(), &moves, released.len())?;
+                let released = self.released() - released;
+                self.check_compaction(&before, &cursor.stats(), &moves, released)?;
             }
             Op::CompactStep { limit } => {
                 self.compact_step(limit)?;
@@ -602,10 +602,10 @@ impl Harness {
             }
             Op::ReleaseReserve => {
                 let reserve = self.stats().reserve_frames;
-                let count = self.pool.release_reserve(|f| {
-                    f.give_back();
-                });
+                let released = self.released();
+                let count = self.pool.release_reserve();
                 prop_assert_eq!(count, reserve);
+                prop_assert_eq!(self.released() - released, reserve as usize);
                 prop_assert_eq!(self.stats().reserve_frames, 0);
                 prop_assert_eq!(self.stats().reserve_pages, 0);
             }
@@ -692,13 +692,10 @@ impl Harness {
             return Ok(());
         }
         let before = self.stats();
+        let released = self.released();
         let lru_before: Vec<FrameId> = self.pool.lru_iter().collect();
         prop_assert_eq!(self.pool.load(bad, owner), Err(PoolError::BadRef));
-        prop_assert_eq!(
-            self.pool
-                .free(bad, owner, |_| panic!("released on a bad free")),
-            Err(PoolError::BadRef)
-        );
+        prop_assert_eq!(self.pool.free(bad, owner), Err(PoolError::BadRef));
         // Huge operations on anything but a huge frame.
         if !matches!(
             self.pool.frame_state(bad.frame),
@@ -708,12 +705,9 @@ impl Harness {
                 self.pool.load_huge(bad.frame).map(|_| ()),
                 Err(PoolError::BadRef)
             );
-            prop_assert_eq!(
-                self.pool
-                    .free_huge(bad.frame, |_| panic!("released on a bad free")),
-                Err(PoolError::BadRef)
-            );
+            prop_assert_eq!(self.pool.free_huge(bad.frame), Err(PoolError::BadRef));
         }
+        prop_assert_eq!(self.released(), released, "released on a bad free");
         prop_assert_eq!(self.stats(), before);
         let lru_after: Vec<FrameId> = self.pool.lru_iter().collect();
         prop_assert_eq!(lru_after, lru_before);

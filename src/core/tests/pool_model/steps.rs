@@ -8,7 +8,6 @@ use ghostswap_core::pool::{
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::BTreeSet;
-use std::rc::Rc;
 
 /// What an idle marking done in steps must do.
 pub struct IdleModel {
@@ -183,16 +182,11 @@ impl Harness {
                 .take()
                 .unwrap_or((CompactCursor::new(), 0, 0));
         let mut moves = Vec::new();
-        let registry = Rc::clone(&self.registry);
-        let done = self.pool.compact_step(
-            &mut cursor,
-            limit,
-            |owner, old, new| moves.push((owner, old, new)),
-            |f| {
-                assert!(registry.borrow().live.contains_key(&f.id));
-                f.give_back();
-            },
-        );
+        let done = self
+            .pool
+            .compact_step(&mut cursor, limit, |owner, old, new| {
+                moves.push((owner, old, new))
+            });
         moved += moves.len() as u64;
         bytes += moves
             .iter()

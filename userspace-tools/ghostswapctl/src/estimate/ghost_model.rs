@@ -106,7 +106,7 @@ impl GhostModel {
             self.next = 0;
         }
         loop {
-            match self.store.store(self.next, page, drop) {
+            match self.store.store(self.next, page) {
                 Ok(()) => break,
                 Err(StoreError::NeedFrame) => {
                     let len = match page {

@@ -1,5 +1,6 @@
-//! Frames with a registry: every frame the pool is handed is tracked until it is handed
-//! back, so a frame the pool drops instead is noticed.
+//! Frames with a registry: every frame a test makes is tracked until the pool drops it
+//! (releases it) or the test takes it back, so that frames can be counted: each is
+//! held by the pool, taken back once, or released once.
 
 use ghostswap_core::frame::MAX_FRAME_SIZE;
 use ghostswap_core::pool::{FrameEntry, Pool};
@@ -7,19 +8,20 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Registry {
-    /// Frames created and not yet handed back by the pool, with their lengths.
+    /// Frames created and neither released nor taken back, with their lengths.
     pub live: BTreeMap<u64, usize>,
-    /// Frames dropped without being handed back.
-    pub dropped: Vec<u64>,
+    /// Frames released: dropped while live (by the pool, or with it).
+    pub released: Vec<u64>,
     /// Frames created so far.
     created: u64,
 }
 
 pub type SharedRegistry = Rc<RefCell<Registry>>;
 
-/// A frame that reports to the registry when handed back or dropped.
+/// A frame that reports to the registry when taken back or dropped.
+#[derive(Debug)]
 pub struct TestFrame {
     pub id: u64,
     pub bytes: Vec<u8>,
@@ -43,7 +45,8 @@ impl TestFrame {
         }
     }
 
-    /// Takes the frame back from the pool (the module would free it here).
+    /// Takes back a frame the pool refused (the module would free it here): it does not
+    /// count as released.
     pub fn give_back(mut self) -> u64 {
         let removed = self.registry.borrow_mut().live.remove(&self.id);
         assert_eq!(
@@ -62,7 +65,7 @@ impl Drop for TestFrame {
         if !self.returned {
             let mut reg = self.registry.borrow_mut();
             reg.live.remove(&self.id);
-            reg.dropped.push(self.id);
+            reg.released.push(self.id);
         }
     }
 }
