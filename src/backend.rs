@@ -42,7 +42,7 @@ impl Backend {
         config: &DeviceConfig,
         pending: &mut Option<BlockDevice>,
         counters: Arc<Counters>,
-    ) -> Result<impl PinInit<Self, Error>> {
+    ) -> Result<impl PinInit<Self>> {
         let streams = Streams::new(config.algorithm(), config.effective_level())?;
         let writeback = Writeback::new(pending.is_some())?;
         let io_reserve = IoReserve::new(pending.is_some())?;
@@ -77,4 +77,3 @@ impl Backend {
         Ok(())
     }
 }
-

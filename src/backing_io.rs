@@ -20,8 +20,8 @@ use kernel::{
     sync::{lock::mutex::MutexBackend, lock::Guard, Mutex},
 };
 
-use crate::counters::Counters;
 use crate::backend::Backend;
+use crate::counters::Counters;
 use crate::gscore::{
     geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
     migrate::Dest,
@@ -162,7 +162,10 @@ fn promote(backend: &Backend, index: u64, dest: Dest, incoming: Incoming<'_>) {
             Ok(Promotion::NotWanted) | Err(_) => return,
         }
         let single_page = matches!(incoming, Incoming::Huge(_));
-        if !matches!(tables::give_frame(&backend.store, single_page), FrameGiven::Added) {
+        if !matches!(
+            tables::give_frame(&backend.store, single_page),
+            FrameGiven::Added
+        ) {
             return;
         }
     }
@@ -178,7 +181,9 @@ pub(crate) fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_
         match begun {
             Ok(write) => break write,
             // The allocator's bounded search goes on from where it stopped.
-            Err(WritebackError::SearchLimitReached) => kernel::task::cond_resched(),
+            Err(WritebackError::SearchLimitReached) => {
+                kernel::task::cond_resched();
+            }
             Err(WritebackError::NeedTables) if tables::grow_backing(&backend.store) => {}
             Err(WritebackError::NeedSlots) if tables::grow_slots(&backend.store, index) => {}
             Err(_) => return Err(ENOMEM),

@@ -55,11 +55,12 @@ impl GhostDevice {
             QueueFlags::UNBOUND | QueueFlags::MEM_RECLAIM,
             0,
         )?;
+        let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
         Ok(pin_init!(Self {
             config <- new_mutex!(DeviceConfig::new(), "ghostswap:config"),
             pending_backing <- new_mutex!(None, "ghostswap:pending_backing"),
             backend <- new_spinlock!(None, "ghostswap:backend"),
-            counters: Arc::new(Counters::default(), GFP_KERNEL)?,
+            counters,
             queue,
         }))
     }

@@ -21,8 +21,8 @@ use kernel::{
     sync::Arc,
 };
 
-use crate::counters::Counters;
 use crate::backend::Backend;
+use crate::counters::Counters;
 use crate::device::GhostDevice;
 use crate::gscore::{
     geometry::{page_range, IoError},
@@ -38,20 +38,22 @@ use crate::writeback::{self, Room};
 pub(crate) fn submit(device: &GhostDevice, bio: &mut Bio<'_>, command: Command) -> Result {
     let write = command == Command::Write;
     let result = data_pages(device, bio.sector(), bio.bytes()).and_then(|(backend, pages)| {
-        let mut stream = backend.streams.current();
-        let handled = match write {
-            true => {
-                let context = WriteContext::Submitter;
-                let (handled, over_high) =
-                    write_bio(&backend, &mut stream, pages, bio.segments(), context);
-                drop(stream);
-                if over_high {
-                    writeback::kick(&device.queue, &backend);
+        let (handled, over_high) = {
+            let mut stream = backend.streams.current();
+            match write {
+                true => {
+                    let context = WriteContext::Submitter;
+                    write_bio(&backend, &mut stream, pages, bio.segments(), context)
                 }
-                handled
+                false => (
+                    read_bio(&backend, &mut stream, pages, bio.segments(), false),
+                    false,
+                ),
             }
-            false => read_bio(&backend, &mut stream, pages, bio.segments(), false),
         };
+        if over_high {
+            writeback::kick(&device.queue, &backend);
+        }
         match handled? {
             Handled::Done => Ok(()),
             Handled::Defer(why) => defer(device, backend, bio, why),
@@ -118,7 +120,12 @@ fn read_bio(
     worker: bool,
 ) -> Result<Handled> {
     let Stream { codec, page } = stream;
-    walk_pages(segments, pages, page, &mut ReadBio::new(backend, codec, worker))
+    walk_pages(
+        segments,
+        pages,
+        page,
+        &mut ReadBio::new(backend, codec, worker),
+    )
 }
 
 /// Hands `bio` to the device's work queue, which handles it again from its

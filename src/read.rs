@@ -10,14 +10,9 @@
 
 use kernel::prelude::*;
 
-use crate::backing_io::{self, IoBuffer};
 use crate::backend::Backend;
-use crate::gscore::{
-    classify::fill_word,
-    geometry::PAGE_SIZE,
-    migrate::State,
-    store::Found,
-};
+use crate::backing_io::{self, IoBuffer};
+use crate::gscore::{classify::fill_word, geometry::PAGE_SIZE, migrate::State, store::Found};
 use crate::streams::Codec;
 use crate::walk::{Defer, Handled, PageData, PageVisitor};
 use crate::writeback::now_secs;

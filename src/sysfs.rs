@@ -22,7 +22,7 @@ use crate::gscore::{
     attrs::{self, AttrError, BackingDevRequest, IdleRequest},
     migrate::State,
     pool::{CompactCursor, Compaction, FrameEntry, IdleMarking},
-    stats::{write_frontswap_stat, write_mm_stat, Counters, MmStat},
+    stats::{write_frontswap_stat, write_mm_stat, MmStat, SlotCounts},
     store::{ClassCounts, Content, COMPACT_FRAMES_PER_STEP, IDLE_FRAMES_PER_STEP},
 };
 use crate::tables::{self, Frame};
@@ -156,7 +156,7 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                     let store = backend.store.lock();
                     (store.counters(), store.classes())
                 })
-                .unwrap_or((Counters::default(), ClassCounts::default()));
+                .unwrap_or((SlotCounts::default(), ClassCounts::default()));
             write_frontswap_stat(&counters, classes.same_pages, classes.huge_pages, out)
         }
         Attr::BackingDev => {
@@ -367,7 +367,10 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
             }
             .map_err(attr_error)?;
             if let Some(backend) = device.backend() {
-                backend.store.lock().apply_writeback_settings(config.writeback());
+                backend
+                    .store
+                    .lock()
+                    .apply_writeback_settings(config.writeback());
             }
             Ok(())
         }

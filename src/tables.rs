@@ -33,6 +33,7 @@ use kernel::{
 
 use crate::gscore::{
     backing::Backing,
+    frame::MAX_FRAME_PAGES,
     geometry::SECTORS_PER_PAGE,
     migrate::State,
     pool::{FrameEntry, RESERVE_CAP},

@@ -60,7 +60,6 @@ pub(crate) fn walk_pages<V: PageVisitor>(
     visitor: &mut V,
 ) -> Result<Handled> {
     let write = V::WRITES;
-    let mut visit = |index, data| visitor.visit(index, data);
     let buffer = buffer.get_mut(..PAGE_SIZE).ok_or(EIO)?;
     // Bytes of the current page gathered (writes) or still to scatter
     // (reads, counted from the end): 0 between whole pages.
@@ -70,9 +69,9 @@ pub(crate) fn walk_pages<V: PageVisitor>(
         let whole = (partial == 0 && !pages.is_empty())
             .then(|| {
                 if write {
-                    segment.with_page_bytes(|page| visit(index, PageData::ToStore(page)))
+                    segment.with_page_bytes(|page| visitor.visit(index, PageData::ToStore(page)))
                 } else {
-                    segment.with_page_bytes_mut(|page| visit(index, PageData::ToLoad(page)))
+                    segment.with_page_bytes_mut(|page| visitor.visit(index, PageData::ToLoad(page)))
                 }
             })
             .flatten();
@@ -87,7 +86,9 @@ pub(crate) fn walk_pages<V: PageVisitor>(
         while !rest.is_empty() {
             if !write && partial == 0 {
                 let index = pages.next().ok_or(EIO)?;
-                if let deferred @ Handled::Defer(_) = visit(index, PageData::ToLoad(&mut *buffer))? {
+                if let deferred @ Handled::Defer(_) =
+                    visitor.visit(index, PageData::ToLoad(&mut *buffer))?
+                {
                     return Ok(deferred);
                 }
             }
@@ -104,7 +105,9 @@ pub(crate) fn walk_pages<V: PageVisitor>(
             if write && partial == 0 {
                 let index = pages.next().ok_or(EIO)?;
                 let page: &Page = (&*buffer).try_into().map_err(|_| EIO)?;
-                if let deferred @ Handled::Defer(_) = visit(index, PageData::ToStore(page))? {
+                if let deferred @ Handled::Defer(_) =
+                    visitor.visit(index, PageData::ToStore(page))?
+                {
                     return Ok(deferred);
                 }
             }

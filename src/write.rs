@@ -12,8 +12,8 @@
 
 use kernel::prelude::*;
 
-use crate::backing_io;
 use crate::backend::Backend;
+use crate::backing_io;
 use crate::gscore::{
     classify::{same_filled, store_kind, StoreKind},
     frame::Page,
@@ -106,22 +106,22 @@ fn store_page(bio: &mut WriteBio<'_>, page: &Page, index: u64) -> Result<Handled
             Err(StoreError::NeedFrame) => match tables::give_frame(&backend.store, single_page) {
                 FrameGiven::Added => continue,
                 FrameGiven::NoMemory => ENOMEM,
-                FrameGiven::Refused { single_page: single } => {
-                    match on_frame_refused(single, backend.has_backing(), bio.context) {
-                        OnRefusal::TrySinglePage => {
-                            single_page = true;
-                            continue;
-                        }
-                        OnRefusal::Defer => return Ok(Handled::Defer(Defer::MakeRoom)),
-                        OnRefusal::StoreDirect => {
-                            match backing_io::store_direct(backend, index, &incoming) {
-                                Ok(()) => return Ok(Handled::Done),
-                                Err(e) => e,
-                            }
-                        }
-                        OnRefusal::Refuse => ENOMEM,
+                FrameGiven::Refused {
+                    single_page: single,
+                } => match on_frame_refused(single, backend.has_backing(), bio.context) {
+                    OnRefusal::TrySinglePage => {
+                        single_page = true;
+                        continue;
                     }
-                }
+                    OnRefusal::Defer => return Ok(Handled::Defer(Defer::MakeRoom)),
+                    OnRefusal::StoreDirect => {
+                        match backing_io::store_direct(backend, index, &incoming) {
+                            Ok(()) => return Ok(Handled::Done),
+                            Err(e) => e,
+                        }
+                    }
+                    OnRefusal::Refuse => ENOMEM,
+                },
             },
             Err(_) => EIO,
         };

@@ -29,9 +29,9 @@ use kernel::{
     workqueue::Queue,
 };
 
+use crate::backend::Backend;
 use crate::backing_io::buffer_gfp;
 use crate::counters::Counters;
-use crate::backend::Backend;
 use crate::gscore::{
     backoff::Backoff,
     store::{FrameWrite, RunEnd, RunStep, WritebackMode, WritebackPick, WritebackRun},
@@ -174,7 +174,11 @@ pub(crate) struct RunReport {
 /// `EAGAIN` while another run is in progress, `ENODEV` without a backing
 /// device; a run that wrote frames and then met an error reports what it
 /// did instead.
-pub(crate) fn try_run(backend: &Backend, pick: WritebackPick, budget: Option<u64>) -> Result<RunReport> {
+pub(crate) fn try_run(
+    backend: &Backend,
+    pick: WritebackPick,
+    budget: Option<u64>,
+) -> Result<RunReport> {
     let mut state = backend.writeback.running.try_lock().ok_or(EAGAIN)?;
     let ran = run_with(backend, &mut state.buffers, pick, budget, false)?;
     state.record(&ran);
@@ -338,7 +342,10 @@ pub(crate) fn kick(queue: &Queue, backend: &Arc<Backend>) {
 fn auto_run(backend: &Backend) {
     backend.counters.auto_runs.inc();
     let _ = make_room(backend);
-    backend.writeback.auto_queued.store(false, Ordering::Release);
+    backend
+        .writeback
+        .auto_queued
+        .store(false, Ordering::Release);
 }
 
 /// What [`make_room`] did.

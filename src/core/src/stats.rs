@@ -1,7 +1,7 @@
 //! Per-device statistics and their sysfs text.
 //!
 //! The counters follow frontswap's meaning of stores, loads and invalidates; see
-//! [`Counters`]. The writers produce the text of the `mm_stat` and `frontswap_stat`
+//! [`SlotCounts`]. The writers produce the text of the `mm_stat` and `frontswap_stat`
 //! attributes, formatted like zram's `mm_stat`: each number right-aligned in 8 columns,
 //! separated by one space, the line ending in a newline.
 
@@ -14,7 +14,7 @@ use super::geometry::PAGE_SHIFT;
 /// The cumulative counters only grow (saturating at `u64::MAX`); `stored_pages` is a gauge
 /// and `max_stored_pages` its high-water mark.
 #[derive(Default, Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Counters {
+pub struct SlotCounts {
     /// Pages stored successfully, overwrites of stored pages included.
     pub stores: u64,
     /// Stores that could not be done (for example for lack of memory).
@@ -32,7 +32,7 @@ pub struct Counters {
     pub max_stored_pages: u64,
 }
 
-impl Counters {
+impl SlotCounts {
     /// Counts a store into a slot that held data (`old_held`) or not: a store, and the
     /// gauge and its high-water mark if the slot did not hold data.
     pub fn record_store(&mut self, old_held: bool) {
@@ -112,7 +112,7 @@ pub struct MmStat {
 
 impl MmStat {
     /// The figures of a store that keeps every page whole in its own page.
-    pub fn uncompressed(c: &Counters, mem_limit: u64) -> Self {
+    pub fn uncompressed(c: &SlotCounts, mem_limit: u64) -> Self {
         let stored = pages_to_bytes(c.stored_pages);
         Self {
             orig_data_size: stored,
@@ -151,9 +151,9 @@ fn write_line(w: &mut impl Write, values: &[u64]) -> fmt::Result {
 /// # Examples
 ///
 /// ```
-/// use ghostswap_core::stats::{write_mm_stat, Counters, MmStat};
+/// use ghostswap_core::stats::{write_mm_stat, SlotCounts, MmStat};
 ///
-/// let c = Counters { stored_pages: 2, max_stored_pages: 3, ..Counters::default() };
+/// let c = SlotCounts { stored_pages: 2, max_stored_pages: 3, ..SlotCounts::default() };
 /// let mut text = String::new();
 /// write_mm_stat(&MmStat::uncompressed(&c, 0), &mut text).unwrap();
 /// assert_eq!(
@@ -190,15 +190,15 @@ pub fn write_mm_stat(m: &MmStat, w: &mut impl Write) -> fmt::Result {
 /// # Examples
 ///
 /// ```
-/// use ghostswap_core::stats::{write_frontswap_stat, Counters};
+/// use ghostswap_core::stats::{write_frontswap_stat, SlotCounts};
 ///
-/// let c = Counters { stores: 5, failed_stores: 1, loads: 3, invalidates: 2, ..Counters::default() };
+/// let c = SlotCounts { stores: 5, failed_stores: 1, loads: 3, invalidates: 2, ..SlotCounts::default() };
 /// let mut text = String::new();
 /// write_frontswap_stat(&c, 7, 1, &mut text).unwrap();
 /// assert_eq!(text, "       5        1        3        2        7        1\n");
 /// ```
 pub fn write_frontswap_stat(
-    c: &Counters,
+    c: &SlotCounts,
     same_filled: u64,
     huge: u64,
     w: &mut impl Write,

@@ -2,7 +2,7 @@
 //! pinned reads across frees, refusals, and the size of a slot's state.
 
 use ghostswap_core::backing::{Backing, BackingError, ExtentInfo, Extents};
-use ghostswap_core::migrate::{Dest, Found, Resident, Slots, State, Ticket, WbError, PAGE_LEN};
+use ghostswap_core::migrate::{Dest, Location, Resident, Slots, State, Ticket, WbError, PAGE_LEN};
 use ghostswap_core::pool::ObjectRef;
 use ghostswap_core::store::Content;
 
@@ -47,14 +47,14 @@ fn state_of_content_is_16_bytes() {
 #[test]
 fn content_keeps_and_restores_huge_and_packed() {
     let huge = Content::Huge(9);
-    let kept = huge.keep().expect("writable");
+    let kept = huge.migrating_handle().expect("writable");
     assert_eq!(kept.len, PAGE_LEN);
     assert_eq!(Content::restore(kept), huge);
     assert_eq!(
-        Content::restore(packed(3, 12).keep().expect("writable")),
+        Content::restore(packed(3, 12).migrating_handle().expect("writable")),
         packed(3, 12)
     );
-    assert_eq!(Content::SameFilled(7).keep(), None);
+    assert_eq!(Content::SameFilled(7).migrating_handle(), None);
     assert!(Dest::page(4).is_page());
 }
 
@@ -70,7 +70,7 @@ fn overwrite_during_writeback_makes_the_completion_stale() {
     assert_eq!(holds(&dev, ticket.dest.block), Some(1));
     assert_eq!(table.complete(ticket, &mut dev), None);
     assert_eq!(dev.stats().used_blocks, 0);
-    assert_eq!(table.load(1, &mut dev), Ok(Found::Ram(packed(0, 200))));
+    assert_eq!(table.load(1, &mut dev), Ok(Location::Ram(packed(0, 200))));
     assert_eq!(table.counts().stale, 1);
 }
 
@@ -107,7 +107,7 @@ fn a_new_writeback_supersedes_an_old_one_in_flight() {
     // The old completion, after the new begin, must not migrate the slot.
     assert_eq!(table.complete(old, &mut dev), None);
     assert_eq!(table.complete(new, &mut dev), Some(packed(2, 400)));
-    assert_eq!(table.load(4, &mut dev), Ok(Found::Backing(new.dest)));
+    assert_eq!(table.load(4, &mut dev), Ok(Location::Backing(new.dest)));
     table.unpin(new.dest, &mut dev);
     assert_eq!(dev.stats().extents, 1);
 }
@@ -117,7 +117,7 @@ fn a_pinned_read_keeps_its_extent_across_a_free() {
     let (mut table, mut dev) = setup(1);
     let ticket = migrating(&mut table, &mut dev, 5, packed(3, 0));
     assert!(table.complete(ticket, &mut dev).is_some());
-    let Ok(Found::Backing(dest)) = table.load(5, &mut dev) else {
+    let Ok(Location::Backing(dest)) = table.load(5, &mut dev) else {
         panic!("migrated");
     };
     assert_eq!(table.free(5, &mut dev), Ok(None));

@@ -26,7 +26,7 @@
 //! block is in use and the pool is empty.
 
 use ghostswap_core::backing::{Backing, BackingError};
-use ghostswap_core::migrate::{Dest, Found, Resident, Slots, State, Ticket, WbError};
+use ghostswap_core::migrate::{Dest, Location, Resident, Slots, State, Ticket, WbError};
 use proptest::prelude::*;
 use std::collections::HashMap;
 
@@ -40,7 +40,7 @@ enum H {
 impl Resident for H {
     type Kept = u32;
 
-    fn keep(self) -> Option<u32> {
+    fn migrating_handle(self) -> Option<u32> {
         match self {
             H::Same(_) => None,
             H::Obj(id) => Some(id),
@@ -174,11 +174,11 @@ impl Harness {
     }
 
     /// Checks what a load of `slot` found; returns a backing destination to unpin.
-    fn check_found(&self, slot: u64, found: Found<H>) -> Result<Option<Dest>, TestCaseError> {
+    fn check_found(&self, slot: u64, found: Location<H>) -> Result<Option<Dest>, TestCaseError> {
         let m = self.model[slot as usize];
         match (m.at, found) {
-            (Where::Empty, Found::Empty) => Ok(None),
-            (Where::Ram(h) | Where::Flight { h, .. }, Found::Ram(got)) if got == h => {
+            (Where::Empty, Location::Empty) => Ok(None),
+            (Where::Ram(h) | Where::Flight { h, .. }, Location::Ram(got)) if got == h => {
                 let version = match h {
                     H::Same(v) => v,
                     H::Obj(id) => self.pool.get(&id).map_or(0, |&(_, v)| v),
@@ -186,7 +186,7 @@ impl Harness {
                 prop_assert_eq!(version, m.version, "slot {} read from memory", slot);
                 Ok(None)
             }
-            (Where::Disk(d), Found::Backing(got)) if got == d => {
+            (Where::Disk(d), Location::Backing(got)) if got == d => {
                 let on_disk = self.disk.get(&(d.block, d.offset)).copied();
                 prop_assert_eq!(
                     on_disk,

@@ -1,14 +1,14 @@
 //! Exact text of the sysfs statistics files.
 
-use ghostswap_core::stats::{write_frontswap_stat, write_mm_stat, Counters, MmStat};
+use ghostswap_core::stats::{write_frontswap_stat, write_mm_stat, MmStat, SlotCounts};
 
-fn mm_stat(c: &Counters) -> String {
+fn mm_stat(c: &SlotCounts) -> String {
     let mut s = String::new();
     write_mm_stat(&MmStat::uncompressed(c, 0), &mut s).unwrap();
     s
 }
 
-fn frontswap_stat(c: &Counters) -> String {
+fn frontswap_stat(c: &SlotCounts) -> String {
     let mut s = String::new();
     write_frontswap_stat(c, 0, 0, &mut s).unwrap();
     s
@@ -16,7 +16,7 @@ fn frontswap_stat(c: &Counters) -> String {
 
 #[test]
 fn zero_counters() {
-    let c = Counters::default();
+    let c = SlotCounts::default();
     assert_eq!(
         mm_stat(&c),
         "       0        0        0        0        0        0        0        0        0\n"
@@ -29,7 +29,7 @@ fn zero_counters() {
 
 #[test]
 fn fields_in_order() {
-    let c = Counters {
+    let c = SlotCounts {
         stores: 1,
         failed_stores: 22,
         loads: 333,
@@ -50,11 +50,11 @@ fn fields_in_order() {
 
 #[test]
 fn wide_values_are_not_truncated_and_bytes_saturate() {
-    let c = Counters {
+    let c = SlotCounts {
         stores: u64::MAX,
         stored_pages: u64::MAX,
         max_stored_pages: 1 << 40,
-        ..Counters::default()
+        ..SlotCounts::default()
     };
     let mm = mm_stat(&c);
     let fields: Vec<&str> = mm.split_whitespace().collect();
@@ -74,13 +74,17 @@ fn write_errors_propagate() {
         }
     }
     assert!(write_mm_stat(&MmStat::default(), &mut Full).is_err());
-    assert!(write_frontswap_stat(&Counters::default(), 0, 0, &mut Full).is_err());
+    assert!(write_frontswap_stat(&SlotCounts::default(), 0, 0, &mut Full).is_err());
 }
 
 #[test]
 fn mm_stat_reports_the_memory_limit_in_field_four() {
     let mut s = String::new();
-    write_mm_stat(&MmStat::uncompressed(&Counters::default(), 1 << 20), &mut s).unwrap();
+    write_mm_stat(
+        &MmStat::uncompressed(&SlotCounts::default(), 1 << 20),
+        &mut s,
+    )
+    .unwrap();
     let fields: Vec<&str> = s.split_whitespace().collect();
     assert_eq!(fields[3], "1048576");
     assert_eq!(fields.len(), 9);

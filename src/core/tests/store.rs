@@ -9,7 +9,7 @@ use common::store::{
 };
 use ghostswap_core::frame::MAX_FRAME_SIZE;
 use ghostswap_core::pool::{FrameId, FrameState, PoolStats, RESERVE_CAP};
-use ghostswap_core::stats::Counters;
+use ghostswap_core::stats::SlotCounts;
 use ghostswap_core::store::{Found, Incoming, StoreError, AUTO_COMPACT_DIVISOR};
 
 /// Stores `page` in slot `index`, adding frames as asked; panics if a frame is refused.
@@ -135,7 +135,7 @@ fn a_store_without_slots_refuses_every_index() {
     assert_eq!(store.free(0), Err(StoreError::OutOfRange));
     assert_eq!(store.free_range(0..0), Ok(0));
     assert_eq!(store.free_range(0..1), Err(StoreError::OutOfRange));
-    assert_eq!(store.counters(), Counters::default());
+    assert_eq!(store.counters(), SlotCounts::default());
 }
 
 // `Store::new` returning `None` for `u32::MAX` slots is not tested: the slot storage must

@@ -32,7 +32,7 @@ use common::store::{
 use common::{best_hole, check_classes, check_frame, frame_len, padded_size};
 use ghostswap_core::frame::{Page, MAX_OBJECT};
 use ghostswap_core::pool::{FrameId, FrameState, PoolStats, RESERVE_CAP};
-use ghostswap_core::stats::{Counters, MmStat};
+use ghostswap_core::stats::{MmStat, SlotCounts};
 use ghostswap_core::store::{ClassCounts, Found, Incoming, StoreError, AUTO_COMPACT_DIVISOR};
 use proptest::prelude::*;
 use proptest::test_runner::{RngAlgorithm, TestCaseError};
@@ -79,7 +79,7 @@ enum ModelPage {
 struct Model {
     pages: BTreeMap<u64, ModelPage>,
     /// What `counters()` must return; `stored_pages` follows `pages.len()`.
-    counters: Counters,
+    counters: SlotCounts,
     huge_pages_since: u64,
     pages_compacted: u64,
     /// Frames compacted automatically, as the shadow predicts.
@@ -227,7 +227,7 @@ fn case() -> impl Strategy<Value = (u64, usize, Vec<Op>)> {
 /// loading them afterwards).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Snapshot {
-    counters: Counters,
+    counters: SlotCounts,
     classes: ClassCounts,
     mm_stat: MmStat,
     pool: PoolStats,

@@ -43,9 +43,7 @@ fn fill_huge(store: &mut TestStore, pages: &[Page]) -> Vec<FrameId> {
             store
                 .add_frame(vec![0u8; 4096].into_boxed_slice())
                 .expect("a frame");
-            store
-                .store(index, Incoming::Huge(page))
-                .expect("stored");
+            store.store(index, Incoming::Huge(page)).expect("stored");
         }
         match store.state(index) {
             Some(State::Resident(Content::Huge(id))) => frames.push(id),
@@ -332,9 +330,7 @@ fn a_page_written_or_freed_since_the_read_is_never_promoted() {
         store
             .add_frame(vec![0u8; 4096].into_boxed_slice())
             .expect("a frame");
-        store
-            .store(0, Incoming::Huge(&newer))
-            .expect("stored");
+        store.store(0, Incoming::Huge(&newer)).expect("stored");
     }
     assert_eq!(
         store.promote(0, dest, Incoming::Huge(&pages[0])),

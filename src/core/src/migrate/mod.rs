@@ -54,7 +54,7 @@
 //!
 //! ```
 //! use ghostswap_core::backing::{Backing, Extents};
-//! use ghostswap_core::migrate::{Dest, Found, Slots, State};
+//! use ghostswap_core::migrate::{Dest, Location, Slots, State};
 //! use ghostswap_core::pool::ObjectRef;
 //! use ghostswap_core::store::Content;
 //!
@@ -66,10 +66,10 @@
 //! // Write the frame back: one extent, one ticket per record.
 //! let block = dev.alloc(2).map_err(drop)?;
 //! let ticket = slots.begin(1, Dest { block, offset: 40, len: 900 }, &mut dev).map_err(drop)?;
-//! assert_eq!(slots.load(1, &mut dev), Ok(Found::Ram(Content::Packed(object))));
+//! assert_eq!(slots.load(1, &mut dev), Ok(Location::Ram(Content::Packed(object))));
 //! // The write ended: the resident object is the caller's to free.
 //! assert_eq!(slots.complete(ticket, &mut dev), Some(Content::Packed(object)));
-//! assert_eq!(slots.load(1, &mut dev), Ok(Found::Backing(ticket.dest)));
+//! assert_eq!(slots.load(1, &mut dev), Ok(Location::Backing(ticket.dest)));
 //! slots.unpin(ticket.dest, &mut dev); // The read from the device is done.
 //!
 //! // An overwrite releases the destination: the extent's last object.
@@ -85,7 +85,7 @@ use super::backing::BackingError;
 use super::frame::HEADER_LEN;
 use super::geometry::PAGE_SIZE;
 use super::pool::ObjectRef;
-use super::stats::Counters;
+use super::stats::SlotCounts;
 use super::store::Content;
 use super::table::Table;
 
@@ -107,9 +107,9 @@ pub trait Resident: Copy {
 
     /// Returns what to keep while the page is written, or `None` if it is never written
     /// back (a same-filled page has nothing to write).
-    fn keep(self) -> Option<Self::Kept>;
+    fn migrating_handle(self) -> Option<Self::Kept>;
 
-    /// Returns the handle that [`Resident::keep`] kept `kept` of.
+    /// Returns the handle that [`Resident::migrating_handle`] kept `kept` of.
     fn restore(kept: Self::Kept) -> Self;
 }
 
@@ -118,7 +118,7 @@ impl Resident for Content {
     /// which no packed object can be (see [`super::frame::MAX_OBJECT`]).
     type Kept = ObjectRef;
 
-    fn keep(self) -> Option<ObjectRef> {
+    fn migrating_handle(self) -> Option<ObjectRef> {
         match self {
             Content::SameFilled(_) => None,
             Content::Packed(object) => Some(object),
@@ -197,7 +197,7 @@ pub enum State<R: Resident> {
     /// object in a frame, so the extent tells its writes apart, and keeping no offset
     /// here fits the state in 16 bytes.)
     Migrating {
-        /// The resident handle, as [`Resident::keep`] kept it.
+        /// The resident handle, as [`Resident::migrating_handle`] kept it.
         kept: R::Kept,
         /// The first block of the destination extent.
         block: u32,
@@ -220,9 +220,9 @@ pub struct Ticket {
     pub dest: Dest,
 }
 
-/// What a load finds in a slot.
+/// Where a load finds a slot's page.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Found<R> {
+pub enum Location<R> {
     /// Nothing: zeroes.
     Empty,
     /// In memory (resident or migrating).
@@ -238,7 +238,7 @@ pub enum WbError {
     OutOfRange,
     /// A writeback of a slot that is not resident (empty, migrating or migrated).
     NotResident,
-    /// A writeback of a page that is never written back (see [`Resident::keep`]).
+    /// A writeback of a page that is never written back (see [`Resident::migrating_handle`]).
     NotWritable,
     /// A frame writeback with no record to write; its extent was freed again.
     NothingToWrite,
@@ -279,7 +279,7 @@ pub struct WbCounts {
 /// to start with; its `as_ref` and `as_mut` must return the same slice every time.
 ///
 /// Besides the writeback gauges and events ([`WbCounts`]) the table keeps the frontswap
-/// counters of [`Counters`]: stores, failed stores ([`Slots::refuse`]), loads and zero
+/// counters of [`SlotCounts`]: stores, failed stores ([`Slots::refuse`]), loads and zero
 /// reads, invalidates, and the slots that hold data (resident, migrating or migrated)
 /// with their high-water mark.
 ///
@@ -296,7 +296,7 @@ pub struct Slots<S> {
     slots: S,
     len: u64,
     counts: WbCounts,
-    counters: Counters,
+    counters: SlotCounts,
 }
 
 /// Returns slot `index` of the `len` slots in `slots`, mutably, or `None` if the table

@@ -4,9 +4,9 @@
 use core::mem;
 
 use super::super::backing::Extents;
-use super::super::stats::Counters;
+use super::super::stats::SlotCounts;
 use super::super::table::Table;
-use super::{bump, state_mut, Dest, Found, Resident, Slots, State, WbCounts, WbError};
+use super::{bump, state_mut, Dest, Location, Resident, Slots, State, WbCounts, WbError};
 
 impl<S> Slots<S> {
     /// Creates a table over `slots`, counting the states it holds.
@@ -25,10 +25,10 @@ impl<S> Slots<S> {
             .resident
             .saturating_add(counts.migrating)
             .saturating_add(counts.migrated);
-        let counters = Counters {
+        let counters = SlotCounts {
             stored_pages: stored,
             max_stored_pages: stored,
-            ..Counters::default()
+            ..SlotCounts::default()
         };
         Slots {
             slots,
@@ -59,7 +59,7 @@ impl<S> Slots<S> {
     }
 
     /// Returns the frontswap counters.
-    pub fn counters(&self) -> Counters {
+    pub fn counters(&self) -> SlotCounts {
         self.counters
     }
 
@@ -120,32 +120,36 @@ impl<S> Slots<S> {
 
     /// Finds what slot `index` holds, for a read, counting a load (or a zero read).
     ///
-    /// A [`Found::Backing`] destination is pinned, so its blocks stay allocated while the
+    /// A [`Location::Backing`] destination is pinned, so its blocks stay allocated while the
     /// caller reads them with its lock dropped: [`Slots::unpin`] it after the read.
     ///
     /// # Errors
     ///
     /// [`WbError::OutOfRange`], or [`WbError::Backing`] if the extent cannot take another
     /// hold (then retry later); nothing is pinned or counted.
-    pub fn load<R>(&mut self, index: u64, backing: &mut impl Extents) -> Result<Found<R>, WbError>
+    pub fn load<R>(
+        &mut self,
+        index: u64,
+        backing: &mut impl Extents,
+    ) -> Result<Location<R>, WbError>
     where
         R: Resident,
         S: Table<State<R>>,
     {
         let found = match self.state(index)? {
-            State::Empty => Found::Empty,
-            State::Resident(resident) => Found::Ram(resident),
-            State::Migrating { kept, .. } => Found::Ram(R::restore(kept)),
+            State::Empty => Location::Empty,
+            State::Resident(resident) => Location::Ram(resident),
+            State::Migrating { kept, .. } => Location::Ram(R::restore(kept)),
             State::Migrated(dest) => {
                 backing.hold(dest.block).map_err(WbError::Backing)?;
-                Found::Backing(dest)
+                Location::Backing(dest)
             }
         };
-        self.counters.record_load(!matches!(found, Found::Empty));
+        self.counters.record_load(!matches!(found, Location::Empty));
         Ok(found)
     }
 
-    /// Drops the pin of a [`Found::Backing`] read, once.
+    /// Drops the pin of a [`Location::Backing`] read, once.
     pub fn unpin(&mut self, dest: Dest, backing: &mut impl Extents) {
         self.release(dest.block, backing);
     }
@@ -247,7 +251,8 @@ impl<S> Slots<S> {
                 *resident = new;
                 true
             }
-            State::Migrating { kept, .. } => match (old.keep(), new.keep()) {
+            State::Migrating { kept, .. } => match (old.migrating_handle(), new.migrating_handle())
+            {
                 (Some(was), Some(now)) if *kept == was => {
                     *kept = now;
                     true

@@ -74,7 +74,7 @@ impl<S> Slots<S> {
         if !accept(&resident) {
             return Err(WbError::NotResident);
         }
-        let kept = resident.keep().ok_or(WbError::NotWritable)?;
+        let kept = resident.migrating_handle().ok_or(WbError::NotWritable)?;
         backing.hold(dest.block).map_err(WbError::Backing)?;
         let new = State::Migrating {
             kept,
@@ -97,7 +97,7 @@ impl<S> Slots<S> {
         R: Resident,
         S: Table<State<R>>,
     {
-        let Some(kept) = self.settle(ticket, |_| State::Migrated(ticket.dest)) else {
+        let Some(kept) = self.end_migrating(ticket, |_| State::Migrated(ticket.dest)) else {
             self.counts.stale = self.counts.stale.saturating_add(1);
             self.release(ticket.dest.block, backing);
             return None;
@@ -115,7 +115,7 @@ impl<S> Slots<S> {
         R: Resident,
         S: Table<State<R>>,
     {
-        let restored = self.settle(ticket, |kept| State::Resident(R::restore(kept)));
+        let restored = self.end_migrating(ticket, |kept| State::Resident(R::restore(kept)));
         if restored.is_some() {
             self.counts.failed = self.counts.failed.saturating_add(1);
         } else {
@@ -234,7 +234,7 @@ impl<S> Slots<S> {
 
     /// Moves slot `ticket.slot` to `new(kept)` if it is migrating under `ticket`, and
     /// returns what it kept; otherwise changes nothing.
-    fn settle<R: Resident>(
+    fn end_migrating<R: Resident>(
         &mut self,
         ticket: Ticket,
         new: impl FnOnce(R::Kept) -> State<R>,

@@ -6,7 +6,7 @@
 use super::packed::{Packed, Rebucket, Usage};
 use super::reserve::PAGE_END;
 use super::{
-    packed, packed_mut, Chain, FrameEntry, FrameId, Links, Pool, State, Table, MAX_FRAME_SIZE,
+    packed, packed_mut, Chain, EntryState, FrameEntry, FrameId, Links, Pool, Table, MAX_FRAME_SIZE,
     PAGE_SIZE,
 };
 
@@ -41,14 +41,14 @@ pub(super) struct BySpace;
 impl<F> Chain<FrameEntry<F>> for BySpace {
     fn links(entry: &FrameEntry<F>) -> Option<&Links> {
         match &entry.state {
-            State::Packed(packed) => Some(&packed.bucket),
+            EntryState::Packed(packed) => Some(&packed.bucket),
             _ => None,
         }
     }
 
     fn links_mut(entry: &mut FrameEntry<F>) -> Option<&mut Links> {
         match &mut entry.state {
-            State::Packed(packed) => Some(&mut packed.bucket),
+            EntryState::Packed(packed) => Some(&mut packed.bucket),
             _ => None,
         }
     }

@@ -42,8 +42,8 @@
 use super::classes::{class_bit, class_floor, class_for, class_of_free, lowest_at_least};
 use super::frame::{self, HoleList, Record, FREE_OWNER};
 use super::{
-    entry_mut, packed, packed_mut, packed_pair_mut, CompactStats, FrameEntry, FrameId, List,
-    ObjectRef, Pool, PoolError, State, Table, Usage, CLASSES, CLASS_WIDTH, PAGE_SIZE,
+    entry_mut, packed, packed_mut, packed_pair_mut, CompactStats, EntryState, FrameEntry, FrameId,
+    List, ObjectRef, Pool, PoolError, Table, Usage, CLASSES, CLASS_WIDTH, PAGE_SIZE,
 };
 
 /// Slides the live records of frame `id` below `tail` down over the holes, reporting each
@@ -115,8 +115,8 @@ where
     ) -> Result<u16, PoolError> {
         let slot = entry_mut(&mut self.table, id).ok_or(PoolError::BadRef)?;
         let packed = match &mut slot.state {
-            State::Packed(packed) => packed,
-            State::Huge { .. } => return Ok(0),
+            EntryState::Packed(packed) => packed,
+            EntryState::Huge { .. } => return Ok(0),
             _ => return Err(PoolError::BadRef),
         };
         let usage = packed.usage();

@@ -4,7 +4,7 @@
 
 use super::reserve::Want;
 use super::FREE_OWNER;
-use super::{entry, entry_mut, FrameEntry, FrameId, Page, Pool, PoolError, State, Table};
+use super::{entry, entry_mut, EntryState, FrameEntry, FrameId, Page, Pool, PoolError, Table};
 
 impl<F, S> Pool<F, S>
 where
@@ -43,7 +43,7 @@ where
             // Unreachable: `id` was just taken out of the table.
             return Err(PoolError::NeedFrame);
         };
-        slot.state = State::Huge { frame, owner, used };
+        slot.state = EntryState::Huge { frame, owner, used };
         // INVARIANT: the new huge frame, one page, goes on the LRU list, hottest, and in
         // the count.
         self.lru.push_back(entries, id);
@@ -60,7 +60,7 @@ where
         self.huge_owner(id)?;
         self.touch(id);
         match entry(&self.table, id).map(|slot| &slot.state) {
-            Some(State::Huge { frame, .. }) => {
+            Some(EntryState::Huge { frame, .. }) => {
                 <&Page>::try_from(frame.as_ref()).map_err(|_| PoolError::BadRef)
             }
             _ => Err(PoolError::BadRef),
@@ -70,7 +70,7 @@ where
     /// Returns the owner of the huge frame `id`.
     fn huge_owner(&self, id: FrameId) -> Result<u32, PoolError> {
         match entry(&self.table, id).map(|slot| &slot.state) {
-            Some(State::Huge { owner, .. }) => Ok(*owner),
+            Some(EntryState::Huge { owner, .. }) => Ok(*owner),
             _ => Err(PoolError::BadRef),
         }
     }

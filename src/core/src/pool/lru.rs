@@ -5,7 +5,7 @@
 //! This is a child module of [`super`]: it adds these methods to [`Pool`] and sees its fields.
 //! The walks over this order done in steps are in `walk.rs`.
 
-use super::{entry, entry_mut, FrameEntry, FrameId, Pool, State, Table};
+use super::{entry, entry_mut, EntryState, FrameEntry, FrameId, Pool, Table};
 
 /// When a packed or huge frame was last used, and whether it is marked idle, in 16 bits:
 /// the minute of the pool's clock ([`Pool::set_clock`]) modulo [`USED_PERIOD`], and the
@@ -45,9 +45,9 @@ impl Used {
 #[inline]
 pub(super) fn used_mut<F>(entry: &mut FrameEntry<F>) -> Option<&mut Used> {
     match &mut entry.state {
-        State::Packed(packed) => Some(&mut packed.used),
-        State::Huge { used, .. } => Some(used),
-        State::Vacant | State::Reserve { .. } => None,
+        EntryState::Packed(packed) => Some(&mut packed.used),
+        EntryState::Huge { used, .. } => Some(used),
+        EntryState::Vacant | EntryState::Reserve { .. } => None,
     }
 }
 
@@ -95,8 +95,8 @@ where
     /// Returns `true` if the packed or huge frame `id` is marked idle ([`Pool::mark_idle`]).
     pub fn is_idle(&self, id: FrameId) -> bool {
         match entry(&self.table, id).map(|slot| &slot.state) {
-            Some(State::Packed(packed)) => packed.used.is_idle(),
-            Some(State::Huge { used, .. }) => used.is_idle(),
+            Some(EntryState::Packed(packed)) => packed.used.is_idle(),
+            Some(EntryState::Huge { used, .. }) => used.is_idle(),
             _ => false,
         }
     }
@@ -110,8 +110,8 @@ where
     pub fn next_warmer(&self, id: FrameId) -> Option<FrameId> {
         let entries = &self.table;
         match entry(entries, id)?.state {
-            State::Packed(_) | State::Huge { .. } => self.lru.next(entries, id),
-            State::Vacant | State::Reserve { .. } => None,
+            EntryState::Packed(_) | EntryState::Huge { .. } => self.lru.next(entries, id),
+            EntryState::Vacant | EntryState::Reserve { .. } => None,
         }
     }
 

@@ -285,21 +285,21 @@ pub struct FrameEntry<F> {
     /// Links on the LRU list (packed and huge frames), the reserve or the list of empty
     /// entries, which are exclusive.
     lru: Links,
-    state: State<F>,
+    state: EntryState<F>,
 }
 
 impl<F> Default for FrameEntry<F> {
     fn default() -> Self {
         FrameEntry {
             lru: Links::UNLINKED,
-            state: State::Vacant,
+            state: EntryState::Vacant,
         }
     }
 }
 
 /// What an entry of the frame table holds.
 #[derive(Default)]
-enum State<F> {
+enum EntryState<F> {
     /// No frame.
     #[default]
     Vacant,
@@ -349,7 +349,7 @@ fn packed<'a, F: 'a, S: Table<FrameEntry<F>> + ?Sized>(
     id: FrameId,
 ) -> Option<&'a Packed<F>> {
     match &entry(entries, id)?.state {
-        State::Packed(packed) => Some(packed),
+        EntryState::Packed(packed) => Some(packed),
         _ => None,
     }
 }
@@ -361,7 +361,7 @@ fn packed_mut<'a, F: 'a, S: Table<FrameEntry<F>> + ?Sized>(
     id: FrameId,
 ) -> Option<&'a mut Packed<F>> {
     match &mut entry_mut(entries, id)?.state {
-        State::Packed(packed) => Some(packed),
+        EntryState::Packed(packed) => Some(packed),
         _ => None,
     }
 }
@@ -376,7 +376,7 @@ fn packed_pair_mut<'a, F: 'a, S: Table<FrameEntry<F>> + ?Sized>(
     let b = usize::try_from(b).ok()?;
     let (at_a, at_b) = entries.pair_mut(a, b)?;
     match (&mut at_a.state, &mut at_b.state) {
-        (State::Packed(pa), State::Packed(pb)) => Some((pa, pb)),
+        (EntryState::Packed(pa), EntryState::Packed(pb)) => Some((pa, pb)),
         _ => None,
     }
 }
@@ -539,7 +539,7 @@ where
             // Unreachable: `id` was just taken out of the table.
             return Err(PoolError::NeedFrame);
         };
-        slot.state = State::Packed(Packed::new(frame, used));
+        slot.state = EntryState::Packed(Packed::new(frame, used));
         // INVARIANT: the new packed frame goes on the LRU list, its bucket and the counts.
         // It has no record for the moment it takes the caller to append one.
         self.lru.push_back(entries, id);
@@ -649,10 +649,10 @@ where
     /// Returns what the frame `id` is used for, or `None` if the pool holds no frame there.
     pub fn frame_state(&self, id: FrameId) -> Option<FrameState> {
         match &entry(&self.table, id)?.state {
-            State::Vacant => None,
-            State::Reserve { .. } => Some(FrameState::Reserve),
-            State::Packed(packed) => Some(FrameState::Packed(packed.usage())),
-            State::Huge { owner, .. } => Some(FrameState::Huge { owner: *owner }),
+            EntryState::Vacant => None,
+            EntryState::Reserve { .. } => Some(FrameState::Reserve),
+            EntryState::Packed(packed) => Some(FrameState::Packed(packed.usage())),
+            EntryState::Huge { owner, .. } => Some(FrameState::Huge { owner: *owner }),
         }
     }
 
@@ -663,10 +663,10 @@ where
     /// for a huge frame.
     pub fn frame_len(&self, id: FrameId) -> Option<usize> {
         let pages = match &entry(&self.table, id)?.state {
-            State::Vacant => return None,
-            State::Reserve { pages, .. } => *pages,
-            State::Packed(packed) => packed.pages(),
-            State::Huge { .. } => 1,
+            EntryState::Vacant => return None,
+            EntryState::Reserve { pages, .. } => *pages,
+            EntryState::Packed(packed) => packed.pages(),
+            EntryState::Huge { .. } => 1,
         };
         Some(usize::from(pages_len(pages)))
     }
@@ -677,9 +677,9 @@ where
     /// This does not count as a use of the frame.
     pub fn frame(&self, id: FrameId) -> Option<&[u8]> {
         match &entry(&self.table, id)?.state {
-            State::Packed(packed) => Some(packed.frame.as_ref()),
-            State::Huge { frame, .. } => Some(frame.as_ref()),
-            State::Vacant | State::Reserve { .. } => None,
+            EntryState::Packed(packed) => Some(packed.frame.as_ref()),
+            EntryState::Huge { frame, .. } => Some(frame.as_ref()),
+            EntryState::Vacant | EntryState::Reserve { .. } => None,
         }
     }
 }

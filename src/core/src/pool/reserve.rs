@@ -8,7 +8,7 @@ use core::mem;
 use super::packed::Usage;
 use super::stats::Totals;
 use super::walk::IdleWalk;
-use super::{entry, entry_mut, FrameEntry, FrameId, Links, List, Pool, State, Table};
+use super::{entry, entry_mut, EntryState, FrameEntry, FrameId, Links, List, Pool, Table};
 use super::{CLASSES, MAX_FRAME_SIZE, PAGE_SIZE};
 
 /// Number of emptied frames the pool keeps for reuse instead of releasing them.
@@ -153,7 +153,7 @@ where
         };
         // INVARIANT: a vacant entry, off every list, becomes a reserve frame on the reserve
         // and in its page count.
-        slot.state = State::Reserve { frame, pages };
+        slot.state = EntryState::Reserve { frame, pages };
         self.reserve.push_front(entries, id);
         self.reserve_pages = self.reserve_pages.saturating_add(u64::from(pages));
     }
@@ -165,7 +165,8 @@ where
         let entries = &self.table;
         let mut best: Option<(FrameId, u8)> = None;
         for id in self.reserve.iter(entries) {
-            let Some(State::Reserve { pages, .. }) = entry(entries, id).map(|slot| &slot.state)
+            let Some(EntryState::Reserve { pages, .. }) =
+                entry(entries, id).map(|slot| &slot.state)
             else {
                 continue;
             };
@@ -190,7 +191,7 @@ where
     /// and returns it with its length in pages.
     pub(super) fn take_reserve(&mut self, id: FrameId) -> Option<(F, u8)> {
         let entries = &mut self.table;
-        if !matches!(entry(entries, id)?.state, State::Reserve { .. }) {
+        if !matches!(entry(entries, id)?.state, EntryState::Reserve { .. }) {
             return None;
         }
         if !self.reserve.remove(entries, id) {
@@ -198,7 +199,7 @@ where
         }
         let slot = entry_mut(entries, id)?;
         match mem::take(&mut slot.state) {
-            State::Reserve { frame, pages } => {
+            EntryState::Reserve { frame, pages } => {
                 self.reserve_pages = self.reserve_pages.saturating_sub(u64::from(pages));
                 Some((frame, pages))
             }
@@ -212,15 +213,15 @@ where
 
     /// Puts `frame` of `pages` pages, just emptied and taken out of entry `id`, in the
     /// reserve or drops it.
-    fn shelve(&mut self, id: FrameId, frame: F, pages: u8) {
-        let keep = self.reserve.len() < RESERVE_CAP && self.within_limit(u64::from(pages));
-        if keep {
+    fn reserve_or_drop(&mut self, id: FrameId, frame: F, pages: u8) {
+        let worth_keeping = self.reserve.len() < RESERVE_CAP && self.within_limit(u64::from(pages));
+        if worth_keeping {
             self.put_reserve(id, frame, pages);
             return;
         }
         let entries = &mut self.table;
         if let Some(slot) = entry_mut(entries, id) {
-            slot.state = State::Vacant;
+            slot.state = EntryState::Vacant;
             self.vacant.push_front(entries, id);
         }
         drop(frame);
@@ -245,8 +246,8 @@ where
     /// the frame in the reserve or drops it.
     pub(super) fn retire(&mut self, id: FrameId) {
         let is_packed = match entry(&self.table, id).map(|slot| &slot.state) {
-            Some(State::Packed(_)) => true,
-            Some(State::Huge { .. }) => false,
+            Some(EntryState::Packed(_)) => true,
+            Some(EntryState::Huge { .. }) => false,
             _ => return,
         };
         if is_packed {
@@ -259,14 +260,14 @@ where
             return;
         };
         let (frame, pages) = match mem::take(&mut slot.state) {
-            State::Packed(packed) => {
+            EntryState::Packed(packed) => {
                 self.totals.replace(packed.usage(), Usage::default());
                 self.packed_frames = self.packed_frames.saturating_sub(1);
                 let pages = packed.pages();
                 self.packed_pages = self.packed_pages.saturating_sub(u64::from(pages));
                 (packed.frame, pages)
             }
-            State::Huge { frame, .. } => {
+            EntryState::Huge { frame, .. } => {
                 self.huge_frames = self.huge_frames.saturating_sub(1);
                 (frame, 1)
             }
@@ -276,7 +277,7 @@ where
                 return;
             }
         };
-        self.shelve(id, frame, pages);
+        self.reserve_or_drop(id, frame, pages);
     }
 
     /// Drops every frame the pool holds (packed, huge and reserve) and returns how many
@@ -292,9 +293,9 @@ where
             };
             slot.lru = Links::UNLINKED;
             let frame = match mem::take(&mut slot.state) {
-                State::Vacant => continue,
-                State::Reserve { frame, .. } | State::Huge { frame, .. } => frame,
-                State::Packed(packed) => packed.frame,
+                EntryState::Vacant => continue,
+                EntryState::Reserve { frame, .. } | EntryState::Huge { frame, .. } => frame,
+                EntryState::Packed(packed) => packed.frame,
             };
             drop(frame);
             count = count.saturating_add(1);

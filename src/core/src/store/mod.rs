@@ -33,11 +33,12 @@
 //! ([`Store::attach_backing`]) the module writes whole frames back, one at a
 //! time, under its lock but with the I/O outside it:
 //!
-//! 1. [`Store::next_writeback`] picks a frame, [`Store::begin_writeback`]
-//!    allocates its extent, makes its slots migrating and copies the frame
-//!    into the caller's buffer (if the search for free blocks reaches its
-//!    limit, [`WritebackError::SearchLimitReached`]: drop the lock and begin
-//!    the same frame again; see [`super::backing`]);
+//! 1. [`Store::next_writeback`], within a [`WritebackRun`] (which frames,
+//!    what budget, when to stop), picks a frame and begins it with
+//!    [`Store::begin_writeback`]: allocates its extent, makes its slots
+//!    migrating and copies the frame into the caller's buffer (if the search
+//!    for free blocks reaches its limit, the run asks to be called again for
+//!    the same frame; see [`super::backing`]);
 //! 2. the caller drops the lock and writes the copy to the extent;
 //! 3. [`Store::end_writeback`] rebuilds the tickets from the copy's records
 //!    and completes or fails them: completed slots are migrated and their
@@ -91,9 +92,10 @@
 //!   a step ([`COMPACT_FRAMES_PER_STEP`] suggested);
 //! - idle marking: [`Store::start_mark_idle`], then [`Store::mark_idle_step`],
 //!   `limit` frames a step, O(1) each ([`IDLE_FRAMES_PER_STEP`]);
-//! - writeback's walk: [`Store::rewind_writeback`] when a run begins, then
-//!   [`Store::next_writeback_within`], `limit` frames a step
-//!   ([`WRITEBACK_FRAMES_PER_STEP`]), instead of [`Store::next_writeback`];
+//! - writeback's walk: [`Store::start_writeback`] when a run begins, then
+//!   [`Store::next_writeback`], [`WRITEBACK_FRAMES_PER_STEP`] frames (or
+//!   [`PAGES_PER_STEP`] pages) a step, instead of
+//!   [`Store::next_writeback_after`];
 //! - space on the backing device: [`Store::begin_writeback`] and
 //!   [`Store::begin_direct`] look at
 //!   [`SEARCH_WORDS`](super::backing::SEARCH_WORDS) map words at most, and fail
@@ -114,7 +116,7 @@ use super::frame::{self, Page, FREE_OWNER, MAX_OBJECT};
 use super::geometry::PAGE_SIZE;
 use super::migrate::{self, Dest, Slots, State, Ticket, WbCounts, WbError, PAGE_LEN};
 use super::pool::{FrameEntry, FrameId, FrameState, ObjectRef, Pool, PoolError, Usage};
-use super::stats::{Counters, MmStat};
+use super::stats::{MmStat, SlotCounts};
 use super::table::Table;
 
 // This file holds the store, its slot store, load and free, and what they keep counted;
@@ -129,7 +131,7 @@ mod writeback; // Frame writeback: the backing device, tickets begun and ended.
 
 pub use direct::DirectWrite;
 pub use policy::Promotion;
-pub use run::{RunEnd, RunStep, WritebackPick, WritebackRun};
+pub use run::{RunEnd, RunStep, WritebackPick, WritebackRun, PAGES_PER_STEP};
 pub use steps::{
     NextWriteback, COMPACT_FRAMES_PER_STEP, IDLE_FRAMES_PER_STEP, WRITEBACK_FRAMES_PER_STEP,
 };
@@ -398,9 +400,9 @@ where
     pub fn load(&mut self, index: u64) -> Result<Found<'_>, StoreError> {
         let owner = self.owner(index)?;
         let content = match self.slots.load(index, &mut self.backing) {
-            Ok(migrate::Found::Empty) => return Ok(Found::Empty),
-            Ok(migrate::Found::Ram(content)) => content,
-            Ok(migrate::Found::Backing(dest)) => {
+            Ok(migrate::Location::Empty) => return Ok(Found::Empty),
+            Ok(migrate::Location::Ram(content)) => content,
+            Ok(migrate::Location::Backing(dest)) => {
                 self.bd.reads = self.bd.reads.saturating_add(1);
                 return Ok(Found::Backing(dest));
             }
@@ -549,7 +551,7 @@ where
     }
 
     /// The frontswap-style counters.
-    pub fn counters(&self) -> Counters {
+    pub fn counters(&self) -> SlotCounts {
         self.slots.counters()
     }
 

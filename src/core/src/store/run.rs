@@ -15,8 +15,8 @@
 //!
 //! This is a child module of [`super`]: it adds these methods to [`Store`].
 
-use super::super::geometry::PAGE_SIZE;
 use super::super::attrs::WritebackRequest;
+use super::super::geometry::PAGE_SIZE;
 use super::super::pool::FrameId;
 use super::{
     Content, FrameEntry, FrameWrite, NextWriteback, State, Store, Table, WritebackError,
@@ -33,7 +33,12 @@ pub enum WritebackPick {
     /// The frames writeback's walk gives in this mode, coldest first.
     Mode(WritebackMode),
     /// The frames of the pages `next..=last`, in page order.
-    Pages { next: u64, last: u64 },
+    Pages {
+        /// The next page to look at.
+        next: u64,
+        /// The last page, included.
+        last: u64,
+    },
 }
 
 impl From<WritebackRequest> for WritebackPick {

@@ -5,10 +5,10 @@
 //! This is a child module of [`super`]: it adds these methods to [`Store`] and sees its
 //! fields.
 
+use super::super::geometry::SECTORS_PER_PAGE;
 use super::{frame, Backing, BackingError, BackingStats, Content, Dest, Extents, FrameEntry};
 use super::{FrameId, FrameState, State, Store, Table, Ticket, WbCounts};
 use super::{FREE_OWNER, PAGE_LEN, PAGE_SIZE};
-use super::super::geometry::SECTORS_PER_PAGE;
 
 /// Why a frame writeback could not begin. Nothing changed, but the bytes of
 /// the caller's copy buffer.
@@ -284,7 +284,7 @@ where
                 slot: u64::from(write.owner),
                 dest: Dest::page(write.block),
             };
-            self.settle(ticket, ok, &mut end);
+            self.end_ticket(ticket, ok, &mut end);
         } else {
             let tail = u16::try_from(write.bytes).unwrap_or(0);
             let records = copy
@@ -302,7 +302,7 @@ where
                         len: record.len,
                     },
                 };
-                self.settle(ticket, ok, &mut end);
+                self.end_ticket(ticket, ok, &mut end);
             }
         }
         if ok {
@@ -313,7 +313,7 @@ where
 
     /// Completes (`ok`) or fails `ticket`, freeing the object of a slot it
     /// migrates, and counts the outcome in `end`.
-    fn settle(&mut self, ticket: Ticket, ok: bool, end: &mut WritebackEnd) {
+    fn end_ticket(&mut self, ticket: Ticket, ok: bool, end: &mut WritebackEnd) {
         if !ok {
             let counter = if self.slots.fail::<Content>(ticket, &mut self.backing) {
                 &mut end.failed
