@@ -61,8 +61,8 @@ pub(crate) fn walk_pages<V: PageVisitor>(
 ) -> Result<Handled> {
     let write = V::WRITES;
     let buffer = buffer.get_mut(..PAGE_SIZE).ok_or(EIO)?;
-    // Bytes of the current page gathered (writes) or still to scatter
-    // (reads, counted from the end): 0 between whole pages.
+    // Bytes of the buffer's page gathered (writes) or scattered (reads) so
+    // far: 0 between pages.
     let mut partial = 0;
     while let Some(mut segment) = segments.next_segment() {
         let index = pages.start;
