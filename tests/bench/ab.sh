@@ -75,11 +75,12 @@ done
 printf 'AB_ALGOS=%q\nAB_RUNTIME=%q\nAB_JOBS=%q\nAB_REPS=%q\n' "${AB_ALGOS:-lz4}" \
 	"${AB_RUNTIME:-4}" "${AB_JOBS:-1}" "${AB_REPS:-1}" >"$out/config"
 clock=()
-[[ ${AB_CLOCK:-icount} == icount ]] && clock=(--qemu-opts="-icount shift=0,sleep=off")
-PATH=$cache/venv/bin:$PATH timeout 1800 vng --run "$cache/build/arch/x86/boot/bzImage" \
-	--disable-kvm --force-9p -m 2G -p 2 --verbose --rwdir "$out" --append zswap.enabled=0 \
-	"${clock[@]}" --exec "bash $repo/tests/bench/ab.sh --guest $out ${names[*]}" \
-	</dev/null >"$out/console.log" 2>&1
+[[ ${AB_CLOCK:-icount} == icount ]] && clock=(--qemu-opt "-icount shift=0,sleep=off")
+# shellcheck source=SCRIPTDIR/../lib/vm.sh
+. "$repo/tests/lib/vm.sh"
+vm_run --kernel "$cache/build/arch/x86/boot/bzImage" --mem 2G --cpus 2 --rwdir "$out" \
+	--append zswap.enabled=0 "${clock[@]}" --timeout 1800 --log "$out/console.log" \
+	-- bash "$repo/tests/bench/ab.sh" --guest "$out" "${names[@]}" >/dev/null
 grep -a '^AB' "$out/console.log" | sed 's/\r//' | tee "$out/ab.txt"
 # Each module line is followed by its zram line: their ratio, per module and test.
 python3 - "$out/ab.txt" <<'EOF'

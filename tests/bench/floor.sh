@@ -41,8 +41,10 @@ fi
 
 out=$cache/floor/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out" && cp "$repo/ghostswap.ko" "$out/" || exit 2
-PATH=$cache/venv/bin:$PATH timeout 900 vng --run "$cache/build/arch/x86/boot/bzImage" \
-	--disable-kvm --force-9p -m 2G -p 2 --verbose --rwdir "$out" --append zswap.enabled=0 \
-	--exec "bash $repo/tests/bench/floor.sh --guest $out" </dev/null >"$out/console.log" 2>&1
+# shellcheck source=SCRIPTDIR/../lib/vm.sh
+. "$repo/tests/lib/vm.sh"
+vm_run --kernel "$cache/build/arch/x86/boot/bzImage" --mem 2G --cpus 2 --rwdir "$out" \
+	--append zswap.enabled=0 --timeout 900 --log "$out/console.log" \
+	-- bash "$repo/tests/bench/floor.sh" --guest "$out" >/dev/null
 grep -a '^FLOOR' "$out/console.log" | sed 's/\r//'
 grep -q FLOOR-DONE "$out/console.log"
