@@ -114,15 +114,10 @@ echo "bench: clock $clock"
 
 start=$SECONDS
 # The same VM as tests/vm/run.sh: TCG, 9p root, 2 GiB, 2 CPUs, zswap off.
-vm_cmd=(vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "zswap.enabled=0" --rwdir "$out"
-	"${qemu_clock[@]}" "${drives[@]}" --timeout "$vm_timeout" --log "$out/console.log"
-	-- bash "$repo/tests/bench/guest.sh" "$config")
-if [[ ${GS_VERBOSE:-0} == 1 ]]; then
-	"${vm_cmd[@]}"
-else
-	"${vm_cmd[@]}" | sed -un 's/.*BENCH: \(.*\)$/bench: \1/p'
-fi
-vm_rc=${PIPESTATUS[0]}
+vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "zswap.enabled=0" --rwdir "$out" \
+	"${qemu_clock[@]}" "${drives[@]}" --timeout "$vm_timeout" --log "$out/console.log" \
+	--progress 's/.*BENCH: \(.*\)$/bench: \1/p' -- bash "$repo/tests/bench/guest.sh" "$config"
+vm_rc=$?
 elapsed=$((SECONDS - start))
 rm -f "$out/gsback.img" "$out/zback.img"
 echo "host: load at end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/host-env.txt"

@@ -7,15 +7,16 @@
 #
 #   vm_run --kernel BZIMAGE --log FILE [--mem SIZE] [--cpus N] [--append STRING]
 #          [--rwdir DIR]... [--disk IMAGE SERIAL]... [--qemu-opt STRING]...
-#          [--timeout SECONDS] -- COMMAND [ARG...]
+#          [--timeout SECONDS] [--progress SED_SCRIPT] -- COMMAND [ARG...]
 #
 # boots BZIMAGE with SIZE of memory (default 2G) and N CPUs (default 2), the kernel
 # command line STRING (default "zswap.enabled=0"), each DIR writable, each IMAGE as a raw
 # virtio-blk disk whose serial is SERIAL (the guest finds it with disk_by_serial,
 # tests/lib/disk.sh), and the extra QEMU options (e.g. "-icount shift=0,sleep=off"), and
 # runs COMMAND ARG... in it (each word quoted for the guest's shell). The whole console
-# goes to FILE and to stdout. The VM is stopped after SECONDS (default 1500; SIGKILL 30 s
-# after SIGTERM). Returns timeout's status: 124 or 137 if the VM was stopped, otherwise
+# goes to FILE and to stdout; with --progress, stdout gets only what `sed -un SED_SCRIPT`
+# prints of it, unless GS_VERBOSE=1. The VM is stopped after SECONDS (default 1500;
+# SIGKILL 30 s after SIGTERM). Returns timeout's status: 124 or 137 if the VM was stopped, otherwise
 # vng's (which means nothing: 255 even for a clean run with the console fallback), 2 if
 # the call is wrong or vng is missing.
 #
@@ -32,8 +33,9 @@ vm_vng() {
 
 # vm_run ...: see above.
 vm_run() {
-	local kernel='' log='' mem=2G cpus=2 append=zswap.enabled=0 timeout=1500 vng arg
-	local -a rwdirs=() qemu=() cmd=() vng_args
+	local kernel='' log='' mem=2G cpus=2 append=zswap.enabled=0 timeout=1500 progress=''
+	local vng arg
+	local -a rwdirs=() qemu=() cmd=() vng_args run
 	while (($#)); do
 		case $1 in
 		--kernel) kernel=${2:?} ;;
@@ -44,6 +46,7 @@ vm_run() {
 		--rwdir) rwdirs+=(--rwdir "${2:?}") ;;
 		--qemu-opt) qemu+=("${2:?}") ;;
 		--timeout) timeout=${2:?} ;;
+		--progress) progress=${2:?} ;;
 		--disk)
 			# IMAGE SERIAL: the serial doubles as QEMU's drive id.
 			qemu+=("-drive file=${2:?},format=raw,if=none,id=${3:?},cache=unsafe"
@@ -72,7 +75,11 @@ vm_run() {
 	((${#qemu[@]} > 0)) && vng_args+=(--qemu-opts="${qemu[*]}")
 	arg=$(printf '%q ' "${cmd[@]}")
 	vng_args+=(--exec "${arg% }")
-	PATH=$(dirname "$vng"):$PATH timeout --kill-after=30 "$timeout" "$vng" "${vng_args[@]}" \
-		</dev/null 2>&1 | tee "$log"
+	run=(env "PATH=$(dirname "$vng"):$PATH" timeout --kill-after=30 "$timeout" "$vng" "${vng_args[@]}")
+	if [[ -n $progress && ${GS_VERBOSE:-0} != 1 ]]; then
+		"${run[@]}" </dev/null 2>&1 | tee "$log" | sed -un "$progress"
+	else
+		"${run[@]}" </dev/null 2>&1 | tee "$log"
+	fi
 	return "${PIPESTATUS[0]}"
 }

@@ -9,7 +9,7 @@
 #        make soak DURATION=30m
 #
 # Exit status 0 iff at least one round ran, no page was wrong and the kernel
-# reported nothing (tests/vm/kmsg.sh). Logs: $GHOSTSWAP_CACHE/soak-logs/.
+# reported nothing (tests/lib/kmsg.sh). Logs: $GHOSTSWAP_CACHE/soak-logs/.
 set -u -o pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=SCRIPTDIR/../lib/vm.sh
@@ -44,8 +44,8 @@ echo "soak: $duration on $kernel, log $log"
 # The VM gets the soak's time plus a margin for the round in progress and boot.
 vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "zswap.enabled=0 kasan_multi_shot" \
 	--rwdir "$scratch" --disk "$backing" gsback --timeout $((secs + 1200)) --log "$log" \
-	-- bash "$repo/tests/soak/guest.sh" "$repo" "$scratch" "$secs" "$module" "$swapcheck" |
-	sed -un 's/.*\(SOAK-\(ROUND\|RESULT\) .*\)/\1/p'
+	--progress 's/.*\(SOAK-\(ROUND\|RESULT\) .*\)/\1/p' \
+	-- bash "$repo/tests/soak/guest.sh" "$repo" "$scratch" "$secs" "$module" "$swapcheck"
 rm -f "$backing"
 result=$(tr -d '\r' <"$log" | sed -n 's/.*SOAK-RESULT \(.*\)$/\1/p' | tail -n 1)
 [[ -n $result ]] || { echo "soak: no result (VM crashed or hung; see $log)"; exit 1; }

@@ -158,15 +158,11 @@ backing=$scratch/backing.img
 truncate -s 1G "$backing" || die "cannot create $backing"
 
 start=$SECONDS
-vm_cmd=(vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "$append" --rwdir "$scratch"
-	--disk "$backing" gsback --timeout "$vm_timeout" --log "$log"
-	-- bash "$repo/tests/vm/guest.sh" "$config")
-if [[ ${GS_VERBOSE:-0} == 1 ]]; then
-	"${vm_cmd[@]}"
-else
-	"${vm_cmd[@]}" | sed -un "s/.*GSTEST-START \\([^ ]*\\).*/$label: running \\1/p"
-fi
-vm_rc=${PIPESTATUS[0]}
+vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "$append" --rwdir "$scratch" \
+	--disk "$backing" gsback --timeout "$vm_timeout" --log "$log" \
+	--progress "s/.*GSTEST-START \\([^ ]*\\).*/$label: running \\1/p" \
+	-- bash "$repo/tests/vm/guest.sh" "$config"
+vm_rc=$?
 rm -f "$backing"
 elapsed=$((SECONDS - start))
 # vng's own exit status carries no meaning here (255 even for a clean run with the
