@@ -21,22 +21,23 @@ if [[ ${1:-} == --guest ]]; then
 	out=$2
 	shift 2
 	. "$out/config"
-	data=(--randseed=20261123 --buffer_compress_percentage=65 --refill_buffers)
+	# FIO_DATA, fio_prefill, fio_result; BAD_KMSG.
+	# shellcheck source=SCRIPTDIR/../lib/fio.sh
+	. "$repo/tests/lib/fio.sh"
+	# shellcheck source=SCRIPTDIR/../lib/kmsg.sh
+	. "$repo/tests/lib/kmsg.sh"
 	prefill() {
-		fio --name=prefill --filename=/dev/$1 --rw=write --bs=128k --ioengine=psync \
-			--direct=1 "${data[@]}" >/dev/null
+		fio_prefill "$1" >/dev/null
 	}
 	# run DEV LABEL RW: one fio run, one "AB:" line.
 	run() {
-		local f=$out/last.json
+		local f=$out/last.json iops clat
 		fio --name="$3" --filename="/dev/$1" --rw="$3" --numjobs="$AB_JOBS" --group_reporting \
 			--bs=4k --ioengine=psync --direct=1 --time_based --runtime="$AB_RUNTIME" \
-			--norandommap "${data[@]}" --output-format=json --output="$f" >/dev/null ||
+			--norandommap "${FIO_DATA[@]}" --output-format=json --output="$f" >/dev/null ||
 			echo "AB: fio failed on $2"
-		python3 -c 'import json,sys
-j = json.load(open(sys.argv[1]))["jobs"][0][sys.argv[2]]
-print("AB: %-14s %-9s %9.0f IOPS  clat %7.2f us" % (sys.argv[3], sys.argv[4], j["iops"], j["clat_ns"]["mean"] / 1000))' \
-			"$f" "${3#rand}" "$2" "$3"
+		read -r iops clat _ < <(fio_result "$f" "${3#rand}") &&
+			printf 'AB: %-14s %-9s %9.0f IOPS  clat %7.2f us\n' "$2" "$3" "$iops" "$clat"
 	}
 	for algo in $AB_ALGOS; do
 		echo "AB: === $algo"
@@ -57,7 +58,7 @@ print("AB: %-14s %-9s %9.0f IOPS  clat %7.2f us" % (sys.argv[3], sys.argv[4], j[
 			done
 		done
 	done
-	dmesg | grep -E 'BUG:|WARNING:|Oops|Kernel panic|Call Trace' | sed 's/^/AB: KERNEL: /'
+	dmesg | grep -E "$BAD_KMSG" | sed 's/^/AB: KERNEL: /'
 	echo "AB-DONE"
 	exit 0
 fi
