@@ -8,7 +8,6 @@ repo=$1
 # shellcheck source=SCRIPTDIR/../tests/lib/stat.sh
 . "$repo/tests/lib/stat.sh"
 ctl=$repo/target/release/ghostswapctl
-dev=/dev/ghostswap0
 say() { printf '\n### %s\n' "$*"; }
 fail() { echo "DEMO RESULT: FAIL ($*)"; exit 1; }
 

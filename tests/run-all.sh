@@ -3,7 +3,7 @@
 # "N passed, N failed" over all of them. VM cases run twice: on the release
 # kernel and on the debug kernel (kernel/ghostswap-debug.config). Exit status 0 only if nothing failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 mkdir -p "$cache"
 

@@ -20,6 +20,7 @@ cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 if [[ ${1:-} == --guest ]]; then
 	out=$2
 	shift 2
+	# shellcheck source=/dev/null
 	. "$out/config"
 	# FIO_DATA, fio_prefill, fio_result; BAD_KMSG.
 	# shellcheck source=SCRIPTDIR/../lib/fio.sh

@@ -235,7 +235,7 @@ done
 
 # --- writeback: throughput and a swap workload over the pool's limit ------------------
 
-# shellcheck source=writeback.sh
+# shellcheck source=SCRIPTDIR/writeback.sh
 . "$BENCH/writeback.sh"
 
 # --- teardown and kernel log ----------------------------------------------------------

@@ -56,6 +56,7 @@ wb_throughput() {
 	local algo=$1 dev=$2 rep=$3 s=/sys/block/$2 t0 t1 rc=0
 	wb_setup "$dev" "$algo" && prefill "$dev" "$algo" || return 1
 	sync
+	# shellcheck disable=SC2320 # rc is the status of the writes to sysfs.
 	if [[ $dev == "$G" ]]; then
 		t0=$(now)
 		echo all >"$s/writeback" || rc=$?

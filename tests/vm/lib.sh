@@ -237,7 +237,7 @@ zram_setup() {
 # devices are unconfigured, as zram's. Self-test: sets up zram with the same
 # `num_devices` and `disksize` meaning (default 1 and unconfigured).
 load_module() {
-	local p num=1 size= i rc
+	local p num=1 size='' i rc
 	for p in "$@"; do
 		case $p in
 		num_devices=*) num=${p#*=} ;;
