@@ -1,9 +1,8 @@
 # shellcheck shell=bash
 # The writeback part of the bench, sourced by guest.sh after the pool part (it uses its
-# helpers: say, err, setup_dev, prefill, G, Z, GS_OUT; and lib.sh's disk_by_serial,
-# stat_field). ghostswap0 writes back
-# to the virtio disk with serial gsback, zram0 to the one with serial zback (run.sh
-# attaches both). Writes to $GS_OUT:
+# helpers: say, err, setup_dev, prefill, G, Z, GS_OUT; and lib.sh's disk_by_serial and
+# stat_field). ghostswap0 writes back to the virtio disk with serial gsback, zram0 to the
+# one with serial zback (run.sh attaches both). Writes to $GS_OUT:
 #   wb.tsv    algo dev rep pages seconds blocks   (one line per writeback of a full device)
 #   swap.tsv  algo dev rep seconds rc mismatches  (one line per verified swap workload)
 #
