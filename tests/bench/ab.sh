@@ -40,6 +40,9 @@ if [[ ${1:-} == --guest ]]; then
 		read -r iops clat _ < <(fio_result "$f" "${3#rand}") &&
 			printf 'AB: %-14s %-9s %9.0f IOPS  clat %7.2f us\n' "$2" "$3" "$iops" "$clat"
 	}
+	# The kernel log of the runs only, as the bench guest scans it (the boot's command
+	# line has "panic=-1", which BAD_KMSG matches).
+	dmesg --clear
 	for algo in $AB_ALGOS; do
 		echo "AB: === $algo"
 		echo 1 >/sys/block/zram0/reset
