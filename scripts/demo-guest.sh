@@ -4,8 +4,10 @@
 # back, and show what happened.
 set -uo pipefail
 repo=$1
+# stat_field: the statistics files read by field name.
+# shellcheck source=SCRIPTDIR/../tests/lib/stat.sh
+. "$repo/tests/lib/stat.sh"
 ctl=$repo/target/release/ghostswapctl
-dev=/dev/ghostswap0
 say() { printf '\n### %s\n' "$*"; }
 fail() { echo "DEMO RESULT: FAIL ($*)"; exit 1; }
 
@@ -54,8 +56,8 @@ rmdir /sys/fs/cgroup/demo
 
 say "ghostswapctl status ghostswap0"
 "$ctl" status ghostswap0
-read -r stores _ loads _ < /sys/block/ghostswap0/frontswap_stat
-read -r _ _ written _ < /sys/block/ghostswap0/bd_stat
+read -r stores loads < <(stat_field /sys/block/ghostswap0/frontswap_stat stores loads)
+written=$(stat_field /sys/block/ghostswap0/bd_stat bd_writes)
 if [ "$rc" -eq 0 ] && [ "$stores" -gt 0 ] && [ "$loads" -gt 0 ] && [ "$written" -gt 0 ]; then
     echo "DEMO RESULT: PASS (every page verified, $stores pages stored, $loads loaded, $written blocks written to the backing file)"
 else

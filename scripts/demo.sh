@@ -3,10 +3,10 @@
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
-export PATH=$cache/venv/bin:$PATH
+# shellcheck source=SCRIPTDIR/../tests/lib/vm.sh
+. "$repo/tests/lib/vm.sh"
 log=$cache/demo.log
-timeout 900 vng --run "$cache/build/arch/x86/boot/bzImage" --disable-kvm --force-9p \
-    -m 1G -p 2 --verbose --append "zswap.enabled=0" \
-    --exec "bash $repo/scripts/demo-guest.sh $repo" 2>&1 | tee "$log" |
+vm_run --kernel "$cache/build/arch/x86/boot/bzImage" --mem 1G --cpus 2 --append "zswap.enabled=0" \
+    --timeout 900 --log "$log" -- bash "$repo/scripts/demo-guest.sh" "$repo" |
     grep -v -E '^\[ *[0-9]+\.[0-9]+\]' || true
 grep -q "DEMO RESULT: PASS" "$log"

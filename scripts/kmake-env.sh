@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the build scripts: how to call the kernel's make with the pinned toolchain.
 # GS_KERNEL_VARIANT (release or debug) picks the build directory; see build-kernel.sh.
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}

@@ -3,12 +3,12 @@
 # "N passed, N failed" over all of them. VM cases run twice: on the release
 # kernel and on the debug kernel (kernel/ghostswap-debug.config). Exit status 0 only if nothing failed.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 2
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 mkdir -p "$cache"
 
 host_log=$cache/host-tests.log
-echo "== host tests (cargo test --workspace)"
+echo "== host tests (cargo test --workspace; tests/lib/check-stat-names.sh)"
 cargo test --workspace 2>&1 | tee "$host_log"
 host_rc=${PIPESTATUS[0]}
 # Sum libtest's "test result:" lines (unit, integration and doc tests).
@@ -18,6 +18,12 @@ read -r host_pass host_fail < <(awk '/^test result:/ {
 if [ "$host_rc" -ne 0 ] && [ "$host_fail" -eq 0 ]; then
     echo "host tests: cargo failed without a failing test (build error?)"
     host_fail=1
+fi
+# The field names the test scripts read the statistics files by, against the ABI doc.
+if bash tests/lib/check-stat-names.sh; then
+    host_pass=$((host_pass + 1))
+else
+    host_fail=$((host_fail + 1))
 fi
 
 # counts LABEL LOG RC: "passed failed" from run.sh's closing line; a run that

@@ -20,24 +20,29 @@ cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 if [[ ${1:-} == --guest ]]; then
 	out=$2
 	shift 2
+	# shellcheck source=/dev/null
 	. "$out/config"
-	data=(--randseed=20261123 --buffer_compress_percentage=65 --refill_buffers)
+	# FIO_DATA, fio_prefill, fio_result; BAD_KMSG.
+	# shellcheck source=SCRIPTDIR/../lib/fio.sh
+	. "$repo/tests/lib/fio.sh"
+	# shellcheck source=SCRIPTDIR/../lib/kmsg.sh
+	. "$repo/tests/lib/kmsg.sh"
 	prefill() {
-		fio --name=prefill --filename=/dev/$1 --rw=write --bs=128k --ioengine=psync \
-			--direct=1 "${data[@]}" >/dev/null
+		fio_prefill "$1" >/dev/null
 	}
 	# run DEV LABEL RW: one fio run, one "AB:" line.
 	run() {
-		local f=$out/last.json
+		local f=$out/last.json iops clat
 		fio --name="$3" --filename="/dev/$1" --rw="$3" --numjobs="$AB_JOBS" --group_reporting \
 			--bs=4k --ioengine=psync --direct=1 --time_based --runtime="$AB_RUNTIME" \
-			--norandommap "${data[@]}" --output-format=json --output="$f" >/dev/null ||
+			--norandommap "${FIO_DATA[@]}" --output-format=json --output="$f" >/dev/null ||
 			echo "AB: fio failed on $2"
-		python3 -c 'import json,sys
-j = json.load(open(sys.argv[1]))["jobs"][0][sys.argv[2]]
-print("AB: %-14s %-9s %9.0f IOPS  clat %7.2f us" % (sys.argv[3], sys.argv[4], j["iops"], j["clat_ns"]["mean"] / 1000))' \
-			"$f" "${3#rand}" "$2" "$3"
+		read -r iops clat _ < <(fio_result "$f" "${3#rand}") &&
+			printf 'AB: %-14s %-9s %9.0f IOPS  clat %7.2f us\n' "$2" "$3" "$iops" "$clat"
 	}
+	# The kernel log of the runs only, as the bench guest scans it (the boot's command
+	# line has "panic=-1", which BAD_KMSG matches).
+	dmesg --clear
 	for algo in $AB_ALGOS; do
 		echo "AB: === $algo"
 		echo 1 >/sys/block/zram0/reset
@@ -57,7 +62,7 @@ print("AB: %-14s %-9s %9.0f IOPS  clat %7.2f us" % (sys.argv[3], sys.argv[4], j[
 			done
 		done
 	done
-	dmesg | grep -E 'BUG:|WARNING:|Oops|Kernel panic|Call Trace' | sed 's/^/AB: KERNEL: /'
+	dmesg | grep -E "$BAD_KMSG" | sed 's/^/AB: KERNEL: /'
 	echo "AB-DONE"
 	exit 0
 fi
@@ -75,11 +80,12 @@ done
 printf 'AB_ALGOS=%q\nAB_RUNTIME=%q\nAB_JOBS=%q\nAB_REPS=%q\n' "${AB_ALGOS:-lz4}" \
 	"${AB_RUNTIME:-4}" "${AB_JOBS:-1}" "${AB_REPS:-1}" >"$out/config"
 clock=()
-[[ ${AB_CLOCK:-icount} == icount ]] && clock=(--qemu-opts="-icount shift=0,sleep=off")
-PATH=$cache/venv/bin:$PATH timeout 1800 vng --run "$cache/build/arch/x86/boot/bzImage" \
-	--disable-kvm --force-9p -m 2G -p 2 --verbose --rwdir "$out" --append zswap.enabled=0 \
-	"${clock[@]}" --exec "bash $repo/tests/bench/ab.sh --guest $out ${names[*]}" \
-	</dev/null >"$out/console.log" 2>&1
+[[ ${AB_CLOCK:-icount} == icount ]] && clock=(--qemu-opt "-icount shift=0,sleep=off")
+# shellcheck source=SCRIPTDIR/../lib/vm.sh
+. "$repo/tests/lib/vm.sh"
+vm_run --kernel "$cache/build/arch/x86/boot/bzImage" --mem 2G --cpus 2 --rwdir "$out" \
+	--append zswap.enabled=0 "${clock[@]}" --timeout 1800 --log "$out/console.log" \
+	-- bash "$repo/tests/bench/ab.sh" --guest "$out" "${names[@]}" >/dev/null
 grep -a '^AB' "$out/console.log" | sed 's/\r//' | tee "$out/ab.txt"
 # Each module line is followed by its zram line: their ratio, per module and test.
 python3 - "$out/ab.txt" <<'EOF'

@@ -15,23 +15,23 @@ if [[ ${1:-} == --guest ]]; then
 	out=$2
 	insmod "$cache/build/drivers/block/rnull_mod.ko" || exit 1
 	insmod "$out/ghostswap.ko" disksize= || exit 1
-	data=(--randseed=20261123 --buffer_compress_percentage=65 --refill_buffers)
+	# FIO_DATA, fio_prefill, fio_result.
+	# shellcheck source=SCRIPTDIR/../lib/fio.sh
+	. "$repo/tests/lib/fio.sh"
 	for d in ghostswap0 zram0; do
 		echo lz4 >/sys/block/$d/comp_algorithm && echo 64M >/sys/block/$d/disksize || exit 1
-		fio --name=prefill --filename=/dev/$d --rw=write --bs=128k --ioengine=psync \
-			--direct=1 "${data[@]}" >/dev/null || exit 1
+		fio_prefill $d >/dev/null || exit 1
 	done
 	for rep in 1 2; do
 		for d in rnullb0 ghostswap0 zram0; do
 			for rw in randread randwrite; do
 				f=$out/$d-$rw-$rep.json
 				fio --name=$rw --filename=/dev/$d --rw=$rw --bs=4k --ioengine=psync --direct=1 \
-					--time_based --runtime=10 --norandommap "${data[@]}" \
+					--time_based --runtime=10 --norandommap "${FIO_DATA[@]}" \
 					--output-format=json --output="$f" >/dev/null || echo "FLOOR: fio failed on $d"
-				python3 -c 'import json,sys
-j = json.load(open(sys.argv[1]))["jobs"][0][sys.argv[2]]
-print("FLOOR: %-10s %-9s rep %s  %7.0f IOPS  clat %6.2f us" % (sys.argv[3], sys.argv[4], sys.argv[5], j["iops"], j["clat_ns"]["mean"] / 1000))' \
-					"$f" "${rw#rand}" "$d" "$rw" "$rep"
+				read -r iops clat _ < <(fio_result "$f" "${rw#rand}") &&
+					printf 'FLOOR: %-10s %-9s rep %s  %7.0f IOPS  clat %6.2f us\n' \
+						"$d" "$rw" "$rep" "$iops" "$clat"
 			done
 		done
 	done
@@ -41,8 +41,10 @@ fi
 
 out=$cache/floor/$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out" && cp "$repo/ghostswap.ko" "$out/" || exit 2
-PATH=$cache/venv/bin:$PATH timeout 900 vng --run "$cache/build/arch/x86/boot/bzImage" \
-	--disable-kvm --force-9p -m 2G -p 2 --verbose --rwdir "$out" --append zswap.enabled=0 \
-	--exec "bash $repo/tests/bench/floor.sh --guest $out" </dev/null >"$out/console.log" 2>&1
+# shellcheck source=SCRIPTDIR/../lib/vm.sh
+. "$repo/tests/lib/vm.sh"
+vm_run --kernel "$cache/build/arch/x86/boot/bzImage" --mem 2G --cpus 2 --rwdir "$out" \
+	--append zswap.enabled=0 --timeout 900 --log "$out/console.log" \
+	-- bash "$repo/tests/bench/floor.sh" --guest "$out" >/dev/null
 grep -a '^FLOOR' "$out/console.log" | sed 's/\r//'
 grep -q FLOOR-DONE "$out/console.log"

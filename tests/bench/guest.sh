@@ -30,8 +30,14 @@ GS_ALGOS=${GS_ALGOS:-lz4 zstd}
 GS_SEED=${GS_SEED:-20261123}
 GS_SNAP_SOURCE=${GS_SNAP_SOURCE:-2097152}
 export GS_MODULE GS_SELFTEST_ZRAM=0
-# shellcheck source=../vm/lib.sh
+# shellcheck source=SCRIPTDIR/../vm/lib.sh
 . "$GS_REPO/tests/vm/lib.sh"
+# BAD_KMSG: kernel log lines that make the run suspect (as in the VM tests).
+# shellcheck source=SCRIPTDIR/../lib/kmsg.sh
+. "$GS_REPO/tests/lib/kmsg.sh"
+# FIO_DATA (seeded with GS_SEED), fio_prefill, fio_result.
+# shellcheck source=SCRIPTDIR/../lib/fio.sh
+. "$GS_REPO/tests/lib/fio.sh"
 set +o pipefail
 
 bench_start=$SECONDS
@@ -39,8 +45,6 @@ PY=/usr/bin/python3
 BENCH=$GS_REPO/tests/bench
 G=ghostswap0
 Z=zram0
-# Kernel log lines that make the run suspect (same pattern as tests/vm/guest.sh).
-BAD_KMSG='BUG|WARNING|Oops|panic|Call Trace|ghostswap.*(error|leak)'
 
 mkdir -p "$GS_OUT/fio" "$GS_OUT/stats"
 : >"$GS_OUT/runs.tsv"
@@ -55,10 +59,6 @@ err() {
 	echo "BENCH: [$(printf '%4d' $((SECONDS - bench_start)))s] ERROR: $*"
 	echo "$*" >>"$GS_OUT/errors.txt"
 }
-
-# Options shared by every fio run: the same data generator everywhere (65% compressible
-# buffers, refilled per I/O, fixed seed).
-FIO_DATA=(--randseed="$GS_SEED" --buffer_compress_percentage=65 --refill_buffers)
 
 # setup_dev DEV ALGO [BACKING]: reset DEV, attach BACKING if given, select ALGO, set the
 # bench disksize.
@@ -89,15 +89,18 @@ record() {
 # iops JSON RW: "IOPS ERROR" of the (group-reported) job in fio's JSON output, RW being
 # read or write; "NA NA" if the file cannot be parsed.
 iops() {
-	"$PY" -c 'import json,sys; j=json.load(open(sys.argv[1]))["jobs"][0]; print("%.1f %s" % (j[sys.argv[2]]["iops"], j["error"]))' "$1" "$2" 2>/dev/null ||
+	local v e
+	if read -r v _ e < <(fio_result "$1" "$2" 2>/dev/null); then
+		printf '%.1f %s\n' "$v" "$e"
+	else
 		echo NA NA
+	fi
 }
 
 # prefill DEV ALGO: one sequential write of the whole device with the bench data.
 prefill() {
 	local dev=$1 algo=$2 out=$GS_OUT/fio/$2-prefill-$1.json rc=0 v e
-	fio --name=prefill --filename="/dev/$dev" --rw=write --bs=128k --ioengine=psync --direct=1 \
-		"${FIO_DATA[@]}" --output-format=json --output="$out" >/dev/null 2>"$out.err" || rc=$?
+	fio_prefill "$dev" --output-format=json --output="$out" >/dev/null 2>"$out.err" || rc=$?
 	((rc == 0)) || err "$algo prefill $dev: fio exited $rc ($(head -c 300 "$out.err"))"
 	read -r v e < <(iops "$out" write)
 	[[ $e == 0 ]] || err "$algo prefill $dev: fio job error '$e'"
@@ -232,7 +235,7 @@ done
 
 # --- writeback: throughput and a swap workload over the pool's limit ------------------
 
-# shellcheck source=writeback.sh
+# shellcheck source=SCRIPTDIR/writeback.sh
 . "$BENCH/writeback.sh"
 
 # --- teardown and kernel log ----------------------------------------------------------

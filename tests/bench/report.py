@@ -25,10 +25,11 @@ import math
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import stat_fields  # noqa: E402 (found through the path above)
+
 G, Z = "ghostswap0", "zram0"
 TESTS = [("randread", 1), ("randread", 2), ("randwrite", 1), ("randwrite", 2)]
-MM = ["orig_data_size", "compr_data_size", "mem_used_total", "mem_limit", "mem_used_max",
-      "same_pages", "pages_compacted", "huge_pages", "huge_pages_since"]
 
 
 def read_tsv(path):
@@ -66,8 +67,8 @@ def main():
 
     mm = {}  # (algo, phase, dev) -> dict
     for row in read_tsv(os.path.join(d, "mm_stat.tsv")):
-        algo, phase, dev, fields = row[0], row[1], row[2], row[3].split()
-        mm[(algo, phase, dev)] = dict(zip(MM, (int(x) for x in fields)))
+        algo, phase, dev = row[0], row[1], row[2]
+        mm[(algo, phase, dev)] = stat_fields.parse("mm_stat", row[3])
 
     missing = False
     rows = []

@@ -35,6 +35,8 @@
 set -u -o pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=SCRIPTDIR/../lib/vm.sh
+. "$repo/tests/lib/vm.sh"
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 kernel=${GS_KERNEL:-$cache/build/arch/x86/boot/bzImage}
 module=${GS_MODULE:-$repo/ghostswap.ko}
@@ -42,7 +44,7 @@ vm_timeout=${GS_VM_TIMEOUT:-3600}
 clock=${GS_BENCH_CLOCK:-wall}
 case $clock in
 wall) qemu_clock=() runtime=8 pairs=4 ;;
-icount) qemu_clock=("-icount shift=0,sleep=off") runtime=3 pairs=1 ;;
+icount) qemu_clock=(--qemu-opt "-icount shift=0,sleep=off") runtime=3 pairs=1 ;;
 *) echo "bench: GS_BENCH_CLOCK must be wall or icount, not '$clock'" >&2; exit 2 ;;
 esac
 
@@ -63,9 +65,7 @@ done
 
 kernel=$(realpath -- "$kernel" 2>/dev/null) || die "kernel image not found (make kernel)"
 [[ -r $module ]] || die "module '$module' not found (make module)"
-vng_bin=$(PATH=$cache/venv/bin:$PATH command -v vng) || die "vng not found (expected in $cache/venv/bin)"
-PATH=$(dirname "$vng_bin"):$PATH
-export PATH
+vm_vng >/dev/null || die "cannot start a VM"
 
 stamp=$(date +%Y%m%d-%H%M%S)
 out=$cache/bench/$stamp
@@ -104,10 +104,8 @@ config=$out/config
 drives=()
 for disk in gsback zback; do
 	truncate -s 1G "$out/$disk.img" || die "cannot create $out/$disk.img"
-	drives+=("-drive file=$out/$disk.img,format=raw,if=none,id=$disk,cache=unsafe"
-		"-device virtio-blk-pci,drive=$disk,serial=$disk")
+	drives+=(--disk "$out/$disk.img" "$disk")
 done
-qemu_opts=("${qemu_clock[@]}" "${drives[@]}")
 
 echo "bench: kernel $kernel"
 echo "bench: module $module"
@@ -116,17 +114,10 @@ echo "bench: clock $clock"
 
 start=$SECONDS
 # The same VM as tests/vm/run.sh: TCG, 9p root, 2 GiB, 2 CPUs, zswap off.
-vm_cmd=(timeout --kill-after=30 "$vm_timeout"
-	"$vng_bin" --run "$kernel" --disable-kvm --force-9p -m 2G -p 2 --verbose
-	--rwdir "$out" --append "zswap.enabled=0" --qemu-opts="${qemu_opts[*]}"
-	--exec "bash $(printf '%q' "$repo/tests/bench/guest.sh") $(printf '%q' "$config")")
-if [[ ${GS_VERBOSE:-0} == 1 ]]; then
-	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$out/console.log"
-else
-	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$out/console.log" |
-		sed -un 's/.*BENCH: \(.*\)$/bench: \1/p'
-fi
-vm_rc=${PIPESTATUS[0]}
+vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "zswap.enabled=0" --rwdir "$out" \
+	"${qemu_clock[@]}" "${drives[@]}" --timeout "$vm_timeout" --log "$out/console.log" \
+	--progress 's/.*BENCH: \(.*\)$/bench: \1/p' -- bash "$repo/tests/bench/guest.sh" "$config"
+vm_rc=$?
 elapsed=$((SECONDS - start))
 rm -f "$out/gsback.img" "$out/zback.img"
 echo "host: load at end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/host-env.txt"

@@ -1,8 +1,8 @@
 # shellcheck shell=bash
 # The writeback part of the bench, sourced by guest.sh after the pool part (it uses its
-# helpers: say, err, setup_dev, prefill, FIO_DATA, G, Z, GS_OUT). ghostswap0 writes back
-# to the virtio disk with serial gsback, zram0 to the one with serial zback (run.sh
-# attaches both). Writes to $GS_OUT:
+# helpers: say, err, setup_dev, prefill, G, Z, GS_OUT; and lib.sh's disk_by_serial and
+# stat_field). ghostswap0 writes back to the virtio disk with serial gsback, zram0 to the
+# one with serial zback (run.sh attaches both). Writes to $GS_OUT:
 #   wb.tsv    algo dev rep pages seconds blocks   (one line per writeback of a full device)
 #   swap.tsv  algo dev rep seconds rc mismatches  (one line per verified swap workload)
 #
@@ -22,15 +22,6 @@ WB_SWAP_REPS=${WB_SWAP_REPS:-1}
 : >"$GS_OUT/wb.tsv"
 : >"$GS_OUT/swap.tsv"
 
-# disk_with_serial SERIAL: /dev/vdX of the virtio disk with that serial.
-disk_with_serial() {
-	local d
-	for d in /sys/block/vd*; do
-		[[ $(cat "$d/serial" 2>/dev/null) == "$1" ]] && { echo "/dev/${d##*/}"; return 0; }
-	done
-	return 1
-}
-
 # now: seconds since boot, with nanoseconds.
 now() {
 	awk '{ print $1 }' /proc/uptime
@@ -39,24 +30,24 @@ now() {
 # wb_setup DEV ALGO: setup_dev with DEV's backing disk attached.
 wb_setup() {
 	local disk
-	disk=$(disk_with_serial "$([[ $1 == "$G" ]] && echo gsback || echo zback)") ||
+	disk=$(disk_by_serial "$([[ $1 == "$G" ]] && echo gsback || echo zback)") ||
 		{ err "$1: no backing disk"; return 1; }
 	setup_dev "$1" "$2" "$disk"
 }
 
-# wb_pages DEV: pages DEV has written back so far (ghostswap: writeback_stat; zram:
-# bd_stat's bd_writes, one page per block).
+# wb_pages DEV: pages DEV has written back so far (ghostswap: writeback_stat's
+# pages_written; zram: bd_stat's bd_writes, one page per block).
 wb_pages() {
 	if [[ $1 == "$G" ]]; then
-		awk '{ print $1 }' "/sys/block/$1/writeback_stat"
+		stat_field "/sys/block/$1/writeback_stat" pages_written
 	else
-		awk '{ print $3 }' "/sys/block/$1/bd_stat"
+		wb_blocks "$1"
 	fi
 }
 
 # wb_blocks DEV: 4 KiB blocks DEV wrote to its backing disk (bd_stat's bd_writes).
 wb_blocks() {
-	awk '{ print $3 }' "/sys/block/$1/bd_stat"
+	stat_field "/sys/block/$1/bd_stat" bd_writes
 }
 
 # wb_throughput ALGO DEV REP
@@ -64,6 +55,7 @@ wb_throughput() {
 	local algo=$1 dev=$2 rep=$3 s=/sys/block/$2 t0 t1 rc=0
 	wb_setup "$dev" "$algo" && prefill "$dev" "$algo" || return 1
 	sync
+	# shellcheck disable=SC2320 # rc is the status of the writes to sysfs.
 	if [[ $dev == "$G" ]]; then
 		t0=$(now)
 		echo all >"$s/writeback" || rc=$?

@@ -6,8 +6,8 @@ repo=$1 scratch=$2 secs=$3
 export GS_MODULE=$4 GS_SWAPCHECK=$5 GS_CASE_DIR=$scratch
 # shellcheck source=SCRIPTDIR/../vm/lib.sh
 . "$repo/tests/vm/lib.sh"
-# shellcheck source=SCRIPTDIR/../vm/kmsg.sh
-. "$repo/tests/vm/kmsg.sh"
+# shellcheck source=SCRIPTDIR/../lib/kmsg.sh
+. "$repo/tests/lib/kmsg.sh"
 CHECK=$repo/tests/vm/pagecheck.py
 S=$GS_SYSFS
 DM=gssoak

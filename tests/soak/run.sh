@@ -9,9 +9,11 @@
 #        make soak DURATION=30m
 #
 # Exit status 0 iff at least one round ran, no page was wrong and the kernel
-# reported nothing (tests/vm/kmsg.sh). Logs: $GHOSTSWAP_CACHE/soak-logs/.
+# reported nothing (tests/lib/kmsg.sh). Logs: $GHOSTSWAP_CACHE/soak-logs/.
 set -u -o pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=SCRIPTDIR/../lib/vm.sh
+. "$repo/tests/lib/vm.sh"
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 die() { echo "soak: $*" >&2; exit 2; }
 
@@ -30,9 +32,7 @@ swapcheck=$repo/target/release/swapcheck
 for f in "$kernel" "$module" "$swapcheck"; do
 	[[ -r $f ]] || die "$f missing (make module-debug tools)"
 done
-vng_bin=$cache/venv/bin/vng
-[[ -x $vng_bin ]] || die "vng missing (scripts/install-deps.sh)"
-PATH=$cache/venv/bin:$PATH
+vm_vng >/dev/null || die "vng missing (scripts/install-deps.sh)"
 
 stamp=$(date +%Y%m%d-%H%M%S)
 scratch=$cache/soak-logs/$stamp
@@ -40,15 +40,12 @@ log=$cache/soak-logs/$stamp.log
 mkdir -p "$scratch" || die "cannot create $scratch"
 backing=$scratch/backing.img
 truncate -s 1G "$backing" || die "cannot create $backing"
-drive="-drive file=$backing,format=raw,if=none,id=gsback,cache=unsafe"
-drive+=" -device virtio-blk-pci,drive=gsback,serial=gsback"
 echo "soak: $duration on $kernel, log $log"
 # The VM gets the soak's time plus a margin for the round in progress and boot.
-timeout --kill-after=30 $((secs + 1200)) "$vng_bin" --run "$kernel" --disable-kvm --force-9p \
-	-m 2G -p 2 --verbose --rwdir "$scratch" --append "zswap.enabled=0 kasan_multi_shot" \
-	--qemu-opts="$drive" \
-	--exec "bash $(printf '%q' "$repo/tests/soak/guest.sh") $(printf '%q' "$repo") $(printf '%q' "$scratch") $secs $(printf '%q' "$module") $(printf '%q' "$swapcheck")" \
-	</dev/null 2>&1 | tee "$log" | sed -un 's/.*\(SOAK-\(ROUND\|RESULT\) .*\)/\1/p'
+vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "zswap.enabled=0 kasan_multi_shot" \
+	--rwdir "$scratch" --disk "$backing" gsback --timeout $((secs + 1200)) --log "$log" \
+	--progress 's/.*\(SOAK-\(ROUND\|RESULT\) .*\)/\1/p' \
+	-- bash "$repo/tests/soak/guest.sh" "$repo" "$scratch" "$secs" "$module" "$swapcheck"
 rm -f "$backing"
 result=$(tr -d '\r' <"$log" | sed -n 's/.*SOAK-RESULT \(.*\)$/\1/p' | tail -n 1)
 [[ -n $result ]] || { echo "soak: no result (VM crashed or hung; see $log)"; exit 1; }

@@ -24,8 +24,8 @@ GS_SCALE=${GS_SCALE:-1}
 export GS_REPO GS_SCRATCH GS_MODULE GS_SWAPCHECK GS_GHOSTSWAPCTL GS_SELFTEST_ZRAM GS_LIB GS_CASES_DIR GS_DEBUG_KERNEL GS_SCALE
 
 # BAD_KMSG: kernel log lines that fail a case.
-# shellcheck source=SCRIPTDIR/kmsg.sh
-. "$GS_REPO/tests/vm/kmsg.sh"
+# shellcheck source=SCRIPTDIR/../lib/kmsg.sh
+. "$GS_REPO/tests/lib/kmsg.sh"
 
 results=$GS_SCRATCH/results
 : >"$results"

@@ -4,7 +4,8 @@
 # Prints "kunit: N passed, N failed", counting this as one test.
 set -uo pipefail
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
-export PATH=$cache/venv/bin:$PATH
+# shellcheck source=SCRIPTDIR/../lib/vm.sh
+. "$(dirname "$0")/../lib/vm.sh"
 log=$cache/kunit-doctests.log
 # Doctests added by patches/: each must be reported "ok".
 ours=(rust_doctest_kernel_block_mq_gen_disk_rs_0 rust_doctest_kernel_block_mq_rs_0
@@ -13,9 +14,8 @@ ours=(rust_doctest_kernel_block_mq_gen_disk_rs_0 rust_doctest_kernel_block_mq_rs
       rust_doctest_kernel_page_rs_0 rust_doctest_kernel_sync_lock_rs_0
       rust_doctest_kernel_task_rs_0)
 
-timeout 600 vng --run "$cache/build/arch/x86/boot/bzImage" --disable-kvm --force-9p \
-    -m 1G -p 2 --verbose --append "zswap.enabled=0 kunit.enable=1" \
-    --exec "dmesg" > "$log" 2>&1
+vm_run --kernel "$cache/build/arch/x86/boot/bzImage" --mem 1G --cpus 2 \
+    --append "zswap.enabled=0 kunit.enable=1" --timeout 600 --log "$log" -- dmesg >/dev/null
 
 fail() { echo "FAIL kunit_doctests: $*"; echo "kunit: 0 passed, 1 failed"; exit 1; }
 totals=$(grep -o '# Totals: pass:[0-9]* fail:[0-9]* skip:[0-9]* total:[0-9]*' "$log" | tail -1)

@@ -15,6 +15,12 @@
 
 set -u -o pipefail
 
+# disk_by_serial, stat_field (by the names of Documentation/ABI/testing/sysfs-block-ghostswap).
+# shellcheck source=SCRIPTDIR/../lib/disk.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/disk.sh"
+# shellcheck source=SCRIPTDIR/../lib/stat.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/stat.sh"
+
 GS_SELFTEST_ZRAM=${GS_SELFTEST_ZRAM:-0}
 GS_MODULE=${GS_MODULE:-}
 GS_SWAPCHECK=${GS_SWAPCHECK:-swapcheck}
@@ -150,35 +156,36 @@ gs_sysfs() {
 	echo "/sys/block/${GS_NAME}$1"
 }
 
-# read_stat DEV FILE FIELD: field FIELD (1-based) of /sys/block/DEV/FILE.
+# read_stat DEV FILE NAME: the field NAME of /sys/block/DEV/FILE, a number; NAME as in
+# Documentation/ABI/testing/sysfs-block-ghostswap (tests/lib/stat.sh: GS_STAT_FIELDS).
 # DEV may be a name (ghostswap0) or a node (/dev/ghostswap0).
 read_stat() {
-	local dev=${1##*/} file=$2 field=$3 path v
+	local dev=${1##*/} file=$2 name=$3 path v
 	path=/sys/block/$dev/$file
 	[[ -r $path ]] || {
 		echo "read_stat: no $path" >&2
 		return 1
 	}
-	v=$(awk -v f="$field" '{ print $f }' "$path")
+	v=$(stat_field "$path" "$name") || return 1
 	[[ $v =~ ^[0-9]+$ ]] || {
-		echo "read_stat: field $field of $path is '$v'" >&2
+		echo "read_stat: $name of $path is '$v'" >&2
 		return 1
 	}
 	echo "$v"
 }
 
 # read_swap_counters DEV: sets GS_STORES and GS_LOADS (pages the device stored and
-# loaded). ghostswap: frontswap_stat fields 1 (stores) and 3 (loads). zram has no
-# frontswap_stat; the self-test uses the block layer's completed writes and reads.
+# loaded). ghostswap: frontswap_stat's stores and loads. zram has no frontswap_stat;
+# the self-test uses the block layer's completed writes and reads.
 read_swap_counters() {
 	local dev=${1##*/}
 	if is_selftest; then
-		GS_STORES=$(read_stat "$dev" stat 5) || fail "cannot read $dev/stat"
-		GS_LOADS=$(read_stat "$dev" stat 1) || fail "cannot read $dev/stat"
+		GS_STORES=$(read_stat "$dev" stat write_ios) || fail "cannot read $dev/stat"
+		GS_LOADS=$(read_stat "$dev" stat read_ios) || fail "cannot read $dev/stat"
 		GS_COUNTER_SOURCE="stat (write/read I/Os; zram has no frontswap_stat)"
 	else
-		GS_STORES=$(read_stat "$dev" frontswap_stat 1) || fail "cannot read $dev/frontswap_stat"
-		GS_LOADS=$(read_stat "$dev" frontswap_stat 3) || fail "cannot read $dev/frontswap_stat"
+		GS_STORES=$(read_stat "$dev" frontswap_stat stores) || fail "cannot read $dev/frontswap_stat"
+		GS_LOADS=$(read_stat "$dev" frontswap_stat loads) || fail "cannot read $dev/frontswap_stat"
 		GS_COUNTER_SOURCE="frontswap_stat"
 	fi
 }
@@ -195,15 +202,10 @@ show_stats() {
 # backing_disk: the node of the spare disk run.sh attaches for writeback (virtio-blk,
 # serial "gsback"); fails if there is none.
 backing_disk() {
-	local d
-	for d in /sys/block/vd*; do
-		[[ $(cat "$d/serial" 2>/dev/null) == gsback ]] && {
-			echo "/dev/${d##*/}"
-			return 0
-		}
-	done
-	echo "backing_disk: no virtio disk with serial gsback" >&2
-	return 1
+	disk_by_serial gsback || {
+		echo "backing_disk: no virtio disk with serial gsback" >&2
+		return 1
+	}
 }
 
 # --- module (or the zram emulation) ------------------------------------------------
@@ -235,7 +237,7 @@ zram_setup() {
 # devices are unconfigured, as zram's. Self-test: sets up zram with the same
 # `num_devices` and `disksize` meaning (default 1 and unconfigured).
 load_module() {
-	local p num=1 size= i rc
+	local p num=1 size='' i rc
 	for p in "$@"; do
 		case $p in
 		num_devices=*) num=${p#*=} ;;

@@ -13,6 +13,9 @@ import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import stat_fields  # noqa: E402 (found through the path above)
+
 
 def read(path):
     with open(path) as f:
@@ -20,7 +23,7 @@ def read(path):
 
 
 def fields(dev, name):
-    return [int(x) for x in read(f"/sys/block/{dev}/{name}").split()]
+    return stat_fields.parse(name, read(f"/sys/block/{dev}/{name}"))
 
 
 def swap_priorities():
@@ -39,13 +42,13 @@ def expected(dev, prio):
     return {
         "name": f"/dev/{dev}",
         "disksize": int(read(f"/sys/block/{dev}/disksize")),
-        "data": mm[0],
-        "compr": mm[1],
-        "total": mm[2],
+        "data": mm["orig_data_size"],
+        "compr": mm["compr_data_size"],
+        "total": mm["mem_used_total"],
         "algorithm": algo[0] if len(algo) == 1 else None,
-        "mem-limit": mm[3],
+        "mem-limit": mm["mem_limit"],
         "backing": None if backing == "none" else backing,
-        "wb-data": bd[0] * 4096,
+        "wb-data": bd["bd_count"] * 4096,
         "swap-prio": prio.get(dev),
     }
 

@@ -29,6 +29,8 @@
 set -u -o pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=SCRIPTDIR/../lib/vm.sh
+. "$repo/tests/lib/vm.sh"
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 debug=0
 for arg in "$@"; do [[ $arg == --debug ]] && debug=1; done
@@ -116,10 +118,7 @@ fi
 # themselves.
 swapcheck=$(realpath -m -- "$swapcheck")
 ghostswapctl=$(realpath -m -- "$ghostswapctl")
-
-vng_bin=$(PATH=$cache/venv/bin:$PATH command -v vng) || die "vng not found (expected in $cache/venv/bin)"
-PATH=$(dirname "$vng_bin"):$PATH
-export PATH
+vm_vng >/dev/null || die "cannot start a VM"
 
 stamp=$(date +%Y%m%d-%H%M%S)
 ((debug)) && stamp+=-debug
@@ -157,21 +156,13 @@ echo "$label: log $log"
 # "gsback" (lib.sh: backing_disk). Sparse on the host, removed after the run.
 backing=$scratch/backing.img
 truncate -s 1G "$backing" || die "cannot create $backing"
-drive="-drive file=$backing,format=raw,if=none,id=gsback,cache=unsafe"
-drive+=" -device virtio-blk-pci,drive=gsback,serial=gsback"
 
 start=$SECONDS
-vm_cmd=(timeout --kill-after=30 "$vm_timeout"
-	"$vng_bin" --run "$kernel" --disable-kvm --force-9p -m 2G -p 2 --verbose
-	--rwdir "$scratch" --append "$append" --qemu-opts="$drive"
-	--exec "bash $(printf '%q' "$repo/tests/vm/guest.sh") $(printf '%q' "$config")")
-if [[ ${GS_VERBOSE:-0} == 1 ]]; then
-	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$log"
-else
-	"${vm_cmd[@]}" </dev/null 2>&1 | tee "$log" |
-		sed -un "s/.*GSTEST-START \\([^ ]*\\).*/$label: running \\1/p"
-fi
-vm_rc=${PIPESTATUS[0]}
+vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "$append" --rwdir "$scratch" \
+	--disk "$backing" gsback --timeout "$vm_timeout" --log "$log" \
+	--progress "s/.*GSTEST-START \\([^ ]*\\).*/$label: running \\1/p" \
+	-- bash "$repo/tests/vm/guest.sh" "$config"
+vm_rc=$?
 rm -f "$backing"
 elapsed=$((SECONDS - start))
 # vng's own exit status carries no meaning here (255 even for a clean run with the

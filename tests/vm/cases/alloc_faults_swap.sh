@@ -63,7 +63,7 @@ check_eq "$rc" 0 "swapcheck exit status"
 grep -q '^swapcheck: pages=12288 verified=[0-9]* mismatches=0 passes=1$' "$log" ||
 	fail "swapcheck summary line missing or shows mismatches"
 check_gt $((slab + pages)) 0 "allocation failures injected"
-check_gt "$(read_stat "$GS_DEV" writeback_stat 1)" 0 "pages written back"
+check_gt "$(read_stat "$GS_DEV" writeback_stat pages_written)" 0 "pages written back"
 expect_ok "swapoff" swapoff "$GS_DEV"
 echo 1 >"$S/reset" || fail "reset"
 unload_module || fail "unload failed"

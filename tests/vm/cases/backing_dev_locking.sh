@@ -69,7 +69,7 @@ expect_ok "write and verify 4 MiB" "$FIO" --name=after --filename="$(gs_dev 0)" 
 	--bs=4k --size=4M --direct=1 --ioengine=psync --buffer_compress_percentage=50 \
 	--verify=crc32c --do_verify=0 --output="$GS_CASE_DIR/write.log"
 expect_ok "writeback all" sh -c "echo all >$S0/writeback"
-check_gt "$(read_stat "$(gs_dev 0)" bd_stat 1)" 0 "blocks on the backing device"
+check_gt "$(read_stat "$(gs_dev 0)" bd_stat bd_count)" 0 "blocks on the backing device"
 expect_ok "verify after writeback" "$FIO" --name=after --filename="$(gs_dev 0)" --rw=write \
 	--bs=4k --size=4M --direct=1 --ioengine=psync --buffer_compress_percentage=50 \
 	--verify=crc32c --verify_only=1 --output="$GS_CASE_DIR/verify.log"

@@ -36,7 +36,7 @@ state() {
 	local s
 	for s in "$S0" "$S1"; do
 		echo "${s##*/}: disksize=$(cat "$s/disksize") algo=$(cat "$s/comp_algorithm")" \
-			"backing=$(cat "$s/backing_dev") mem_limit=$(awk '{ print $4 }' "$s/mm_stat")"
+			"backing=$(cat "$s/backing_dev") mem_limit=$(stat_field "$s/mm_stat" mem_limit)"
 	done
 	tail -n +2 /proc/swaps | awk '{ print "swap", $1, $5 }'
 	losetup -a | sort
@@ -58,7 +58,7 @@ check_eq "$(cat "$S0/disksize")" $((ram / 4 / 4096 * 4096)) "ghostswap0's size (
 check_eq "$(cat "$S1/disksize")" $((64 << 20)) "ghostswap1's size"
 check_eq "$(cat "$S0/comp_algorithm")" "[lz4] zstd " "ghostswap0's algorithm"
 check_eq "$(cat "$S1/comp_algorithm")" "lz4 [zstd] " "ghostswap1's algorithm"
-check_eq "$(read_stat ghostswap0 mm_stat 4)" $((24 << 20)) "ghostswap0's mem_limit"
+check_eq "$(read_stat ghostswap0 mm_stat mem_limit)" $((24 << 20)) "ghostswap0's mem_limit"
 lo=$(cat "$S0/backing_dev")
 check_eq "$(cat "/sys/block/${lo#/dev/}/loop/backing_file" 2>/dev/null)" "$file" "ghostswap0's backing file"
 check_eq "$(swap_priority "$(gs_dev 0)")" 50 "ghostswap0's swap priority"
@@ -75,7 +75,7 @@ check_eq "$(state)" "$first" "devices, swaps and loop devices after the second a
 write_config 32M 64M
 out=$(apply "$conf") || fail "the apply of a new mem-limit failed"
 grep -q "^ghostswap0: set mem_limit 32M$" <<<"$out" || fail "apply did not say it set mem_limit"
-check_eq "$(read_stat ghostswap0 mm_stat 4)" $((32 << 20)) "ghostswap0's mem_limit after the change"
+check_eq "$(read_stat ghostswap0 mm_stat mem_limit)" $((32 << 20)) "ghostswap0's mem_limit after the change"
 check_eq "$(swap_priority "$(gs_dev 0)")" 50 "ghostswap0 still swapped on"
 second=$(state)
 apply "$conf" >/dev/null || fail "the apply after the change failed"

@@ -101,7 +101,7 @@ run_one() {
 	info "$driver/$algo: $((pushed / 4)) of the $pages non-zero pages estimated went to swap"
 	((pushed / 4 * 100 >= pages * 97)) || fail "$driver/$algo: only $((pushed / 4)) of $pages pages were pushed to swap"
 	info "$driver/$algo mm_stat: $(cat "/sys/block/${dev#/dev/}/mm_stat")"
-	measured=$(read_stat "$dev" mm_stat 3) || fail "no mm_stat"
+	measured=$(read_stat "$dev" mm_stat mem_used_total) || fail "no mm_stat"
 	predicted=$(json "$est" "e['$driver']['mem_used_total']")
 	within "$predicted" "$measured" "$driver/$algo mem_used_total"
 	RESULTS+=("$driver $algo predicted=$predicted measured=$measured")

@@ -28,7 +28,7 @@ lo=$(cat "$S/backing_dev")
 [[ $lo == /dev/loop* ]] || fail "backing_dev is '$lo', not a loop device"
 check_eq "$(cat "/sys/block/${lo#/dev/}/loop/backing_file")" "$file" "the loop device's file"
 check_eq "$(cat "/sys/block/${lo#/dev/}/loop/dio")" 1 "the loop device's direct I/O"
-check_eq "$(read_stat "$GS_DEV" mm_stat 4)" $((16 << 20)) "mem_limit"
+check_eq "$(read_stat "$GS_DEV" mm_stat mem_limit)" $((16 << 20)) "mem_limit"
 check_eq "$(swap_priority "$GS_DEV")" 100 "swap priority"
 
 # 2. Refusals say why and what to do, and change nothing.
@@ -78,17 +78,17 @@ ctl list | grep -q "^NAME  *DISKSIZE  *DATA  *COMPR  *TOTAL  *ALGORITHM  *MEM-LI
 	fail "list has not zramctl's header"
 
 # 5. writeback says what moved, as writeback_stat counts it.
-before=$(wb 1) || fail "no writeback_stat"
+before=$(wb pages_written) || fail "no writeback_stat"
 out=$(ctl writeback ghostswap0 all 2>&1) || fail "writeback all failed: $out"
 printf '%s\n' "$out" | sed 's/^/  | /'
-moved=$(($(wb 1) - before))
+moved=$(($(wb pages_written) - before))
 check_gt "$moved" 0 "pages written back by writeback all"
 grep -q "wrote $moved pages" <<<"$out" || fail "writeback did not report the $moved pages writeback_stat counted"
 
 # 6. status in words: the backing file, the pages stored.
 out=$(ctl status ghostswap0) || fail "status failed"
 printf '%s\n' "$out" | sed 's/^/  | /'
-pages=$(($(read_stat "$GS_DEV" mm_stat 1) / 4096))
+pages=$(($(read_stat "$GS_DEV" mm_stat orig_data_size) / 4096))
 grep -q "backing device  $lo (over $file)" <<<"$out" || fail "status does not name the backing file"
 grep -q "stored  *$pages pages" <<<"$out" || fail "status does not show the $pages pages stored"
 grep -q "swap priority 100" <<<"$out" || fail "status does not show the swap priority"
@@ -102,7 +102,7 @@ cgroup_report "$cg"
 cgroup_remove "$cg"
 check_eq "$rc" 0 "swapcheck exit status"
 grep -q "mismatches=0 passes=0$" "$log" || fail "swapcheck found mismatches"
-check_gt "$(read_stat "$GS_DEV" bd_stat 2)" 0 "pages read back from the loop device"
+check_gt "$(read_stat "$GS_DEV" bd_stat bd_reads)" 0 "pages read back from the loop device"
 
 # 8. reset --swapoff: swap off, reset, loop device and state gone.
 out=$(ctl reset ghostswap0 --swapoff) || fail "reset --swapoff failed"

@@ -13,9 +13,9 @@ echo 1M >"$S/mem_limit" || fail "cannot set mem_limit"
 expect_fail "writing 4 MiB of random data past a 1 MiB mem_limit" \
 	dd if=/dev/urandom of="$GS_DEV" bs=4k count=1024 oflag=direct status=none
 grep -q 'Cannot allocate memory' <<<"$GS_OUT" || fail "expected ENOMEM, got: $GS_OUT"
-read -r _ failed _ <"$S/frontswap_stat"
+read -r failed < <(stat_field "$S/frontswap_stat" failed_stores)
 check_gt "$failed" 0 "failed_stores after hitting mem_limit"
-read -r _ _ used limit _ <"$S/mm_stat"
+read -r used limit < <(stat_field "$S/mm_stat" mem_used_total mem_limit)
 check_eq "$limit" 1048576 "mm_stat mem_limit"
 ((used <= limit)) || fail "mem_used_total $used exceeds mem_limit $limit"
 # What was stored before the limit reads back; nothing reads back stale.
@@ -40,11 +40,11 @@ info "frontswap_stat: $(cat "$S/frontswap_stat")"
 check_eq "$rc" 0 "swapcheck exit status"
 grep -Eq '^swapcheck: pages=16384 verified=[0-9]+ mismatches=0 passes=1$' "$log" ||
 	fail "swapcheck summary missing or shows mismatches"
-read -r stores failed loads _ <"$S/frontswap_stat"
+read -r stores failed loads < <(stat_field "$S/frontswap_stat" stores failed_stores loads)
 check_gt "$stores" 0 "stores (pages that fit under the limit)"
 check_gt "$failed" 0 "failed_stores (pages refused at the limit)"
 check_gt "$loads" 0 "loads (stored pages read back)"
-read -r _ _ used limit _ <"$S/mm_stat"
+read -r used limit < <(stat_field "$S/mm_stat" mem_used_total mem_limit)
 ((used <= limit)) || fail "mem_used_total $used exceeds mem_limit $limit"
 expect_ok "swapoff" swapoff "$GS_DEV"
 unload_module || fail "unload failed"

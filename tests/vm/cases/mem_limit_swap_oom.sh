@@ -34,10 +34,10 @@ oom_kills=$(awk '$1 == "oom_kill" { print $2 }' "$cg/memory.events")
 cgroup_remove "$cg"
 check_gt "$oom_kills" 0 "OOM kills in the cgroup (the workload must end in one)"
 ((elapsed < BOUND)) || fail "the workload ran ${elapsed}s, not ended by the OOM killer within ${BOUND}s"
-read -r stores failed _ <"$S/frontswap_stat"
+read -r stores failed < <(stat_field "$S/frontswap_stat" stores failed_stores)
 check_gt "$stores" 0 "stores before the pool filled"
 check_gt "$failed" 0 "failed stores at the limit"
-read -r _ _ used limit _ <"$S/mm_stat"
+read -r used limit < <(stat_field "$S/mm_stat" mem_used_total mem_limit)
 ((used <= limit)) || fail "mem_used_total $used exceeds mem_limit $limit"
 expect_ok "swapoff" swapoff "$GS_DEV"
 unload_module || fail "unload failed"

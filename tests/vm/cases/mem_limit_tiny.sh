@@ -13,10 +13,10 @@ expect_ok "write 8 compressible pages under a 16 KiB mem_limit" \
 	"$FIO" --name=tiny --filename="$GS_DEV" --rw=write --bs=4k --size=32k --direct=1 \
 	--ioengine=psync --buffer_compress_percentage=75 --buffer_compress_chunk=4k \
 	--verify=crc32c --do_verify=1 --verify_fatal=1 --output="$GS_CASE_DIR/fio.log"
-read -r stores failed _ <"$S/frontswap_stat"
+read -r stores failed < <(stat_field "$S/frontswap_stat" stores failed_stores)
 check_eq "$failed" 0 "failed_stores"
 check_gt "$stores" 7 "stores"
-read -r _ _ used limit _ <"$S/mm_stat"
+read -r used limit < <(stat_field "$S/mm_stat" mem_used_total mem_limit)
 check_eq "$limit" 16384 "mm_stat mem_limit"
 ((used <= limit)) || fail "mem_used_total $used exceeds mem_limit $limit"
 info "mem_used_total $used"

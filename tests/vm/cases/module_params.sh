@@ -13,11 +13,11 @@ check_device() {
 	check_eq "$(cat "$sys/queue/logical_block_size")" 4096 "$sys/queue/logical_block_size"
 	check_eq "$(cat "$sys/queue/physical_block_size")" 4096 "$sys/queue/physical_block_size"
 	check_eq "$(cat "$sys/queue/rotational")" 0 "$sys/queue/rotational"
-	read_stat "$dev" mm_stat 1 >/dev/null || fail "$sys/mm_stat unreadable"
+	read_stat "$dev" mm_stat orig_data_size >/dev/null || fail "$sys/mm_stat unreadable"
 	if is_selftest; then
 		selftest_note "no frontswap_stat in zram; not checked for $dev"
 	else
-		read_stat "$dev" frontswap_stat 1 >/dev/null || fail "$sys/frontswap_stat unreadable"
+		read_stat "$dev" frontswap_stat stores >/dev/null || fail "$sys/frontswap_stat unreadable"
 	fi
 }
 

@@ -22,12 +22,12 @@ for algo in lz4 zstd; do
 	check_eq "$rc" 0 "$algo: fio verify exit status"
 	reads=$(sed -n 's/.*issued rwts: total=\([0-9]*\),.*/\1/p' "$log" | head -n 1)
 	check_eq "$reads" 16384 "$algo: blocks read back by fio's verify phase"
-	read -r orig compr _ <"$S/mm_stat"
+	read -r orig compr < <(stat_field "$S/mm_stat" orig_data_size compr_data_size)
 	info "$algo mm_stat: $(cat "$S/mm_stat")"
 	check_eq "$orig" $((64 << 20)) "$algo: orig_data_size after writing every block"
 	check_gt "$orig" "$compr" "$algo: data was compressed"
 	expect_ok "blkdiscard" blkdiscard "$GS_DEV"
-	read -r orig _ used _ <"$S/mm_stat"
+	read -r orig used < <(stat_field "$S/mm_stat" orig_data_size mem_used_total)
 	check_eq "$orig" 0 "$algo: orig_data_size after discard"
 	check_eq "$used" 0 "$algo: mem_used_total after discard"
 	unload_module || fail "unload failed"

@@ -44,10 +44,10 @@ head -c 4096 /dev/zero | tr '\0' '\253' >"$GS_CASE_DIR/same.page"
 expect_ok "store a same-filled page past the watermark" \
 	dd if="$GS_CASE_DIR/same.page" of="$GS_DEV" bs=4k seek=16383 oflag=direct status=none
 for ((i = 0; i < 50; i++)); do
-	(($(read_stat "$GS_DEV" writeback_stat 9) > 0)) && break
+	(($(read_stat "$GS_DEV" writeback_stat auto_runs) > 0)) && break
 	sleep 0.1
 done
-check_gt "$(read_stat "$GS_DEV" writeback_stat 9)" 0 "automatic runs started"
+check_gt "$(read_stat "$GS_DEV" writeback_stat auto_runs)" 0 "automatic runs started"
 sleep 1
 
 # 2. Reset with the run's first batch still delayed in the slow device.
@@ -64,13 +64,13 @@ echo "/dev/mapper/$FAST" >"$S/backing_dev" || fail "backing_dev $FAST"
 echo 64M >"$S/disksize" || fail "disksize again"
 expect_ok "write 16 MiB (seed 2)" data 2 --do_verify=0
 expect_ok "writeback all" sh -c "echo all >$S/writeback"
-check_gt "$(read_stat "$GS_DEV" bd_stat 1)" 0 "blocks on the backing device"
+check_gt "$(read_stat "$GS_DEV" bd_stat bd_count)" 0 "blocks on the backing device"
 # Long enough for any write of the old device to have landed.
 sleep $((DELAY_MS / 1000 + 2))
 rc=0
 data 2 --verify_only=1 --verify_fatal=1 || rc=$?
 show_stats "$GS_DEV"
-loads=$(read_stat "$GS_DEV" frontswap_stat 3)
+loads=$(read_stat "$GS_DEV" frontswap_stat loads)
 ((rc == 0)) || fail "${early:+$early; }verify of seed 2 after writeback failed (exit $rc): $(grep -m1 -iE 'verify|bad|error' "$GS_CASE_DIR"/fio-2-3.log)"
 check_gt "$loads" 4000 "pages loaded by the verify"
 [[ -z $early ]] || fail "$early"

@@ -32,7 +32,8 @@ for algo in lz4 zstd; do
 		fail "$algo: swapcheck did not finish filling"
 	}
 	# While the pages are out: compression and same-filled pages must show.
-	read -r orig compr used _ _ same _ huge _ <"$S/mm_stat"
+	read -r orig compr used same huge < <(stat_field "$S/mm_stat" orig_data_size compr_data_size \
+		mem_used_total same_pages huge_pages)
 	info "$algo mm_stat while out: $(cat "$S/mm_stat")"
 	info "$algo debug_stat: $(tr '\n' ' ' <"$S/debug_stat")"
 	check_gt "$orig" $((cg_mib << 20)) "$algo: orig_data_size while ${size}M are out of a ${cg_mib}M cgroup"
@@ -40,7 +41,7 @@ for algo in lz4 zstd; do
 	check_gt "$orig" "$used" "$algo: orig_data_size > mem_used_total (memory saved)"
 	check_gt "$same" 0 "$algo: same_pages"
 	check_gt "$huge" 0 "$algo: huge_pages (the random quarter)"
-	read -r _ _ _ _ fs_same fs_huge <"$S/frontswap_stat"
+	read -r fs_same fs_huge < <(stat_field "$S/frontswap_stat" same_filled huge)
 	check_eq "$fs_same" "$same" "$algo: frontswap_stat same_filled = mm_stat same_pages"
 	check_eq "$fs_huge" "$huge" "$algo: frontswap_stat huge = mm_stat huge_pages"
 

@@ -10,8 +10,8 @@ expect_ok "mkswap" mkswap "$GS_DEV"
 expect_ok "swapon" swapon "$GS_DEV"
 # What the device holds before the workload: the swap header page mkswap wrote, which
 # stays stored after swapoff (it is not a swap slot, so nothing frees it).
-orig0=$(read_stat "$GS_DEV" mm_stat 1) || fail "cannot read mm_stat"
-used0=$(read_stat "$GS_DEV" mm_stat 3) || fail "cannot read mm_stat"
+orig0=$(read_stat "$GS_DEV" mm_stat orig_data_size) || fail "cannot read mm_stat"
+used0=$(read_stat "$GS_DEV" mm_stat mem_used_total) || fail "cannot read mm_stat"
 check_eq "$orig0" 4096 "mm_stat orig_data_size after mkswap+swapon (the header page)"
 check_gt "$used0" 0 "mm_stat mem_used_total after mkswap+swapon"
 
@@ -31,7 +31,7 @@ sed 's/^/  | /' "$log"
 
 used=$(swap_used_kb "$GS_DEV") || fail "$GS_DEV not in /proc/swaps"
 check_gt "$used" 0 "swap used on $GS_DEV (kB) while swapcheck is paused"
-check_gt "$(read_stat "$GS_DEV" mm_stat 1)" 0 "mm_stat orig_data_size while pages are out"
+check_gt "$(read_stat "$GS_DEV" mm_stat orig_data_size)" 0 "mm_stat orig_data_size while pages are out"
 
 # The device is open by the swap subsystem: the module must refuse to go.
 if is_selftest; then
@@ -46,12 +46,12 @@ cgroup_set "$cg" memory.max max || fail "cannot raise memory.max"
 expect_ok "swapoff with pages on the device" swapoff "$GS_DEV"
 show_stats "$GS_DEV"
 # Every slot was freed (slot-free notification): only the header page is left.
-check_eq "$(read_stat "$GS_DEV" mm_stat 1)" "$orig0" "mm_stat orig_data_size after swapoff (back to the header page)"
-check_eq "$(read_stat "$GS_DEV" mm_stat 3)" "$used0" "mm_stat mem_used_total after swapoff (back to before the workload)"
+check_eq "$(read_stat "$GS_DEV" mm_stat orig_data_size)" "$orig0" "mm_stat orig_data_size after swapoff (back to the header page)"
+check_eq "$(read_stat "$GS_DEV" mm_stat mem_used_total)" "$used0" "mm_stat mem_used_total after swapoff (back to before the workload)"
 # And with the header discarded too, the device holds nothing at all.
 expect_ok "blkdiscard after swapoff" blkdiscard -f "$GS_DEV"
-check_eq "$(read_stat "$GS_DEV" mm_stat 1)" 0 "mm_stat orig_data_size after swapoff + blkdiscard"
-check_eq "$(read_stat "$GS_DEV" mm_stat 3)" 0 "mm_stat mem_used_total after swapoff + blkdiscard"
+check_eq "$(read_stat "$GS_DEV" mm_stat orig_data_size)" 0 "mm_stat orig_data_size after swapoff + blkdiscard"
+check_eq "$(read_stat "$GS_DEV" mm_stat mem_used_total)" 0 "mm_stat mem_used_total after swapoff + blkdiscard"
 
 touch "$release"
 rc=0

@@ -93,7 +93,7 @@ check_gt "$frames" 0 "frames in the pool"
 dirs=$((2 * 24 * 16))
 check_eq "$(dbg backing_table_bytes)" "$dirs" "backing_table_bytes before writeback"
 echo all >"$S/writeback" || fail "writeback all failed"
-used=$(read_stat "$GS_DEV" bd_stat 1) || fail "no bd_stat"
+used=$(read_stat "$GS_DEV" bd_stat bd_count) || fail "no bd_stat"
 check_gt "$used" 0 "blocks on the backing device after writeback"
 got=$(dbg backing_table_bytes)
 info "writeback: $used blocks used; backing_table_bytes $got"

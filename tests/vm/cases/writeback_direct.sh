@@ -23,13 +23,13 @@ info "mm_stat: $(cat "$S/mm_stat")"
 # A quarter of the reference pages are same-filled (kept in their slots). The rest
 # either fit the pool while it is below its limit (it takes a frame whenever it holds
 # less) and are written back from there, or fall through; none may fail.
-direct=$(read_stat "$GS_DEV" writeback_stat 8) || fail "no writeback_stat"
+direct=$(read_stat "$GS_DEV" writeback_stat fallthrough_stores) || fail "no writeback_stat"
 check_gt "$direct" 0 "fall-through stores"
-check_eq "$(read_stat "$GS_DEV" frontswap_stat 2)" 0 "failed stores"
-check_gt "$(read_stat "$GS_DEV" bd_stat 1)" $((direct - 1)) "bd_count (a block per fall-through store at least)"
+check_eq "$(read_stat "$GS_DEV" frontswap_stat failed_stores)" 0 "failed stores"
+check_gt "$(read_stat "$GS_DEV" bd_stat bd_count)" $((direct - 1)) "bd_count (a block per fall-through store at least)"
 out=$(python3 "$CHECK" check "$GS_DEV" "$ref" 2>&1) || fail "pagecheck: $out"
 info "$out"
 grep -q " ok=$pages " <<<"$out" || fail "not every page read back right"
 expect_ok "blkdiscard" blkdiscard "$GS_DEV"
-check_eq "$(read_stat "$GS_DEV" bd_stat 1)" 0 "bd_count after discarding everything"
+check_eq "$(read_stat "$GS_DEV" bd_stat bd_count)" 0 "bd_count after discarding everything"
 unload_module || fail "unload failed"

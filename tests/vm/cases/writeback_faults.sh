@@ -56,23 +56,23 @@ pagecheck no "after writing"
 # failures are counted and the extents are freed again.
 table error
 expect_fail "writeback all onto a failing disk" sh -c "echo all >$S/writeback"
-check_gt "$(wb 4)" 0 "failed_writebacks"
-check_eq "$(wb 1)" 0 "pages written back"
-check_eq "$(bd 1)" 0 "bd_count after failed writes"
+check_gt "$(wb failed_writebacks)" 0 "failed_writebacks"
+check_eq "$(wb pages_written)" 0 "pages written back"
+check_eq "$(bd bd_count)" 0 "bd_count after failed writes"
 pagecheck no "after failed writeback"
 
 # 2. The disk works again: writeback moves everything.
 table linear "$BD" 0
 echo all >"$S/writeback" || fail "writeback all on a working disk failed"
-check_gt "$(wb 1)" 1000 "pages written back"
+check_gt "$(wb pages_written)" 1000 "pages written back"
 pagecheck no "with pages migrated"
 
 # 3. Every backing read fails: migrated pages fail with EIO, none returns wrong data.
 table error
-failed0=$(read_stat "$GS_DEV" io_stat 1)
+failed0=$(read_stat "$GS_DEV" io_stat failed_reads)
 pagecheck yes "reads from a failing disk"
 grep -q ' eio=0 ' <<<"$PAGECHECK" && fail "no read failed although the disk fails every read"
-check_gt "$(read_stat "$GS_DEV" io_stat 1)" "$failed0" "io_stat failed_reads"
+check_gt "$(read_stat "$GS_DEV" io_stat failed_reads)" "$failed0" "io_stat failed_reads"
 
 # 4. A flakey disk (1 s up, 1 s down) under writeback and reads together: rewrite the
 # pages, keep writing back, and check everything twice.
@@ -94,9 +94,9 @@ info "io_stat: $(cat "$S/io_stat")"
 # 5. The disk works again: every page reads back right, nothing was lost.
 table linear "$BD" 0
 pagecheck no "after the faults"
-check_eq "$(read_stat "$GS_DEV" writeback_stat 8)" 0 "fall-through stores (no mem_limit here)"
+check_eq "$(read_stat "$GS_DEV" writeback_stat fallthrough_stores)" 0 "fall-through stores (no mem_limit here)"
 expect_ok "blkdiscard" blkdiscard "$GS_DEV"
-check_eq "$(bd 1)" 0 "bd_count after discarding everything"
+check_eq "$(bd bd_count)" 0 "bd_count after discarding everything"
 
 # 6. Automatic writeback under mem_limit onto a failing disk: writes past the limit
 # fail, but writeback backs off (100 ms doubling to 10 s) instead of writing every
@@ -107,7 +107,7 @@ python3 "$CHECK" make "$old" $pages 7 || fail "cannot make the old pages"
 expect_ok "write the old pages" dd if="$old" of="$GS_DEV" bs=1M oflag=direct status=none
 table error
 echo 2M >"$S/mem_limit" || fail "mem_limit"
-failed0=$(wb 4)
+failed0=$(wb failed_writebacks)
 WINDOW=15
 end=$((SECONDS + WINDOW))
 rounds=0
@@ -116,10 +116,10 @@ while ((SECONDS < end)); do
 	rounds=$((rounds + 1))
 done
 info "last round: $(cat "$GS_CASE_DIR/write.out")"
-failed=$(($(wb 4) - failed0))
+failed=$(($(wb failed_writebacks) - failed0))
 info "writeback_stat: $(cat "$S/writeback_stat")"
 info "$rounds rounds of writes in ${WINDOW}s: $failed frame writes failed"
-check_gt "$(wb 12)" 0 "automatic runs held back (backoff_deferrals)"
+check_gt "$(wb backoff_deferrals)" 0 "automatic runs held back (backoff_deferrals)"
 # At most 1 + 7 doublings + WINDOW/10 runs are let through, each ending at its first
 # failed batch of 16 frames.
 bound=$((16 * (1 + 7 + WINDOW / 10)))
@@ -131,7 +131,7 @@ out=$(python3 "$CHECK" check "$GS_DEV" "$ref" "$old" 2>&1)
 printf '%s\n' "$out" | sed 's/^/  | /'
 grep -q ' eio=0 wrong=0 other_errors=0 ' <<<"$out" || fail "after writes onto a failing disk: $out"
 expect_ok "blkdiscard" blkdiscard "$GS_DEV"
-check_eq "$(bd 1)" 0 "bd_count after discarding everything"
+check_eq "$(bd bd_count)" 0 "bd_count after discarding everything"
 unload_module || fail "unload failed"
 dmsetup remove "$DM" || fail "cannot remove $DM"
 trap - EXIT

@@ -15,7 +15,7 @@ check_eq "$(cat "$S/backing_dev")" "$BD" "backing_dev"
 echo 16M >"$S/disksize" || fail "cannot set disksize"
 expect_fail "backing_dev after init" sh -c "echo $BD >$S/backing_dev"
 
-# wb FIELD: field FIELD of writeback_stat; bd FIELD: of bd_stat.
+# wb NAME: the field NAME of writeback_stat; bd NAME: of bd_stat.
 wb() { read_stat "$GS_DEV" writeback_stat "$1"; }
 bd() { read_stat "$GS_DEV" bd_stat "$1"; }
 
@@ -43,64 +43,64 @@ verify_all() {
 # 12 MiB of compressible pages (packed frames) and 2 MiB of random ones (huge pages).
 fio_data packed 0 12M 60
 fio_data huge 12M 2M 0
-huge=$(read_stat "$GS_DEV" mm_stat 8) || fail "no mm_stat"
+huge=$(read_stat "$GS_DEV" mm_stat huge_pages) || fail "no mm_stat"
 check_gt "$huge" 400 "huge pages stored"
-check_eq "$(bd 1)" 0 "bd_count before any writeback"
+check_eq "$(bd bd_count)" 0 "bd_count before any writeback"
 show_stats "$GS_DEV"
 
 # huge: exactly the huge pages go, one block each.
 echo huge >"$S/writeback" || fail "writeback huge failed"
-check_eq "$(wb 1)" "$huge" "pages written by 'huge'"
-check_eq "$(bd 1)" "$huge" "bd_count after 'huge' (one block per huge page)"
-check_eq "$(bd 3)" "$huge" "bd_writes after 'huge'"
-check_eq "$(read_stat "$GS_DEV" mm_stat 8)" 0 "huge pages still in RAM after 'huge'"
+check_eq "$(wb pages_written)" "$huge" "pages written by 'huge'"
+check_eq "$(bd bd_count)" "$huge" "bd_count after 'huge' (one block per huge page)"
+check_eq "$(bd bd_writes)" "$huge" "bd_writes after 'huge'"
+check_eq "$(read_stat "$GS_DEV" mm_stat huge_pages)" 0 "huge pages still in RAM after 'huge'"
 verify_all
-check_gt "$(bd 2)" 0 "bd_reads (migrated pages read back)"
+check_gt "$(bd bd_reads)" 0 "bd_reads (migrated pages read back)"
 
 # page_index=N: the frame that holds page N goes, with every page in it.
-before=$(wb 1)
-frames=$(wb 2)
+before=$(wb pages_written)
+frames=$(wb frames_written)
 echo page_index=100 >"$S/writeback" || fail "writeback page_index=100 failed"
-check_eq "$(wb 2)" $((frames + 1)) "frames written by page_index=100"
-check_gt "$(wb 1)" "$before" "pages written by page_index=100"
+check_eq "$(wb frames_written)" $((frames + 1)) "frames written by page_index=100"
+check_gt "$(wb pages_written)" "$before" "pages written by page_index=100"
 # The same page again: already migrated, nothing more is written.
 echo page_index=100 >"$S/writeback" 2>/dev/null
-check_eq "$(wb 2)" $((frames + 1)) "frames written after page_index=100 again"
+check_eq "$(wb frames_written)" $((frames + 1)) "frames written after page_index=100 again"
 
 # page_indexes=LO-HI: the frames of a range.
-before=$(wb 1)
+before=$(wb pages_written)
 echo page_indexes=1000-1999 >"$S/writeback" || fail "writeback page_indexes failed"
-check_gt $(($(wb 1) - before)) 999 "pages written by page_indexes=1000-1999"
+check_gt $(($(wb pages_written) - before)) 999 "pages written by page_indexes=1000-1999"
 verify_all
 
 # idle by age: nothing has gone unused for a day, so nothing is marked or written.
 echo 86400 >"$S/idle" || fail "idle 86400 failed"
-before=$(wb 1)
+before=$(wb pages_written)
 echo idle >"$S/writeback" || fail "writeback idle (nothing idle) failed"
-check_eq "$(wb 1)" "$before" "pages written by 'idle' with nothing a day old"
+check_eq "$(wb pages_written)" "$before" "pages written by 'idle' with nothing a day old"
 
 # idle: mark everything idle, rewrite the first 2 MiB (its frames are fresh, not idle),
 # then write back the idle frames: the rewritten pages must stay.
 echo all >"$S/idle" || fail "idle all failed"
 fio_data packed-again 0 2M 60
-before=$(wb 1)
+before=$(wb pages_written)
 echo idle >"$S/writeback" || fail "writeback idle failed"
-moved=$(($(wb 1) - before))
+moved=$(($(wb pages_written) - before))
 check_gt "$moved" 300 "pages written by 'idle'"
 echo all >"$S/writeback" || fail "writeback all failed"
-check_gt $(($(wb 1) - before - moved)) 500 "pages 'all' found that 'idle' left (the 512 rewritten)"
+check_gt $(($(wb pages_written) - before - moved)) 500 "pages 'all' found that 'idle' left (the 512 rewritten)"
 verify_all
 
 # writeback_limit: a budget of 100 blocks (4 KiB each, like zram's) stops 'all' there.
 fio_data packed-third 0 4M 60
 echo 1 >"$S/writeback_limit_enable" || fail "writeback_limit_enable"
 echo 100 >"$S/writeback_limit" || fail "writeback_limit"
-before=$(bd 3)
-pages=$(wb 1)
+before=$(bd bd_writes)
+pages=$(wb pages_written)
 echo all >"$S/writeback" || true
-spent=$(($(bd 3) - before))
+spent=$(($(bd bd_writes) - before))
 ((spent > 0 && spent <= 100)) || fail "blocks written under a budget of 100: $spent"
-info "ok: $spent blocks ($(($(wb 1) - pages)) pages) written under a budget of 100"
+info "ok: $spent blocks ($(($(wb pages_written) - pages)) pages) written under a budget of 100"
 check_eq "$(cat "$S/writeback_limit")" $((100 - spent)) "writeback_limit left"
 expect_fail "writeback with the budget spent" sh -c "echo all >$S/writeback"
 echo 0 >"$S/writeback_limit_enable" || fail "writeback_limit_enable 0"
@@ -109,12 +109,12 @@ verify_all
 # promote_on_read: reading migrated pages brings them back into the pool and frees
 # their blocks once a block's last page is back.
 echo all >"$S/writeback" 2>/dev/null
-blocks=$(bd 1)
+blocks=$(bd bd_count)
 echo 1 >"$S/promote_on_read" || fail "promote_on_read 1"
 verify_all
-check_gt "$(wb 5)" 300 "promotions"
-(($(bd 1) < blocks)) || fail "bd_count did not drop with promotions: $blocks -> $(bd 1)"
-info "ok: bd_count $blocks -> $(bd 1) with promote_on_read"
+check_gt "$(wb promotions)" 300 "promotions"
+(($(bd bd_count) < blocks)) || fail "bd_count did not drop with promotions: $blocks -> $(bd bd_count)"
+info "ok: bd_count $blocks -> $(bd bd_count) with promote_on_read"
 echo 0 >"$S/promote_on_read" || fail "promote_on_read 0"
 verify_all
 show_stats "$GS_DEV"
@@ -123,7 +123,7 @@ info "bd_stat: $(cat "$S/bd_stat")"
 
 # Freeing every page frees every backing block.
 expect_ok "blkdiscard" blkdiscard "$GS_DEV"
-check_eq "$(bd 1)" 0 "bd_count after discarding everything"
-check_eq "$(wb 6)" 0 "backing blocks in use after discarding everything"
-check_eq "$(read_stat "$GS_DEV" mm_stat 1)" 0 "orig_data_size after discarding everything"
+check_eq "$(bd bd_count)" 0 "bd_count after discarding everything"
+check_eq "$(wb backing_blocks_used)" 0 "backing blocks in use after discarding everything"
+check_eq "$(read_stat "$GS_DEV" mm_stat orig_data_size)" 0 "orig_data_size after discarding everything"
 unload_module || fail "unload failed"

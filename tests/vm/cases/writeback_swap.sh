@@ -30,11 +30,11 @@ info "bd_stat: $(cat "$S/bd_stat")"
 check_eq "$rc" 0 "swapcheck exit status"
 grep -q '^swapcheck: pages=12288 verified=[0-9]* mismatches=0 passes=2$' "$log" ||
 	fail "swapcheck summary line missing or shows mismatches"
-check_gt "$(wb 9)" 0 "automatic writeback runs"
-check_gt "$(wb 1)" 0 "pages written back"
-check_gt "$(bd 3)" 0 "bd_writes"
-check_gt "$(bd 2)" 0 "bd_reads (migrated pages read back by swap-in)"
-used=$(read_stat "$GS_DEV" mm_stat 3) || fail "no mm_stat"
+check_gt "$(wb auto_runs)" 0 "automatic writeback runs"
+check_gt "$(wb pages_written)" 0 "pages written back"
+check_gt "$(bd bd_writes)" 0 "bd_writes"
+check_gt "$(bd bd_reads)" 0 "bd_reads (migrated pages read back by swap-in)"
+used=$(read_stat "$GS_DEV" mm_stat mem_used_total) || fail "no mm_stat"
 ((used <= 6 << 20)) || fail "mem_used_total $used over mem_limit"
 
 # 2. swapoff with many migrated slots: hold 48 MiB in swap, push all of it to the disk,
@@ -60,7 +60,7 @@ for ((i = 0; ; i++)); do
 		fail "writeback all failed: $(cat "$GS_CASE_DIR/writeback.err")"
 	sleep 0.2
 done
-migrated=$(bd 1)
+migrated=$(bd bd_count)
 check_gt "$migrated" 250 "backing blocks in use with the workload paused"
 cgroup_set "$cg" memory.max max || fail "cannot raise memory.max"
 expect_ok "swapoff with migrated slots" swapoff "$GS_DEV"
@@ -68,11 +68,11 @@ info "writeback_stat: $(cat "$S/writeback_stat")"
 info "bd_stat: $(cat "$S/bd_stat")"
 # Every slot was freed; only the header page mkswap wrote is left (it is no swap
 # slot), and it may have been written back too: at most its frame's extent.
-check_eq "$(read_stat "$GS_DEV" mm_stat 1)" 4096 "orig_data_size after swapoff (the header page)"
-(($(bd 1) <= 8)) || fail "bd_count after swapoff: $(bd 1) blocks for the header page"
+check_eq "$(read_stat "$GS_DEV" mm_stat orig_data_size)" 4096 "orig_data_size after swapoff (the header page)"
+(($(bd bd_count) <= 8)) || fail "bd_count after swapoff: $(bd bd_count) blocks for the header page"
 expect_ok "blkdiscard after swapoff" blkdiscard -f "$GS_DEV"
-check_eq "$(bd 1)" 0 "bd_count after swapoff and discarding the header"
-check_eq "$(wb 6)" 0 "backing blocks in use after swapoff and discarding the header"
+check_eq "$(bd bd_count)" 0 "bd_count after swapoff and discarding the header"
+check_eq "$(wb backing_blocks_used)" 0 "backing blocks in use after swapoff and discarding the header"
 touch "$release"
 rc=0
 wait "$sc_pid" || rc=$?
