@@ -120,9 +120,11 @@ swapcheck=$(realpath -m -- "$swapcheck")
 ghostswapctl=$(realpath -m -- "$ghostswapctl")
 vm_vng >/dev/null || die "cannot start a VM"
 
+logdir=$cache/vm-logs
 stamp=$(date +%Y%m%d-%H%M%S)
 ((debug)) && stamp+=-debug
-logdir=$cache/vm-logs
+# Two runs started in the same second get directories of their own.
+[[ -e $logdir/$stamp ]] && stamp+=-$$
 scratch=$logdir/$stamp
 log=$logdir/$stamp.log
 mkdir -p "$scratch" || die "cannot create $scratch"
