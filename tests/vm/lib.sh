@@ -376,6 +376,39 @@ cgroup_run() {
 
 # --- cleanup between cases (called by guest.sh) ------------------------------------
 
+# fault_filter_module FAULT...: makes each fault-injection attribute (failslab,
+# fail_page_alloc) count only the allocations made under the module's code (the
+# stack-trace filter, 32 frames deep), and fail those on a GFP_NOIO path too; fails
+# the case if the module is not loaded. The filter is put back (the whole kernel)
+# when the case exits.
+fault_filter_module() {
+	local d=/sys/kernel/debug f size base end
+	read -r _ size _ _ _ base _ < <(grep "^${GS_NAME} " /proc/modules)
+	[[ $base =~ ^0x[0-9a-f]+$ && $base != 0x0000000000000000 ]] ||
+		fail "no module address in /proc/modules"
+	# debugfs takes the addresses in hex; bash's arithmetic is signed, so python adds.
+	end=$(python3 -c "print(hex($base + $size))")
+	for f in "$@"; do
+		[[ -e $d/$f/require-start ]] || fail "no $d/$f with a stack-trace filter"
+		echo "$base" >"$d/$f/require-start" || fail "$f require-start"
+		echo "$end" >"$d/$f/require-end" || fail "$f require-end"
+		echo 32 >"$d/$f/stacktrace-depth"
+		echo N >"$d/$f/ignore-gfp-wait"
+		GS_FAULT_FILTERS+=("$d/$f")
+	done
+}
+
+# fault_filter_reset: the filters fault_filter_module set, back to the whole kernel.
+fault_filter_reset() {
+	local f
+	for f in "${GS_FAULT_FILTERS[@]}"; do
+		echo 0 >"$f/require-start"
+		echo 0xffffffffffffffff >"$f/require-end"
+	done
+	GS_FAULT_FILTERS=()
+}
+GS_FAULT_FILTERS=()
+
 # gs_cleanup_all: undo whatever a case left behind; prints what it did and returns 1
 # if there was anything to undo.
 gs_cleanup_all() {

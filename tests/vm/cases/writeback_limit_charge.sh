@@ -8,17 +8,12 @@ is_selftest && { selftest_note "fault injection targets the ghostswap module"; e
 BD=$(backing_disk) || fail "no backing disk (tests/vm/run.sh attaches one)"
 S=$GS_SYSFS
 F=/sys/kernel/debug/failslab
-[[ -e $F/require-start && -e /proc/thread-self/fail-nth ]] || fail "no failslab with a stack-trace filter, or no fail-nth"
+[[ -e /proc/thread-self/fail-nth ]] || fail "no fail-nth"
 # Two batches per run: the second one's allocations come after good writes.
 BUDGET=17
 MAX_TRIES=400
 
-# The filter back to its defaults for the cases after this one.
-restore_filter() {
-	echo 0 >"$F/require-start"
-	echo 0xffffffffffffffff >"$F/require-end"
-}
-trap restore_filter EXIT
+trap fault_filter_reset EXIT
 
 load_module disksize= || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "backing_dev"
@@ -32,16 +27,9 @@ echo 1 >"$S/writeback_limit_enable" || fail "writeback_limit_enable"
 
 # Only the writing task's fail-nth count fails an allocation (probability 0:
 # no random failures), and only allocations made under the module's code
-# count (the stack-trace filter, as alloc_faults_swap sets it).
-read -r _ size _ _ _ base _ < <(grep '^ghostswap ' /proc/modules)
-[[ $base =~ ^0x[0-9a-f]+$ && $base != 0x0000000000000000 ]] || fail "no module address in /proc/modules"
+# count (fault_filter_module).
 echo 0 >"$F/probability"
-echo "$base" >"$F/require-start" || fail "failslab require-start"
-python3 -c "print(hex($base + $size))" >"$F/require-end" || fail "failslab require-end"
-echo 0 >"$F/reject-start"
-echo 0 >"$F/reject-end"
-echo 32 >"$F/stacktrace-depth"
-echo N >"$F/ignore-gfp-wait"
+fault_filter_module failslab
 echo 0 >"$F/verbose"
 
 # run_failing N: write "huge" to writeback with the N-th allocation failing;
