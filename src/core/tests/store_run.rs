@@ -79,7 +79,7 @@ fn run_to_end(
 }
 
 #[test]
-fn a_mode_run_writes_every_frame_it_takes_coldest_first() {
+fn a_mode_run_writes_every_frame_it_takes() {
     let mut store = new_store(8, 64);
     let pages: Vec<Page> = (0..4).map(page).collect();
     fill_huge(&mut store, &pages);
@@ -211,7 +211,7 @@ fn an_automatic_run_stops_below_the_low_watermark() {
     assert_eq!(why, RunEnd::Done);
     assert!(!store.over_low_wmark(), "stopped below the low watermark");
     assert!(!written.is_empty());
-    // One frame fewer would have left the pool at or over the low watermark.
+    // It stopped there, with frames left to write.
     assert!(written.len() < 10);
 }
 
