@@ -89,12 +89,19 @@ run_one() {
 		check_all "$pid" "$est"
 	fi
 
-	# Push the process's memory out: reclaim until its swap use stops growing.
+	# Push the process's memory out: reclaim until its swap use stops growing
+	# three times in a row (one pass may reclaim nothing, e.g. after earlier
+	# cases left the LRU lists in another order: seen once in a full run).
 	pushed=-1
-	for ((i = 0; i < 20; i++)); do
+	local still=0
+	for ((i = 0; i < 40 && still < 3; i++)); do
 		echo "$((mib * 4))M" >"$cg/memory.reclaim" 2>/dev/null
 		now=$(awk '/^VmSwap:/ { print $2 }' "/proc/$pid/status")
-		((now == pushed)) && break
+		if ((now == pushed)); then
+			still=$((still + 1))
+		else
+			still=0
+		fi
 		pushed=$now
 	done
 	pages=$(json "$est" 'e["pages"]["resident"] - e["pages"]["zero"]')
