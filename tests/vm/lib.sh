@@ -117,6 +117,12 @@ scaled_mib() {
 	echo $((n > 0 ? n : 1))
 }
 
+# on_kernel RELEASE DEBUG: DEBUG on the debug kernel, RELEASE otherwise; for what
+# GS_SCALE cannot divide (passes, rounds), or a case whose cgroup would get too small.
+on_kernel() {
+	if ((${GS_DEBUG_KERNEL:-0})); then echo "$2"; else echo "$1"; fi
+}
+
 # --- tools -------------------------------------------------------------------------
 
 # fio_bin: path of fio (use as `FIO=$(fio_bin) || fail ...`).
@@ -353,12 +359,22 @@ cgroup_remove() {
 	if [[ -s $cg/cgroup.procs ]]; then
 		echo 1 >"$cg/cgroup.kill" 2>/dev/null
 	fi
-	for ((i = 0; i < 100; i++)); do
+	for ((i = 0; i < 300; i++)); do
 		rmdir "$cg" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	echo "cgroup_remove: cannot remove $cg" >&2
+	echo "cgroup_remove: cannot remove $cg; what is left in it:" >&2
+	cgroup_show_tasks "$cg" >&2
 	return 1
+}
+
+# cgroup_show_tasks CG: each task still in CG, with its state, wait channel and kernel stack.
+cgroup_show_tasks() {
+	local pid
+	for pid in $(cat "$1/cgroup.threads" 2>/dev/null); do
+		echo "  task $pid ($(cat "/proc/$pid/comm" 2>/dev/null)): state $(awk '{ print $3 }' "/proc/$pid/stat" 2>/dev/null), wchan $(cat "/proc/$pid/wchan" 2>/dev/null)"
+		sed 's/^/    /' "/proc/$pid/stack" 2>/dev/null
+	done
 }
 
 # cgroup_run MEMORY_MAX CMD...: run CMD in a fresh cgroup with that memory.max and
@@ -412,11 +428,14 @@ GS_FAULT_FILTERS=()
 # gs_cleanup_all: undo whatever a case left behind; prints what it did and returns 1
 # if there was anything to undo.
 gs_cleanup_all() {
-	local left=0 cg dev i
+	local left=0 cg dev i stuck=${GS_SCRATCH:-/tmp}/stuck-cgroups
 	for cg in "$GS_CGROUP_ROOT"/gstest.*; do
 		[[ -d $cg ]] || continue
+		# One that could not be removed failed the case that left it; it is not
+		# counted against every case after it.
+		grep -qxF "$cg" "$stuck" 2>/dev/null && continue
 		echo "cleanup: removing cgroup $cg"
-		cgroup_remove "$cg"
+		cgroup_remove "$cg" || echo "$cg" >>"$stuck"
 		left=1
 	done
 	while read -r dev _; do

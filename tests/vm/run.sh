@@ -8,7 +8,8 @@
 #
 # CASE is a name from tests/vm/cases (with or without .sh); default: all of them but
 # those whose header says `# needs: debug-kernel` (fault injection), which only the
-# debug run includes.
+# debug run includes, and, on the debug kernel, those whose header says
+# `# kernels: release` (with why: no module path the other cases leave unchecked there).
 # --debug: the debug kernel (KASAN, lockdep, ...; `make kernel-debug`) and the module
 # built for it (ghostswap-debug.ko), longer timeouts, and the closing line reads
 # `vm-debug: N passed, N failed`.
@@ -24,6 +25,8 @@
 #   GS_CASE_TIMEOUT   seconds per case (default 600; --debug: 900)
 #   GS_VM_TIMEOUT     seconds for the whole VM (default 1500; --debug: 3000)
 #   GS_VERBOSE        1: show the VM console while it runs
+#   GS_QEMU_OPT       one extra QEMU option string, e.g. "-icount shift=0,sleep=off" to
+#                     compare two modules by the guest's own timings on a busy host
 #   GHOSTSWAP_CACHE   default $HOME/.cache/ghostswap; logs go to its vm-logs/
 
 set -u -o pipefail
@@ -89,6 +92,9 @@ if ((${#tests[@]} == 0)); then
 		for f in "$cases_dir"/*.sh; do
 			[[ -e $f ]] || continue
 			if ((!debug)) && grep -q '^# needs: debug-kernel' "$f"; then
+				continue
+			fi
+			if ((debug)) && grep -q '^# kernels: release' "$f"; then
 				continue
 			fi
 			tests+=("$f")
@@ -159,8 +165,10 @@ echo "$label: log $log"
 backing=$scratch/backing.img
 truncate -s 1G "$backing" || die "cannot create $backing"
 
+qemu_opt=()
+[[ -n ${GS_QEMU_OPT:-} ]] && qemu_opt=(--qemu-opt "$GS_QEMU_OPT")
 start=$SECONDS
-vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "$append" --rwdir "$scratch" \
+vm_run "${qemu_opt[@]}" --kernel "$kernel" --mem 2G --cpus 2 --append "$append" --rwdir "$scratch" \
 	--disk "$backing" gsback --timeout "$vm_timeout" --log "$log" \
 	--progress "s/.*GSTEST-START \\([^ ]*\\).*/$label: running \\1/p" \
 	-- bash "$repo/tests/vm/guest.sh" "$config"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# kernels: release (the estimate is user space; the module's side is a swap workload that swap_compressed and ghostswapctl_setup run on the debug kernel too)
 # Proves ghostswapctl estimate: for lz4 and zstd, the mem_used_total it predicts for a process's memory (through ghostswap's own store, and through its zram/zsmalloc model) is within 10% of what ghostswap's and zram's mm_stat show once that memory is pushed to them.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"

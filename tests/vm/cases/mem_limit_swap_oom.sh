@@ -6,9 +6,11 @@
 is_selftest && { selftest_note "zram stores same-filled pages past its mem_limit"; exit 0; }
 SWAPCHECK=$(swapcheck_bin) || fail "swapcheck binary not found (cargo build --release -p swapcheck)"
 S=$GS_SYSFS
-# 400 MiB of random pages in a 96 MiB cgroup, pool limited to 40 MiB (divided by GS_SCALE
-# on the debug kernel): neither RAM nor the pool can hold what does not fit.
-size=$(scaled_mib 400) cg_mib=$(scaled_mib 96) limit_mib=$(scaled_mib 40)
+# 160 MiB of random pages in a 32 MiB cgroup, pool limited to 16 MiB (divided by GS_SCALE
+# on the debug kernel): neither RAM nor the pool can hold what does not fit. The time to
+# the OOM kill grows with the cgroup: until it comes, every reclaim pass offers each of
+# its anonymous pages to swap again (each a refused store), so the cgroup is kept small.
+size=$(scaled_mib 160) cg_mib=$(scaled_mib 32) limit_mib=$(scaled_mib 16)
 BOUND=300
 
 # The OOM kill is the expected end: its report is no failure (guest.sh).

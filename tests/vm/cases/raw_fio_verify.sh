@@ -4,7 +4,8 @@
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
 FIO=$(fio_bin) || fail "fio not found"
-size_mb=128
+# 32 MiB on the debug kernel (GS_SCALE).
+size_mb=$(scaled_mib 128)
 half_mb=$((size_mb / 2))
 
 load_module disksize=${size_mb}M || fail "load_module disksize=${size_mb}M failed"

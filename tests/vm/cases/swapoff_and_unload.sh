@@ -15,12 +15,14 @@ used0=$(read_stat "$GS_DEV" mm_stat mem_used_total) || fail "cannot read mm_stat
 check_eq "$orig0" 4096 "mm_stat orig_data_size after mkswap+swapon (the header page)"
 check_gt "$used0" 0 "mm_stat mem_used_total after mkswap+swapon"
 
-cgroup_create 64M || fail "cannot create the cgroup"
+# 192 MiB of pages out of a 64 MiB cgroup (divided by GS_SCALE on the debug kernel).
+size=$(scaled_mib 192)
+cgroup_create "$(scaled_mib 64)M" || fail "cannot create the cgroup"
 cg=$GS_CGROUP
 log=$GS_CASE_DIR/swapcheck.log
 release=$GS_CASE_DIR/release
 rm -f "$release"
-cgroup_exec "$cg" "$SWAPCHECK" --size 192M --passes 1 --mix mixed --pause-file "$release" \
+cgroup_exec "$cg" "$SWAPCHECK" --size "${size}M" --passes 1 --mix mixed --pause-file "$release" \
 	>"$log" 2>&1 &
 sc_pid=$!
 if ! wait_for_line "$log" '^swapcheck: filled; waiting' 600; then
@@ -58,7 +60,7 @@ rc=0
 wait "$sc_pid" || rc=$?
 sed -n '/pause file found/,$p' "$log" | sed 's/^/  | /'
 check_eq "$rc" 0 "swapcheck exit status"
-grep -q '^swapcheck: pages=49152 verified=[0-9]* mismatches=0 passes=1$' "$log" ||
+grep -q "^swapcheck: pages=$((size << 8)) verified=[0-9]* mismatches=0 passes=1\$" "$log" ||
 	fail "swapcheck summary line missing or shows mismatches"
 cgroup_report "$cg"
 cgroup_remove "$cg"

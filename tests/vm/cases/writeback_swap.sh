@@ -7,6 +7,10 @@ is_selftest && { selftest_note "zram has no automatic writeback"; exit 0; }
 SWAPCHECK=$(swapcheck_bin) || fail "swapcheck binary not found (cargo build --release -p swapcheck)"
 BD=$(backing_disk) || fail "no backing disk (tests/vm/run.sh attaches one)"
 S=$GS_SYSFS
+# The workload is 8x mem_limit and 3x its cgroup; on the debug kernel, half as much
+# data and one pass (every migrated page read back is a synchronous read there).
+size=$(on_kernel 48 24) cg_mib=$(on_kernel 16 8) limit_mib=$(on_kernel 6 3) passes=$(on_kernel 2 1)
+pages=$((size << 8))
 
 wb() { read_stat "$GS_DEV" writeback_stat "$1"; }
 bd() { read_stat "$GS_DEV" bd_stat "$1"; }
@@ -14,39 +18,39 @@ bd() { read_stat "$GS_DEV" bd_stat "$1"; }
 load_module disksize= || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "cannot set backing_dev"
 echo 128M >"$S/disksize" || fail "cannot set disksize"
-echo 6M >"$S/mem_limit" || fail "cannot set mem_limit"
+echo "${limit_mib}M" >"$S/mem_limit" || fail "cannot set mem_limit"
 expect_ok "mkswap" mkswap "$GS_DEV"
 expect_ok "swapon -p 100" swapon -p 100 "$GS_DEV"
 
-# 1. Two verified passes over 48 MiB of mixed pages in a 16 MiB cgroup: the pool
-# (6 MiB) cannot hold what goes to swap, so the worker must write frames back.
+# 1. Verified passes over 48 MiB of mixed pages in a 16 MiB cgroup: the pool (6 MiB)
+# cannot hold what goes to swap, so the worker must write frames back.
 log=$GS_CASE_DIR/swapcheck.log
 rc=0
-cgroup_run 16M "$SWAPCHECK" --size 48M --passes 2 --mix mixed >"$log" 2>&1 || rc=$?
+cgroup_run "${cg_mib}M" "$SWAPCHECK" --size "${size}M" --passes "$passes" --mix mixed >"$log" 2>&1 || rc=$?
 sed 's/^/  | /' "$log"
 show_stats "$GS_DEV"
 info "writeback_stat: $(cat "$S/writeback_stat")"
 info "bd_stat: $(cat "$S/bd_stat")"
 check_eq "$rc" 0 "swapcheck exit status"
-grep -q '^swapcheck: pages=12288 verified=[0-9]* mismatches=0 passes=2$' "$log" ||
+grep -q "^swapcheck: pages=$pages verified=[0-9]* mismatches=0 passes=$passes\$" "$log" ||
 	fail "swapcheck summary line missing or shows mismatches"
 check_gt "$(wb auto_runs)" 0 "automatic writeback runs"
 check_gt "$(wb pages_written)" 0 "pages written back"
 check_gt "$(bd bd_writes)" 0 "bd_writes"
 check_gt "$(bd bd_reads)" 0 "bd_reads (migrated pages read back by swap-in)"
 used=$(read_stat "$GS_DEV" mm_stat mem_used_total) || fail "no mm_stat"
-((used <= 6 << 20)) || fail "mem_used_total $used over mem_limit"
+((used <= limit_mib << 20)) || fail "mem_used_total $used over mem_limit"
 
-# 2. swapoff with many migrated slots: hold 48 MiB in swap, push all of it to the disk,
+# 2. swapoff with many migrated slots: hold the workload in swap, push all of it to the disk,
 # then swapoff must bring every page back and free every block.
-cgroup_create 16M || fail "cannot create the cgroup"
+cgroup_create "${cg_mib}M" || fail "cannot create the cgroup"
 cg=$GS_CGROUP
 log=$GS_CASE_DIR/swapcheck-hold.log
 release=$GS_CASE_DIR/release
 rm -f "$release"
 # Whatever happens below, the paused workload must end with the case.
 trap 'touch "$release"' EXIT
-cgroup_exec "$cg" "$SWAPCHECK" --size 48M --passes 1 --mix mixed --pause-file "$release" \
+cgroup_exec "$cg" "$SWAPCHECK" --size "${size}M" --passes 1 --mix mixed --pause-file "$release" \
 	>"$log" 2>&1 &
 sc_pid=$!
 if ! wait_for_line "$log" '^swapcheck: filled; waiting' 600; then
@@ -78,7 +82,7 @@ rc=0
 wait "$sc_pid" || rc=$?
 sed -n '/pause file found/,$p' "$log" | sed 's/^/  | /'
 check_eq "$rc" 0 "swapcheck exit status after swapoff"
-grep -q '^swapcheck: pages=12288 verified=[0-9]* mismatches=0 passes=1$' "$log" ||
+grep -q "^swapcheck: pages=$pages verified=[0-9]* mismatches=0 passes=1\$" "$log" ||
 	fail "swapcheck summary line missing or shows mismatches after swapoff"
 cgroup_report "$cg"
 cgroup_remove "$cg"
