@@ -356,7 +356,8 @@ cgroup_report() {
 cgroup_remove() {
 	local cg=$1 i
 	[[ -d $cg ]] || return 0
-	if [[ -s $cg/cgroup.procs ]]; then
+	# (cgroupfs files have no size: `-s cgroup.procs` is never true.)
+	if [[ -n $(cat "$cg/cgroup.procs" 2>/dev/null) ]]; then
 		echo 1 >"$cg/cgroup.kill" 2>/dev/null
 	fi
 	for ((i = 0; i < 300; i++)); do
@@ -438,15 +439,17 @@ gs_cleanup_all() {
 		cgroup_remove "$cg" || echo "$cg" >>"$stuck"
 		left=1
 	done
+	# Any swap a case left on (a case may swap on zram too, to compare).
 	while read -r dev _; do
-		case $dev in
-		/dev/"$GS_NAME"*)
-			echo "cleanup: swapoff $dev"
-			swapoff "$dev"
-			left=1
-			;;
-		esac
+		echo "cleanup: swapoff $dev"
+		swapoff "$dev"
+		left=1
 	done < <(tail -n +2 /proc/swaps)
+	if ! is_selftest && [[ -e /sys/block/zram0 && $(cat /sys/block/zram0/disksize) != 0 ]]; then
+		echo "cleanup: reset zram0"
+		echo 1 >/sys/block/zram0/reset
+		left=1
+	fi
 	if is_selftest; then
 		for dev in /sys/block/zram*; do
 			[[ -e $dev ]] || continue

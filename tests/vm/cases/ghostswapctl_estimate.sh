@@ -93,6 +93,8 @@ run_one() {
 	# Push the process's memory out: reclaim until its swap use stops growing
 	# three times in a row (one pass may reclaim nothing, e.g. after earlier
 	# cases left the LRU lists in another order: seen once in a full run).
+	# A pass that reclaims nothing waits a second before the next (seen twice in full
+	# runs, on zram with zstd: 95% and 0.2% of the pages pushed).
 	pushed=-1
 	local still=0
 	for ((i = 0; i < 40 && still < 3; i++)); do
@@ -100,14 +102,20 @@ run_one() {
 		now=$(awk '/^VmSwap:/ { print $2 }' "/proc/$pid/status")
 		if ((now == pushed)); then
 			still=$((still + 1))
+			sleep 1
 		else
 			still=0
 		fi
 		pushed=$now
 	done
 	pages=$(json "$est" 'e["pages"]["resident"] - e["pages"]["zero"]')
-	info "$driver/$algo: $((pushed / 4)) of the $pages non-zero pages estimated went to swap"
-	((pushed / 4 * 100 >= pages * 97)) || fail "$driver/$algo: only $((pushed / 4)) of $pages pages were pushed to swap"
+	info "$driver/$algo: $((pushed / 4)) of the $pages non-zero pages estimated went to swap after $i passes"
+	if ((pushed / 4 * 100 < pages * 97)); then
+		info "swaps: $(tail -n +2 /proc/swaps | tr '\n' ';')"
+		info "memory.stat: $(grep -E '^(anon|file|swapcached|pgscan|pgsteal) ' "$cg/memory.stat" | tr '\n' ' ')"
+		info "$dev mm_stat: $(cat "/sys/block/${dev#/dev/}/mm_stat"); io_stat: $(cat "/sys/block/${dev#/dev/}/io_stat")"
+		fail "$driver/$algo: only $((pushed / 4)) of $pages pages were pushed to swap"
+	fi
 	info "$driver/$algo mm_stat: $(cat "/sys/block/${dev#/dev/}/mm_stat")"
 	measured=$(read_stat "$dev" mm_stat mem_used_total) || fail "no mm_stat"
 	predicted=$(json "$est" "e['$driver']['mem_used_total']")
