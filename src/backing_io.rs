@@ -14,6 +14,7 @@ use kernel::{
     alloc::{flags, Flags},
     block::bdev::WriteBatch,
     block::BlockDevice,
+    crc32c::crc32c,
     new_mutex,
     page::MappedPages,
     prelude::*,
@@ -23,6 +24,7 @@ use kernel::{
 use crate::backend::Backend;
 use crate::counters::Counters;
 use crate::gscore::{
+    checksum::ReadSums,
     geometry::{PAGE_SIZE, SECTORS_PER_PAGE},
     migrate::Dest,
     store::{Incoming, Promotion, StoreError, WritebackError},
@@ -33,6 +35,12 @@ use crate::tables::{self, FrameGiven};
 /// Order of the buffer a migrated page is read into: an object may straddle
 /// two blocks of its extent.
 const READ_ORDER: u32 = 1;
+
+/// The checksum of a block written to or read from the backing device:
+/// CRC32C in its usual form (`crate::gscore::checksum` says how it is used).
+pub(crate) fn block_sum(block: &[u8]) -> u32 {
+    !crc32c(!0, block)
+}
 
 /// Allocation flags of the buffers backing-device I/O uses beyond its
 /// reserves: no I/O (reclaim may be waiting for this device), no retries (a
@@ -95,22 +103,28 @@ impl IoReserve {
     }
 }
 
-/// Reads the migrated page `dest` of slot `index` into `page` (a buffer
-/// taken into `buffer` on first use serves the whole bio); with
-/// `promote_on_read`, stores it back in the pool if the slot still holds
-/// `dest` and the pool is below its high watermark. The caller pinned
-/// `dest` and unpins it after.
+/// Reads the migrated page `dest` of slot `index`, whose blocks have the
+/// checksums `sums`, into `page` (a buffer taken into `buffer` on first use
+/// serves the whole bio); with `promote_on_read`, stores it back in the pool
+/// if the slot still holds `dest` and the pool is below its high watermark.
+/// The caller pinned `dest` and unpins it after.
 pub(crate) fn load_migrated<'a>(
     backend: &'a Backend,
     buffer: &mut Option<IoBuffer<'a>>,
     codec: &mut Codec,
     index: u64,
     page: &mut [u8],
-    dest: Dest,
+    (dest, sums): (Dest, ReadSums),
 ) -> Result {
     let bdev = backend.backing.as_ref().ok_or(EIO)?;
     let buffer = buffer.get_or_insert_with(|| backend.io_reserve.buffer(&backend.counters));
-    let data = read_migrated(bdev, &backend.counters, dest, buffer.pages().ok_or(EIO)?)?;
+    let data = read_migrated(
+        bdev,
+        &backend.counters,
+        dest,
+        &sums,
+        buffer.pages().ok_or(EIO)?,
+    )?;
     let incoming = if dest.is_page() {
         page.get_mut(..PAGE_SIZE).ok_or(EIO)?.copy_from_slice(data);
         Incoming::Huge(data.try_into().map_err(|_| EIO)?)
@@ -122,27 +136,36 @@ pub(crate) fn load_migrated<'a>(
     Ok(())
 }
 
-/// Reads the blocks of `dest`'s data from `bdev` into `buffer` and returns
-/// its bytes: compressed, or the whole page if [`Dest::is_page`].
+/// Reads the blocks of `dest`'s data (`sums.blocks`) from `bdev` into
+/// `buffer`, checks them against their checksums, and returns the data's
+/// bytes: compressed, or the whole page if [`Dest::is_page`]. Blocks that
+/// do not match are counted and fail the read (`EIO`): wrong data is never
+/// returned.
 fn read_migrated<'a>(
     bdev: &BlockDevice,
     counters: &Counters,
     dest: Dest,
+    sums: &ReadSums,
     buffer: &'a mut MappedPages,
 ) -> Result<&'a [u8]> {
     let data = dest.data_range();
-    let first = data.start / PAGE_SIZE;
-    let blocks = data.end.div_ceil(PAGE_SIZE) - first;
-    // CAST: `first` is below 8.
-    let sector = (u64::from(dest.block) + first as u64) * SECTORS_PER_PAGE;
-    bdev.read_sync(sector, buffer, blocks * PAGE_SIZE)?;
-    // CAST: at most 2.
-    counters.blocks_read.add(blocks as u64);
-    let skip = first * PAGE_SIZE;
+    let blocks = &sums.blocks;
+    let count = blocks.end.checked_sub(blocks.start).ok_or(EIO)?;
+    // CAST: at most 2 blocks, and the first is one of `dest`'s extent (8).
+    let (len, skip) = (
+        count as usize * PAGE_SIZE,
+        blocks.start.checked_sub(dest.block).ok_or(EIO)? as usize * PAGE_SIZE,
+    );
+    bdev.read_sync(u64::from(blocks.start) * SECTORS_PER_PAGE, buffer, len)?;
+    counters.blocks_read.add(u64::from(count));
     let buffer: &'a MappedPages = buffer;
-    buffer
-        .as_ref()
-        .get(data.start - skip..data.end - skip)
+    let read = buffer.as_ref().get(..len).ok_or(EIO)?;
+    if !sums.matches(read, block_sum) {
+        counters.checksum_errors.inc();
+        return Err(EIO);
+    }
+    let start = data.start.checked_sub(skip).ok_or(EIO)?;
+    read.get(start..data.end.checked_sub(skip).ok_or(EIO)?)
         .ok_or(EIO)
 }
 
@@ -204,9 +227,10 @@ pub(crate) fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_
                 // Never refused: a same-filled page takes no frame.
                 Incoming::SameFilled(_) => None,
             };
-            let written = match dest {
-                Some(_) => write_block(bdev, write.sector(), buffer),
-                None => Err(EINVAL),
+            let sum = block.as_ref().get(..PAGE_SIZE).map(block_sum);
+            let written = match (dest, sum) {
+                (Some(_), Some(sum)) => write_block(bdev, write.sector(), buffer).map(|()| sum),
+                _ => Err(EINVAL),
             };
             (dest.unwrap_or(write.page()), written)
         }
@@ -215,7 +239,7 @@ pub(crate) fn store_direct(backend: &Backend, index: u64, incoming: &Incoming<'_
     let stored = backend
         .store
         .lock()
-        .end_direct(write, dest, written.is_ok());
+        .end_direct(write, dest, written.as_ref().ok().copied());
     match (stored, written) {
         (Ok(true), _) => Ok(()),
         (_, Err(e)) => Err(e),

@@ -41,6 +41,8 @@ pub(crate) struct Counters {
     pub(crate) notify_free: Count,
     // bd_stat's reads (its count and writes are the store's).
     pub(crate) blocks_read: Count,
+    /// Reads of the backing device whose blocks did not match their checksums.
+    pub(crate) checksum_errors: Count,
     // writeback_stat.
     pub(crate) frames_written: Count,
     pub(crate) bytes_written: Count,
@@ -64,6 +66,7 @@ impl Counters {
             &self.invalid_io,
             &self.notify_free,
             &self.blocks_read,
+            &self.checksum_errors,
             &self.frames_written,
             &self.bytes_written,
             &self.failed_frames,

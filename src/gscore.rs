@@ -11,6 +11,8 @@ pub mod attrs;
 pub mod backing;
 #[path = "core/src/backoff.rs"]
 pub mod backoff;
+#[path = "core/src/checksum.rs"]
+pub mod checksum;
 #[path = "core/src/classify.rs"]
 pub mod classify;
 #[path = "core/src/frame.rs"]

@@ -66,7 +66,7 @@ fn load_page(bio: &mut ReadBio<'_>, index: u64, page: &mut [u8]) -> Result<Handl
                 return Ok(Handled::Defer(Defer::ReadMigrated));
             }
         }
-        match store.load(index).map_err(|_| EIO)? {
+        let migrated = match store.load(index).map_err(|_| EIO)? {
             Found::Empty => {
                 page.fill(0);
                 None
@@ -91,11 +91,15 @@ fn load_page(bio: &mut ReadBio<'_>, index: u64, page: &mut [u8]) -> Result<Handl
                 return Ok(Handled::Defer(Defer::ReadMigrated));
             }
             Found::Backing(dest) => Some(dest),
-        }
+        };
+        // The checksums its blocks must match, taken with the pin.
+        migrated.map(|dest| (dest, store.read_sums(dest)))
     };
     // A migrated page, pinned: read with the lock dropped, then unpinned.
-    if let Some(dest) = pinned {
-        let result = backing_io::load_migrated(backend, &mut bio.buffer, codec, index, page, dest);
+    if let Some((dest, sums)) = pinned {
+        let result = sums.ok_or(EIO).and_then(|sums| {
+            backing_io::load_migrated(backend, &mut bio.buffer, codec, index, page, (dest, sums))
+        });
         backend.store.lock().unpin(dest);
         result?;
     }

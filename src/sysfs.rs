@@ -191,6 +191,7 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
         ),
         Attr::BdStat => {
             let reads = device.counters.blocks_read.get();
+            let corrupt = device.counters.checksum_errors.get();
             let (used, writes) = device
                 .backend()
                 .map(|backend| {
@@ -199,7 +200,7 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                     (u64::from(used), store.bd_counts().writes)
                 })
                 .unwrap_or_default();
-            writeln!(out, "{used:>8} {reads:>8} {writes:>8}")
+            writeln!(out, "{used:>8} {reads:>8} {writes:>8} {corrupt:>8}")
         }
         Attr::WritebackStat => write_writeback_stat(device, out),
         // Write-only: sysfs does not offer a read.

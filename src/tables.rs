@@ -32,7 +32,7 @@ use kernel::{
 };
 
 use crate::gscore::{
-    backing::Backing,
+    backing::{Backing, BlockEntry},
     frame::MAX_FRAME_PAGES,
     geometry::SECTORS_PER_PAGE,
     migrate::State,
@@ -158,20 +158,22 @@ pub(crate) type FrameChunk = Entries<KVec<FrameEntry<Frame>>>;
 pub(crate) type Frames = Chunked<Chunks<FrameChunk>, FrameChunk, FrameEntry<Frame>>;
 
 /// Map words per chunk of the backing allocator's tables: 256 words cover
-/// 16384 blocks, 64 MiB of the backing device; their counts take 32 KiB.
+/// 16384 blocks, 64 MiB of the backing device; their counts and checksums
+/// take 96 KiB.
 pub(crate) const BACKING_CHUNK_WORDS: usize = 256;
 
 /// Blocks per chunk of the backing allocator's tables.
 const BACKING_CHUNK_BLOCKS: usize = BACKING_CHUNK_WORDS * 64;
 
 type MapChunk = Entries<KVVec<u64>>;
-type CountsChunk = Entries<KVVec<u16>>;
+type CountsChunk = Entries<KVVec<BlockEntry>>;
 
 /// The backing allocator's block map, grown chunk by chunk.
 pub(crate) type BackingMap = Chunked<Chunks<MapChunk>, MapChunk, u64>;
 
-/// The backing allocator's hold counts, grown chunk by chunk.
-pub(crate) type BackingCounts = Chunked<Chunks<CountsChunk>, CountsChunk, u16>;
+/// The backing allocator's hold counts and block checksums, grown chunk by
+/// chunk.
+pub(crate) type BackingCounts = Chunked<Chunks<CountsChunk>, CountsChunk, BlockEntry>;
 
 /// The store of an initialized device.
 pub(crate) type DeviceStore = Store<SlotTable, Frame, Frames, BackingMap, BackingCounts>;
@@ -321,7 +323,7 @@ pub(crate) fn grow_backing(store: &SpinLock<DeviceStore>) -> bool {
     let gfp = store_gfp() | flags::__GFP_NORETRY;
     let (Ok(map), Ok(counts)) = (
         filled(BACKING_CHUNK_WORDS, || 0, gfp),
-        filled(BACKING_CHUNK_BLOCKS, || 0, gfp),
+        filled(BACKING_CHUNK_BLOCKS, BlockEntry::default, gfp),
     ) else {
         return false;
     };
@@ -379,7 +381,7 @@ pub(crate) fn usage(store: &DeviceStore) -> TableUsage {
         backing_bytes: covered
             .div_ceil(64)
             .saturating_mul(8)
-            .saturating_add(covered.saturating_mul(2))
+            .saturating_add(covered.saturating_mul(size(size_of::<BlockEntry>())))
             .saturating_add(backing_chunks.saturating_mul(2 * size(size_of::<MapChunk>()))),
     }
 }

@@ -30,7 +30,7 @@ use kernel::{
 };
 
 use crate::backend::Backend;
-use crate::backing_io::buffer_gfp;
+use crate::backing_io::{block_sum, buffer_gfp};
 use crate::counters::Counters;
 use crate::gscore::{
     backoff::Backoff,
@@ -309,8 +309,14 @@ fn begin_next(
 
 /// Ends the write of a frame under the store lock and counts it.
 fn end_frame(backend: &Backend, write: &FrameWrite, copy: &[u8], ok: bool, ran: &mut RunReport) {
+    // Checksummed before the lock is taken; a write without them fails.
+    let sums = ok.then(|| write.sums(copy, block_sum)).flatten();
+    let ok = sums.is_some();
     // Frames emptied are freed on the spot, which does not sleep.
-    let end = backend.store.lock().end_writeback(write, copy, ok);
+    let end = backend
+        .store
+        .lock()
+        .end_writeback(write, copy, sums.as_ref());
     let counters = &backend.counters;
     if ok {
         ran.blocks = ran.blocks.saturating_add(u64::from(write.pages));

@@ -12,7 +12,7 @@ declare -gA GS_STAT_FIELDS=(
 		same_pages pages_compacted huge_pages huge_pages_since"
 	[io_stat]="failed_reads failed_writes invalid_io notify_free"
 	[frontswap_stat]="stores failed_stores loads invalidates same_filled huge"
-	[bd_stat]="bd_count bd_reads bd_writes"
+	[bd_stat]="bd_count bd_reads bd_writes checksum_errors"
 	[writeback_stat]="pages_written frames_written bytes_written failed_writebacks promotions
 		backing_blocks_used backing_blocks_free fallthrough_stores auto_runs manual_runs
 		buffer_fallbacks backoff_deferrals"

@@ -20,6 +20,7 @@
 pub mod attrs;
 pub mod backing;
 pub mod backoff;
+pub mod checksum;
 pub mod classify;
 pub mod frame;
 pub mod geometry;

@@ -19,7 +19,8 @@
 //! answers above stay the same, counted from the last growth.
 
 use ghostswap_core::backing::{
-    Backing, BackingError, BackingStats, ExtentInfo, Extents, MAX_EXTENT, MAX_HOLDS, SEARCH_WORDS,
+    Backing, BackingError, BackingStats, BlockEntry, ExtentInfo, Extents, MAX_EXTENT, MAX_HOLDS,
+    SEARCH_WORDS,
 };
 // Each test file uses a part of the shared helpers.
 #[allow(dead_code)]
@@ -28,16 +29,16 @@ use common::{Chunks, Grown};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-type Dev = Backing<Grown<u64>, Grown<u16>>;
+type Dev = Backing<Grown<u64>, Grown<BlockEntry>>;
 
 /// Tables for `blocks` blocks in chunks of `words` map words, holding `chunks` chunks of
 /// dirty entries: `new` and `grow` must clear them.
-fn tables(blocks: usize, words: usize, chunks: usize) -> (Grown<u64>, Grown<u16>) {
+fn tables(blocks: usize, words: usize, chunks: usize) -> (Grown<u64>, Grown<BlockEntry>) {
     let mut map = Grown::new(Chunks(Vec::new()), words, blocks.div_ceil(64)).unwrap();
     let mut counts = Grown::new(Chunks(Vec::new()), words * 64, blocks).unwrap();
     for _ in 0..chunks {
         let _ = map.push_chunk(vec![!0u64; words]);
-        let _ = counts.push_chunk(vec![7u16; words * 64]);
+        let _ = counts.push_chunk(vec![BlockEntry::with_count(7); words * 64]);
     }
     (map, counts)
 }
@@ -59,7 +60,7 @@ fn growing(blocks: usize, words: usize) -> Dev {
 fn grow(dev: &mut Dev, words: usize) {
     dev.grow(|map, counts| {
         let _ = map.push_chunk(vec![!0u64; words]);
-        let _ = counts.push_chunk(vec![7u16; words * 64]);
+        let _ = counts.push_chunk(vec![BlockEntry::with_count(7); words * 64]);
     });
 }
 
@@ -369,9 +370,9 @@ proptest! {
 
 #[test]
 fn new_refuses_a_short_map() {
-    assert!(Backing::new(vec![0u64; 1], vec![0u16; 65]).is_none());
-    assert!(Backing::new(vec![0u64; 2], vec![0u16; 65]).is_some());
-    let mut empty = Backing::new(Vec::<u64>::new(), Vec::<u16>::new()).expect("no blocks");
+    assert!(Backing::new(vec![0u64; 1], vec![BlockEntry::default(); 65]).is_none());
+    assert!(Backing::new(vec![0u64; 2], vec![BlockEntry::default(); 65]).is_some());
+    let mut empty = Backing::new(Vec::<u64>::new(), Vec::<BlockEntry>::new()).expect("no blocks");
     assert_eq!(empty.alloc(1), Err(BackingError::NoSpace));
 }
 
@@ -550,4 +551,31 @@ fn a_run_freed_behind_the_search_is_found_within_a_sweep() {
     }
     assert_eq!(got, Ok(200));
     assert!(calls <= 4, "{calls} calls for 4 words");
+}
+
+#[test]
+fn each_block_of_an_extent_keeps_the_checksum_written_with_it() {
+    let mut dev = Backing::new(vec![0u64; 2], vec![BlockEntry::default(); 100]).expect("a device");
+    let a = dev.alloc(3).unwrap();
+    assert_eq!(dev.sum(a), Some(0));
+    assert_eq!(dev.set_sums(a, &[1, 2]), Err(BackingError::BadLength));
+    assert_eq!(
+        dev.set_sums(a + 1, &[1, 2, 3]),
+        Err(BackingError::NotExtent)
+    );
+    assert_eq!(dev.sum(a + 1), Some(0), "a refused call records nothing");
+    dev.set_sums(a, &[10, 0xdead_beef, 12]).unwrap();
+    assert_eq!(
+        (dev.sum(a), dev.sum(a + 1), dev.sum(a + 2)),
+        (Some(10), Some(0xdead_beef), Some(12))
+    );
+    // Holds are kept apart from the checksums.
+    assert_eq!(dev.hold(a), Ok(1));
+    assert_eq!(dev.sum(a), Some(10));
+    assert_eq!(dev.extent(a).map(|e| (e.len, e.holds)), Some((3, 1)));
+    // A block in no extent has none.
+    assert_eq!(dev.sum(a + 3), None);
+    assert_eq!(dev.sum(1000), None);
+    assert_eq!(dev.release_object(a), Ok(Some(3)));
+    assert_eq!(dev.sum(a), None);
 }

@@ -1,16 +1,20 @@
 //! Edge cases of the writeback state table: stale tickets in every order, failures,
 //! pinned reads across frees, refusals, and the size of a slot's state.
 
-use ghostswap_core::backing::{Backing, BackingError, ExtentInfo, Extents};
+use ghostswap_core::backing::{Backing, BackingError, BlockEntry, ExtentInfo, Extents};
 use ghostswap_core::migrate::{Dest, Location, Resident, Slots, State, Ticket, WbError, PAGE_LEN};
 use ghostswap_core::pool::ObjectRef;
 use ghostswap_core::store::Content;
 
-type Dev = Backing<Vec<u64>, Vec<u16>>;
+type Dev = Backing<Vec<u64>, Vec<BlockEntry>>;
 type Table = Slots<Vec<State<Content>>>;
 
 fn setup(blocks: usize) -> (Table, Dev) {
-    let dev = Backing::new(vec![0; blocks.div_ceil(64)], vec![0; blocks]).expect("a device");
+    let dev = Backing::new(
+        vec![0; blocks.div_ceil(64)],
+        vec![BlockEntry::default(); blocks],
+    )
+    .expect("a device");
     (Slots::new(vec![State::Empty; 8]), dev)
 }
 

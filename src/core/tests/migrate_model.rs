@@ -25,7 +25,7 @@
 //! At the end every write is settled, every read ended and every slot freed: then no
 //! block is in use and the pool is empty.
 
-use ghostswap_core::backing::{Backing, BackingError};
+use ghostswap_core::backing::{Backing, BackingError, BlockEntry};
 use ghostswap_core::migrate::{Dest, Location, Resident, Slots, State, Ticket, WbError};
 use proptest::prelude::*;
 use std::collections::HashMap;
@@ -58,7 +58,7 @@ const GARBAGE: u32 = u32::MAX;
 /// Bytes per object in a frame written back.
 const OBJECT: u16 = 16;
 
-type Dev = Backing<Vec<u64>, Vec<u16>>;
+type Dev = Backing<Vec<u64>, Vec<BlockEntry>>;
 type Table = Slots<Vec<State<H>>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -137,7 +137,11 @@ impl Harness {
     fn new(blocks: usize) -> Self {
         Harness {
             table: Slots::new(vec![State::Empty; SLOTS as usize]),
-            dev: Backing::new(vec![0; blocks.div_ceil(64)], vec![0; blocks]).expect("a device"),
+            dev: Backing::new(
+                vec![0; blocks.div_ceil(64)],
+                vec![BlockEntry::default(); blocks],
+            )
+            .expect("a device"),
             model: vec![
                 MSlot {
                     at: Where::Empty,

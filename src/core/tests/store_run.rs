@@ -4,6 +4,7 @@
 
 use ghostswap_core::attrs::DeviceConfig;
 use ghostswap_core::backing::Backing;
+use ghostswap_core::backing::BlockEntry;
 use ghostswap_core::frame::Page;
 use ghostswap_core::migrate::State;
 use ghostswap_core::pool::{FrameEntry, FrameId};
@@ -13,13 +14,18 @@ use ghostswap_core::store::{
 };
 
 type Frame = Box<[u8]>;
-type TestStore = Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<u16>>;
+type TestStore =
+    Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<BlockEntry>>;
 
 /// A store of `slots` slots with a backing device of `blocks` blocks.
 fn new_store(slots: usize, blocks: usize) -> TestStore {
     let frames = (0..slots + 8).map(|_| FrameEntry::default()).collect();
     let mut store = TestStore::new(vec![State::Empty; slots], frames).expect("a small store");
-    let dev = Backing::new(vec![0; blocks.div_ceil(64)], vec![0; blocks]).expect("a device");
+    let dev = Backing::new(
+        vec![0; blocks.div_ceil(64)],
+        vec![BlockEntry::default(); blocks],
+    )
+    .expect("a device");
     assert!(store.attach_backing(dev).is_ok());
     store
 }
@@ -68,7 +74,7 @@ fn run_to_end(
         match store.next_writeback(&mut run, &mut copy) {
             RunStep::Begun(write) => {
                 written.push(write.sector() / 8);
-                store.end_writeback(&write, &copy, true);
+                store.end_writeback(&write, &copy, write.sums(&copy, block_sum).as_ref());
             }
             RunStep::Yield => {}
             RunStep::GrowTables => panic!("the test device's tables are whole"),
@@ -109,7 +115,7 @@ fn the_budget_stops_a_run_before_a_frame_that_does_not_fit() {
             RunStep::Begun(write) => {
                 begun += 1;
                 assert_eq!(run.budget_left(), Some(3 - begun));
-                store.end_writeback(&write, &copy, true);
+                store.end_writeback(&write, &copy, write.sums(&copy, block_sum).as_ref());
             }
             RunStep::Yield => {}
             RunStep::GrowTables => panic!("tables are whole"),
@@ -378,4 +384,11 @@ fn a_promotion_that_needs_a_frame_says_so_and_changes_nothing() {
         store.promote(0, dest, Incoming::Huge(&pages[0])),
         Ok(Promotion::Done)
     );
+}
+
+/// The tests' checksum of a block: its bytes summed, enough to tell blocks apart.
+fn block_sum(block: &[u8]) -> u32 {
+    block
+        .iter()
+        .fold(0u32, |sum, &byte| sum.rotate_left(5) ^ u32::from(byte))
 }

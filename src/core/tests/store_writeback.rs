@@ -7,7 +7,8 @@
 #[allow(dead_code)] // Only the store helpers of `common` are used here.
 mod common;
 use common::store::ToTheEnd;
-use ghostswap_core::backing::{Backing, Extents};
+use ghostswap_core::backing::{Backing, BlockEntry, Extents};
+use ghostswap_core::checksum::WriteSums;
 use ghostswap_core::frame::{Page, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
 use ghostswap_core::pool::{CompactCursor, Compaction, FrameEntry, FrameId, FrameState};
@@ -17,14 +18,19 @@ use ghostswap_core::store::{
 };
 
 type Frame = Box<[u8]>;
-type TestStore = Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<u16>>;
+type TestStore =
+    Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<BlockEntry>>;
 
 const DAY: u64 = 86_400;
 
 fn new_store(slots: usize, blocks: usize) -> TestStore {
     let frames = (0..slots + 8).map(|_| FrameEntry::default()).collect();
     let mut store = TestStore::new(vec![State::Empty; slots], frames).expect("a small store");
-    let dev = Backing::new(vec![0; blocks.div_ceil(64)], vec![0; blocks]).expect("a device");
+    let dev = Backing::new(
+        vec![0; blocks.div_ceil(64)],
+        vec![BlockEntry::default(); blocks],
+    )
+    .expect("a device");
     assert!(store.attach_backing(dev).is_ok());
     store
 }
@@ -117,7 +123,7 @@ fn a_huge_page_written_back_is_read_from_its_block_until_overwritten() {
     );
     assert_eq!((store.wb_counts(), store.backing_stats()), before);
 
-    let end = store.end_writeback(&write, &copy, true);
+    let end = store.end_writeback(&write, &copy, write.sums(&copy, block_sum).as_ref());
     let expected = WritebackEnd {
         migrated: 1,
         ..WritebackEnd::default()
@@ -202,7 +208,7 @@ fn a_failed_write_leaves_the_slots_resident_and_the_device_empty() {
     // Slot 2 is overwritten meanwhile: its object goes at once, its ticket is stale.
     put(&mut store, 2, Incoming::SameFilled(0), 1);
     assert_eq!(store.pool().pool_stats().objects, 2);
-    let end = store.end_writeback(&write, &copy, false);
+    let end = store.end_writeback(&write, &copy, None);
     let expected = WritebackEnd {
         failed: 2,
         stale: 1,
@@ -256,7 +262,7 @@ fn next_writeback_walks_from_the_coldest_frame_by_mode() {
     );
     assert_eq!(picks(&mut store, WritebackMode::Page(2)), []);
     // Once migrated, its frame is gone from the LRU list.
-    store.end_writeback(&write, &copy, true);
+    store.end_writeback(&write, &copy, write.sums(&copy, block_sum).as_ref());
     assert_eq!(
         picks(&mut store, WritebackMode::All),
         [frames[1], frames[3], frames[0]]
@@ -380,7 +386,7 @@ fn direct(
     let write = store.begin_direct(index).expect("a block");
     let mut block = vec![0u8; 4096];
     let dest = write.write_record(&mut block, data).expect("fits a block");
-    (dest, store.end_direct(write, dest, ok))
+    (dest, store.end_direct(write, dest, ok.then_some(1)))
 }
 
 /// Holds and blocks in use on the backing device.
@@ -412,7 +418,7 @@ fn a_direct_store_to_an_empty_slot_is_read_from_its_block() {
     assert_eq!(dest, expected);
     assert_eq!(&block[..4], &2u32.to_le_bytes());
     assert_eq!(&block[dest.data_range()], &[9; 700]);
-    assert_eq!(store.end_direct(write, dest, true), Ok(true));
+    assert_eq!(store.end_direct(write, dest, Some(1)), Ok(true));
 
     assert_eq!(store.state(2), Some(State::Migrated(dest)));
     assert_eq!(store.load(2), Ok(Found::Backing(dest)));
@@ -442,7 +448,7 @@ fn a_direct_store_frees_a_resident_page_as_an_overwrite_does() {
     let write = store.begin_direct(2).expect("a block");
     let whole = write.page();
     assert_eq!(whole, Dest::page(write.block()));
-    assert_eq!(store.end_direct(write, whole, true), Ok(true));
+    assert_eq!(store.end_direct(write, whole, Some(1)), Ok(true));
     assert_eq!(store.pool().pool_stats().huge_frames, 0);
     assert_eq!(store.classes().huge_pages, 0);
     assert_eq!(store.load(2), Ok(Found::Backing(whole)));
@@ -472,7 +478,7 @@ fn a_direct_store_supersedes_a_writeback_in_flight() {
     assert_eq!(store.pool().pool_stats().objects, 0);
     assert_eq!(store.wb_counts().migrating, 0);
     assert_eq!(device(&store), (2, 2));
-    let end = store.end_writeback(&write, &copy, true);
+    let end = store.end_writeback(&write, &copy, write.sums(&copy, block_sum).as_ref());
     let stale = WritebackEnd {
         stale: 1,
         ..WritebackEnd::default()
@@ -526,14 +532,14 @@ fn stores_and_frees_during_a_direct_store_are_overtaken_when_it_ends() {
     assert_eq!(store.load(0), Ok(Found::Packed(&[1; 1000])));
     let mut block = vec![0u8; 4096];
     let dest = write.write_record(&mut block, &[2; 100]).expect("fits");
-    assert_eq!(store.end_direct(write, dest, true), Ok(true));
+    assert_eq!(store.end_direct(write, dest, Some(1)), Ok(true));
     assert_eq!(store.pool().pool_stats().objects, 0);
 
     let write = store.begin_direct(0).expect("a block");
     assert_eq!(store.free(0), Ok(true));
     assert_eq!(device(&store), (1, 1));
     let dest = write.page();
-    assert_eq!(store.end_direct(write, dest, true), Ok(true));
+    assert_eq!(store.end_direct(write, dest, Some(1)), Ok(true));
     assert_eq!(store.state(0), Some(State::Migrated(dest)));
     assert_eq!(store.counters().stored_pages, 1);
     assert_eq!(device(&store), (1, 1));
@@ -548,7 +554,7 @@ fn begin_direct_refuses_and_changes_nothing() {
     assert_eq!(device(&store), (1, 1));
     // The direct write holds its block until it ends.
     assert_eq!(store.backing_stats().unwrap().holds, 1);
-    assert_eq!(store.end_direct(write, Dest::page(0), false), Ok(false));
+    assert_eq!(store.end_direct(write, Dest::page(0), None), Ok(false));
     assert_eq!(device(&store), (0, 0));
     // Without a backing device there is nothing to write to.
     let frames = (0..4).map(|_| FrameEntry::default()).collect();
@@ -568,7 +574,7 @@ fn begin_direct_refuses_and_changes_nothing() {
     assert_eq!(block, vec![0u8; 4096]);
     let largest = write.write_record(&mut block, &vec![1; MAX_OBJECT]);
     assert_eq!(largest.map(|d| d.data_range()), Some(6..4096));
-    assert_eq!(store.end_direct(write, Dest::page(0), false), Ok(false));
+    assert_eq!(store.end_direct(write, Dest::page(0), None), Ok(false));
 }
 
 #[test]
@@ -598,7 +604,7 @@ fn a_bad_destination_is_refused_counted_and_holds_stay_right() {
         let write = store.begin_direct(0).expect("a block");
         let dest = make(good(&write));
         assert_eq!(
-            store.end_direct(write, dest, true),
+            store.end_direct(write, dest, Some(1)),
             Err(StoreError::BadDest),
             "{dest:?}"
         );
@@ -621,7 +627,7 @@ fn a_bad_destination_is_refused_counted_and_holds_stay_right() {
     for write in foreign {
         let dest = write.page();
         assert_eq!(
-            store.end_direct(write, dest, true),
+            store.end_direct(write, dest, Some(1)),
             Err(StoreError::BadDest)
         );
         assert_eq!(device(&store), (2, 1));
@@ -738,7 +744,7 @@ fn compaction_in_steps_does_what_compaction_at_once_does() {
 #[test]
 fn space_on_the_backing_device_is_searched_in_steps() {
     // Ten map words, every block taken but the last, searched two words a call.
-    let mut dev = Backing::new(vec![0; 10], vec![0; 640]).expect("a device");
+    let mut dev = Backing::new(vec![0; 10], vec![BlockEntry::default(); 640]).expect("a device");
     while dev.alloc(1).is_ok() {}
     assert_eq!(dev.abort(639), Ok(1));
     dev.set_search_limit(2);
@@ -768,6 +774,65 @@ fn space_on_the_backing_device_is_searched_in_steps() {
         store.begin_writeback(large, &mut copy).err(),
         Some(WritebackError::NoSpace)
     );
-    store.end_writeback(&write, &copy, true);
+    store.end_writeback(&write, &copy, write.sums(&copy, block_sum).as_ref());
     assert!(matches!(store.state(0), Some(State::Migrated(dest)) if dest.block == 639));
+}
+
+/// The tests' checksum of a block: its bytes summed, enough to tell blocks apart.
+fn block_sum(block: &[u8]) -> u32 {
+    block
+        .iter()
+        .fold(0u32, |sum, &byte| sum.rotate_left(5) ^ u32::from(byte))
+}
+
+#[test]
+fn a_read_of_a_migrated_page_gets_the_checksums_of_the_blocks_it_reads() {
+    let mut store = new_store(4, 8);
+    // Two records in a frame of two pages: the second straddles its two blocks.
+    let first = [1u8; 3000];
+    let second = [2u8; 3000];
+    put(&mut store, 0, Incoming::Packed(&first), 2);
+    put(&mut store, 1, Incoming::Packed(&second), 2);
+    let id = frame_of(&store, 0);
+    assert_eq!(frame_of(&store, 1), id);
+    let mut copy = vec![0u8; 8192];
+    let write = store.begin_writeback(id, &mut copy).expect("begun");
+    assert_eq!(write.pages, 2);
+    let sums = write.sums(&copy, block_sum).expect("two blocks");
+    store.end_writeback(&write, &copy, Some(&sums));
+
+    let Ok(Found::Backing(one)) = store.load(0) else {
+        panic!("slot 0 not migrated");
+    };
+    let Ok(Found::Backing(two)) = store.load(1) else {
+        panic!("slot 1 not migrated");
+    };
+    let (one_sums, two_sums) = (store.read_sums(one).unwrap(), store.read_sums(two).unwrap());
+    assert_eq!(one_sums.blocks, write.block..write.block + 1);
+    assert_eq!(two_sums.blocks, write.block..write.block + 2);
+    assert!(one_sums.matches(&copy[..4096], block_sum));
+    assert!(two_sums.matches(&copy, block_sum));
+    // A block changed on the device no longer matches.
+    let mut corrupt = copy.clone();
+    corrupt[5000] ^= 1;
+    assert!(!two_sums.matches(&corrupt, block_sum));
+    assert!(one_sums.matches(&corrupt[..4096], block_sum));
+    store.unpin(one);
+    store.unpin(two);
+}
+
+#[test]
+fn checksums_that_do_not_fit_the_write_fail_it() {
+    let mut store = new_store(4, 8);
+    let page: Page = [9; 4096];
+    put(&mut store, 1, Incoming::Huge(&page), 1);
+    let id = frame_of(&store, 1);
+    let mut copy = vec![0u8; 8192];
+    let write = store.begin_writeback(id, &mut copy).expect("begun");
+    // Two checksums for a write of one block: a caller's bug, taken as a failed write.
+    let wrong = WriteSums::of(&copy, block_sum).expect("two blocks");
+    let end = store.end_writeback(&write, &copy, Some(&wrong));
+    assert_eq!((end.migrated, end.failed), (0, 1));
+    assert_eq!(store.load(1), Ok(Found::Huge(&page)));
+    assert_eq!(store.backing_stats().unwrap().used_blocks, 0);
 }

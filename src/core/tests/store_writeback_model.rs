@@ -38,7 +38,7 @@
 mod common;
 use common::frames::{SharedRegistry, TestFrame};
 use common::store::ToTheEnd;
-use ghostswap_core::backing::{Backing, Extents, SEARCH_WORDS};
+use ghostswap_core::backing::{Backing, BlockEntry, Extents, SEARCH_WORDS};
 use ghostswap_core::frame::{records, Page, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
 use ghostswap_core::pool::{
@@ -53,7 +53,8 @@ use proptest::test_runner::{RngAlgorithm, TestCaseError};
 use std::collections::{BTreeMap, BTreeSet};
 
 type Frame = TestFrame;
-type TestStore = Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<u16>>;
+type TestStore =
+    Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<BlockEntry>>;
 
 const PAGE: usize = 4096;
 /// What a failed write leaves on the device.
@@ -183,7 +184,7 @@ fn case() -> impl Strategy<Value = (u64, usize, u32, Vec<Op>)> {
 
 /// Takes every block of `dev` but the last word's and runs of 3 here and there, each taken
 /// block an extent held once, and returns them.
-fn fragment(dev: &mut Backing<Vec<u64>, Vec<u16>>) -> Vec<u32> {
+fn fragment(dev: &mut Backing<Vec<u64>, Vec<BlockEntry>>) -> Vec<u32> {
     let blocks = dev.stats().blocks;
     let mut taken = Vec::new();
     while let Ok(block) = dev.alloc(1) {
@@ -262,7 +263,11 @@ impl Harness {
             (0..capacity).map(|_| FrameEntry::default()).collect(),
         )
         .expect("a small store");
-        let mut backing = Backing::new(vec![0; blocks.div_ceil(64)], vec![0; blocks]).expect("dev");
+        let mut backing = Backing::new(
+            vec![0; blocks.div_ceil(64)],
+            vec![BlockEntry::default(); blocks],
+        )
+        .expect("dev");
         let filler = if search_limit < SEARCH_WORDS {
             fragment(&mut backing)
         } else {
@@ -504,7 +509,9 @@ impl Harness {
         } else {
             target.fill(GARBAGE);
         }
-        let stored = self.store.end_direct(write, dest, ok);
+        let stored = self
+            .store
+            .end_direct(write, dest, ok.then(|| block_sum(&block)));
         prop_assert_eq!(stored, Ok(ok));
         if ok {
             self.model.insert(index, page);
@@ -577,7 +584,11 @@ impl Harness {
                 } else {
                     target.fill(GARBAGE);
                 }
-                let end = self.store.end_writeback(&write, &copy, ok);
+                let end = self.store.end_writeback(
+                    &write,
+                    &copy,
+                    write.sums(&copy, block_sum).filter(|_| ok).as_ref(),
+                );
                 prop_assert_eq!(end.migrated + end.failed + end.stale, write.objects);
                 if ok {
                     prop_assert_eq!(end.failed, 0);
@@ -660,6 +671,17 @@ impl Harness {
                 Ok(Found::Packed(d)) => Some(ModelPage::Packed(d.to_vec())),
                 Ok(Found::Huge(p)) => Some(ModelPage::Huge(Box::new(*p))),
                 Ok(Found::Backing(dest)) => {
+                    // The blocks a read of it reads are as their checksums say.
+                    let Some(sums) = self.store.read_sums(dest) else {
+                        return Err(fail(format!("no checksums for {dest:?}")));
+                    };
+                    let blocks = sums.blocks.start as usize * PAGE..sums.blocks.end as usize * PAGE;
+                    prop_assert!(
+                        sums.matches(&self.device[blocks], block_sum),
+                        "slot {}: the blocks of {:?} do not match their checksums",
+                        index,
+                        dest
+                    );
                     let data = self.read_device(dest);
                     if !dest.is_page() {
                         // The record's header names the slot.
@@ -739,7 +761,8 @@ impl Harness {
             self.store.unpin(Dest::page(block));
         }
         while let Some(Flight { write, copy }) = self.flights.pop() {
-            self.store.end_writeback(&write, &copy, true);
+            self.store
+                .end_writeback(&write, &copy, write.sums(&copy, block_sum).as_ref());
             self.pages_written += u64::from(write.pages);
         }
         while let Some(direct) = self.directs.pop() {
@@ -782,4 +805,11 @@ proptest! {
     fn writeback_matches_model((n, blocks, limit, ops) in case()) {
         check_sequence(n, blocks, limit, &ops)?;
     }
+}
+
+/// The tests' checksum of a block: its bytes summed, enough to tell blocks apart.
+fn block_sum(block: &[u8]) -> u32 {
+    block
+        .iter()
+        .fold(0u32, |sum, &byte| sum.rotate_left(5) ^ u32::from(byte))
 }

@@ -132,6 +132,13 @@ pub fn describe(device: &Device, snap: &Snapshot, ctx: &Context<'_>) -> String {
                 bd.bd_reads,
                 bd.bd_writes,
             );
+            if bd.checksum_errors > 0 {
+                let _ = writeln!(
+                    out,
+                    "  checksum errors {}: reads of written-back pages whose blocks changed on the device (each failed with EIO)",
+                    bd.checksum_errors
+                );
+            }
             if let Some(t) = &snap.tuning {
                 let auto = if mm.mem_limit == 0 {
                     "only on request (no mem_limit to take a share of)".to_owned()

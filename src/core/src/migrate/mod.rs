@@ -53,12 +53,12 @@
 //! # Examples
 //!
 //! ```
-//! use ghostswap_core::backing::{Backing, Extents};
+//! use ghostswap_core::backing::{Backing, BlockEntry, Extents};
 //! use ghostswap_core::migrate::{Dest, Location, Slots, State};
 //! use ghostswap_core::pool::ObjectRef;
 //! use ghostswap_core::store::Content;
 //!
-//! let mut dev = Backing::new(vec![0u64; 1], vec![0u16; 64]).ok_or(())?;
+//! let mut dev = Backing::new(vec![0u64; 1], vec![BlockEntry::default(); 64]).ok_or(())?;
 //! let mut slots = Slots::new(vec![State::<Content>::Empty; 4]);
 //! let object = ObjectRef { frame: 3, offset: 40, len: 900 };
 //! assert_eq!(slots.store(1, Content::Packed(object), &mut dev), Ok(None));

@@ -4,6 +4,7 @@
 //! This is a child module of [`super`]: it adds these methods to [`Store`] and sees its
 //! fields.
 
+use super::super::backing::BlockEntry;
 use super::writeback::{sector, space_error, WritebackError};
 use super::{frame, Content, Dest, FrameEntry, State, Store, StoreError, Table, WbError};
 use super::{MAX_OBJECT, PAGE_SIZE};
@@ -78,7 +79,7 @@ where
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: Table<FrameEntry<F>>,
     M: Table<u64>,
-    C: Table<u16>,
+    C: Table<BlockEntry>,
 {
     /// Begins a direct store to slot `index`, of a page the pool refused:
     /// allocates one block of the backing device and holds it for the write.
@@ -116,7 +117,8 @@ where
     }
 
     /// Ends the direct store `write`, whose write of the block succeeded if
-    /// `ok`; returns whether the page is stored.
+    /// `sum` (the block's checksum, see [`crate::checksum`]) is given; returns
+    /// whether the page is stored.
     ///
     /// If it succeeded, the slot becomes migrated to `dest`
     /// ([`DirectWrite::write_record`]'s destination, or
@@ -149,7 +151,7 @@ where
         &mut self,
         write: DirectWrite,
         dest: Dest,
-        ok: bool,
+        sum: Option<u32>,
     ) -> Result<bool, StoreError> {
         // A direct write's block is one block that only the write holds: no
         // slot names it and no read pins it before the write ends.
@@ -163,14 +165,18 @@ where
             self.slots.note_bad_release();
             return Err(StoreError::BadDest);
         }
-        if !ok {
+        let Some(sum) = sum else {
             self.slots.abort_direct(write.block, &mut self.backing);
             return Ok(false);
-        }
+        };
         if !write.takes(dest) {
             self.slots.abort_direct(write.block, &mut self.backing);
             self.slots.note_bad_release();
             return Err(StoreError::BadDest);
+        }
+        if let Some(backing) = self.backing.as_mut() {
+            // One block, held by this write (checked above): cannot fail.
+            let _ = backing.set_sums(write.block, &[sum]);
         }
         let old = match self
             .slots

@@ -111,7 +111,8 @@
 
 use core::ops::Range;
 
-use super::backing::{Backing, BackingError, BackingStats, Extents};
+use super::backing::{Backing, BackingError, BackingStats, BlockEntry, Extents};
+use super::checksum::{ReadSums, MAX_READ_BLOCKS};
 use super::frame::{self, Page, FREE_OWNER, MAX_OBJECT};
 use super::geometry::PAGE_SIZE;
 use super::migrate::{self, Dest, Slots, State, Ticket, WbCounts, WbError, PAGE_LEN};
@@ -255,7 +256,7 @@ pub struct ClassCounts {
 /// - Between calls, every packed frame's holes are less than its length
 ///   divided by [`AUTO_COMPACT_DIVISOR`].
 /// - `max_pages` is at least the pages the pool holds.
-pub struct Store<S, F, T, M = [u64; 0], C = [u16; 0]> {
+pub struct Store<S, F, T, M = [u64; 0], C = [BlockEntry; 0]> {
     slots: Slots<S>,
     pool: Pool<F, T>,
     backing: Option<Backing<M, C>>,
@@ -299,7 +300,7 @@ where
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: Table<FrameEntry<F>>,
     M: Table<u64>,
-    C: Table<u16>,
+    C: Table<BlockEntry>,
 {
     /// Creates a store over empty slot storage and an empty frame table, without
     /// a backing device.
@@ -427,6 +428,24 @@ where
     /// (whether it succeeded or not). Call it exactly once per such load.
     pub fn unpin(&mut self, dest: Dest) {
         self.slots.unpin(dest, &mut self.backing);
+    }
+
+    /// Returns the checksums of the blocks a read of `dest` reads (the blocks of
+    /// its data: one or two), as recorded when they were written; `None` if a
+    /// block is in no extent (a `dest` not pinned by [`Store::load`]).
+    pub fn read_sums(&self, dest: Dest) -> Option<ReadSums> {
+        let backing = self.backing.as_ref()?;
+        let data = dest.data_range();
+        let first = u32::try_from(data.start / PAGE_SIZE).ok()?;
+        let end = u32::try_from(data.end.div_ceil(PAGE_SIZE)).ok()?;
+        let blocks = dest.block.checked_add(first)?..dest.block.checked_add(end)?;
+        let mut sums = [0; MAX_READ_BLOCKS];
+        let mut len = 0;
+        for (slot, block) in sums.iter_mut().zip(blocks.clone()) {
+            *slot = backing.sum(block)?;
+            len += 1;
+        }
+        ReadSums::new(blocks, <[u32]>::get(&sums, ..len)?)
     }
 
     /// Frees slot `index`; returns whether it held data.

@@ -8,6 +8,7 @@
 //! This is a child module of [`super`]: it adds these methods to [`Store`].
 
 use super::super::attrs::{WritebackConfig, DEFAULT_POOL_HIGH_WMARK, DEFAULT_POOL_LOW_WMARK};
+use super::super::backing::BlockEntry;
 use super::{Content, Dest, FrameEntry, Incoming, State, Store, StoreError, Table};
 
 /// The settings of [`WritebackConfig`] the store decides with.
@@ -45,7 +46,7 @@ where
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: Table<FrameEntry<F>>,
     M: Table<u64>,
-    C: Table<u16>,
+    C: Table<BlockEntry>,
 {
     /// Takes the watermarks and `promote_on_read` from `settings` (at initialization and
     /// after each sysfs write of them).

@@ -16,6 +16,7 @@
 //! This is a child module of [`super`]: it adds these methods to [`Store`].
 
 use super::super::attrs::WritebackRequest;
+use super::super::backing::BlockEntry;
 use super::super::geometry::PAGE_SIZE;
 use super::super::pool::FrameId;
 use super::{
@@ -112,7 +113,7 @@ where
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: Table<FrameEntry<F>>,
     M: Table<u64>,
-    C: Table<u16>,
+    C: Table<BlockEntry>,
 {
     /// Starts a run over the frames `pick` gives, within `budget` blocks if any; an
     /// automatic run (`until_below_low`) stops when the pool is below `pool_low_wmark`.

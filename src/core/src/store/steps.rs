@@ -7,6 +7,7 @@
 //! See the [store documentation](super#work-in-bounded-steps) for how the module uses
 //! them.
 
+use super::super::backing::BlockEntry;
 use super::super::pool::{CompactCursor, Compaction, IdleMarking};
 use super::{
     relocate, Content, FrameEntry, FrameId, FrameState, State, Store, Table, WritebackMode,
@@ -44,7 +45,7 @@ where
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: Table<FrameEntry<F>>,
     M: Table<u64>,
-    C: Table<u16>,
+    C: Table<BlockEntry>,
 {
     /// Goes on with the compaction `cursor` stands in (a new cursor begins one), doing
     /// the work of `limit` frames at most (at least one; see [`Pool::compact_step`]), and

@@ -5,6 +5,8 @@
 //! This is a child module of [`super`]: it adds these methods to [`Store`] and sees its
 //! fields.
 
+use super::super::backing::BlockEntry;
+use super::super::checksum::WriteSums;
 use super::super::geometry::SECTORS_PER_PAGE;
 use super::{frame, Backing, BackingError, BackingStats, Content, Dest, Extents, FrameEntry};
 use super::{FrameId, FrameState, State, Store, Table, Ticket, WbCounts};
@@ -85,6 +87,13 @@ impl FrameWrite {
         sector(self.block)
     }
 
+    /// The checksums (by `sum`) of the blocks this write writes from `copy`,
+    /// the buffer [`Store::begin_writeback`] filled; `None` if `copy` is
+    /// shorter than the write.
+    pub fn sums(&self, copy: &[u8], sum: impl Fn(&[u8]) -> u32) -> Option<WriteSums> {
+        WriteSums::of(copy.get(..self.len())?, sum)
+    }
+
     /// The bytes to write: the extent's length.
     pub fn len(&self) -> usize {
         // CAST: at most 8 pages, which fits a `usize`.
@@ -139,7 +148,7 @@ where
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: Table<FrameEntry<F>>,
     M: Table<u64>,
-    C: Table<u16>,
+    C: Table<BlockEntry>,
 {
     /// Attaches the allocator of a backing device, so that frames can be written
     /// back; gives it back if one is attached already.
@@ -268,17 +277,30 @@ where
         })
     }
 
-    /// Ends the frame write `write`, which succeeded if `ok`: rebuilds its
-    /// tickets from the records of `copy` (the buffer [`Store::begin_writeback`]
-    /// filled, unchanged) and completes or fails each.
+    /// Ends the frame write `write`, which succeeded if `sums` are given (the
+    /// checksums of the blocks written, one per block, see
+    /// [`crate::checksum`]): rebuilds its tickets from the records of `copy`
+    /// (the buffer [`Store::begin_writeback`] filled, unchanged) and completes
+    /// or fails each. Checksums that are not one per block of the extent fail
+    /// the write (a caller's bug; the pages stay in memory).
     ///
     /// A slot still migrating under its ticket becomes migrated and its object
     /// is freed from the pool (frames emptied go to the reserve or are
     /// dropped), or, if the write failed, becomes resident again. A
     /// slot overwritten or freed meanwhile is stale: only the ticket's hold on
     /// the extent is dropped. The extent is freed with its last hold.
-    pub fn end_writeback(&mut self, write: &FrameWrite, copy: &[u8], ok: bool) -> WritebackEnd {
+    pub fn end_writeback(
+        &mut self,
+        write: &FrameWrite,
+        copy: &[u8],
+        sums: Option<&WriteSums>,
+    ) -> WritebackEnd {
         let mut end = WritebackEnd::default();
+        let ok = sums.is_some_and(|sums| {
+            self.backing
+                .as_mut()
+                .is_some_and(|backing| backing.set_sums(write.block, sums.as_slice()).is_ok())
+        });
         if write.huge {
             let ticket = Ticket {
                 slot: u64::from(write.owner),

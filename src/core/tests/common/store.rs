@@ -3,6 +3,7 @@
 
 use super::frames::{SharedRegistry, TestFrame};
 use super::{Chunks, Grown};
+use ghostswap_core::backing::BlockEntry;
 use ghostswap_core::frame::Page;
 use ghostswap_core::migrate::State;
 use ghostswap_core::pool::{CompactCursor, CompactStats, Compaction, FrameEntry, IdleMarking};
@@ -116,7 +117,7 @@ where
     F: AsRef<[u8]> + AsMut<[u8]>,
     T: Table<FrameEntry<F>>,
     M: Table<u64>,
-    C: Table<u16>,
+    C: Table<BlockEntry>,
 {
     fn compact_at_once(&mut self) -> CompactStats {
         let mut cursor = CompactCursor::new();

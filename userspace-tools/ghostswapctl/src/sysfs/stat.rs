@@ -179,6 +179,9 @@ pub struct BdStat {
     pub bd_reads: u64,
     /// Blocks written.
     pub bd_writes: u64,
+    /// Reads whose blocks failed their checksum (ghostswap's fourth field; 0
+    /// where it is missing, as in zram's).
+    pub checksum_errors: u64,
 }
 
 impl BdStat {
@@ -186,10 +189,19 @@ impl BdStat {
     pub fn parse(text: &str) -> Result<Self, StatError> {
         let [bd_count, bd_reads, bd_writes] =
             numbers("bd_stat", ["bd_count", "bd_reads", "bd_writes"], text)?;
+        let checksum_errors = match text.split_ascii_whitespace().nth(3) {
+            Some(word) => word.parse().map_err(|_| StatError::NotNumber {
+                file: "bd_stat",
+                field: "checksum_errors",
+                value: word.to_owned(),
+            })?,
+            None => 0,
+        };
         Ok(Self {
             bd_count,
             bd_reads,
             bd_writes,
+            checksum_errors,
         })
     }
 }
