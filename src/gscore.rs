@@ -7,7 +7,7 @@
 
 #[path = "core/src/attrs.rs"]
 pub mod attrs;
-#[path = "core/src/backing.rs"]
+#[path = "core/src/backing/mod.rs"]
 pub mod backing;
 #[path = "core/src/backoff.rs"]
 pub mod backoff;

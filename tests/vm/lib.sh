@@ -102,6 +102,20 @@ expect_fail() {
 	info "ok: $what (exit $rc)"
 }
 
+# pagecheck REF EIO_ALLOWED WHAT: every page of REF (pagecheck.py make) reads back right
+# from the device, or (if EIO_ALLOWED is yes) fails with EIO; fails the case with WHAT
+# otherwise. Leaves pagecheck.py's summary line in PAGECHECK.
+pagecheck() {
+	local out rc=0
+	out=$(python3 "$(dirname "${BASH_SOURCE[0]}")/pagecheck.py" check "$GS_DEV" "$1" 2>&1) || rc=$?
+	printf '%s\n' "$out" | sed 's/^/  | /'
+	((rc == 0)) || fail "$3: wrong data or unexpected errors"
+	if [[ $2 == no ]] && ! grep -q ' eio=0 ' <<<"$out"; then
+		fail "$3: reads failed with EIO"
+	fi
+	PAGECHECK=$out
+}
+
 # wait_for_line FILE REGEX SECONDS: wait until a line of FILE matches REGEX.
 wait_for_line() {
 	local file=$1 re=$2 left=$(($3 * 10))

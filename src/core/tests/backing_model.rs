@@ -552,30 +552,3 @@ fn a_run_freed_behind_the_search_is_found_within_a_sweep() {
     assert_eq!(got, Ok(200));
     assert!(calls <= 4, "{calls} calls for 4 words");
 }
-
-#[test]
-fn each_block_of_an_extent_keeps_the_checksum_written_with_it() {
-    let mut dev = Backing::new(vec![0u64; 2], vec![BlockEntry::default(); 100]).expect("a device");
-    let a = dev.alloc(3).unwrap();
-    assert_eq!(dev.sum(a), Some(0));
-    assert_eq!(dev.set_sums(a, &[1, 2]), Err(BackingError::BadLength));
-    assert_eq!(
-        dev.set_sums(a + 1, &[1, 2, 3]),
-        Err(BackingError::NotExtent)
-    );
-    assert_eq!(dev.sum(a + 1), Some(0), "a refused call records nothing");
-    dev.set_sums(a, &[10, 0xdead_beef, 12]).unwrap();
-    assert_eq!(
-        (dev.sum(a), dev.sum(a + 1), dev.sum(a + 2)),
-        (Some(10), Some(0xdead_beef), Some(12))
-    );
-    // Holds are kept apart from the checksums.
-    assert_eq!(dev.hold(a), Ok(1));
-    assert_eq!(dev.sum(a), Some(10));
-    assert_eq!(dev.extent(a).map(|e| (e.len, e.holds)), Some((3, 1)));
-    // A block in no extent has none.
-    assert_eq!(dev.sum(a + 3), None);
-    assert_eq!(dev.sum(1000), None);
-    assert_eq!(dev.release_object(a), Ok(Some(3)));
-    assert_eq!(dev.sum(a), None);
-}

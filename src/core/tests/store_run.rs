@@ -2,33 +2,16 @@
 //! budget, the stop below the low watermark, a backing device out of room or needing
 //! its tables grown; and the policy the store decides with: watermarks and promotion.
 
+#[allow(dead_code)] // Only the writeback helpers of `common` are used here.
+mod common;
+use common::writeback::{block_sum, new_store, TestStore};
 use ghostswap_core::attrs::DeviceConfig;
-use ghostswap_core::backing::Backing;
-use ghostswap_core::backing::BlockEntry;
 use ghostswap_core::frame::Page;
 use ghostswap_core::migrate::State;
-use ghostswap_core::pool::{FrameEntry, FrameId};
+use ghostswap_core::pool::FrameId;
 use ghostswap_core::store::{
-    Content, Found, Incoming, Promotion, RunEnd, RunStep, Store, StoreError, WritebackMode,
-    WritebackPick,
+    Content, Found, Incoming, Promotion, RunEnd, RunStep, StoreError, WritebackMode, WritebackPick,
 };
-
-type Frame = Box<[u8]>;
-type TestStore =
-    Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<BlockEntry>>;
-
-/// A store of `slots` slots with a backing device of `blocks` blocks.
-fn new_store(slots: usize, blocks: usize) -> TestStore {
-    let frames = (0..slots + 8).map(|_| FrameEntry::default()).collect();
-    let mut store = TestStore::new(vec![State::Empty; slots], frames).expect("a small store");
-    let dev = Backing::new(
-        vec![0; blocks.div_ceil(64)],
-        vec![BlockEntry::default(); blocks],
-    )
-    .expect("a device");
-    assert!(store.attach_backing(dev).is_ok());
-    store
-}
 
 /// A page of bytes `seed, seed + 1, ...`: stored huge, in a frame of its own.
 fn page(seed: u8) -> Page {
@@ -384,11 +367,4 @@ fn a_promotion_that_needs_a_frame_says_so_and_changes_nothing() {
         store.promote(0, dest, Incoming::Huge(&pages[0])),
         Ok(Promotion::Done)
     );
-}
-
-/// The tests' checksum of a block: its bytes summed, enough to tell blocks apart.
-fn block_sum(block: &[u8]) -> u32 {
-    block
-        .iter()
-        .fold(0u32, |sum, &byte| sum.rotate_left(5) ^ u32::from(byte))
 }

@@ -7,63 +7,17 @@
 #[allow(dead_code)] // Only the store helpers of `common` are used here.
 mod common;
 use common::store::ToTheEnd;
+use common::writeback::{block_sum, frame_of, new_store, put, TestStore};
 use ghostswap_core::backing::{Backing, BlockEntry, Extents};
-use ghostswap_core::checksum::WriteSums;
 use ghostswap_core::frame::{Page, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
 use ghostswap_core::pool::{CompactCursor, Compaction, FrameEntry, FrameId, FrameState};
 use ghostswap_core::store::{
-    Content, DirectWrite, Found, Incoming, NextWriteback, Store, StoreError, WritebackEnd,
-    WritebackError, WritebackMode,
+    DirectWrite, Found, Incoming, NextWriteback, StoreError, WritebackEnd, WritebackError,
+    WritebackMode,
 };
 
-type Frame = Box<[u8]>;
-type TestStore =
-    Store<Vec<State<Content>>, Frame, Vec<FrameEntry<Frame>>, Vec<u64>, Vec<BlockEntry>>;
-
 const DAY: u64 = 86_400;
-
-fn new_store(slots: usize, blocks: usize) -> TestStore {
-    let frames = (0..slots + 8).map(|_| FrameEntry::default()).collect();
-    let mut store = TestStore::new(vec![State::Empty; slots], frames).expect("a small store");
-    let dev = Backing::new(
-        vec![0; blocks.div_ceil(64)],
-        vec![BlockEntry::default(); blocks],
-    )
-    .expect("a device");
-    assert!(store.attach_backing(dev).is_ok());
-    store
-}
-
-/// Stores `page` in slot `index`, adding frames of `pages` pages (one for a huge page).
-fn put(store: &mut TestStore, index: u64, page: Incoming<'_>, pages: usize) {
-    for _ in 0..3 {
-        match store.store(index, page) {
-            Ok(()) => return,
-            Err(StoreError::NeedFrame) => {
-                let len = if matches!(page, Incoming::Huge(_)) {
-                    1
-                } else {
-                    pages
-                };
-                store
-                    .add_frame(vec![0u8; len * 4096].into_boxed_slice())
-                    .expect("a frame");
-            }
-            Err(e) => panic!("store failed: {e:?}"),
-        }
-    }
-    panic!("store still needs a frame");
-}
-
-/// The frame holding slot `index`.
-fn frame_of(store: &TestStore, index: u64) -> FrameId {
-    match store.state(index) {
-        Some(State::Resident(Content::Packed(object))) => object.frame,
-        Some(State::Resident(Content::Huge(id))) => id,
-        other => panic!("slot {index} is {other:?}"),
-    }
-}
 
 /// Every frame `next_writeback_after` gives in `mode`, as the module loops; the walk in steps
 /// of one and of two frames must give the same.
@@ -776,63 +730,4 @@ fn space_on_the_backing_device_is_searched_in_steps() {
     );
     store.end_writeback(&write, &copy, write.sums(&copy, block_sum).as_ref());
     assert!(matches!(store.state(0), Some(State::Migrated(dest)) if dest.block == 639));
-}
-
-/// The tests' checksum of a block: its bytes summed, enough to tell blocks apart.
-fn block_sum(block: &[u8]) -> u32 {
-    block
-        .iter()
-        .fold(0u32, |sum, &byte| sum.rotate_left(5) ^ u32::from(byte))
-}
-
-#[test]
-fn a_read_of_a_migrated_page_gets_the_checksums_of_the_blocks_it_reads() {
-    let mut store = new_store(4, 8);
-    // Two records in a frame of two pages: the second straddles its two blocks.
-    let first = [1u8; 3000];
-    let second = [2u8; 3000];
-    put(&mut store, 0, Incoming::Packed(&first), 2);
-    put(&mut store, 1, Incoming::Packed(&second), 2);
-    let id = frame_of(&store, 0);
-    assert_eq!(frame_of(&store, 1), id);
-    let mut copy = vec![0u8; 8192];
-    let write = store.begin_writeback(id, &mut copy).expect("begun");
-    assert_eq!(write.pages, 2);
-    let sums = write.sums(&copy, block_sum).expect("two blocks");
-    store.end_writeback(&write, &copy, Some(&sums));
-
-    let Ok(Found::Backing(one)) = store.load(0) else {
-        panic!("slot 0 not migrated");
-    };
-    let Ok(Found::Backing(two)) = store.load(1) else {
-        panic!("slot 1 not migrated");
-    };
-    let (one_sums, two_sums) = (store.read_sums(one).unwrap(), store.read_sums(two).unwrap());
-    assert_eq!(one_sums.blocks, write.block..write.block + 1);
-    assert_eq!(two_sums.blocks, write.block..write.block + 2);
-    assert!(one_sums.matches(&copy[..4096], block_sum));
-    assert!(two_sums.matches(&copy, block_sum));
-    // A block changed on the device no longer matches.
-    let mut corrupt = copy.clone();
-    corrupt[5000] ^= 1;
-    assert!(!two_sums.matches(&corrupt, block_sum));
-    assert!(one_sums.matches(&corrupt[..4096], block_sum));
-    store.unpin(one);
-    store.unpin(two);
-}
-
-#[test]
-fn checksums_that_do_not_fit_the_write_fail_it() {
-    let mut store = new_store(4, 8);
-    let page: Page = [9; 4096];
-    put(&mut store, 1, Incoming::Huge(&page), 1);
-    let id = frame_of(&store, 1);
-    let mut copy = vec![0u8; 8192];
-    let write = store.begin_writeback(id, &mut copy).expect("begun");
-    // Two checksums for a write of one block: a caller's bug, taken as a failed write.
-    let wrong = WriteSums::of(&copy, block_sum).expect("two blocks");
-    let end = store.end_writeback(&write, &copy, Some(&wrong));
-    assert_eq!((end.migrated, end.failed), (0, 1));
-    assert_eq!(store.load(1), Ok(Found::Huge(&page)));
-    assert_eq!(store.backing_stats().unwrap().used_blocks, 0);
 }

@@ -38,6 +38,7 @@
 mod common;
 use common::frames::{SharedRegistry, TestFrame};
 use common::store::ToTheEnd;
+use common::writeback::block_sum;
 use ghostswap_core::backing::{Backing, BlockEntry, Extents, SEARCH_WORDS};
 use ghostswap_core::frame::{records, Page, FREE_OWNER, HEADER_LEN, MAX_FRAME_SIZE, MAX_OBJECT};
 use ghostswap_core::migrate::{Dest, State};
@@ -805,11 +806,4 @@ proptest! {
     fn writeback_matches_model((n, blocks, limit, ops) in case()) {
         check_sequence(n, blocks, limit, &ops)?;
     }
-}
-
-/// The tests' checksum of a block: its bytes summed, enough to tell blocks apart.
-fn block_sum(block: &[u8]) -> u32 {
-    block
-        .iter()
-        .fold(0u32, |sum, &byte| sum.rotate_left(5) ^ u32::from(byte))
 }

@@ -187,7 +187,12 @@ fn malformed_files_are_refused_with_the_field() {
 fn bd_stat_has_zrams_three_fields_then_the_checksum_errors() {
     let ours = BdStat::parse("       3        7        9        2\n").expect("four fields");
     assert_eq!(
-        (ours.bd_count, ours.bd_reads, ours.bd_writes, ours.checksum_errors),
+        (
+            ours.bd_count,
+            ours.bd_reads,
+            ours.bd_writes,
+            ours.checksum_errors
+        ),
         (3, 7, 9, 2)
     );
     let zrams = BdStat::parse("       3        7        9\n").expect("three fields");

@@ -18,6 +18,8 @@ pub mod frames;
 pub mod pool;
 #[allow(dead_code)] // Only the store tests use these.
 pub mod store;
+#[allow(dead_code)] // Only the writeback tests use these.
+pub mod writeback;
 
 /// Valid frame lengths: mostly 4, 8, 16 and 32 KiB, sometimes any number of pages.
 pub fn frame_len() -> impl Strategy<Value = usize> {

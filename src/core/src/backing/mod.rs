@@ -74,6 +74,10 @@
 //! # Ok::<(), BackingError>(())
 //! ```
 
+mod entry; // One block's entry in `counts`: its holds and its checksum.
+
+pub use entry::BlockEntry;
+
 use super::frame::MAX_FRAME_SIZE;
 use super::geometry::PAGE_SIZE;
 use super::table::Table;
@@ -88,34 +92,6 @@ pub const TAIL: u16 = u16::MAX;
 /// The most holds an extent can count; one more than a 32 KiB extent's objects and reads
 /// in flight could ever need (at most 2730 records of 12 bytes fit a frame).
 pub const MAX_HOLDS: u16 = TAIL - 1;
-
-/// The `counts` entry of one block: its extent's holds if it is a head, [`TAIL`] for the
-/// other blocks of an extent, 0 if free; and the checksum of the block as last written.
-///
-/// Six bytes with no padding: the checksum is kept as two halves.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct BlockEntry {
-    count: u16,
-    sum: [u16; 2],
-}
-
-impl BlockEntry {
-    /// An entry counting `count`, with a checksum of 0. The tables are handed in zeroed;
-    /// a test may hand them in filled with this.
-    pub const fn with_count(count: u16) -> Self {
-        Self { count, sum: [0; 2] }
-    }
-
-    fn sum(&self) -> u32 {
-        let [low, high] = self.sum;
-        u32::from(low) | u32::from(high) << 16
-    }
-
-    fn set_sum(&mut self, sum: u32) {
-        // CAST: the halves of a `u32`.
-        self.sum = [sum as u16, (sum >> 16) as u16];
-    }
-}
 
 /// Bits in a map word.
 const WORD_BITS: u32 = u64::BITS;
