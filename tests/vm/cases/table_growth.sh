@@ -100,7 +100,8 @@ info "writeback: $used blocks used; backing_table_bytes $got"
 # The tables cover the blocks in use rounded up to a chunk of 16384, or one chunk more
 # if the last frame did not fit in the end of the chunk before.
 covered=$(((used + 16383) / 16384 * 16384))
-bytes_for() { echo $(($1 / 64 * 8 + $1 * 2 + dirs)); }
+# A bit of map and a 6-byte entry (hold count, CRC32C) per block covered.
+bytes_for() { echo $(($1 / 64 * 8 + $1 * 6 + dirs)); }
 [[ $got == "$(bytes_for "$covered")" || $got == "$(bytes_for $((covered + 16384)))" ]] ||
 	fail "backing_table_bytes $got for $used blocks in use (expected $(bytes_for "$covered"))"
 "$FIO" --name=fill --filename="$GS_DEV" --rw=write --bs=4k --direct=1 --ioengine=psync \
