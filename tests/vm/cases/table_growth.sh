@@ -24,7 +24,7 @@ trap cleanup EXIT
 
 # 1. A 1 TiB device over a 16 TiB backing device (dm error: nothing is written to it).
 # Tables for the worst case would take 256M pages * 72 bytes (18 GiB) plus 4G blocks *
-# 2 bytes (8 GiB) in this 2 GiB guest; grown on demand, only their directories.
+# 6 bytes (24 GiB) in this 2 GiB guest; grown on demand, only their directories.
 load_module disksize= || fail "load_module failed"
 dmsetup create gs_huge --table "0 $((16 << 31)) error" || fail "cannot create the 16 TiB dm error device"
 # No udev in the VM: make the /dev/mapper node by hand.
