@@ -15,7 +15,7 @@
 //!   kmalloc-2k: a kmalloc-4k object takes an order-1 slab when slab debugging
 //!   or KASAN redzones make it larger than a page, and such a block may not be
 //!   found without compaction, which `GFP_NOIO` does not do.
-//! - The backing allocator's block map and hold counts (1 bit and 2 bytes
+//! - The backing allocator's block map, hold counts and checksums (1 bit and 6 bytes
 //!   per 4 KiB block of the backing device), allocated when `disksize` is
 //!   written with a backing device attached.
 //!
