@@ -23,7 +23,8 @@
 #                     no module needed)
 #   GS_CASES_DIR      directory of the case scripts (default <repo>/tests/vm/cases)
 #   GS_CASE_TIMEOUT   seconds per case (default 600; --debug: 900)
-#   GS_VM_TIMEOUT     seconds for the whole VM (default 1500; --debug: 3000)
+#   GS_VM_TIMEOUT     seconds for the whole VM (default 1500; --debug: 4200: 29 cases took
+#                     2763-2960 s on a slow host)
 #   GS_VERBOSE        1: show the VM console while it runs
 #   GS_QEMU_OPT       one extra QEMU option string, e.g. "-icount shift=0,sleep=off" to
 #                     compare two modules by the guest's own timings on a busy host
@@ -40,7 +41,7 @@ for arg in "$@"; do [[ $arg == --debug ]] && debug=1; done
 if ((debug)); then
 	kernel=${GS_KERNEL:-$cache/build-debug/arch/x86/boot/bzImage}
 	module=${GS_MODULE:-$repo/ghostswap-debug.ko}
-	vm_timeout=${GS_VM_TIMEOUT:-3000}
+	vm_timeout=${GS_VM_TIMEOUT:-4200}
 	case_timeout=${GS_CASE_TIMEOUT:-900}
 	label=vm-debug
 	# Every KASAN report, not only the first of the boot. 4-level paging: with
