@@ -407,38 +407,65 @@ cgroup_run() {
 
 # --- cleanup between cases (called by guest.sh) ------------------------------------
 
-# fault_filter_module FAULT...: makes each fault-injection attribute (failslab,
-# fail_page_alloc) count only the allocations made under the module's code (the
-# stack-trace filter, 32 frames deep), and fail those on a GFP_NOIO path too; fails
-# the case if the module is not loaded. The filter is put back (the whole kernel)
-# when the case exits.
+# Fault-injection settings are kernel-wide and outlive a case: every case that
+# changes one calls fault_save first and fault_restore when it exits (its EXIT trap),
+# and gs_cleanup_all restores what a case left. A setting one case leaves (say
+# fail_page_alloc's min-order 0 over the whole kernel) would otherwise count in the
+# next case's /proc/thread-self/fail-nth.
+GS_FAULT_SAVED=${GS_SCRATCH:-/tmp}/fault-settings
+
+# fault_save FAULT...: remembers every setting of each attribute under
+# /sys/kernel/debug (failslab, fail_page_alloc), once per case.
+fault_save() {
+	local d f
+	for d in "$@"; do
+		d=/sys/kernel/debug/$d
+		[[ -d $d ]] || fail "no $d (CONFIG_FAULT_INJECTION_DEBUG_FS)"
+		grep -q "^$d/" "$GS_FAULT_SAVED" 2>/dev/null && continue
+		for f in "$d"/*; do
+			[[ -f $f && -w $f ]] && printf '%s %s\n' "$f" "$(<"$f")"
+		done >>"$GS_FAULT_SAVED"
+	done
+}
+
+# fault_restore: puts back what fault_save remembered, injection off first; returns 1
+# if there was nothing to restore.
+fault_restore() {
+	local f value
+	[[ -f $GS_FAULT_SAVED ]] || return 1
+	while read -r f _; do
+		[[ $f == */probability ]] && echo 0 >"$f"
+	done <"$GS_FAULT_SAVED"
+	while read -r f value; do
+		[[ $f == */probability ]] || echo "$value" >"$f"
+	done <"$GS_FAULT_SAVED"
+	while read -r f value; do
+		[[ $f == */probability ]] && echo "$value" >"$f"
+	done <"$GS_FAULT_SAVED"
+	rm -f "$GS_FAULT_SAVED"
+}
+
+# fault_filter_module FAULT...: saves each attribute's settings (fault_save) and makes
+# it count only the allocations made under the module's code (the stack-trace filter,
+# 32 frames deep), and fail those on a GFP_NOIO path too; fails the case if the
+# module is not loaded.
 fault_filter_module() {
-	local d=/sys/kernel/debug f size base end
+	local f size base end
+	fault_save "$@"
 	read -r _ size _ _ _ base _ < <(grep "^${GS_NAME} " /proc/modules)
 	[[ $base =~ ^0x[0-9a-f]+$ && $base != 0x0000000000000000 ]] ||
 		fail "no module address in /proc/modules"
 	# debugfs takes the addresses in hex; bash's arithmetic is signed, so python adds.
 	end=$(python3 -c "print(hex($base + $size))")
 	for f in "$@"; do
-		[[ -e $d/$f/require-start ]] || fail "no $d/$f with a stack-trace filter"
-		echo "$base" >"$d/$f/require-start" || fail "$f require-start"
-		echo "$end" >"$d/$f/require-end" || fail "$f require-end"
-		echo 32 >"$d/$f/stacktrace-depth"
-		echo N >"$d/$f/ignore-gfp-wait"
-		GS_FAULT_FILTERS+=("$d/$f")
+		f=/sys/kernel/debug/$f
+		[[ -e $f/require-start ]] || fail "no $f with a stack-trace filter"
+		echo "$base" >"$f/require-start" || fail "$f require-start"
+		echo "$end" >"$f/require-end" || fail "$f require-end"
+		echo 32 >"$f/stacktrace-depth"
+		echo N >"$f/ignore-gfp-wait"
 	done
 }
-
-# fault_filter_reset: the filters fault_filter_module set, back to the whole kernel.
-fault_filter_reset() {
-	local f
-	for f in "${GS_FAULT_FILTERS[@]}"; do
-		echo 0 >"$f/require-start"
-		echo 0xffffffffffffffff >"$f/require-end"
-	done
-	GS_FAULT_FILTERS=()
-}
-GS_FAULT_FILTERS=()
 
 # gs_cleanup_all: undo whatever a case left behind; prints what it did and returns 1
 # if there was anything to undo.
@@ -486,6 +513,10 @@ gs_cleanup_all() {
 		left=1
 	fi
 	gs_cleanup_backing_files || left=1
+	if fault_restore; then
+		echo "cleanup: fault-injection settings restored"
+		left=1
+	fi
 	return $left
 }
 

@@ -14,8 +14,7 @@ CHECK=$(dirname "$0")/../pagecheck.py
 ref=$GS_CASE_DIR/ref.img
 pages=4096
 
-stop_injection() { echo 0 >"$F/probability"; }
-trap stop_injection EXIT
+trap fault_restore EXIT
 
 load_module disksize= || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "backing_dev"
@@ -23,23 +22,16 @@ echo $((pages * 4))K >"$S/disksize" || fail "disksize"
 python3 "$CHECK" make "$ref" $pages || fail "cannot make the reference pages"
 
 # Fail every allocation of order >= 1 whose stack passes through the module.
-read -r _ size _ _ _ base _ < <(grep '^ghostswap ' /proc/modules)
-[[ $base =~ ^0x[0-9a-f]+$ && $base != 0x0000000000000000 ]] || fail "no module address in /proc/modules"
-# debugfs takes the addresses in hex; bash's arithmetic is signed, so python adds.
-end=$(python3 -c "print(hex($base + $size))")
-echo "$base" >"$F/require-start" || fail "require-start"
-echo "$end" >"$F/require-end" || fail "require-end"
+fault_filter_module fail_page_alloc
 echo 1 >"$F/min-order"
-echo N >"$F/ignore-gfp-wait"
 echo N >"$F/ignore-gfp-highmem"
 echo N >"$F/task-filter"
-echo 32 >"$F/stacktrace-depth"
 echo 0 >"$F/space"
 echo 0 >"$F/verbose"
 echo -1 >"$F/times"
 echo 1 >"$F/interval"
 echo 100 >"$F/probability"
-info "fail_page_alloc: order >= 1 from [$base, +$size) fails"
+info "fail_page_alloc: order >= 1 under the module's code fails"
 # The stores grow the slot and frame tables by chunks from the slab allocator: a
 # chunk must come from an order-0 slab (a 4 KiB chunk needs order 1 when KASAN's
 # redzones make kmalloc-4k objects larger than a page), or these writes fail.
@@ -52,7 +44,7 @@ out=$(python3 "$CHECK" check "$GS_DEV" "$ref" 2>&1) || fail "pagecheck: $out"
 info "$out"
 grep -q ' eio=0 wrong=0 ' <<<"$out" || fail "pages read back wrong or with EIO: $out"
 check_gt "$(read_stat "$GS_DEV" writeback_stat buffer_fallbacks)" 0 "buffer_fallbacks"
-stop_injection
+fault_restore
 show_stats "$GS_DEV"
 echo 1 >"$S/reset" || fail "reset"
 unload_module || fail "unload failed"

@@ -11,12 +11,7 @@ S=$GS_SYSFS
 D=/sys/kernel/debug
 TIMES=1000000
 
-stop_injection() {
-	echo 0 >"$D/failslab/probability"
-	echo 0 >"$D/fail_page_alloc/probability"
-	fault_filter_reset
-}
-trap stop_injection EXIT
+trap fault_restore EXIT
 
 load_module disksize= || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "backing_dev"
@@ -43,10 +38,10 @@ rc=0
 # One pass (writes, then reads back every page) covers every allocation site; a
 # second doubled the case's time on the debug kernel without reaching a new one.
 cgroup_run 16M "$SWAPCHECK" --size 48M --passes 1 --mix mixed >"$log" 2>&1 || rc=$?
-stop_injection
-sed 's/^/  | /' "$log"
 slab=$((TIMES - $(cat "$D/failslab/times")))
 pages=$((TIMES - $(cat "$D/fail_page_alloc/times")))
+fault_restore
+sed 's/^/  | /' "$log"
 info "failures injected: $slab slab, $pages page"
 show_stats "$GS_DEV"
 info "writeback_stat: $(cat "$S/writeback_stat")"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# needs: debug-kernel (failslab and /proc/thread-self/fail-nth)
+# needs: debug-kernel (failslab, fail_page_alloc and /proc/thread-self/fail-nth)
 # Proves a writeback run that meets an allocation failure after good batches still charges writeback_limit with every block it wrote: the N-th allocation the writing task makes under the module's code fails, for N = 1, 2, ... until a run ends untouched, so each allocation a run makes (every batch's bookkeeping, every submit) fails once; after each run writeback_limit dropped by exactly the blocks bd_stat counts as written, and every page reads back right.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
@@ -7,13 +7,12 @@
 is_selftest && { selftest_note "fault injection targets the ghostswap module"; exit 0; }
 BD=$(backing_disk) || fail "no backing disk (tests/vm/run.sh attaches one)"
 S=$GS_SYSFS
-F=/sys/kernel/debug/failslab
 [[ -e /proc/thread-self/fail-nth ]] || fail "no fail-nth"
 # Two batches per run: the second one's allocations come after good writes.
 BUDGET=17
 MAX_TRIES=400
 
-trap fault_filter_reset EXIT
+trap fault_restore EXIT
 
 load_module disksize= || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "backing_dev"
@@ -27,10 +26,13 @@ echo 1 >"$S/writeback_limit_enable" || fail "writeback_limit_enable"
 
 # Only the writing task's fail-nth count fails an allocation (probability 0:
 # no random failures), and only allocations made under the module's code
-# count (fault_filter_module).
-echo 0 >"$F/probability"
-fault_filter_module failslab
-echo 0 >"$F/verbose"
+# count (fault_filter_module): fail-nth counts in every attribute whose filter
+# passes, so fail_page_alloc is kept to the module's code as well.
+fault_filter_module failslab fail_page_alloc
+for f in failslab fail_page_alloc; do
+	echo 0 >"/sys/kernel/debug/$f/probability"
+	echo 0 >"/sys/kernel/debug/$f/verbose"
+done
 
 # run_failing N: write "huge" to writeback with the N-th allocation failing;
 # prints the calls fail-nth had left (0: the failure was injected). The files
