@@ -38,11 +38,11 @@ pub fn mix64(mut z: u64) -> u64 {
 }
 
 /// splitmix64: a small, fast generator whose whole state is one word.
-struct SplitMix(u64);
+pub struct SplitMix(pub u64);
 
 impl SplitMix {
     #[inline(always)]
-    fn next(&mut self) -> u64 {
+    pub fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(GOLDEN);
         mix64(self.0)
     }

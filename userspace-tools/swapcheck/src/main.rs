@@ -7,153 +7,27 @@
 //! Run it with less memory than `--size` (a cgroup v2 `memory.max`, or
 //! `--madvise-pageout`) so that pages actually travel through swap.
 //!
+//! `--threads` makes the verify sweeps concurrent ([`sweep`]); `--hot-fraction` replaces
+//! each pass's sweep by timed hot/cold accesses ([`access`], [`hotcold`], [`faults`]).
+//!
 //! Exit status: 0 if every check matched, 1 on mismatches, 2 on usage or setup errors.
 
+mod access;
 mod content;
+mod faults;
+mod hotcold;
+mod options;
 mod region;
+mod sweep;
+mod workload;
 
-use content::{Class, Mismatch, Mix, Pattern, MAX_GENERATION, MAX_PAGES, PAGE_SIZE};
+use access::HotColdRun;
+use content::{Mix, Pattern, MAX_PAGES, PAGE_SIZE};
+use options::{parse_args, Options, USAGE};
 use region::Region;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
-
-/// How many mismatches are described individually.
-const MAX_REPORTED: u64 = 10;
-
-const USAGE: &str = "\
-usage: swapcheck --size SIZE [options]
-
-Fills SIZE of anonymous memory with verifiable pages, then for each pass verifies
-every page, rewrites a fraction of them, and finally verifies everything again.
-
-options:
-  --size SIZE              region size; bytes or with K/M/G/T suffix (required)
-  --passes N               verify+rewrite passes before the final verify (default 3)
-  --seed N                 content seed, decimal or 0x-hex (default: from the clock)
-  --mix plain|mixed        plain: random pages; mixed: text, same-filled, random and
-                           half-random pages, 25% each (default plain)
-  --rewrite-fraction F     fraction of pages rewritten per pass, 0..1 (default 0.25)
-  --madvise-pageout        MADV_PAGEOUT the region after filling and after each rewrite
-  --pause-file PATH        after filling, wait until PATH exists, then go on
-  -h, --help               this text
-
-The last line is `swapcheck: pages=N verified=V mismatches=M passes=P`, where V counts
-page checks over all verify rounds (N * (P + 1) when nothing is skipped) and M the
-checks that failed. Exit status: 0 no mismatch, 1 mismatches, 2 usage/setup error.";
-
-/// Parsed command line.
-#[derive(Debug, Clone, PartialEq)]
-struct Options {
-    size: u64,
-    passes: u32,
-    seed: u64,
-    mix: Mix,
-    rewrite_fraction: f64,
-    pageout: bool,
-    pause_file: Option<PathBuf>,
-}
-
-/// Parses `123`, `4096`, `64K`, `192M`, `1G`, `1T` (binary multiples, `k`/`KiB`/`KB` too).
-fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let digits_end = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, suffix) = t.split_at(digits_end);
-    let num: u64 = num.parse().map_err(|_| format!("invalid size `{s}`"))?;
-    let shift = match suffix.to_ascii_uppercase().as_str() {
-        "" | "B" => 0,
-        "K" | "KB" | "KIB" => 10,
-        "M" | "MB" | "MIB" => 20,
-        "G" | "GB" | "GIB" => 30,
-        "T" | "TB" | "TIB" => 40,
-        _ => return Err(format!("invalid size suffix in `{s}`")),
-    };
-    num.checked_mul(1 << shift)
-        .ok_or_else(|| format!("size `{s}` overflows"))
-}
-
-fn parse_u64(s: &str) -> Result<u64, String> {
-    let r = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16),
-        None => s.parse(),
-    };
-    r.map_err(|_| format!("invalid number `{s}`"))
-}
-
-fn default_seed() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    // CAST: only the low bits matter for a seed.
-    content::mix64(nanos as u64 ^ u64::from(std::process::id()))
-}
-
-/// Parses the arguments after the program name; `Ok(None)` means `--help`.
-fn parse_args(args: &[String]) -> Result<Option<Options>, String> {
-    let mut size = None;
-    let mut opts = Options {
-        size: 0,
-        passes: 3,
-        seed: 0,
-        mix: Mix::Plain,
-        rewrite_fraction: 0.25,
-        pageout: false,
-        pause_file: None,
-    };
-    let mut seed = None;
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let (name, inline) = match arg.split_once('=') {
-            Some((n, v)) if n.starts_with("--") => (n, Some(v.to_string())),
-            _ => (arg.as_str(), None),
-        };
-        let mut value = || -> Result<String, String> {
-            inline
-                .clone()
-                .or_else(|| it.next().cloned())
-                .ok_or_else(|| format!("{name} needs a value"))
-        };
-        match name {
-            "-h" | "--help" => return Ok(None),
-            "--size" => size = Some(parse_size(&value()?)?),
-            "--passes" => {
-                let v = value()?;
-                opts.passes = v
-                    .parse()
-                    .ok()
-                    .filter(|&p| p < MAX_GENERATION - 1)
-                    .ok_or_else(|| format!("invalid --passes `{v}`"))?;
-            }
-            "--seed" => seed = Some(parse_u64(&value()?)?),
-            "--mix" => {
-                opts.mix = match value()?.as_str() {
-                    "plain" => Mix::Plain,
-                    "mixed" => Mix::Mixed,
-                    other => return Err(format!("invalid --mix `{other}` (plain or mixed)")),
-                }
-            }
-            "--rewrite-fraction" => {
-                let v = value()?;
-                opts.rewrite_fraction = v
-                    .parse()
-                    .ok()
-                    .filter(|f: &f64| (0.0..=1.0).contains(f))
-                    .ok_or_else(|| format!("invalid --rewrite-fraction `{v}` (0..1)"))?;
-            }
-            "--madvise-pageout" if inline.is_none() => opts.pageout = true,
-            "--pause-file" => opts.pause_file = Some(PathBuf::from(value()?)),
-            _ => return Err(format!("unknown argument `{arg}`")),
-        }
-    }
-    let size = size.ok_or("--size is required")?;
-    if size < PAGE_SIZE as u64 {
-        return Err(format!("--size must be at least {PAGE_SIZE} bytes"));
-    }
-    opts.size = size;
-    opts.seed = seed.unwrap_or_else(default_seed);
-    Ok(Some(opts))
-}
+use workload::Workload;
 
 /// One line of `/proc/self/status` memory usage, for showing that pages left RAM.
 fn memory_status() -> String {
@@ -179,93 +53,6 @@ fn rate(pages: u64, elapsed: Duration) -> String {
     )
 }
 
-/// The workload state: the region, each page's generation, and the counters.
-struct Workload {
-    region: Region,
-    pattern: Pattern,
-    generations: Vec<u32>,
-    verified: u64,
-    mismatches: u64,
-}
-
-impl Workload {
-    fn fill(&mut self) {
-        for index in 0..self.region.pages() {
-            // CAST: the page count was checked against MAX_PAGES, so usize -> u64 is exact.
-            self.pattern.fill(
-                index as u64,
-                self.generations[index],
-                self.region.page_mut(index),
-            );
-        }
-    }
-
-    /// Verifies every page; returns the number of mismatches in this round.
-    fn verify_all(&mut self, round: &str) -> u64 {
-        let mut scratch = Box::new([0u8; PAGE_SIZE]);
-        let mut found = 0;
-        for index in 0..self.region.pages() {
-            let generation = self.generations[index];
-            let page = self.region.page(index);
-            self.verified += 1;
-            if let Err(m) = self
-                .pattern
-                .check(index as u64, generation, page, &mut scratch)
-            {
-                if self.mismatches < MAX_REPORTED {
-                    report(
-                        round,
-                        index as u64,
-                        generation,
-                        self.pattern.class(index as u64, generation),
-                        &m,
-                    );
-                }
-                self.mismatches += 1;
-                found += 1;
-            }
-        }
-        found
-    }
-
-    /// Moves the selected pages to their next generation; returns how many.
-    fn rewrite(&mut self, pass: u32, fraction: f64) -> u64 {
-        let mut rewritten = 0;
-        for index in 0..self.region.pages() {
-            if self.pattern.rewrite_selected(index as u64, pass, fraction) {
-                self.generations[index] += 1;
-                self.pattern.fill(
-                    index as u64,
-                    self.generations[index],
-                    self.region.page_mut(index),
-                );
-                rewritten += 1;
-            }
-        }
-        rewritten
-    }
-}
-
-fn report(round: &str, index: u64, generation: u32, class: Class, m: &Mismatch) {
-    let what = if m.all_zero {
-        " (page is all zeros)".to_string()
-    } else {
-        match m.header {
-            Some((i, g)) if (i, g) != (index, generation) => {
-                format!(" (page holds the header of page {i} gen {g})")
-            }
-            _ => String::new(),
-        }
-    };
-    println!(
-        "swapcheck: MISMATCH {round}: page={index} gen={generation} class={} offset={} expected=0x{:02x} actual=0x{:02x}{what}",
-        class.name(),
-        m.offset,
-        m.expected,
-        m.actual
-    );
-}
-
 fn wait_for(path: &std::path::Path) {
     let start = Instant::now();
     let mut next_note = Duration::from_secs(60);
@@ -283,6 +70,7 @@ fn wait_for(path: &std::path::Path) {
 }
 
 fn run(opts: &Options) -> Result<u64, String> {
+    let started = Instant::now();
     let pages = opts.size.div_ceil(PAGE_SIZE as u64);
     if pages >= MAX_PAGES {
         return Err(format!("--size too large: {pages} pages"));
@@ -299,15 +87,20 @@ fn run(opts: &Options) -> Result<u64, String> {
         opts.passes,
         opts.rewrite_fraction
     );
+    // Only new settings get a line, so that default runs print what they always did.
+    if opts.threads > 1 {
+        println!("swapcheck: threads={}", opts.threads);
+    }
+    let mut hot_cold = opts
+        .hot_cold
+        .as_ref()
+        .map(|h| HotColdRun::new(h, opts.seed, pages));
+    if let Some(h) = &hot_cold {
+        println!("{}", h.settings_line());
+    }
     let region =
         Region::new(pages_usize).map_err(|e| format!("mmap of {} bytes failed: {e}", opts.size))?;
-    let mut w = Workload {
-        region,
-        pattern: Pattern::new(opts.seed, opts.mix),
-        generations: vec![0; pages_usize],
-        verified: 0,
-        mismatches: 0,
-    };
+    let mut w = Workload::new(region, Pattern::new(opts.seed, opts.mix));
 
     let t = Instant::now();
     w.fill();
@@ -345,15 +138,38 @@ fn run(opts: &Options) -> Result<u64, String> {
     }
 
     for pass in 1..=opts.passes {
+        let round = format!("pass {pass}");
         let t = Instant::now();
-        let bad = w.verify_all(&format!("pass {pass}"));
-        println!(
-            "swapcheck: pass {pass} verify: {pages} pages, {bad} mismatches in {} ({})",
-            rate(pages, t.elapsed()),
-            memory_status()
-        );
+        // The sweep, or the accesses, which also decide what may be rewritten.
+        let accessed = match &mut hot_cold {
+            None => {
+                let bad = w.verify_all(&round, opts.threads);
+                println!(
+                    "swapcheck: pass {pass} verify: {pages} pages, {bad} mismatches in {} ({})",
+                    rate(pages, t.elapsed()),
+                    memory_status()
+                );
+                None
+            }
+            Some(h) => {
+                let done = h.pass(&mut w, &round, pass, opts.threads);
+                println!(
+                    "swapcheck: pass {pass} access: {} accesses ({} hot), {} mismatches, {} faulted in {} ({})",
+                    done.accesses,
+                    done.hot,
+                    done.mismatches,
+                    done.faulted,
+                    rate(done.accesses, t.elapsed()),
+                    memory_status()
+                );
+                Some(done.accessed)
+            }
+        };
         let t = Instant::now();
-        let n = w.rewrite(pass, opts.rewrite_fraction);
+        let n = match &accessed {
+            None => w.rewrite(pass, opts.rewrite_fraction),
+            Some(set) => w.rewrite_where(pass, opts.rewrite_fraction, |i| set.contains(i)),
+        };
         println!(
             "swapcheck: pass {pass} rewrite: {n} pages in {}",
             rate(n, t.elapsed())
@@ -361,11 +177,19 @@ fn run(opts: &Options) -> Result<u64, String> {
         page_out(&mut w)?;
     }
     let t = Instant::now();
-    let bad = w.verify_all("final");
+    let bad = w.verify_all("final", opts.threads);
     println!(
         "swapcheck: final verify: {pages} pages, {bad} mismatches in {} ({})",
         rate(pages, t.elapsed()),
         memory_status()
+    );
+    if let Some(h) = &mut hot_cold {
+        println!("{}", h.summary_line());
+    }
+    // Before the summary, which stays the last line.
+    println!(
+        "swapcheck: runtime_s={:.3}",
+        started.elapsed().as_secs_f64()
     );
     println!(
         "swapcheck: pages={pages} verified={} mismatches={} passes={}",
@@ -394,91 +218,5 @@ fn main() -> ExitCode {
             eprintln!("swapcheck: error: {e}");
             ExitCode::from(2)
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn args(s: &str) -> Vec<String> {
-        s.split_whitespace().map(String::from).collect()
-    }
-
-    #[test]
-    fn sizes() {
-        assert_eq!(parse_size("4096"), Ok(4096));
-        assert_eq!(parse_size("64K"), Ok(64 << 10));
-        assert_eq!(parse_size("64k"), Ok(64 << 10));
-        assert_eq!(parse_size("192M"), Ok(192 << 20));
-        assert_eq!(parse_size("192MiB"), Ok(192 << 20));
-        assert_eq!(parse_size("2G"), Ok(2 << 30));
-        assert_eq!(parse_size("1T"), Ok(1 << 40));
-        for bad in [
-            "",
-            "M",
-            "12Q",
-            "-1",
-            "1.5G",
-            "99999999999999999999T",
-            "16777216T",
-        ] {
-            assert!(parse_size(bad).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn arguments() {
-        let o = parse_args(&args("--size 192M --passes 2 --seed 0x10 --mix mixed"))
-            .unwrap()
-            .unwrap();
-        assert_eq!(o.size, 192 << 20);
-        assert_eq!(o.passes, 2);
-        assert_eq!(o.seed, 16);
-        assert_eq!(o.mix, Mix::Mixed);
-        assert_eq!(o.rewrite_fraction, 0.25);
-        let o = parse_args(&args(
-            "--size=8K --rewrite-fraction=1 --madvise-pageout --pause-file /x",
-        ))
-        .unwrap()
-        .unwrap();
-        assert_eq!(o.size, 8192);
-        assert_eq!(o.rewrite_fraction, 1.0);
-        assert!(o.pageout);
-        assert_eq!(o.pause_file, Some(PathBuf::from("/x")));
-        assert_eq!(parse_args(&args("--help")), Ok(None));
-        for bad in [
-            "",
-            "--passes 2",
-            "--size",
-            "--size 100",
-            "--size 1M --mix zip",
-            "--size 1M --rewrite-fraction 2",
-            "--size 1M --bogus",
-            "--size 1M --passes x",
-        ] {
-            assert!(parse_args(&args(bad)).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn workload_round_trip_and_detects_corruption() {
-        let pages = 64;
-        let mut w = Workload {
-            region: Region::new(pages).unwrap(),
-            pattern: Pattern::new(99, Mix::Mixed),
-            generations: vec![0; pages],
-            verified: 0,
-            mismatches: 0,
-        };
-        w.fill();
-        assert_eq!(w.verify_all("t"), 0);
-        let n = w.rewrite(1, 0.5);
-        assert!(n > 0 && n < pages as u64);
-        assert_eq!(w.verify_all("t"), 0);
-        w.region.page_mut(17)[1234] ^= 1;
-        assert_eq!(w.verify_all("t"), 1);
-        assert_eq!(w.verified, 3 * pages as u64);
-        assert_eq!(w.mismatches, 1);
     }
 }

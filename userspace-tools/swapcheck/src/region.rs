@@ -18,6 +18,13 @@ pub struct Region {
     pages: usize,
 }
 
+// SAFETY: the mapping belongs to the value, not to a thread, so it may move to another
+// thread; it is unmapped once, on drop.
+unsafe impl Send for Region {}
+// SAFETY: `&Region` only reads pages (`page`, `touch`); writing needs `&mut Region`. Many
+// threads reading the same bytes at once is sound, and faulting a page in is the kernel's job.
+unsafe impl Sync for Region {}
+
 impl Region {
     /// Maps `pages` pages of anonymous memory (zero-filled and not yet touched).
     ///
@@ -72,6 +79,20 @@ impl Region {
                 .add(index * PAGE_SIZE)
                 .cast::<[u8; PAGE_SIZE]>()
         }
+    }
+
+    /// Reads the first byte of page `index`, which faults the page in if it is swapped out.
+    ///
+    /// The read is volatile so that it happens exactly here, between the caller's clock reads.
+    ///
+    /// # Panics
+    ///
+    /// If `index >= self.pages()`.
+    #[inline(always)]
+    pub fn touch(&self, index: usize) -> u8 {
+        let page = self.page(index);
+        // SAFETY: `page` is a valid reference, so its first byte is readable and aligned.
+        unsafe { std::ptr::read_volatile(page.as_ptr()) }
     }
 
     /// Page `index`, writable.
