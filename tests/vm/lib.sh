@@ -156,6 +156,39 @@ swapcheck_bin() {
 	echo "$GS_SWAPCHECK"
 }
 
+# swapcheck_hold CG MIB [ARG...]: starts swapcheck (with ARGs) in cgroup CG on MIB MiB of
+# mixed pages, one pass, paused once they are all written (swapped out, for a small cgroup) until
+# swapcheck_release; fails the case if filling does not end within 600 s. Sets SC_PID,
+# SC_LOG and SC_RELEASE, and ends the paused workload with the case whatever happens.
+swapcheck_hold() {
+	local sc
+	sc=$(swapcheck_bin) || fail "swapcheck binary not found (cargo build --release -p swapcheck)"
+	SC_LOG=$GS_CASE_DIR/swapcheck-hold.log
+	SC_RELEASE=$GS_CASE_DIR/release
+	rm -f "$SC_RELEASE"
+	# shellcheck disable=SC2064 # the path now, not when the trap runs
+	trap "touch '$SC_RELEASE'" EXIT
+	cgroup_exec "$1" "$sc" --size "$2M" --passes 1 --mix mixed --pause-file "$SC_RELEASE" \
+		"${@:3}" >"$SC_LOG" 2>&1 &
+	SC_PID=$!
+	if ! wait_for_line "$SC_LOG" '^swapcheck: filled; waiting' 600; then
+		sed 's/^/  | /' "$SC_LOG"
+		fail "swapcheck did not finish filling"
+	fi
+}
+
+# swapcheck_release PAGES WHAT: lets swapcheck_hold's workload verify its PAGES pages and
+# end; fails the case (with WHAT) unless it exits 0 with no mismatch.
+swapcheck_release() {
+	local rc=0
+	touch "$SC_RELEASE"
+	wait "$SC_PID" || rc=$?
+	sed -n '/pause file found/,$p' "$SC_LOG" | sed 's/^/  | /'
+	check_eq "$rc" 0 "swapcheck exit status $2"
+	grep -q "^swapcheck: pages=$1 verified=[0-9]* mismatches=0 passes=1\$" "$SC_LOG" ||
+		fail "swapcheck summary line missing or shows mismatches $2"
+}
+
 # ghostswapctl_bin: path of ghostswapctl (use as `CTL=$(ghostswapctl_bin) || fail ...`).
 ghostswapctl_bin() {
 	[[ -x $GS_GHOSTSWAPCTL ]] || {

@@ -3,7 +3,6 @@
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
-SWAPCHECK=$(swapcheck_bin) || fail "swapcheck binary not found (cargo build --release -p swapcheck)"
 
 load_module disksize=512M || fail "load_module disksize=512M failed"
 expect_ok "mkswap" mkswap "$GS_DEV"
@@ -19,17 +18,8 @@ check_gt "$used0" 0 "mm_stat mem_used_total after mkswap+swapon"
 size=$(scaled_mib 192)
 cgroup_create "$(scaled_mib 64)M" || fail "cannot create the cgroup"
 cg=$GS_CGROUP
-log=$GS_CASE_DIR/swapcheck.log
-release=$GS_CASE_DIR/release
-rm -f "$release"
-cgroup_exec "$cg" "$SWAPCHECK" --size "${size}M" --passes 1 --mix mixed --pause-file "$release" \
-	>"$log" 2>&1 &
-sc_pid=$!
-if ! wait_for_line "$log" '^swapcheck: filled; waiting' 600; then
-	sed 's/^/  | /' "$log"
-	fail "swapcheck did not finish filling"
-fi
-sed 's/^/  | /' "$log"
+swapcheck_hold "$cg" "$size"
+sed 's/^/  | /' "$SC_LOG"
 
 used=$(swap_used_kb "$GS_DEV") || fail "$GS_DEV not in /proc/swaps"
 check_gt "$used" 0 "swap used on $GS_DEV (kB) while swapcheck is paused"
@@ -55,13 +45,7 @@ expect_ok "blkdiscard after swapoff" blkdiscard -f "$GS_DEV"
 check_eq "$(read_stat "$GS_DEV" mm_stat orig_data_size)" 0 "mm_stat orig_data_size after swapoff + blkdiscard"
 check_eq "$(read_stat "$GS_DEV" mm_stat mem_used_total)" 0 "mm_stat mem_used_total after swapoff + blkdiscard"
 
-touch "$release"
-rc=0
-wait "$sc_pid" || rc=$?
-sed -n '/pause file found/,$p' "$log" | sed 's/^/  | /'
-check_eq "$rc" 0 "swapcheck exit status"
-grep -q "^swapcheck: pages=$((size << 8)) verified=[0-9]* mismatches=0 passes=1\$" "$log" ||
-	fail "swapcheck summary line missing or shows mismatches"
+swapcheck_release $((size << 8)) "after swapoff and unload"
 cgroup_report "$cg"
 cgroup_remove "$cg"
 

@@ -45,18 +45,7 @@ used=$(read_stat "$GS_DEV" mm_stat mem_used_total) || fail "no mm_stat"
 # then swapoff must bring every page back and free every block.
 cgroup_create "${cg_mib}M" || fail "cannot create the cgroup"
 cg=$GS_CGROUP
-log=$GS_CASE_DIR/swapcheck-hold.log
-release=$GS_CASE_DIR/release
-rm -f "$release"
-# Whatever happens below, the paused workload must end with the case.
-trap 'touch "$release"' EXIT
-cgroup_exec "$cg" "$SWAPCHECK" --size "${size}M" --passes 1 --mix mixed --pause-file "$release" \
-	>"$log" 2>&1 &
-sc_pid=$!
-if ! wait_for_line "$log" '^swapcheck: filled; waiting' 600; then
-	sed 's/^/  | /' "$log"
-	fail "swapcheck did not finish filling"
-fi
+swapcheck_hold "$cg" "$size"
 # An automatic run may still be at work: the manual one gets EAGAIN until it ends.
 for ((i = 0; ; i++)); do
 	echo all >"$S/writeback" 2>"$GS_CASE_DIR/writeback.err" && break
@@ -77,13 +66,7 @@ check_eq "$(read_stat "$GS_DEV" mm_stat orig_data_size)" 4096 "orig_data_size af
 expect_ok "blkdiscard after swapoff" blkdiscard -f "$GS_DEV"
 check_eq "$(bd bd_count)" 0 "bd_count after swapoff and discarding the header"
 check_eq "$(wb backing_blocks_used)" 0 "backing blocks in use after swapoff and discarding the header"
-touch "$release"
-rc=0
-wait "$sc_pid" || rc=$?
-sed -n '/pause file found/,$p' "$log" | sed 's/^/  | /'
-check_eq "$rc" 0 "swapcheck exit status after swapoff"
-grep -q "^swapcheck: pages=$pages verified=[0-9]* mismatches=0 passes=1\$" "$log" ||
-	fail "swapcheck summary line missing or shows mismatches after swapoff"
+swapcheck_release "$pages" "after swapoff"
 cgroup_report "$cg"
 cgroup_remove "$cg"
 unload_module || fail "unload failed"
