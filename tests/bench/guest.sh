@@ -14,7 +14,7 @@
 #
 # usage: guest.sh CONFIG   (CONFIG sets GS_REPO GS_OUT GS_MODULE GS_RUNTIME GS_RAMP
 #                           GS_PAIRS GS_DISKSIZE GS_ALGOS GS_SEED GS_SNAP_SOURCE
-#                           GS_SWAPCHECK)
+#                           GS_SWAPCHECK GS_PARTS)
 
 set -u
 
@@ -29,6 +29,9 @@ GS_DISKSIZE=${GS_DISKSIZE:-256M}
 GS_ALGOS=${GS_ALGOS:-lz4 zstd}
 GS_SEED=${GS_SEED:-20261123}
 GS_SNAP_SOURCE=${GS_SNAP_SOURCE:-2097152}
+# The parts to run: "pool" (fio and the memory snapshot per algorithm), "writeback".
+GS_PARTS=${GS_PARTS:-pool writeback}
+has_part() { [[ " $GS_PARTS " == *" $1 "* ]]; }
 export GS_MODULE GS_SELFTEST_ZRAM=0
 # shellcheck source=SCRIPTDIR/../vm/lib.sh
 . "$GS_REPO/tests/vm/lib.sh"
@@ -152,91 +155,97 @@ if ! load_module "disksize=" >>"$GS_OUT/guest.log" 2>&1; then
 fi
 [[ -b /dev/$Z ]] || { err "no /dev/$Z"; echo "BENCH-DONE"; exit 1; }
 
-# --- the anonymous-memory snapshot, taken once, written to both devices per algorithm --
+# --- the pool part (GS_PARTS has "pool"): a memory snapshot, then per algorithm fio and
+# the snapshot on each device
 
-snap=/tmp/bench-anon.snap
-say "snapshot: starting anon_workload.py (source bytes $GS_SNAP_SOURCE)"
-PYTHONHASHSEED=0 "$PY" "$BENCH/anon_workload.py" "$GS_SNAP_SOURCE" >/tmp/workload.out 2>&1 &
-wpid=$!
-if wait_for_line /tmp/workload.out '^READY ' 600; then
-	cat /tmp/workload.out >"$GS_OUT/workload.txt"
-	grep -E '^(Rss|Vm(RSS|Data))' "/proc/$wpid/status" >>"$GS_OUT/workload.txt"
-	cp "/proc/$wpid/maps" "$GS_OUT/workload-maps.txt"
-	kill -STOP "$wpid"
-	limit=$(($(numfmt --from=iec "$GS_DISKSIZE") - (1 << 20)))
-	"$PY" "$BENCH/snapshot.py" "$wpid" "$snap" "$limit" >"$GS_OUT/snapshot.json" 2>"$GS_OUT/snapshot.err" ||
-		err "snapshot.py failed: $(head -c 300 "$GS_OUT/snapshot.err")"
-	say "snapshot: $(head -n 1 /tmp/workload.out); $(cat "$GS_OUT/snapshot.json")"
-	sha256sum "$snap" >>"$GS_OUT/workload.txt"
-else
-	err "anon_workload.py did not get ready: $(tail -c 300 /tmp/workload.out)"
-fi
-kill -KILL "$wpid" 2>/dev/null
-wait "$wpid" 2>/dev/null
-snap_bytes=$(stat -c %s "$snap" 2>/dev/null || echo 0)
+if has_part pool; then
 
-# --- per algorithm ------------------------------------------------------------------
-
-for algo in $GS_ALGOS; do
-	say "=== $algo"
-	if ! setup_dev $G "$algo" || ! setup_dev $Z "$algo"; then
-		continue
-	fi
-
-	# Same data on both: prefill each fully, then check the contents are identical.
-	prefill $G "$algo"
-	prefill $Z "$algo"
-	sync
-	record "$algo" prefill $G
-	record "$algo" prefill $Z
-	if cmp "/dev/$G" "/dev/$Z" >"$GS_OUT/cmp-$algo.txt" 2>&1; then
-		say "$algo: ghostswap0 and zram0 hold identical data after prefill"
+	snap=/tmp/bench-anon.snap
+	say "snapshot: starting anon_workload.py (source bytes $GS_SNAP_SOURCE)"
+	PYTHONHASHSEED=0 "$PY" "$BENCH/anon_workload.py" "$GS_SNAP_SOURCE" >/tmp/workload.out 2>&1 &
+	wpid=$!
+	if wait_for_line /tmp/workload.out '^READY ' 600; then
+		cat /tmp/workload.out >"$GS_OUT/workload.txt"
+		grep -E '^(Rss|Vm(RSS|Data))' "/proc/$wpid/status" >>"$GS_OUT/workload.txt"
+		cp "/proc/$wpid/maps" "$GS_OUT/workload-maps.txt"
+		kill -STOP "$wpid"
+		limit=$(($(numfmt --from=iec "$GS_DISKSIZE") - (1 << 20)))
+		"$PY" "$BENCH/snapshot.py" "$wpid" "$snap" "$limit" >"$GS_OUT/snapshot.json" 2>"$GS_OUT/snapshot.err" ||
+			err "snapshot.py failed: $(head -c 300 "$GS_OUT/snapshot.err")"
+		say "snapshot: $(head -n 1 /tmp/workload.out); $(cat "$GS_OUT/snapshot.json")"
+		sha256sum "$snap" >>"$GS_OUT/workload.txt"
 	else
-		err "$algo: contents differ after prefill: $(head -c 200 "$GS_OUT/cmp-$algo.txt")"
+		err "anon_workload.py did not get ready: $(tail -c 300 /tmp/workload.out)"
 	fi
-	echo 3 >/proc/sys/vm/drop_caches
+	kill -KILL "$wpid" 2>/dev/null
+	wait "$wpid" 2>/dev/null
+	snap_bytes=$(stat -c %s "$snap" 2>/dev/null || echo 0)
 
-	# Throughput: GS_PAIRS pairs per test, in alternating order (G Z, Z G, G Z, ...), so
-	# that drift of the host cancels and each pair gives one ratio. TCG on a shared host
-	# moves a single run by 15% and more; many short pairs beat few long ones.
-	for rw in randread randwrite; do
-		for jobs in 1 2; do
-			for ((rep = 1; rep <= GS_PAIRS; rep++)); do
-				if ((rep % 2)); then
-					perf "$algo" $rw $jobs $G $rep
-					perf "$algo" $rw $jobs $Z $rep
-				else
-					perf "$algo" $rw $jobs $Z $rep
-					perf "$algo" $rw $jobs $G $rep
-				fi
+	# --- per algorithm ------------------------------------------------------------------
+
+	for algo in $GS_ALGOS; do
+		say "=== $algo"
+		if ! setup_dev $G "$algo" || ! setup_dev $Z "$algo"; then
+			continue
+		fi
+
+		# Same data on both: prefill each fully, then check the contents are identical.
+		prefill $G "$algo"
+		prefill $Z "$algo"
+		sync
+		record "$algo" prefill $G
+		record "$algo" prefill $Z
+		if cmp "/dev/$G" "/dev/$Z" >"$GS_OUT/cmp-$algo.txt" 2>&1; then
+			say "$algo: ghostswap0 and zram0 hold identical data after prefill"
+		else
+			err "$algo: contents differ after prefill: $(head -c 200 "$GS_OUT/cmp-$algo.txt")"
+		fi
+		echo 3 >/proc/sys/vm/drop_caches
+
+		# Throughput: GS_PAIRS pairs per test, in alternating order (G Z, Z G, G Z, ...), so
+		# that drift of the host cancels and each pair gives one ratio. TCG on a shared host
+		# moves a single run by 15% and more; many short pairs beat few long ones.
+		for rw in randread randwrite; do
+			for jobs in 1 2; do
+				for ((rep = 1; rep <= GS_PAIRS; rep++)); do
+					if ((rep % 2)); then
+						perf "$algo" $rw $jobs $G $rep
+						perf "$algo" $rw $jobs $Z $rep
+					else
+						perf "$algo" $rw $jobs $Z $rep
+						perf "$algo" $rw $jobs $G $rep
+					fi
+				done
 			done
 		done
-	done
-	record "$algo" after_perf $G
-	record "$algo" after_perf $Z
+		record "$algo" after_perf $G
+		record "$algo" after_perf $Z
 
-	# Memory for the snapshot of real anonymous memory: fresh devices, same pages.
-	if ((snap_bytes > 0)); then
-		for dev in $G $Z; do
-			setup_dev "$dev" "$algo" || continue
-			if ! dd if="$snap" of="/dev/$dev" bs=1M oflag=direct status=none 2>"$GS_OUT/dd.err"; then
-				err "$algo: dd of the snapshot to $dev failed: $(head -c 300 "$GS_OUT/dd.err")"
-				continue
-			fi
-			sync
-			record "$algo" snapshot "$dev"
-			if ! cmp -n "$snap_bytes" "$snap" "/dev/$dev" >"$GS_OUT/cmp.txt" 2>&1; then
-				err "$algo: $dev does not read back the snapshot: $(head -c 200 "$GS_OUT/cmp.txt")"
-			fi
-			echo 3 >/proc/sys/vm/drop_caches
-		done
-	fi
-done
+		# Memory for the snapshot of real anonymous memory: fresh devices, same pages.
+		if ((snap_bytes > 0)); then
+			for dev in $G $Z; do
+				setup_dev "$dev" "$algo" || continue
+				if ! dd if="$snap" of="/dev/$dev" bs=1M oflag=direct status=none 2>"$GS_OUT/dd.err"; then
+					err "$algo: dd of the snapshot to $dev failed: $(head -c 300 "$GS_OUT/dd.err")"
+					continue
+				fi
+				sync
+				record "$algo" snapshot "$dev"
+				if ! cmp -n "$snap_bytes" "$snap" "/dev/$dev" >"$GS_OUT/cmp.txt" 2>&1; then
+					err "$algo: $dev does not read back the snapshot: $(head -c 200 "$GS_OUT/cmp.txt")"
+				fi
+				echo 3 >/proc/sys/vm/drop_caches
+			done
+		fi
+	done
+fi
 
 # --- writeback: throughput and a swap workload over the pool's limit ------------------
 
-# shellcheck source=SCRIPTDIR/writeback.sh
-. "$BENCH/writeback.sh"
+if has_part writeback; then
+	# shellcheck source=SCRIPTDIR/writeback.sh
+	. "$BENCH/writeback.sh"
+fi
 
 # --- teardown and kernel log ----------------------------------------------------------
 

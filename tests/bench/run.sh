@@ -24,6 +24,8 @@
 #   GS_BENCH_DISKSIZE    disksize of both devices (default 256M)
 #   GS_BENCH_ALGOS       algorithms (default "lz4 zstd")
 #   GS_BENCH_SEED        fio randseed (default 20261123)
+#   GS_BENCH_PARTS       what to run: "pool" (fio, snapshot), "writeback" (throughput, swap
+#                        workload); default both
 #   GS_BENCH_SNAP_SOURCE bytes of Python source the snapshot workload indexes (default
 #                        2097152, ~95 MiB of anonymous memory)
 #   GS_VM_TIMEOUT        seconds for the whole VM (default 2400)
@@ -97,6 +99,7 @@ config=$out/config
 	printf 'GS_SEED=%q\n' "${GS_BENCH_SEED:-20261123}"
 	printf 'GS_SNAP_SOURCE=%q\n' "${GS_BENCH_SNAP_SOURCE:-2097152}"
 	printf 'GS_SWAPCHECK=%q\n' "$repo/target/release/swapcheck"
+	printf 'GS_PARTS=%q\n' "${GS_BENCH_PARTS:-pool writeback}"
 } >"$config"
 
 # Backing disks for the writeback part, one per device (virtio-blk serials gsback and
