@@ -34,7 +34,7 @@ use crate::tables::{self, FrameGiven};
 
 /// Order of the buffer a migrated page is read into: an object may straddle
 /// two blocks of its extent.
-const READ_ORDER: u32 = 1;
+pub(crate) const READ_ORDER: u32 = 1;
 
 /// The checksum of a block written to or read from the backing device:
 /// CRC32C in its usual form (`crate::gscore::checksum` says how it is used).
@@ -118,13 +118,52 @@ pub(crate) fn load_migrated<'a>(
 ) -> Result {
     let bdev = backend.backing.as_ref().ok_or(EIO)?;
     let buffer = buffer.get_or_insert_with(|| backend.io_reserve.buffer(&backend.counters));
-    let data = read_migrated(
-        bdev,
-        &backend.counters,
-        dest,
-        &sums,
-        buffer.pages().ok_or(EIO)?,
-    )?;
+    let buffer = buffer.pages().ok_or(EIO)?;
+    let (sector, len) = migrated_read(&sums)?;
+    bdev.read_sync(sector, buffer, len)?;
+    let buffer: &MappedPages = buffer;
+    let read = buffer.as_ref().get(..len).ok_or(EIO)?;
+    place_migrated(backend, codec, index, page, dest, &sums, read)
+}
+
+/// Where the read of a migrated page starts (in sectors) and how many bytes
+/// it reads: the blocks `sums.blocks`.
+pub(crate) fn migrated_read(sums: &ReadSums) -> Result<(u64, usize)> {
+    let blocks = &sums.blocks;
+    let count = blocks.end.checked_sub(blocks.start).ok_or(EIO)?;
+    // CAST: at most 2 blocks (`MAX_READ_BLOCKS`).
+    let len = count as usize * PAGE_SIZE;
+    Ok((u64::from(blocks.start) * SECTORS_PER_PAGE, len))
+}
+
+/// Fills `page` with the migrated page `dest` of slot `index` from `read`,
+/// the blocks its read read (`migrated_read`), and offers it back to the
+/// pool (`promote`). Blocks that do not match their checksums are counted
+/// and fail the page (`EIO`): wrong data is never returned.
+pub(crate) fn place_migrated(
+    backend: &Backend,
+    codec: &mut Codec,
+    index: u64,
+    page: &mut [u8],
+    dest: Dest,
+    sums: &ReadSums,
+    read: &[u8],
+) -> Result {
+    let counters = &backend.counters;
+    let blocks = &sums.blocks;
+    counters
+        .blocks_read
+        .add(u64::from(blocks.end.saturating_sub(blocks.start)));
+    if !sums.matches(read, block_sum) {
+        counters.checksum_errors.inc();
+        return Err(EIO);
+    }
+    // CAST: the first block read is one of `dest`'s extent (8).
+    let skip = blocks.start.checked_sub(dest.block).ok_or(EIO)? as usize * PAGE_SIZE;
+    let range = dest.data_range();
+    let data = read
+        .get(range.start.checked_sub(skip).ok_or(EIO)?..range.end.checked_sub(skip).ok_or(EIO)?)
+        .ok_or(EIO)?;
     let incoming = if dest.is_page() {
         page.get_mut(..PAGE_SIZE).ok_or(EIO)?.copy_from_slice(data);
         Incoming::Huge(data.try_into().map_err(|_| EIO)?)
@@ -134,39 +173,6 @@ pub(crate) fn load_migrated<'a>(
     };
     promote(backend, index, dest, incoming);
     Ok(())
-}
-
-/// Reads the blocks of `dest`'s data (`sums.blocks`) from `bdev` into
-/// `buffer`, checks them against their checksums, and returns the data's
-/// bytes: compressed, or the whole page if [`Dest::is_page`]. Blocks that
-/// do not match are counted and fail the read (`EIO`): wrong data is never
-/// returned.
-fn read_migrated<'a>(
-    bdev: &BlockDevice,
-    counters: &Counters,
-    dest: Dest,
-    sums: &ReadSums,
-    buffer: &'a mut MappedPages,
-) -> Result<&'a [u8]> {
-    let data = dest.data_range();
-    let blocks = &sums.blocks;
-    let count = blocks.end.checked_sub(blocks.start).ok_or(EIO)?;
-    // CAST: at most 2 blocks, and the first is one of `dest`'s extent (8).
-    let (len, skip) = (
-        count as usize * PAGE_SIZE,
-        blocks.start.checked_sub(dest.block).ok_or(EIO)? as usize * PAGE_SIZE,
-    );
-    bdev.read_sync(u64::from(blocks.start) * SECTORS_PER_PAGE, buffer, len)?;
-    counters.blocks_read.add(u64::from(count));
-    let buffer: &'a MappedPages = buffer;
-    let read = buffer.as_ref().get(..len).ok_or(EIO)?;
-    if !sums.matches(read, block_sum) {
-        counters.checksum_errors.inc();
-        return Err(EIO);
-    }
-    let start = data.start.checked_sub(skip).ok_or(EIO)?;
-    read.get(start..data.end.checked_sub(skip).ok_or(EIO)?)
-        .ok_or(EIO)
 }
 
 /// Offers `incoming`, just read from `dest`, back to slot `index`

@@ -55,6 +55,13 @@ pub(crate) struct Counters {
     pub(crate) buffer_fallbacks: Count,
     /// Automatic runs held back while the backing device fails.
     pub(crate) backoff_deferrals: Count,
+    // debug_stat.
+    /// Read bios whose migrated pages were read without waiting
+    /// (`migrated_read`).
+    pub(crate) async_read_bios: Count,
+    /// Read bios handed to the work queue instead, for want of memory to
+    /// set those reads up.
+    pub(crate) worker_read_bios: Count,
 }
 
 impl Counters {
@@ -75,6 +82,8 @@ impl Counters {
             &self.manual_runs,
             &self.buffer_fallbacks,
             &self.backoff_deferrals,
+            &self.async_read_bios,
+            &self.worker_read_bios,
         ] {
             count.clear();
         }

@@ -11,7 +11,7 @@
 
 use kernel::{
     block::mq::{self, gen_disk::GenDisk, gen_disk::GenDiskBuilder, Bio, Command, Operations},
-    block::BlockDevice,
+    block::{bdev::CompletionQueue, BlockDevice},
     c_str, new_mutex, new_spinlock,
     prelude::*,
     sync::{Arc, ArcBorrow, Mutex, SpinLock},
@@ -41,11 +41,13 @@ pub(crate) struct GhostDevice {
     #[pin]
     backend: SpinLock<Option<Arc<Backend>>>,
     pub(crate) counters: Arc<Counters>,
-    /// Where the device's background work runs: reads of migrated pages,
-    /// writes that wait for writeback, automatic writeback. Its work items
-    /// hold the backend, never the device, so the queue is dropped (and
-    /// drained) with the device, after the disk is gone, outside its workers.
-    pub(crate) queue: OwnedQueue,
+    /// Where the device's background work runs: the ends of reads of
+    /// migrated pages, bios that wait for the backing device, automatic
+    /// writeback. Its work items hold the backend, never the device, so the
+    /// queue is dropped (and drained) with the device, after the disk is
+    /// gone, outside its workers.
+    #[pin]
+    pub(crate) queue: CompletionQueue,
 }
 
 impl GhostDevice {
@@ -61,7 +63,7 @@ impl GhostDevice {
             pending_backing <- new_mutex!(None, "ghostswap:pending_backing"),
             backend <- new_spinlock!(None, "ghostswap:backend"),
             counters,
-            queue,
+            queue <- CompletionQueue::new(queue),
         }))
     }
 

@@ -29,6 +29,7 @@ mod counters;
 mod device;
 pub mod gscore;
 mod io;
+mod migrated_read;
 mod read;
 mod streams;
 mod sysfs;

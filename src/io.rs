@@ -8,12 +8,13 @@
 //! (`read::load_page`), with the current CPU's compression stream.
 //!
 //! Two cases need the backing device, whose bios a `submit_bio` may not wait
-//! for (they are only issued after it returns): a read that meets a migrated
-//! page, and a write the pool refused at its limit while a backing device
-//! could make room. Such a bio is deferred to the device's work queue, which
-//! handles it again from its first page in a context that may wait: a read
-//! reads migrated pages from the backing device, a write first writes frames
-//! back (`writeback::make_room`).
+//! for (they are only issued after it returns). A read that meets migrated
+//! pages starts their reads and returns; the bio ends when they do
+//! (`migrated_read`). A write the pool refused at its limit while a backing
+//! device could make room is deferred to the device's work queue, which
+//! handles it again from its first page in a context that may wait, after
+//! writing frames back (`writeback::make_room`); so is a read whose reads
+//! could not be set up, which reads its migrated pages there.
 
 use kernel::{
     block::mq::{Bio, Command, SegmentsMut},
@@ -28,7 +29,8 @@ use crate::gscore::{
     geometry::{page_range, IoError},
     refusal::WriteContext,
 };
-use crate::read::ReadBio;
+use crate::migrated_read;
+use crate::read::{unpin_all, ReadBio};
 use crate::streams::Stream;
 use crate::walk::{walk_pages, Defer, Handled};
 use crate::write::{refuse, WriteBio};
@@ -37,32 +39,87 @@ use crate::writeback::{self, Room};
 /// Handles a read or write bio in `submit_bio`, or defers it.
 pub(crate) fn submit(device: &GhostDevice, bio: &mut Bio<'_>, command: Command) -> Result {
     let write = command == Command::Write;
-    let result = data_pages(device, bio.sector(), bio.bytes()).and_then(|(backend, pages)| {
-        let (handled, over_high) = {
-            let mut stream = backend.streams.current();
-            match write {
-                true => {
-                    let context = WriteContext::Submitter;
-                    write_bio(&backend, &mut stream, pages, bio.segments(), context)
-                }
-                false => (
-                    read_bio(&backend, &mut stream, pages, bio.segments(), false),
-                    false,
-                ),
-            }
-        };
-        if over_high {
-            writeback::kick(&device.queue, &backend);
-        }
-        match handled? {
-            Handled::Done => Ok(()),
-            Handled::Defer(why) => defer(device, backend, bio, why),
-        }
-    });
+    let result =
+        data_pages(device, bio.sector(), bio.bytes()).and_then(|(backend, pages)| match write {
+            true => submit_write(device, backend, bio, pages),
+            false => submit_read(device, backend, bio, pages),
+        });
     if result.is_err() {
         count_failed(&device.counters, write);
     }
     result
+}
+
+/// Stores a write bio's pages, or defers the bio to make room first.
+fn submit_write(
+    device: &GhostDevice,
+    backend: Arc<Backend>,
+    bio: &mut Bio<'_>,
+    pages: core::ops::Range<u64>,
+) -> Result {
+    let (handled, over_high) = {
+        let mut stream = backend.streams.current();
+        let context = WriteContext::Submitter;
+        write_bio(&backend, &mut stream, pages, bio.segments(), context)
+    };
+    if over_high {
+        writeback::kick(&device.queue, &backend);
+    }
+    match handled? {
+        Handled::Done | Handled::Skip => Ok(()),
+        Handled::Defer(why) => defer(device, backend, bio, why),
+    }
+}
+
+/// Fills a read bio's resident pages and starts the reads of its migrated
+/// ones (`migrated_read`); the bio ends when they do. Defers the bio to the
+/// work queue if those reads cannot be set up.
+fn submit_read(
+    device: &GhostDevice,
+    backend: Arc<Backend>,
+    bio: &mut Bio<'_>,
+    pages: core::ops::Range<u64>,
+) -> Result {
+    let (handled, migrated) = {
+        let mut stream = backend.streams.current();
+        let Stream { codec, page } = &mut *stream;
+        let mut read = ReadBio::new(&backend, codec, false);
+        let handled = walk_pages(bio.segments(), pages, page, &mut read);
+        (handled, read.take_migrated())
+    };
+    let why = match handled {
+        Ok(Handled::Done | Handled::Skip) if migrated.is_empty() => return Ok(()),
+        Ok(Handled::Done | Handled::Skip) => None,
+        Ok(Handled::Defer(why)) => Some(why),
+        Err(e) => {
+            unpin_all(&backend, migrated.as_slice());
+            return Err(e);
+        }
+    };
+    let reads = match why {
+        None => migrated_read::prepare(&backend, migrated),
+        Some(_) => Err(migrated),
+    };
+    let reads = match reads {
+        Ok(reads) => reads,
+        Err(migrated) => {
+            // The work queue reads the whole bio again, from the reserve.
+            unpin_all(&backend, migrated.as_slice());
+            backend.counters.worker_read_bios.inc();
+            return defer(device, backend, bio, Defer::ReadMigrated);
+        }
+    };
+    match bio.defer() {
+        Ok(deferred) => {
+            backend.counters.async_read_bios.inc();
+            reads.submit(&device.queue, backend, deferred);
+            Ok(())
+        }
+        Err(e) => {
+            reads.cancel(&backend);
+            Err(e)
+        }
+    }
 }
 
 /// The backend of the initialized device and the pages a read or write bio
@@ -110,21 +167,19 @@ fn write_bio(
     (handled, bio.over_high)
 }
 
-/// Fills a read bio from the store; in `submit_bio` (`!worker`), stops at
-/// the first migrated page.
-fn read_bio(
+/// Fills a read bio on the work queue, reading its migrated pages there.
+fn read_bio_worker(
     backend: &Backend,
     stream: &mut Stream,
     pages: core::ops::Range<u64>,
     segments: SegmentsMut<'_>,
-    worker: bool,
 ) -> Result<Handled> {
     let Stream { codec, page } = stream;
     walk_pages(
         segments,
         pages,
         page,
-        &mut ReadBio::new(backend, codec, worker),
+        &mut ReadBio::new(backend, codec, true),
     )
 }
 
@@ -182,7 +237,7 @@ fn handle_deferred(
 ) -> Result {
     let mut stream = backend.streams.worker();
     let handled = match why {
-        Defer::ReadMigrated => read_bio(backend, &mut stream, pages, segments, true),
+        Defer::ReadMigrated => read_bio_worker(backend, &mut stream, pages, segments),
         Defer::MakeRoom => {
             let context = match writeback::make_room(backend) {
                 Room::BackingOff => WriteContext::WorkerBackingOff,
@@ -194,7 +249,7 @@ fn handle_deferred(
         }
     };
     match handled? {
-        Handled::Done => Ok(()),
+        Handled::Done | Handled::Skip => Ok(()),
         // Never: the worker context does not defer.
         Handled::Defer(_) => Err(EIO),
     }

@@ -4,18 +4,31 @@
 //!
 //! A resident page is decompressed (or copied, or filled) under the store
 //! lock, straight into the page given. A migrated page is on the backing
-//! device: in `submit_bio` the bio is deferred to the work queue; there, the
-//! page's extent is pinned under the lock and read with the lock dropped
+//! device: its extent is pinned under the lock and read with the lock
+//! dropped. In `submit_bio` the page is only noted, pinned, and left for
+//! later: once the walk is over, the bio's migrated pages are read without
+//! waiting (`migrated_read`). On the work queue (the fallback when those
+//! reads cannot be set up) each is read there and then
 //! (`backing_io::load_migrated`).
 
 use kernel::prelude::*;
 
 use crate::backend::Backend;
 use crate::backing_io::{self, IoBuffer};
-use crate::gscore::{classify::fill_word, geometry::PAGE_SIZE, migrate::State, store::Found};
+use crate::gscore::{
+    checksum::ReadSums, classify::fill_word, geometry::PAGE_SIZE, migrate::Dest, store::Found,
+};
 use crate::streams::Codec;
 use crate::walk::{Defer, Handled, PageData, PageVisitor};
 use crate::writeback::now_secs;
+
+/// A migrated page of a read bio, pinned, whose read is still to come.
+pub(crate) struct MigratedPage {
+    pub(crate) index: u64,
+    pub(crate) dest: Dest,
+    /// The checksums of the blocks its read reads, taken with the pin.
+    pub(crate) sums: ReadSums,
+}
 
 /// A read bio being filled, page by page.
 pub(crate) struct ReadBio<'a> {
@@ -25,8 +38,10 @@ pub(crate) struct ReadBio<'a> {
     worker: bool,
     /// The clock the frames used are stamped with (see `write::WriteBio`).
     now: Option<u64>,
-    /// The buffer migrated pages are read into, taken on first use.
+    /// The buffer migrated pages are read into, taken on first use (worker).
     buffer: Option<IoBuffer<'a>>,
+    /// The migrated pages left for later, in bio order (in `submit_bio`).
+    pub(crate) migrated: KVec<MigratedPage>,
 }
 
 impl<'a> ReadBio<'a> {
@@ -38,7 +53,24 @@ impl<'a> ReadBio<'a> {
             worker,
             now: backend.has_backing().then(now_secs),
             buffer: None,
+            migrated: KVec::new(),
         }
+    }
+
+    /// Takes the migrated pages left for later out.
+    pub(crate) fn take_migrated(&mut self) -> KVec<MigratedPage> {
+        core::mem::replace(&mut self.migrated, KVec::new())
+    }
+}
+
+/// Unpins `pages`, whose reads ended or will not happen.
+pub(crate) fn unpin_all(backend: &Backend, pages: &[MigratedPage]) {
+    if pages.is_empty() {
+        return;
+    }
+    let mut store = backend.store.lock();
+    for page in pages {
+        store.unpin(page.dest);
     }
 }
 
@@ -61,10 +93,6 @@ fn load_page(bio: &mut ReadBio<'_>, index: u64, page: &mut [u8]) -> Result<Handl
         let mut store = backend.store.lock();
         if let Some(now) = bio.now {
             store.set_clock(now);
-            // Found without a load, which the worker counts when it makes it.
-            if !bio.worker && matches!(store.state(index), Some(State::Migrated(_))) {
-                return Ok(Handled::Defer(Defer::ReadMigrated));
-            }
         }
         let migrated = match store.load(index).map_err(|_| EIO)? {
             Found::Empty => {
@@ -85,23 +113,34 @@ fn load_page(bio: &mut ReadBio<'_>, index: u64, page: &mut [u8]) -> Result<Handl
                 codec.decompress(data, page)?;
                 None
             }
-            // Never after the check above (same lock); handled alike anyway.
-            Found::Backing(dest) if !bio.worker => {
-                store.unpin(dest);
-                return Ok(Handled::Defer(Defer::ReadMigrated));
-            }
             Found::Backing(dest) => Some(dest),
         };
         // The checksums its blocks must match, taken with the pin.
         migrated.map(|dest| (dest, store.read_sums(dest)))
     };
+    let Some((dest, sums)) = pinned else {
+        return Ok(Handled::Done);
+    };
     // A migrated page, pinned: read with the lock dropped, then unpinned.
-    if let Some((dest, sums)) = pinned {
-        let result = sums.ok_or(EIO).and_then(|sums| {
-            backing_io::load_migrated(backend, &mut bio.buffer, codec, index, page, (dest, sums))
-        });
+    let Some(sums) = sums else {
         backend.store.lock().unpin(dest);
-        result?;
+        return Err(EIO);
+    };
+    if !bio.worker {
+        let noted = bio
+            .migrated
+            .push(MigratedPage { index, dest, sums }, GFP_NOIO);
+        return Ok(match noted {
+            Ok(()) => Handled::Skip,
+            Err(_) => {
+                // The work queue reads the whole bio again instead.
+                backend.store.lock().unpin(dest);
+                Handled::Defer(Defer::ReadMigrated)
+            }
+        });
     }
-    Ok(Handled::Done)
+    let result =
+        backing_io::load_migrated(backend, &mut bio.buffer, codec, index, page, (dest, sums));
+    backend.store.lock().unpin(dest);
+    result.map(|()| Handled::Done)
 }

@@ -125,12 +125,13 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                 .unwrap_or_default();
             writeln!(
                 out,
-                "version: 3\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
+                "version: 4\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
                  packed_frames: {}\npacked_pages: {}\nhuge_frames: {}\n\
                  reserve_frames: {}\nreserve_pages: {}\nobjects: {}\n\
                  object_bytes: {}\nhole_bytes: {}\nfragmentation_permille: {}\n\
                  auto_compactions: {}\nslot_table_bytes: {}\nframe_table_entries: {}\n\
-                 frame_table_bytes: {}\nbacking_table_bytes: {}",
+                 frame_table_bytes: {}\nbacking_table_bytes: {}\n\
+                 async_read_bios: {}\nworker_read_bios: {}",
                 core::mem::size_of::<State<Content>>(),
                 core::mem::size_of::<FrameEntry<Frame>>(),
                 pool.packed_frames,
@@ -147,6 +148,8 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                 tables.frame_entries,
                 tables.frame_bytes,
                 tables.backing_bytes,
+                device.counters.async_read_bios.get(),
+                device.counters.worker_read_bios.get(),
             )
         }
         Attr::FrontswapStat => {

@@ -24,6 +24,9 @@ pub(crate) enum Defer {
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Handled {
     Done,
+    /// A read's page left as it is (filled earlier, or to be filled later
+    /// from the backing device): the walk goes on without touching it.
+    Skip,
     /// Stopped at this page: the bio is handled again from its first page
     /// on the work queue.
     Defer(Defer),
@@ -64,6 +67,8 @@ pub(crate) fn walk_pages<V: PageVisitor>(
     // Bytes of the buffer's page gathered (writes) or scattered (reads) so
     // far: 0 between pages.
     let mut partial = 0;
+    // The read's page in the buffer is skipped: its pieces are not scattered.
+    let mut skip = false;
     while let Some(mut segment) = segments.next_segment() {
         let index = pages.start;
         let whole = (partial == 0 && !pages.is_empty())
@@ -78,7 +83,7 @@ pub(crate) fn walk_pages<V: PageVisitor>(
         if let Some(handled) = whole {
             pages.next();
             match handled? {
-                Handled::Done => continue,
+                Handled::Done | Handled::Skip => continue,
                 deferred => return Ok(deferred),
             }
         }
@@ -86,10 +91,10 @@ pub(crate) fn walk_pages<V: PageVisitor>(
         while !rest.is_empty() {
             if !write && partial == 0 {
                 let index = pages.next().ok_or(EIO)?;
-                if let deferred @ Handled::Defer(_) =
-                    visitor.visit(index, PageData::ToLoad(&mut *buffer))?
-                {
-                    return Ok(deferred);
+                match visitor.visit(index, PageData::ToLoad(&mut *buffer))? {
+                    Handled::Done => skip = false,
+                    Handled::Skip => skip = true,
+                    deferred @ Handled::Defer(_) => return Ok(deferred),
                 }
             }
             let (mut piece, tail) = rest.split_at(PAGE_SIZE - partial);
@@ -97,7 +102,7 @@ pub(crate) fn walk_pages<V: PageVisitor>(
             let bytes = buffer.get_mut(partial..end).ok_or(EIO)?;
             if write {
                 piece.copy_to_slice(bytes)?;
-            } else {
+            } else if !skip {
                 piece.copy_from_slice(bytes)?;
             }
             partial = if end == PAGE_SIZE { 0 } else { end };

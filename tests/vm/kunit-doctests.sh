@@ -12,7 +12,8 @@ ours=(rust_doctest_kernel_block_mq_gen_disk_rs_0 rust_doctest_kernel_block_mq_rs
       rust_doctest_kernel_module_param_rs_0 rust_doctest_kernel_compress_lz4_rs_0
       rust_doctest_kernel_compress_zstd_rs_0 rust_doctest_kernel_cpu_rs_0
       rust_doctest_kernel_page_rs_0 rust_doctest_kernel_sync_lock_rs_0
-      rust_doctest_kernel_task_rs_0)
+      rust_doctest_kernel_task_rs_0 rust_doctest_kernel_block_bdev_reads_rs_0
+      rust_doctest_kernel_block_bdev_reads_rs_1)
 
 vm_run --kernel "$cache/build/arch/x86/boot/bzImage" --mem 1G --cpus 2 \
     --append "zswap.enabled=0 kunit.enable=1" --timeout 600 --log "$log" -- dmesg >/dev/null
