@@ -87,24 +87,24 @@ fn submit_read(
         let handled = walk_pages(bio.segments(), pages, page, &mut read);
         (handled, read.take_migrated())
     };
-    let why = match handled {
-        Ok(Handled::Done | Handled::Skip) if migrated.is_empty() => return Ok(()),
-        Ok(Handled::Done | Handled::Skip) => None,
-        Ok(Handled::Defer(why)) => Some(why),
-        Err(e) => {
-            unpin_all(&backend, migrated.as_slice());
+    // Only a bio that met migrated pages has a list of them: a resident read
+    // neither allocates nor frees one.
+    let reads = match (handled, migrated) {
+        (Ok(Handled::Done | Handled::Skip), None) => return Ok(()),
+        (Ok(Handled::Done | Handled::Skip), Some(migrated)) => {
+            migrated_read::prepare(&backend, migrated).map_err(Some)
+        }
+        (Ok(Handled::Defer(_)), migrated) => Err(migrated),
+        (Err(e), migrated) => {
+            unpin_all(&backend, migrated.as_deref().unwrap_or_default());
             return Err(e);
         }
-    };
-    let reads = match why {
-        None => migrated_read::prepare(&backend, migrated),
-        Some(_) => Err(migrated),
     };
     let reads = match reads {
         Ok(reads) => reads,
         Err(migrated) => {
             // The work queue reads the whole bio again, from the reserve.
-            unpin_all(&backend, migrated.as_slice());
+            unpin_all(&backend, migrated.as_deref().unwrap_or_default());
             backend.counters.worker_read_bios.inc();
             return defer(device, backend, bio, Defer::ReadMigrated);
         }

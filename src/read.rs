@@ -40,8 +40,9 @@ pub(crate) struct ReadBio<'a> {
     now: Option<u64>,
     /// The buffer migrated pages are read into, taken on first use (worker).
     buffer: Option<IoBuffer<'a>>,
-    /// The migrated pages left for later, in bio order (in `submit_bio`).
-    pub(crate) migrated: KVec<MigratedPage>,
+    /// The migrated pages left for later, in bio order (in `submit_bio`);
+    /// made on the first one.
+    migrated: Option<KVec<MigratedPage>>,
 }
 
 impl<'a> ReadBio<'a> {
@@ -53,13 +54,13 @@ impl<'a> ReadBio<'a> {
             worker,
             now: backend.has_backing().then(now_secs),
             buffer: None,
-            migrated: KVec::new(),
+            migrated: None,
         }
     }
 
     /// Takes the migrated pages left for later out.
-    pub(crate) fn take_migrated(&mut self) -> KVec<MigratedPage> {
-        core::mem::replace(&mut self.migrated, KVec::new())
+    pub(crate) fn take_migrated(&mut self) -> Option<KVec<MigratedPage>> {
+        self.migrated.take()
     }
 }
 
@@ -129,6 +130,7 @@ fn load_page(bio: &mut ReadBio<'_>, index: u64, page: &mut [u8]) -> Result<Handl
     if !bio.worker {
         let noted = bio
             .migrated
+            .get_or_insert_with(KVec::new)
             .push(MigratedPage { index, dest, sums }, GFP_NOIO);
         return Ok(match noted {
             Ok(()) => Handled::Skip,
