@@ -62,6 +62,20 @@ kernel::module_param! {
     description: "Size of each device: bytes with optional K/M/G/T suffix; empty (the default): unconfigured, set up through sysfs as with zram",
 }
 
+kernel::module_param! {
+    static ASYNC_READS: bool = false;
+    name: "async_reads",
+    module: "ghostswap",
+    description: "Read migrated pages from submit_bio without waiting (experimental; default off: the work queue reads them)",
+}
+
+/// Whether a read bio's migrated pages are read from `submit_bio` without
+/// waiting (`migrated_read`) rather than by the work queue. Off by default:
+/// under icount the swap workload ran longer with it (see the admin guide).
+pub(crate) fn async_reads() -> bool {
+    ASYNC_READS.get()
+}
+
 /// Most devices one module instance creates; enough for tests and NUMA setups.
 const MAX_DEVICES: u32 = 16;
 

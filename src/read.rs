@@ -5,18 +5,22 @@
 //! A resident page is decompressed (or copied, or filled) under the store
 //! lock, straight into the page given. A migrated page is on the backing
 //! device: its extent is pinned under the lock and read with the lock
-//! dropped. In `submit_bio` the page is only noted, pinned, and left for
-//! later: once the walk is over, the bio's migrated pages are read without
-//! waiting (`migrated_read`). On the work queue (the fallback when those
-//! reads cannot be set up) each is read there and then
-//! (`backing_io::load_migrated`).
+//! dropped. With `async_reads`, in `submit_bio` the page is only noted,
+//! pinned, and left for later: once the walk is over, the bio's migrated
+//! pages are read without waiting (`migrated_read`). Otherwise (and when
+//! those reads cannot be set up) the bio goes to the work queue, which reads
+//! each there and then (`backing_io::load_migrated`).
 
 use kernel::prelude::*;
 
 use crate::backend::Backend;
 use crate::backing_io::{self, IoBuffer};
 use crate::gscore::{
-    checksum::ReadSums, classify::fill_word, geometry::PAGE_SIZE, migrate::Dest, store::Found,
+    checksum::ReadSums,
+    classify::fill_word,
+    geometry::PAGE_SIZE,
+    migrate::{Dest, State},
+    store::Found,
 };
 use crate::streams::Codec;
 use crate::walk::{Defer, Handled, PageData, PageVisitor};
@@ -94,6 +98,13 @@ fn load_page(bio: &mut ReadBio<'_>, index: u64, page: &mut [u8]) -> Result<Handl
         let mut store = backend.store.lock();
         if let Some(now) = bio.now {
             store.set_clock(now);
+            // Found without a load, which the worker counts when it makes it.
+            if !bio.worker
+                && !crate::async_reads()
+                && matches!(store.state(index), Some(State::Migrated(_)))
+            {
+                return Ok(Handled::Defer(Defer::ReadMigrated));
+            }
         }
         let migrated = match store.load(index).map_err(|_| EIO)? {
             Found::Empty => {

@@ -16,7 +16,7 @@ pages=4096
 
 trap fault_restore EXIT
 
-load_module disksize= || fail "load_module failed"
+load_module disksize= async_reads=1 || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "backing_dev"
 echo $((pages * 4))K >"$S/disksize" || fail "disksize"
 python3 "$CHECK" make "$ref" $pages || fail "cannot make the reference pages"

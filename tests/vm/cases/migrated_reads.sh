@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves reads of migrated pages are answered without a detour through the work queue, and stay right when they race: after every page is written back, four readers read the same pages at once (the same extents, in whole and split buffers, bios of 1 to 4 pages) while fio verifies its own data with 32 reads in flight; then again with promote_on_read, so that pages move back into the pool while others still read their extents; then a swap workload whose every page is on the disk is faulted back by four threads at once (swapcheck --threads 4). Every page reads back right, and debug_stat counts every such bio as answered by reads started from submit_bio (async_read_bios), none handed to the work queue (worker_read_bios).
+# Proves reads of migrated pages are answered without a detour through the work queue (module parameter async_reads=1), and stay right when they race: after every page is written back, four readers read the same pages at once (the same extents, in whole and split buffers, bios of 1 to 4 pages) while fio verifies its own data with 32 reads in flight; then again with promote_on_read, so that pages move back into the pool while others still read their extents; then a swap workload whose every page is on the disk is faulted back by four threads at once (swapcheck --threads 4). Every page reads back right, and debug_stat counts every such bio as answered by reads started from submit_bio (async_read_bios), none handed to the work queue (worker_read_bios).
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -15,7 +15,7 @@ half=$((pages * 4))K
 
 dbg() { awk -v k="$1:" '$1 == k { print $2 }' "$S/debug_stat"; }
 
-load_module disksize= || fail "load_module failed"
+load_module disksize= async_reads=1 || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "cannot set backing_dev"
 echo $((pages * 8))K >"$S/disksize" || fail "cannot set disksize"
 python3 "$CHECK" make "$ref" "$pages" || fail "cannot make the reference pages"
