@@ -17,7 +17,11 @@ writeback pages/s g/z: pages moved to the backing disk per second of a write to
 "writeback" of a whole prefilled device (ghostswap "all", zram "idle" after "idle all"),
 geometric mean over the pairs. swap 8x mem_limit time z/g: wall time of the verified swap
 workload on zram over ghostswap's (> 1: ghostswap is faster); n/a if a run failed or saw
-a mismatch on either device. Both for the first algorithm only.
+a mismatch on either device. hot/cold: the same set-up under swapcheck's hot/cold
+workload (20% of the pages take 80% of the accesses): time z/g, p99 of a faulting access
+z/g (> 1: ghostswap's faults are quicker), and per device the share of swap-in reads
+served from the backing disk (lower: the pages written back were the cold ones). All
+for the first algorithm only.
 Prints the table, then the numbers behind it. Exit status 1 if a cell is missing.
 """
 import json
@@ -128,9 +132,19 @@ def main():
         ok = float(secs) > 0 and int(pages) > 0
         wb.setdefault((algo, dev), []).append(
             (int(rep), int(pages) / float(secs) if ok else None, int(pages), int(blocks)))
-    for algo, dev, rep, secs, rc, mism in read_tsv(os.path.join(d, "swap.tsv")):
-        ok = rc == "0" and mism == "0"
-        swap.setdefault((algo, dev), []).append((int(rep), float(secs) if ok else None))
+    def workload_runs(name):
+        # (algo, dev) -> [(rep, seconds, disk share, p99 us)]; None where the run failed.
+        table = {}
+        for algo, dev, rep, secs, rc, mism, *more in read_tsv(os.path.join(d, name)):
+            ok = rc == "0" and mism == "0"
+            share, _p50, p99 = (more + ["NA"] * 3)[:3]
+            number = lambda v: float(v) if ok and v != "NA" else None  # noqa: E731
+            table.setdefault((algo, dev), []).append(
+                (int(rep), float(secs) if ok else None, number(share), number(p99)))
+        return table
+
+    swap = workload_runs("swap.tsv")
+    hotcold = workload_runs("hotcold.tsv") if os.path.exists(os.path.join(d, "hotcold.tsv")) else {}
 
     def paired(table, algo, num, den):
         # Geometric mean over the reps of num's value over den's.
@@ -151,6 +165,14 @@ def main():
     row_first("swap 8x mem_limit time z/g", paired(swap, wb_algo, Z, G))
     packed = [p / b for _, _, p, b in wb.get((wb_algo, G), []) if b]
     row_first("packed writeback pages/block g", mean(packed))
+    if hotcold:
+        p99 = {k: [(r[0], r[3]) for r in v] for k, v in hotcold.items()}
+        row_first("hot/cold time z/g", paired(hotcold, wb_algo, Z, G))
+        row_first("hot/cold p99 fault z/g", paired(p99, wb_algo, Z, G))
+        for dev, who in ((G, "g"), (Z, "z")):
+            shares = [r[2] for r in hotcold.get((wb_algo, dev), [])]
+            row_first("hot/cold swap-ins from disk " + who,
+                      None if None in shares else mean(shares))
 
     w = max(len(r[0]) for r in rows) + 2
     print("%-*s" % (w, "bench (TCG: ratios only)") + "".join("%10s " % a for a in algos))
@@ -187,9 +209,12 @@ def main():
         print("  %-4s %-10s writeback %s" % (algo, dev, "  ".join(
             "#%d %d pages %s %d blocks" % (r, p, "n/a" if v is None else "%.0f/s" % v, b)
             for r, v, p, b in rs)))
-    for (algo, dev), rs in sorted(swap.items()):
-        print("  %-4s %-10s swap      %s" % (algo, dev, "  ".join(
-            "#%d %s" % (r, "failed" if v is None else "%.1fs" % v) for r, v in rs)))
+    for name, table in (("swap", swap), ("hot/cold", hotcold)):
+        for (algo, dev), rs in sorted(table.items()):
+            print("  %-4s %-10s %-9s %s" % (algo, dev, name, "  ".join(
+                "#%d %s, from disk %s, p99 fault %s us" % (
+                    r, "failed" if v is None else "%.1fs" % v, fmt(sh), fmt(p99, "%.1f"))
+                for r, v, sh, p99 in rs)))
 
     print()
     print("mm_stat (MiB: orig compr mem_used | same huge):")

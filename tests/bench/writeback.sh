@@ -4,7 +4,8 @@
 # stat_field). ghostswap0 writes back to the virtio disk with serial gsback, zram0 to the
 # one with serial zback (run.sh attaches both). Writes to $GS_OUT:
 #   wb.tsv    algo dev rep pages seconds blocks   (one line per writeback of a full device)
-#   swap.tsv  algo dev rep seconds rc mismatches  (one line per verified swap workload)
+#   swap.tsv, hotcold.tsv  algo dev rep seconds rc mismatches disk_share p50_us p99_us
+#             (one line per verified swap workload; see swap_run)
 #
 # 1. Writeback throughput: a prefilled device written back whole; ghostswap with
 #    "writeback all", zram as its users do it ("idle all" then "writeback idle").
@@ -12,15 +13,23 @@
 # 2. A verified swap workload whose working set is 8x the pool's mem_limit, with the
 #    same mem_limit and backing disk kind on both: ghostswap writes back by itself at
 #    its watermarks; zram gets a loop doing "idle all; writeback idle" every second.
+# 3. The same set-up under a hot/cold workload (swapcheck --hot-fraction): its time,
+#    the p99 of a faulting access, and the share of swap-ins served from the disk,
+#    which shows whether the pages written back were the cold ones.
 
 WB_LIMIT=${WB_LIMIT:-24M}
 WB_SWAP_SIZE=${WB_SWAP_SIZE:-192M}
 WB_CGROUP=${WB_CGROUP:-64M}
 # Swap workload runs per device (each several minutes under TCG), alternating the order.
 WB_SWAP_REPS=${WB_SWAP_REPS:-1}
+# The hot/cold workload: its size (4x WB_CGROUP), passes and runs per device.
+WB_HOT_SIZE=${WB_HOT_SIZE:-256M}
+WB_HOT_PASSES=${WB_HOT_PASSES:-3}
+WB_HOT_REPS=${WB_HOT_REPS:-1}
 
 : >"$GS_OUT/wb.tsv"
 : >"$GS_OUT/swap.tsv"
+: >"$GS_OUT/hotcold.tsv"
 
 # now: seconds since boot, with nanoseconds.
 now() {
@@ -73,9 +82,26 @@ wb_throughput() {
 		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')s"
 }
 
-# wb_swap ALGO DEV REP: the verified swap workload, 8x the pool's limit.
-wb_swap() {
-	local algo=$1 dev=$2 rep=$3 s=/sys/block/$2 loop=0 t0 t1 rc=0 log mism
+# reads_from_disk DEV: swap-in bios of DEV so far that read the backing disk (ghostswap:
+# debug_stat's async_read_bios + worker_read_bios; zram: bd_stat's bd_reads, a page each).
+reads_from_disk() {
+	if [[ $1 == "$G" ]]; then
+		awk '$1 == "async_read_bios:" || $1 == "worker_read_bios:" { n += $2 } END { print n + 0 }' \
+			"/sys/block/$1/debug_stat"
+	else
+		stat_field "/sys/block/$1/bd_stat" bd_reads
+	fi
+}
+
+# swap_run ALGO DEV REP NAME SWAPCHECK_ARGS...: one verified swapcheck workload in a
+# $WB_CGROUP cgroup, swapping to DEV with the pool's limit and its backing disk. Appends
+# to NAME.tsv: algo dev rep seconds rc mismatches, the share of the swap-in reads that
+# went to the disk, and swapcheck's p50 and p99 of a faulting access in us (NA without
+# --hot-fraction).
+swap_run() {
+	local algo=$1 dev=$2 rep=$3 name=$4 s=/sys/block/$2 loop=0 t0 t1 rc=0 log mism share p50 p99
+	local reads0 disk0
+	shift 4
 	wb_setup "$dev" "$algo" || return 1
 	echo "$WB_LIMIT" >"$s/mem_limit" || { err "$dev: mem_limit refused"; return 1; }
 	mkswap "/dev/$dev" >/dev/null && swapon -p 100 "/dev/$dev" || { err "swapon $dev failed"; return 1; }
@@ -83,19 +109,38 @@ wb_swap() {
 		(while :; do echo all >"$s/idle"; echo idle >"$s/writeback"; sleep 1; done) 2>/dev/null &
 		loop=$!
 	fi
-	log=$GS_OUT/swap-$algo-$dev-$rep.log
+	log=$GS_OUT/$name-$algo-$dev-$rep.log
+	reads0=$(stat_field "$s/stat" read_ios)
+	disk0=$(reads_from_disk "$dev")
 	t0=$(now)
-	cgroup_run "$WB_CGROUP" "$GS_SWAPCHECK" --size "$WB_SWAP_SIZE" --passes 2 --mix mixed >"$log" 2>&1 || rc=$?
+	cgroup_run "$WB_CGROUP" "$GS_SWAPCHECK" "$@" >"$log" 2>&1 || rc=$?
 	t1=$(now)
 	((loop)) && { kill "$loop"; wait "$loop" 2>/dev/null; }
+	share=$(awk -v r="$(($(stat_field "$s/stat" read_ios) - reads0))" \
+		-v d="$(($(reads_from_disk "$dev") - disk0))" 'BEGIN { printf "%.4f", r ? d / r : 0 }')
 	swapoff "/dev/$dev" || err "swapoff $dev failed"
-	mism=$(sed -n 's/^swapcheck: .* mismatches=\([0-9]*\) .*/\1/p' "$log")
-	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$algo" "$dev" "$rep" \
+	mism=$(sed -n 's/^swapcheck: pages=.* mismatches=\([0-9]*\) .*/\1/p' "$log")
+	p50=$(sed -n 's/^swapcheck: accesses=.* fault_p50_us=\([0-9.]*\) .*/\1/p' "$log")
+	p99=$(sed -n 's/^swapcheck: accesses=.* fault_p99_us=\([0-9.]*\) .*/\1/p' "$log")
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$algo" "$dev" "$rep" \
 		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" "$rc" "${mism:-NA}" \
-		>>"$GS_OUT/swap.tsv"
-	say "$algo swap workload on $dev #$rep: rc=$rc mismatches=${mism:-NA}," \
-		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')s; bd_stat $(tr -s ' ' <"$s/bd_stat")"
-	[[ $rc == 0 && $mism == 0 ]] || err "$algo swap workload on $dev #$rep: rc=$rc mismatches=${mism:-NA}"
+		"$share" "${p50:-NA}" "${p99:-NA}" >>"$GS_OUT/$name.tsv"
+	say "$algo $name workload on $dev #$rep: rc=$rc mismatches=${mism:-NA}," \
+		"$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')s; swap-ins from disk $share;" \
+		"fault p50/p99 ${p50:-NA}/${p99:-NA} us; bd_stat $(tr -s ' ' <"$s/bd_stat")"
+	[[ $rc == 0 && $mism == 0 ]] || err "$algo $name workload on $dev #$rep: rc=$rc mismatches=${mism:-NA}"
+}
+
+# wb_swap ALGO DEV REP: the verified swap workload, 8x the pool's limit.
+wb_swap() {
+	swap_run "$1" "$2" "$3" swap --size "$WB_SWAP_SIZE" --passes 2 --mix mixed
+}
+
+# wb_hotcold ALGO DEV REP: a working set 4x the cgroup's memory, 20% of its pages taking
+# 80% of the accesses, two threads, each access timed.
+wb_hotcold() {
+	swap_run "$1" "$2" "$3" hotcold --size "$WB_HOT_SIZE" --passes "$WB_HOT_PASSES" --mix mixed \
+		--hot-fraction 0.2 --hot-share 0.8 --threads 2
 }
 
 # alternate REPS FN ARGS...: FN ARGS... DEV REP for ghostswap and zram, REPS times, the
@@ -118,6 +163,7 @@ wb_algo=${GS_ALGOS%% *}
 say "=== writeback ($wb_algo)"
 alternate 2 wb_throughput "$wb_algo"
 alternate "$WB_SWAP_REPS" wb_swap "$wb_algo"
+alternate "$WB_HOT_REPS" wb_hotcold "$wb_algo"
 # A reset closes the backing disks.
 for dev in $G $Z; do
 	echo 1 >"/sys/block/$dev/reset" || err "reset of $dev after the writeback bench failed"
