@@ -8,13 +8,13 @@
 //! (`read::load_page`), with the current CPU's compression stream.
 //!
 //! Two cases need the backing device, whose bios a `submit_bio` may not wait
-//! for (they are only issued after it returns). A read that meets migrated
-//! pages starts their reads and returns; the bio ends when they do
-//! (`migrated_read`). A write the pool refused at its limit while a backing
-//! device could make room is deferred to the device's work queue, which
-//! handles it again from its first page in a context that may wait, after
-//! writing frames back (`writeback::make_room`); so is a read whose reads
-//! could not be set up, which reads its migrated pages there.
+//! for (they are only issued after it returns). A write the pool refused at
+//! its limit while a backing device could make room is deferred to the
+//! device's work queue, which handles it again from its first page in a
+//! context that may wait, after writing frames back (`writeback::make_room`).
+//! So is a read that meets migrated pages, which reads them there; with
+//! `async_reads`, such a read instead starts their reads and returns, and the
+//! bio ends when they do (`migrated_read`), unless memory for that is short.
 
 use kernel::{
     block::mq::{Bio, Command, SegmentsMut},
@@ -71,9 +71,10 @@ fn submit_write(
     }
 }
 
-/// Fills a read bio's resident pages and starts the reads of its migrated
-/// ones (`migrated_read`); the bio ends when they do. Defers the bio to the
-/// work queue if those reads cannot be set up.
+/// Fills a read bio's resident pages; with `async_reads`, starts the reads
+/// of its migrated ones (`migrated_read`) and the bio ends when they do.
+/// Defers the bio to the work queue otherwise, or if those reads cannot be
+/// set up.
 fn submit_read(
     device: &GhostDevice,
     backend: Arc<Backend>,
