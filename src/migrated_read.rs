@@ -2,8 +2,10 @@
 
 //! Reads of migrated pages that nobody waits for.
 //!
-//! A read bio's walk in `submit_bio` fills its resident pages and leaves
-//! each migrated one pinned, for later (`read::MigratedPage`). Here those
+//! With the `async_reads` module parameter (off by default: the work queue
+//! reads migrated pages then, see `io`), a read bio's walk in `submit_bio`
+//! fills its resident pages and leaves each migrated one pinned, for later
+//! (`read::MigratedPage`). Here those
 //! pages' blocks are read from the backing device in one [`ReadGroup`],
 //! submitted from `submit_bio` itself: no worker hop, no wait. When the last
 //! read ends, the group comes back on the device's completion queue, in
