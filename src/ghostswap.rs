@@ -70,8 +70,8 @@ kernel::module_param! {
 }
 
 /// Whether a read bio's migrated pages are read from `submit_bio` without
-/// waiting (`migrated_read`) rather than by the work queue. Off by default:
-/// under icount the swap workload ran longer with it (see the admin guide).
+/// waiting (`migrated_read`) rather than by the work queue. Off by default
+/// until a wall-clock comparison decides (see the admin guide).
 pub(crate) fn async_reads() -> bool {
     ASYNC_READS.get()
 }
