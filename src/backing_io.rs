@@ -34,7 +34,7 @@ use crate::tables::{self, FrameGiven};
 
 /// Order of the buffer a migrated page is read into: an object may straddle
 /// two blocks of its extent.
-pub(crate) const READ_ORDER: u32 = 1;
+const READ_ORDER: u32 = 1;
 
 /// The checksum of a block written to or read from the backing device:
 /// CRC32C in its usual form (`crate::gscore::checksum` says how it is used).

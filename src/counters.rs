@@ -57,10 +57,10 @@ pub(crate) struct Counters {
     pub(crate) backoff_deferrals: Count,
     // debug_stat.
     /// Read bios whose migrated pages were read without waiting
-    /// (`migrated_read`).
+    /// (`migrated_read`, with `async_reads`).
     pub(crate) async_read_bios: Count,
-    /// Read bios handed to the work queue instead, for want of memory to
-    /// set those reads up.
+    /// Read bios whose migrated pages the work queue read: always without
+    /// `async_reads`, with it for want of memory to set those reads up.
     pub(crate) worker_read_bios: Count,
 }
 
