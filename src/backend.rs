@@ -7,6 +7,7 @@ use kernel::{block::BlockDevice, new_spinlock, prelude::*, sync::Arc, sync::Spin
 
 use crate::backing_io::IoReserve;
 use crate::counters::Counters;
+use crate::extent_reads::ExtentBuffers;
 use crate::gscore::{attrs::DeviceConfig, classify::DEFAULT_HUGE_THRESHOLD};
 use crate::streams::Streams;
 use crate::tables::DeviceStore;
@@ -28,6 +29,9 @@ pub(crate) struct Backend {
     pub(crate) writeback: Writeback,
     #[pin]
     pub(crate) io_reserve: IoReserve,
+    /// The buffers of the extents the store keeps in memory after a read.
+    #[pin]
+    pub(crate) extent_buffers: ExtentBuffers,
     /// The device's, shared: the work queue's items hold only the backend.
     pub(crate) counters: Arc<Counters>,
 }
@@ -55,6 +59,7 @@ impl Backend {
             backing,
             writeback <- writeback,
             io_reserve <- io_reserve,
+            extent_buffers <- ExtentBuffers::new(),
             counters,
         }))
     }

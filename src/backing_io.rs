@@ -121,6 +121,8 @@ pub(crate) fn load_migrated<'a>(
     let buffer = buffer.pages().ok_or(EIO)?;
     let (sector, len) = migrated_read(&sums)?;
     bdev.read_sync(sector, buffer, len)?;
+    // CAST: a `usize` fits a `u64`.
+    backend.counters.blocks_read.add((len / PAGE_SIZE) as u64);
     let buffer: &MappedPages = buffer;
     let read = buffer.as_ref().get(..len).ok_or(EIO)?;
     place_migrated(backend, codec, index, page, dest, &sums, read)
@@ -137,8 +139,8 @@ pub(crate) fn migrated_read(sums: &ReadSums) -> Result<(u64, usize)> {
 }
 
 /// Fills `page` with the migrated page `dest` of slot `index` from `read`,
-/// the blocks its read read (`migrated_read`), and offers it back to the
-/// pool (`promote`). Blocks that do not match their checksums are counted
+/// its blocks as read (`migrated_read`) or kept (`extent_reads`), and offers
+/// it back to the pool (`promote`). Blocks that do not match their checksums are counted
 /// and fail the page (`EIO`): wrong data is never returned.
 pub(crate) fn place_migrated(
     backend: &Backend,
@@ -149,13 +151,9 @@ pub(crate) fn place_migrated(
     sums: &ReadSums,
     read: &[u8],
 ) -> Result {
-    let counters = &backend.counters;
     let blocks = &sums.blocks;
-    counters
-        .blocks_read
-        .add(u64::from(blocks.end.saturating_sub(blocks.start)));
     if !sums.matches(read, block_sum) {
-        counters.checksum_errors.inc();
+        backend.counters.checksum_errors.inc();
         return Err(EIO);
     }
     // CAST: the first block read is one of `dest`'s extent (8).

@@ -91,6 +91,7 @@ impl GhostDevice {
             store
                 .attach_backing(new_backing(bdev)?)
                 .map_err(|_| EINVAL)?;
+            store.set_cached_extents(crate::cached_extents());
         }
         let init = Backend::new(pages, store, config, &mut pending, self.counters.clone())?;
         drop(pending);

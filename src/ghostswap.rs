@@ -27,6 +27,7 @@ mod backend;
 mod backing_io;
 mod counters;
 mod device;
+mod extent_reads;
 pub mod gscore;
 mod io;
 mod migrated_read;
@@ -39,6 +40,7 @@ mod write;
 mod writeback;
 
 use device::GhostDevice;
+use gscore::extent_cache::MAX_ENTRIES;
 
 module! {
     type: GhostswapModule,
@@ -69,6 +71,20 @@ kernel::module_param! {
     description: "Read migrated pages from submit_bio without waiting (experimental; default off: the work queue reads them)",
 }
 
+kernel::module_param! {
+    static CACHED_EXTENTS: u32 = 8;
+    name: "cached_extents",
+    module: "ghostswap",
+    description: "Extents of the backing device each device keeps in memory after a read, for the neighbours of the page read (0-16, default 8; 0: none)",
+}
+
+/// Extents of the backing device a device keeps in memory after a read
+/// (`extent_reads`).
+pub(crate) fn cached_extents() -> usize {
+    // CAST: a `u32` fits a `usize`; checked at load against `MAX_ENTRIES`.
+    CACHED_EXTENTS.get() as usize
+}
+
 /// Whether a read bio's migrated pages are read from `submit_bio` without
 /// waiting (`migrated_read`) rather than by the work queue. Off by default
 /// until a wall-clock comparison decides (see the admin guide).
@@ -88,6 +104,12 @@ impl kernel::Module for GhostswapModule {
         let count = NUM_DEVICES.get();
         if !(1..=MAX_DEVICES).contains(&count) {
             pr_err!("num_devices={count} is not in 1..={MAX_DEVICES}\n");
+            return Err(EINVAL);
+        }
+        let cached = CACHED_EXTENTS.get();
+        // CAST: 16 fits a `u32`.
+        if cached > MAX_ENTRIES as u32 {
+            pr_err!("cached_extents={cached} is not in 0..={MAX_ENTRIES}\n");
             return Err(EINVAL);
         }
         let disksize = DISKSIZE.get();

@@ -15,6 +15,8 @@ pub mod backoff;
 pub mod checksum;
 #[path = "core/src/classify.rs"]
 pub mod classify;
+#[path = "core/src/extent_cache.rs"]
+pub mod extent_cache;
 #[path = "core/src/frame.rs"]
 pub mod frame;
 #[path = "core/src/geometry.rs"]

@@ -11,7 +11,9 @@
 //! read ends, the group comes back on the device's completion queue, in
 //! process context, where the blocks are checked, decompressed into the
 //! bio's pages (only those: its resident pages are not touched again),
-//! offered back to the pool, unpinned, and the bio ends.
+//! offered back to the pool, unpinned, and the bio ends. A page whose read
+//! fills an extent cache entry reads its whole extent, which is kept
+//! (`extent_reads::keep_extent`) before the page is taken from it.
 //!
 //! Decompression waits for the completion queue rather than running in the
 //! read's end callback: that runs in interrupt context, where neither the
@@ -31,6 +33,7 @@ use kernel::{
 
 use crate::backend::Backend;
 use crate::backing_io::{self, buffer_gfp};
+use crate::extent_reads::{extent_io, keep_extent, page_blocks};
 use crate::gscore::geometry::{page_range, PAGE_SIZE};
 use crate::read::{unpin_all, MigratedPage};
 use crate::streams::Codec;
@@ -63,11 +66,15 @@ pub(crate) fn prepare(
         return Err(pages);
     };
     for page in pages.as_slice() {
-        let Ok((sector, len)) = backing_io::migrated_read(&page.sums) else {
+        // A page that fills a cache entry reads its whole extent.
+        let read = match &page.fill {
+            Some(fill) => Ok(extent_io(fill)),
+            None => backing_io::migrated_read(&page.sums),
+        };
+        let Ok((sector, len)) = read else {
             return Err(pages);
         };
-        // One block of the two the buffer may hold needs only a page.
-        let order = u32::from(len > PAGE_SIZE);
+        let order = len.div_ceil(PAGE_SIZE).next_power_of_two().ilog2();
         let Ok(buffer) = MappedPages::alloc(buffer_gfp(), order) else {
             backend.counters.buffer_fallbacks.inc();
             return Err(pages);
@@ -107,7 +114,8 @@ impl ReadsDone for MigratedReads {
         else {
             return;
         };
-        let result = fill(&backend, &reads, pages.as_slice(), &mut bio);
+        let mut pages = pages;
+        let result = fill(&backend, &reads, &mut pages, &mut bio);
         unpin_all(&backend, pages.as_slice());
         if result.is_err() {
             backend.counters.failed_reads.inc();
@@ -120,10 +128,11 @@ impl ReadsDone for MigratedReads {
 fn fill(
     backend: &Backend,
     reads: &EndedReads<MigratedReads>,
-    pages: &[MigratedPage],
+    pages: &mut [MigratedPage],
     bio: &mut DeferredBio,
 ) -> Result {
     let range = page_range(bio.sector(), u64::from(bio.bytes()), backend.pages).map_err(|_| EIO)?;
+    let count = pages.len();
     let mut stream = backend.streams.current();
     let stream = &mut *stream;
     let mut filler = Filler {
@@ -136,7 +145,7 @@ fn fill(
     let segments: SegmentsMut<'_> = bio.segments();
     walk_pages(segments, range, &mut stream.page, &mut filler)?;
     // Every page left for later was filled.
-    match filler.next == pages.len() {
+    match filler.next == count {
         true => Ok(()),
         false => Err(EIO),
     }
@@ -148,7 +157,7 @@ struct Filler<'a> {
     backend: &'a Backend,
     codec: &'a mut Codec,
     reads: &'a EndedReads<MigratedReads>,
-    pages: &'a [MigratedPage],
+    pages: &'a mut [MigratedPage],
     /// The next migrated page (and read) in bio order.
     next: usize,
 }
@@ -160,12 +169,29 @@ impl PageVisitor for Filler<'_> {
         let PageData::ToLoad(page) = data else {
             return Err(EIO);
         };
-        let Some(migrated) = self.pages.get(self.next).filter(|m| m.index == index) else {
+        let Some(migrated) = self.pages.get_mut(self.next).filter(|m| m.index == index) else {
             return Ok(Handled::Skip);
         };
         let number = self.next;
         self.next += 1;
-        let read = self.reads.result(number).ok_or(EIO)??;
+        let read = self.reads.result(number).ok_or(EIO)?;
+        let read = match (read, migrated.fill.take()) {
+            (Ok(extent), Some(fill)) => {
+                // The whole extent: kept for the page's neighbours.
+                count_blocks(self.backend, extent);
+                keep_extent(self.backend, extent, &fill);
+                page_blocks(extent, migrated.dest, &migrated.sums)?
+            }
+            (Ok(blocks), None) => {
+                count_blocks(self.backend, blocks);
+                blocks
+            }
+            (Err(e), Some(fill)) => {
+                self.backend.store.lock().extent_filled(fill.entry, false);
+                return Err(e);
+            }
+            (Err(e), None) => return Err(e),
+        };
         backing_io::place_migrated(
             self.backend,
             self.codec,
@@ -177,4 +203,13 @@ impl PageVisitor for Filler<'_> {
         )?;
         Ok(Handled::Done)
     }
+}
+
+/// Counts the blocks of `read` as read from the backing device.
+fn count_blocks(backend: &Backend, read: &[u8]) {
+    // CAST: a `usize` fits a `u64`.
+    backend
+        .counters
+        .blocks_read
+        .add((read.len() / PAGE_SIZE) as u64);
 }

@@ -112,26 +112,38 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
             )
         }
         Attr::DebugStat => {
-            let (pool, classes, tables) = device
+            let (pool, classes, tables, (limit, held, extents)) = device
                 .backend()
                 .map(|backend| {
                     let store = backend.store.lock();
+                    let cache = store
+                        .extent_cache()
+                        .map(|c| (c.limit(), c.held(), c.counts()))
+                        .unwrap_or_default();
                     (
                         store.pool().pool_stats(),
                         store.classes(),
                         tables::usage(&store),
+                        cache,
                     )
                 })
                 .unwrap_or_default();
+            let extent_bytes = device
+                .backend()
+                .map_or(0, |backend| backend.extent_buffers.bytes());
             writeln!(
                 out,
-                "version: 4\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
+                "version: 5\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
                  packed_frames: {}\npacked_pages: {}\nhuge_frames: {}\n\
                  reserve_frames: {}\nreserve_pages: {}\nobjects: {}\n\
                  object_bytes: {}\nhole_bytes: {}\nfragmentation_permille: {}\n\
                  auto_compactions: {}\nslot_table_bytes: {}\nframe_table_entries: {}\n\
                  frame_table_bytes: {}\nbacking_table_bytes: {}\n\
-                 async_read_bios: {}\nworker_read_bios: {}",
+                 async_read_bios: {}\nworker_read_bios: {}\n\
+                 extent_cache_entries: {}\nextent_cache_held: {}\n\
+                 extent_cache_bytes: {}\nextent_cache_hits: {}\n\
+                 extent_cache_fills: {}\nextent_cache_claims: {}\n\
+                 extent_cache_busy: {}",
                 core::mem::size_of::<State<Content>>(),
                 core::mem::size_of::<FrameEntry<Frame>>(),
                 pool.packed_frames,
@@ -150,6 +162,13 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                 tables.backing_bytes,
                 device.counters.async_read_bios.get(),
                 device.counters.worker_read_bios.get(),
+                limit,
+                held,
+                extent_bytes,
+                extents.hits,
+                extents.fills,
+                extents.claims,
+                extents.filling,
             )
         }
         Attr::FrontswapStat => {

@@ -61,6 +61,18 @@ impl WriteSums {
         Some(Self { sums, len })
     }
 
+    /// The checksums `sums`, one per block, as recorded; `None` unless there are 1 to
+    /// [`MAX_EXTENT`].
+    pub fn from_sums(sums: &[u32]) -> Option<Self> {
+        let len = sums.len();
+        let mut kept = [0; EXTENT_BLOCKS];
+        if len == 0 {
+            return None;
+        }
+        kept.get_mut(..len)?.copy_from_slice(sums);
+        Some(Self { sums: kept, len })
+    }
+
     /// The checksums, one per block.
     pub fn as_slice(&self) -> &[u32] {
         self.sums.get(..self.len).unwrap_or(&[])

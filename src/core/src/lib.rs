@@ -22,6 +22,7 @@ pub mod backing;
 pub mod backoff;
 pub mod checksum;
 pub mod classify;
+pub mod extent_cache;
 pub mod frame;
 pub mod geometry;
 pub mod list;

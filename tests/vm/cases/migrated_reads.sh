@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves reads of migrated pages are answered without a detour through the work queue (module parameter async_reads=1), and stay right when they race: after every page is written back, four readers read the same pages at once (the same extents, in whole and split buffers, bios of 1 to 4 pages) while fio verifies its own data with 32 reads in flight; then again with promote_on_read, so that pages move back into the pool while others still read their extents; then a swap workload whose every page is on the disk is faulted back by four threads at once (swapcheck --threads 4). Every page reads back right, and debug_stat counts every such bio as answered by reads started from submit_bio (async_read_bios), none handed to the work queue (worker_read_bios).
+# Proves reads of migrated pages are answered without a detour through the work queue (module parameter async_reads=1), and stay right when they race: after every page is written back, four readers read the same pages at once (the same extents, in whole and split buffers, bios of 1 to 4 pages) while fio verifies its own data with 32 reads in flight; then again with promote_on_read, so that pages move back into the pool while others still read their extents; then a swap workload whose every page is on the disk is faulted back by four threads at once (swapcheck --threads 4). Every page reads back right, and debug_stat counts every such bio as answered by reads started from submit_bio (async_read_bios), none handed to the work queue (worker_read_bios), while the extent cache serves readers of an extent another has read whole (extent_cache_hits, extent_cache_fills).
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -102,6 +102,10 @@ round "written back again, read by five at once"
 info "debug_stat: $(tr '\n' ' ' <"$S/debug_stat")"
 check_gt "$(dbg async_read_bios)" 0 "read bios answered by reads started from submit_bio"
 check_eq "$(dbg worker_read_bios)" 0 "read bios handed to the work queue"
+# Readers of one extent meet: the first reads it whole, the others take their pages
+# from memory, or read alone while it is being read.
+check_gt "$(dbg extent_cache_fills)" 0 "extents read whole and kept"
+check_gt "$(dbg extent_cache_hits)" 0 "pages taken from extents kept in memory"
 check_eq "$(read_stat "$GS_DEV" io_stat failed_reads)" 0 "failed reads"
 check_eq "$(read_stat "$GS_DEV" bd_stat checksum_errors)" 0 "checksum errors"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves the module parameters: without any the device is unconfigured as zram's (disksize 0, and zram's sequence backing_dev then disksize works), num_devices/disksize create the right devices with 4096-byte non-rotational queues, async_reads is off unless asked for, and invalid values make insmod fail cleanly.
+# Proves the module parameters: without any the device is unconfigured as zram's (disksize 0, and zram's sequence backing_dev then disksize works), num_devices/disksize create the right devices with 4096-byte non-rotational queues, async_reads is off unless asked for, cached_extents is 8 unless set (0 to 16), and invalid values make insmod fail cleanly.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -54,7 +54,8 @@ if is_selftest; then
 	selftest_note "zram is built in: invalid insmod parameters cannot be checked"
 else
 	for p in disksize=abc disksize=0 disksize=4097 disksize=12X num_devices=0 num_devices=17 \
-		num_devices=1000 async_reads=2 async_reads=maybe; do
+		num_devices=1000 async_reads=2 async_reads=maybe cached_extents=17 cached_extents=-1 \
+		cached_extents=x; do
 		rc=0
 		out=$(insmod "$GS_MODULE" "$p" 2>&1) || rc=$?
 		printf '%s\n' "$out" | sed 's/^/  | /'
@@ -73,11 +74,15 @@ load_module disksize=16M || fail "load_module disksize=16M failed after the inva
 check_device 0 $((16 << 20))
 if ! is_selftest; then
 	check_eq "$(cat /sys/module/ghostswap/parameters/async_reads)" N "async_reads by default"
+	check_eq "$(cat /sys/module/ghostswap/parameters/cached_extents)" 8 "cached_extents by default"
 fi
 unload_module || fail "unload failed"
 if ! is_selftest; then
 	load_module disksize=16M async_reads=1 || fail "load_module async_reads=1 failed"
 	check_eq "$(cat /sys/module/ghostswap/parameters/async_reads)" Y "async_reads=1"
+	unload_module || fail "unload failed"
+	load_module disksize=16M cached_extents=0 || fail "load_module cached_extents=0 failed"
+	check_eq "$(cat /sys/module/ghostswap/parameters/cached_extents)" 0 "cached_extents=0"
 	unload_module || fail "unload failed"
 fi
 info "module_params: done"

@@ -75,9 +75,13 @@
 //! ```
 
 mod entry; // One block's entry in `counts`: its holds and its checksum.
+mod runs; // Runs of free blocks in a map word.
+
+use runs::run_starts;
 
 pub use entry::BlockEntry;
 
+use super::extent_cache::ExtentCache;
 use super::frame::MAX_FRAME_SIZE;
 use super::geometry::PAGE_SIZE;
 use super::table::Table;
@@ -92,6 +96,10 @@ pub const TAIL: u16 = u16::MAX;
 /// The most holds an extent can count; one more than a 32 KiB extent's objects and reads
 /// in flight could ever need (at most 2730 records of 12 bytes fit a frame).
 pub const MAX_HOLDS: u16 = TAIL - 1;
+
+/// Extents a backing device keeps in memory after a read, unless told otherwise
+/// ([`crate::extent_cache`]): 8 of at most 32 KiB each.
+pub const DEFAULT_CACHED_EXTENTS: usize = 8;
 
 /// Bits in a map word.
 const WORD_BITS: u32 = u64::BITS;
@@ -247,6 +255,8 @@ pub struct Backing<M, C> {
     used: u32,
     extents: u32,
     holds: u64,
+    /// Extents kept in memory after a read; forgotten when freed.
+    cache: ExtentCache,
 }
 
 impl<M, C> Backing<M, C>
@@ -278,6 +288,7 @@ where
             used: 0,
             extents: 0,
             holds: 0,
+            cache: ExtentCache::new(DEFAULT_CACHED_EXTENTS),
         };
         let covered = backing.covered_blocks();
         if backing.map.len() < covered.div_ceil(WORD_BITS) as usize {
@@ -373,6 +384,16 @@ where
         }
     }
 
+    /// The extents kept in memory after a read ([`crate::extent_cache`]).
+    pub fn cache(&self) -> &ExtentCache {
+        &self.cache
+    }
+
+    /// The extents kept in memory after a read, to look up, claim or resize.
+    pub fn cache_mut(&mut self) -> &mut ExtentCache {
+        &mut self.cache
+    }
+
     /// Returns the extent that starts at `block`, if one does.
     pub fn extent(&self, block: u32) -> Option<ExtentInfo> {
         let holds = self.head_count(block).ok()?;
@@ -443,6 +464,8 @@ where
         self.used = self.used.saturating_sub(len);
         self.extents = self.extents.saturating_sub(1);
         self.note_freed(block, len);
+        // The blocks may be written again: a copy kept in memory is stale.
+        self.cache.forget(block);
         len
     }
 
@@ -668,31 +691,4 @@ impl<E: Extents> Extents for Option<E> {
     fn abort(&mut self, block: u32) -> Result<u32, BackingError> {
         self.as_mut().ok_or(BackingError::NotExtent)?.abort(block)
     }
-}
-
-/// Returns the longest run of clear bits (up to [`MAX_EXTENT`]) that starts in `word`, and
-/// the bits of `word` at which runs of `len` clear bits start, runs allowed to go on into
-/// `next`, the following word.
-///
-/// Plain `u64` shifts, no `u128`: the kernel need not link 128-bit helpers.
-fn run_starts(word: u64, next: u64, len: u32) -> (u32, u64) {
-    let (free, free_next) = (!word, !next);
-    let mut runs = free;
-    if runs == 0 {
-        return (0, 0);
-    }
-    let mut longest = 1;
-    let mut starts = if len == 1 { runs } else { 0 };
-    for shift in 1..MAX_EXTENT.min(WORD_BITS) {
-        // Bit `i` of the window shifted down by `shift`: bit `i + shift` of the two words.
-        runs &= (free >> shift) | (free_next << (WORD_BITS - shift));
-        if runs == 0 {
-            break;
-        }
-        longest = shift.saturating_add(1);
-        if longest == len {
-            starts = runs;
-        }
-    }
-    (longest, starts)
 }

@@ -125,12 +125,14 @@ use super::table::Table;
 // The paths of `mod` are relative to this directory in the host crate and in the kernel
 // module alike (a file included with `#[path]` is read as a `mod.rs`).
 mod direct; // Direct stores: a refused page written straight to the backing device.
+mod extent_reads; // Reads of migrated pages through the extents kept in memory.
 mod policy; // The watermarks and promote_on_read, and what they decide.
 mod run; // A writeback run's choices: the next frame, its budget, when to stop.
 mod steps; // Work over the whole pool in bounded steps, and writeback's walk.
 mod writeback; // Frame writeback: the backing device, tickets begun and ended.
 
 pub use direct::DirectWrite;
+pub use extent_reads::{ExtentFill, ExtentRead};
 pub use policy::Promotion;
 pub use run::{RunEnd, RunStep, WritebackPick, WritebackRun, PAGES_PER_STEP};
 pub use steps::{
