@@ -21,7 +21,9 @@ have_all() {
     [ "$(/usr/bin/rustc --version 2>/dev/null)" = "$(cat "$STAMP")" ] || return 1
     [ -f /usr/src/linux-source-6.12.tar.xz ] &&
     [ -x "$HOME/.cargo/bin/bindgen" ] && [ -x "$STAMP_DIR/venv/bin/vng" ] &&
-    command -v fio >/dev/null && command -v clang-19 >/dev/null
+    command -v fio >/dev/null && command -v clang-19 >/dev/null &&
+    command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null &&
+    command -v redis-cli >/dev/null && command -v sfdisk >/dev/null
 }
 
 if have_all; then exit 0; fi
@@ -29,7 +31,7 @@ if have_all; then exit 0; fi
 APT_PKGS=(linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev
     flex bison bc libelf-dev libssl-dev cpio kmod xz-utils rsync
     fio stress-ng util-linux qemu-system-x86 busybox-static python3-venv
-    dmsetup e2fsprogs procps)
+    dmsetup e2fsprogs procps fdisk redis-server redis-tools)
 RUST_PKGS=(rustc-web rust-web-src libstd-rust-web-dev libstd-rust-web-1.85)
 
 export DEBIAN_FRONTEND=noninteractive
@@ -37,6 +39,13 @@ log "apt-get update"
 as_root apt-get update -qq
 log "installing build and test packages"
 as_root apt-get install -y -qq --no-install-recommends "${APT_PKGS[@]}" >/dev/null
+# The bench (tests/bench/redis.sh) starts its own redis-server on a socket of its own; the
+# packaged service must not run beside it. Without systemd (a container) the package may
+# have started it through its init script.
+as_root systemctl disable --now redis-server 2>/dev/null || true
+if [ ! -d /run/systemd/system ] && [ -x /etc/init.d/redis-server ]; then
+    as_root /etc/init.d/redis-server stop >/dev/null 2>&1 || true
+fi
 
 # The kernel needs rustc with a matching rust-src. Prefer the verified 1.85 pin; if
 # Debian dropped it, fall back to whatever version the archive has and say so.

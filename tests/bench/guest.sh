@@ -10,11 +10,14 @@
 #   dmesg.txt       the kernel log of the whole run
 # Progress goes to the console as "BENCH: ..." lines.
 #
-#   wb.tsv, swap.tsv writeback throughput and swap workload (see writeback.sh)
+#   wb.tsv, swap.tsv, hotcold.tsv, redis.tsv  writeback throughput, swap workloads and
+#                   redis, ghostswap0 and zram0 and (but for wb.tsv) zswap (see writeback.sh)
 #
 # usage: guest.sh CONFIG   (CONFIG sets GS_REPO GS_OUT GS_MODULE GS_RUNTIME GS_RAMP
 #                           GS_PAIRS GS_DISKSIZE GS_ALGOS GS_SEED GS_SNAP_SOURCE
-#                           GS_SWAPCHECK GS_PARTS)
+#                           GS_SWAPCHECK GS_PARTS GS_MODULE_ARGS WB_LIMIT WB_SWAP_REPS
+#                           WB_HOT_REPS WB_REDIS_REPS WB_REDIS_KEYS WB_REDIS_VALUE
+#                           WB_REDIS_REQUESTS)
 
 set -u
 
@@ -31,6 +34,8 @@ GS_SEED=${GS_SEED:-20261123}
 GS_SNAP_SOURCE=${GS_SNAP_SOURCE:-2097152}
 # The parts to run: "pool" (fio and the memory snapshot per algorithm), "writeback".
 GS_PARTS=${GS_PARTS:-pool writeback}
+# Extra insmod parameters (space-separated), e.g. async_reads=1.
+GS_MODULE_ARGS=${GS_MODULE_ARGS:-}
 has_part() { [[ " $GS_PARTS " == *" $1 "* ]]; }
 export GS_MODULE GS_SELFTEST_ZRAM=0
 # shellcheck source=SCRIPTDIR/../vm/lib.sh
@@ -141,14 +146,16 @@ perf() {
 	echo "cmdline: $(cat /proc/cmdline)"
 	echo "fio: $(fio --version)"
 	echo "zswap enabled: $(cat /sys/module/zswap/parameters/enabled 2>/dev/null)"
+	echo "module args: disksize= $GS_MODULE_ARGS"
 	echo "pairs=$GS_PAIRS runtime=$GS_RUNTIME ramp=$GS_RAMP disksize=$GS_DISKSIZE algos=$GS_ALGOS seed=$GS_SEED"
 } >"$GS_OUT/guest-env.txt"
 say "start: $(uname -r), $(nproc) cpus, $(fio --version), zswap $(cat /sys/module/zswap/parameters/enabled 2>/dev/null)," \
 	"pairs=$GS_PAIRS runtime=${GS_RUNTIME}s ramp=${GS_RAMP}s disksize=$GS_DISKSIZE algos='$GS_ALGOS'"
 
 dmesg --clear
-if ! load_module "disksize=" >>"$GS_OUT/guest.log" 2>&1; then
-	err "insmod $GS_MODULE disksize= failed: $(tail -n 3 "$GS_OUT/guest.log" | tr '\n' ' ')"
+# shellcheck disable=SC2086 # GS_MODULE_ARGS is a list of parameters.
+if ! load_module "disksize=" $GS_MODULE_ARGS >>"$GS_OUT/guest.log" 2>&1; then
+	err "insmod $GS_MODULE disksize= $GS_MODULE_ARGS failed: $(tail -n 3 "$GS_OUT/guest.log" | tr '\n' ' ')"
 	dmesg >"$GS_OUT/dmesg.txt"
 	echo "BENCH-DONE"
 	exit 1
@@ -240,7 +247,7 @@ if has_part pool; then
 	done
 fi
 
-# --- writeback: throughput and a swap workload over the pool's limit ------------------
+# --- writeback: throughput, swap workloads and redis over the pool's budget, zswap too --
 
 if has_part writeback; then
 	# shellcheck source=SCRIPTDIR/writeback.sh

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Benchmark: ghostswap0 against the built-in zram0, side by side in ONE VM boot, same
-# algorithm, same disksize, same data (tests/bench/guest.sh does the work inside).
+# algorithm, same disksize, same data (tests/bench/guest.sh does the work inside); the
+# writeback part has zswap as a third system, same pool budget, same kind of backing disk.
 # Prints a table of ghostswap/zram ratios and keeps everything under
 # $GHOSTSWAP_CACHE/bench/<timestamp>/ (table.txt, runs.tsv, mm_stat.tsv, fio JSON,
 # snapshot.json, dmesg.txt, console.log). The VM runs under QEMU/TCG, ~20-50x slower than
@@ -25,10 +26,23 @@
 #   GS_BENCH_ALGOS       algorithms (default "lz4 zstd")
 #   GS_BENCH_SEED        fio randseed (default 20261123)
 #   GS_BENCH_PARTS       what to run: "pool" (fio, snapshot), "writeback" (throughput, swap
-#                        workload); default both
+#                        workloads, redis); default both
+#   GS_BENCH_WB_LIMIT    the writeback part's pool budget: ghostswap's and zram's mem_limit
+#                        (bytes or K/M/G); default empty: 1% of the guest's RAM, which is
+#                        zswap's max_pool_percent=1 (zswap gets the nearest whole percent)
+#   GS_BENCH_SWAP_REPS   swap 8x mem_limit workload rounds (default 1; each run minutes),
+#                        ghostswap, zram and zswap once a round, rotating the order
+#   GS_BENCH_HOT_REPS    hot/cold workload rounds (default 1; 0 skips it)
+#   GS_BENCH_REDIS_REPS  redis workload rounds (default 1; 0 skips it; a run is a few
+#                        minutes: load, GETs, check of every value)
+#   GS_BENCH_REDIS_KEYS  keys of the redis data set (default empty: 3x the 64 MiB cgroup
+#                        in values, 196608 of 1000 bytes)
+#   GS_BENCH_REDIS_VALUE bytes per redis value (default 1000; 14 to 65535)
+#   GS_BENCH_REDIS_REQUESTS  redis-benchmark GETs per run (default 50000)
+#   GS_BENCH_MODULE_ARGS extra insmod parameters for ghostswap, e.g. "async_reads=1"
 #   GS_BENCH_SNAP_SOURCE bytes of Python source the snapshot workload indexes (default
 #                        2097152, ~95 MiB of anonymous memory)
-#   GS_VM_TIMEOUT        seconds for the whole VM (default 2400)
+#   GS_VM_TIMEOUT        seconds for the whole VM (default 5400)
 #   GS_VERBOSE           1: show the whole VM console
 #   GHOSTSWAP_CACHE      default $HOME/.cache/ghostswap
 #
@@ -42,7 +56,7 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cache=${GHOSTSWAP_CACHE:-$HOME/.cache/ghostswap}
 kernel=${GS_KERNEL:-$cache/build/arch/x86/boot/bzImage}
 module=${GS_MODULE:-$repo/ghostswap.ko}
-vm_timeout=${GS_VM_TIMEOUT:-3600}
+vm_timeout=${GS_VM_TIMEOUT:-5400}
 clock=${GS_BENCH_CLOCK:-wall}
 case $clock in
 wall) qemu_clock=() runtime=8 pairs=4 ;;
@@ -100,12 +114,21 @@ config=$out/config
 	printf 'GS_SNAP_SOURCE=%q\n' "${GS_BENCH_SNAP_SOURCE:-2097152}"
 	printf 'GS_SWAPCHECK=%q\n' "$repo/target/release/swapcheck"
 	printf 'GS_PARTS=%q\n' "${GS_BENCH_PARTS:-pool writeback}"
+	printf 'GS_MODULE_ARGS=%q\n' "${GS_BENCH_MODULE_ARGS:-}"
+	printf 'WB_LIMIT=%q\n' "${GS_BENCH_WB_LIMIT:-}"
+	printf 'WB_SWAP_REPS=%q\n' "${GS_BENCH_SWAP_REPS:-1}"
+	printf 'WB_HOT_REPS=%q\n' "${GS_BENCH_HOT_REPS:-1}"
+	printf 'WB_REDIS_REPS=%q\n' "${GS_BENCH_REDIS_REPS:-1}"
+	printf 'WB_REDIS_KEYS=%q\n' "${GS_BENCH_REDIS_KEYS:-}"
+	printf 'WB_REDIS_VALUE=%q\n' "${GS_BENCH_REDIS_VALUE:-1000}"
+	printf 'WB_REDIS_REQUESTS=%q\n' "${GS_BENCH_REDIS_REQUESTS:-50000}"
 } >"$config"
 
-# Backing disks for the writeback part, one per device (virtio-blk serials gsback and
-# zback), sparse on the host and removed after the run.
+# Backing disks for the writeback part, one per system (virtio-blk serials gsback,
+# zback, and zswback for zswap's swap partition), sparse on the host and removed after
+# the run.
 drives=()
-for disk in gsback zback; do
+for disk in gsback zback zswback; do
 	truncate -s 1G "$out/$disk.img" || die "cannot create $out/$disk.img"
 	drives+=(--disk "$out/$disk.img" "$disk")
 done
@@ -122,7 +145,7 @@ vm_run --kernel "$kernel" --mem 2G --cpus 2 --append "zswap.enabled=0" --rwdir "
 	--progress 's/.*BENCH: \(.*\)$/bench: \1/p' -- bash "$repo/tests/bench/guest.sh" "$config"
 vm_rc=$?
 elapsed=$((SECONDS - start))
-rm -f "$out/gsback.img" "$out/zback.img"
+rm -f "$out/gsback.img" "$out/zback.img" "$out/zswback.img"
 echo "host: load at end $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/host-env.txt"
 echo "wall: ${elapsed}s" >>"$out/host-env.txt"
 
