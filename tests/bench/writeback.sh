@@ -296,7 +296,10 @@ disk_share() {
 # ghostswap0 and zram0; for zswap the growth of vmstat's zswpout zswpwb pswpout since
 # VMSTAT0 (vmstat_get zswpout zswpwb pswpout).
 sys_note() {
-	if [[ $1 == "$W" ]]; then
+	if [[ $1 == "$W" && $2 == *NA* ]]; then
+		# The bench kernel is built without CONFIG_VM_EVENT_COUNTERS.
+		echo "no vm event counters in this kernel"
+	elif [[ $1 == "$W" ]]; then
 		awk -v a="$2" -v b="$(vmstat_get zswpout zswpwb pswpout)" 'BEGIN {
 			split(a, x, " "); split(b, y, " ")
 			printf "zswpout +%s zswpwb +%s pswpout +%s\n", y[1] - x[1], y[2] - x[2], y[3] - x[3] }'
