@@ -121,8 +121,7 @@ pub(crate) fn load_migrated<'a>(
     let buffer = buffer.pages().ok_or(EIO)?;
     let (sector, len) = migrated_read(&sums)?;
     bdev.read_sync(sector, buffer, len)?;
-    // CAST: a `usize` fits a `u64`.
-    backend.counters.blocks_read.add((len / PAGE_SIZE) as u64);
+    backend.counters.count_blocks_read(len);
     let buffer: &MappedPages = buffer;
     let read = buffer.as_ref().get(..len).ok_or(EIO)?;
     place_migrated(backend, codec, index, page, dest, &sums, read)

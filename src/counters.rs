@@ -6,6 +6,7 @@
 //! items hold only the backend), cleared at reset. The gauges (pages stored, blocks
 //! used) live in the store, which counts them under its lock.
 
+use crate::gscore::geometry::PAGE_SIZE;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// A count that only goes up (until reset), updated without a lock.
@@ -65,6 +66,12 @@ pub(crate) struct Counters {
 }
 
 impl Counters {
+    /// Counts `bytes` read from the backing device, in whole blocks.
+    pub(crate) fn count_blocks_read(&self, bytes: usize) {
+        // CAST: a `usize` fits a `u64`.
+        self.blocks_read.add((bytes / PAGE_SIZE) as u64);
+    }
+
     /// Zeroes every count (device reset).
     pub(crate) fn clear(&self) {
         for count in [

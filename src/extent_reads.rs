@@ -147,8 +147,7 @@ pub(crate) fn fill_sync(
     let read = bdev.read_sync(sector, &mut buffer, len).is_ok();
     let extent = buffer.as_ref().get(..len).filter(|_| read);
     if extent.is_some() {
-        // CAST: a `usize` fits a `u64`.
-        backend.counters.blocks_read.add((len / PAGE_SIZE) as u64);
+        backend.counters.count_blocks_read(len);
     }
     let extent = extent.filter(|extent| extent_matches(extent, &fill));
     let result = extent.map(|extent| {

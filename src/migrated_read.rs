@@ -178,12 +178,12 @@ impl PageVisitor for Filler<'_> {
         let read = match (read, migrated.fill.take()) {
             (Ok(extent), Some(fill)) => {
                 // The whole extent: kept for the page's neighbours.
-                count_blocks(self.backend, extent);
+                self.backend.counters.count_blocks_read(extent.len());
                 keep_extent(self.backend, extent, &fill);
                 page_blocks(extent, migrated.dest, &migrated.sums)?
             }
             (Ok(blocks), None) => {
-                count_blocks(self.backend, blocks);
+                self.backend.counters.count_blocks_read(blocks.len());
                 blocks
             }
             (Err(e), Some(fill)) => {
@@ -203,13 +203,4 @@ impl PageVisitor for Filler<'_> {
         )?;
         Ok(Handled::Done)
     }
-}
-
-/// Counts the blocks of `read` as read from the backing device.
-fn count_blocks(backend: &Backend, read: &[u8]) {
-    // CAST: a `usize` fits a `u64`.
-    backend
-        .counters
-        .blocks_read
-        .add((read.len() / PAGE_SIZE) as u64);
 }

@@ -112,8 +112,9 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
             )
         }
         Attr::DebugStat => {
-            let (pool, classes, tables, (limit, held, extents)) = device
-                .backend()
+            let backend = device.backend();
+            let (pool, classes, tables, (limit, held, extents)) = backend
+                .as_ref()
                 .map(|backend| {
                     let store = backend.store.lock();
                     let cache = store
@@ -128,9 +129,8 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                     )
                 })
                 .unwrap_or_default();
-            let extent_bytes = device
-                .backend()
-                .map_or(0, |backend| backend.extent_buffers.bytes());
+            // Not under the store lock: the buffers' mutex is taken before it.
+            let extent_bytes = backend.map_or(0, |backend| backend.extent_buffers.bytes());
             writeln!(
                 out,
                 "version: 5\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
