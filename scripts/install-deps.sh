@@ -23,7 +23,8 @@ have_all() {
     [ -x "$HOME/.cargo/bin/bindgen" ] && [ -x "$STAMP_DIR/venv/bin/vng" ] &&
     command -v fio >/dev/null && command -v clang-19 >/dev/null &&
     command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null &&
-    command -v redis-cli >/dev/null && command -v sfdisk >/dev/null
+    command -v redis-cli >/dev/null && command -v sfdisk >/dev/null &&
+    [ -x /usr/bin/time ] && command -v perf >/dev/null
 }
 
 if have_all; then exit 0; fi
@@ -31,7 +32,7 @@ if have_all; then exit 0; fi
 APT_PKGS=(linux-source-6.12 clang-19 lld-19 llvm-19 libclang-19-dev
     flex bison bc libelf-dev libssl-dev cpio kmod xz-utils rsync
     fio stress-ng util-linux qemu-system-x86 busybox-static python3-venv
-    dmsetup e2fsprogs procps fdisk redis-server redis-tools)
+    dmsetup e2fsprogs procps fdisk redis-server redis-tools time linux-perf)
 RUST_PKGS=(rustc-web rust-web-src libstd-rust-web-dev libstd-rust-web-1.85)
 
 export DEBIAN_FRONTEND=noninteractive

@@ -6,7 +6,8 @@
 //! - `/dev/ghostswap0..N-1` (module parameter `num_devices`), unconfigured
 //!   until sysfs `disksize` is written as with zram (or each `disksize` bytes
 //!   from the module parameter), with 4 KiB logical and physical blocks;
-//! - synchronous I/O, so swap-in takes the no-swap-cache fast path;
+//! - synchronous I/O, so swap-in takes the no-swap-cache fast path, unless a
+//!   backing device is set: swap then reads ahead through its cache;
 //! - read, write, flush, discard and write-zeroes; reads of never-written
 //!   blocks return zeroes;
 //! - swap slot-free notification, which releases a page as soon as swap drops it;

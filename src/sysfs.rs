@@ -243,6 +243,14 @@ pub(crate) fn store(device: &GhostDevice, disk: &DiskRef, index: usize, input: &
         Attr::Disksize => {
             let mut config = device.config.lock();
             let sectors = device.initialize(&mut config, input)?;
+            // With a backing device a read may wait for it: swap is told the
+            // disk is not synchronous, so it reads ahead through its cache
+            // and does not wait for writes. Either way is correct; a failure
+            // only leaves swap's faster path for the other case.
+            let synchronous = device.backend().map_or(true, |b| !b.has_backing());
+            if let Err(e) = disk.set_synchronous(synchronous) {
+                pr_warn!("cannot set synchronous={synchronous}: {e:?}\n");
+            }
             disk.set_capacity_sectors(sectors);
             Ok(())
         }

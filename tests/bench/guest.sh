@@ -15,7 +15,7 @@
 #
 # usage: guest.sh CONFIG   (CONFIG sets GS_REPO GS_OUT GS_MODULE GS_RUNTIME GS_RAMP
 #                           GS_PAIRS GS_DISKSIZE GS_ALGOS GS_SEED GS_SNAP_SOURCE
-#                           GS_SWAPCHECK GS_PARTS GS_MODULE_ARGS WB_LIMIT WB_SWAP_REPS
+#                           GS_SWAPCHECK GS_PARTS GS_MODULE_ARGS GS_PERF WB_LIMIT WB_SWAP_REPS
 #                           WB_HOT_REPS WB_REDIS_REPS WB_REDIS_KEYS WB_REDIS_VALUE
 #                           WB_REDIS_REQUESTS)
 
@@ -36,6 +36,8 @@ GS_SNAP_SOURCE=${GS_SNAP_SOURCE:-2097152}
 GS_PARTS=${GS_PARTS:-pool writeback}
 # Extra insmod parameters (space-separated), e.g. async_reads=1.
 GS_MODULE_ARGS=${GS_MODULE_ARGS:-}
+# 1: perf profiles of the swap workloads (writeback.sh).
+GS_PERF=${GS_PERF:-0}
 has_part() { [[ " $GS_PARTS " == *" $1 "* ]]; }
 export GS_MODULE GS_SELFTEST_ZRAM=0
 # shellcheck source=SCRIPTDIR/../vm/lib.sh
@@ -69,7 +71,7 @@ err() {
 }
 
 # setup_dev DEV ALGO [BACKING]: reset DEV, attach BACKING if given, select ALGO, set the
-# bench disksize.
+# bench disksize (SETUP_DISKSIZE if set).
 setup_dev() {
 	local dev=$1 algo=$2 backing=${3:-} s=/sys/block/$1
 	echo 1 >"$s/reset" || { err "$dev: reset failed"; return 1; }
@@ -77,7 +79,8 @@ setup_dev() {
 		echo "$backing" >"$s/backing_dev" || { err "$dev: backing_dev $backing refused"; return 1; }
 	fi
 	echo "$algo" >"$s/comp_algorithm" || { err "$dev: cannot select $algo"; return 1; }
-	echo "$GS_DISKSIZE" >"$s/disksize" || { err "$dev: cannot set disksize $GS_DISKSIZE"; return 1; }
+	echo "${SETUP_DISKSIZE:-$GS_DISKSIZE}" >"$s/disksize" ||
+		{ err "$dev: cannot set disksize ${SETUP_DISKSIZE:-$GS_DISKSIZE}"; return 1; }
 	grep -q "\[$algo\]" "$s/comp_algorithm" ||
 		{ err "$dev: comp_algorithm reads '$(cat "$s/comp_algorithm")'"; return 1; }
 	say "$dev: $algo, disksize $(cat "$s/disksize")"

@@ -40,6 +40,9 @@
 #   GS_BENCH_REDIS_VALUE bytes per redis value (default 1000; 14 to 65535)
 #   GS_BENCH_REDIS_REQUESTS  redis-benchmark GETs per run (default 50000)
 #   GS_BENCH_MODULE_ARGS extra insmod parameters for ghostswap, e.g. "async_reads=1"
+#   GS_BENCH_PERF        1: a system-wide perf profile (cpu-clock) of every swap workload
+#                        run, reported in the guest to perf-NAME-SYS-REP.txt (a profile
+#                        slows the run: its times are not for ratios)
 #   GS_BENCH_SNAP_SOURCE bytes of Python source the snapshot workload indexes (default
 #                        2097152, ~95 MiB of anonymous memory)
 #   GS_VM_TIMEOUT        seconds for the whole VM (default 5400)
@@ -115,6 +118,7 @@ config=$out/config
 	printf 'GS_SWAPCHECK=%q\n' "$repo/target/release/swapcheck"
 	printf 'GS_PARTS=%q\n' "${GS_BENCH_PARTS:-pool writeback}"
 	printf 'GS_MODULE_ARGS=%q\n' "${GS_BENCH_MODULE_ARGS:-}"
+	printf 'GS_PERF=%q\n' "${GS_BENCH_PERF:-0}"
 	printf 'WB_LIMIT=%q\n' "${GS_BENCH_WB_LIMIT:-}"
 	printf 'WB_SWAP_REPS=%q\n' "${GS_BENCH_SWAP_REPS:-1}"
 	printf 'WB_HOT_REPS=%q\n' "${GS_BENCH_HOT_REPS:-1}"

@@ -38,6 +38,11 @@ WB_CGROUP=${WB_CGROUP:-64M}
 # 8x the budget.
 WB_SWAP_REPS=${WB_SWAP_REPS:-1}
 WB_SWAP_SIZE=${WB_SWAP_SIZE:-}
+# The swap area of ghostswap0 and zram0 in the swap workloads: as large as zswap's, a
+# partition of its 1 GiB disk. Swap keeps the slot of a page it read back only while
+# less than half of the area is used, so areas of one size make the systems' swap
+# caches alike.
+WB_SWAP_DISKSIZE=${WB_SWAP_DISKSIZE:-1G}
 # The hot/cold workload: its size (4x WB_CGROUP), passes and runs per system.
 WB_HOT_SIZE=${WB_HOT_SIZE:-256M}
 WB_HOT_PASSES=${WB_HOT_PASSES:-3}
@@ -238,7 +243,7 @@ swap_on() {
 	[[ $sys == "$W" ]] && { zswap_on "$algo"; return; }
 	# zswap would sit in front of ghostswap0 and zram0 too.
 	[[ $(cat "$ZSWAP_PARAMS/enabled") == N ]] || { err "zswap is on before a $sys run"; return 1; }
-	wb_setup "$sys" "$algo" || return 1
+	SETUP_DISKSIZE=$WB_SWAP_DISKSIZE wb_setup "$sys" "$algo" || return 1
 	echo "$wb_limit_bytes" >"$s/mem_limit" || { err "$sys: mem_limit $wb_limit_bytes refused"; return 1; }
 	if ! mkswap "/dev/$sys" >/dev/null || ! swapon -p 100 "/dev/$sys"; then
 		err "swapon $sys failed"
@@ -293,8 +298,8 @@ disk_share() {
 }
 
 # sys_note SYS VMSTAT0: how SYS's backing disk was used, for the log: bd_stat of
-# ghostswap0 and zram0; for zswap the growth of vmstat's zswpout zswpwb pswpout since
-# VMSTAT0 (vmstat_get zswpout zswpwb pswpout).
+# ghostswap0 (and its extent cache's counters) and zram0; for zswap the growth of
+# vmstat's zswpout zswpwb pswpout since VMSTAT0 (vmstat_get zswpout zswpwb pswpout).
 sys_note() {
 	if [[ $1 == "$W" && $2 == *NA* ]]; then
 		# The bench kernel is built without CONFIG_VM_EVENT_COUNTERS.
@@ -303,6 +308,10 @@ sys_note() {
 		awk -v a="$2" -v b="$(vmstat_get zswpout zswpwb pswpout)" 'BEGIN {
 			split(a, x, " "); split(b, y, " ")
 			printf "zswpout +%s zswpwb +%s pswpout +%s\n", y[1] - x[1], y[2] - x[2], y[3] - x[3] }'
+	elif [[ $1 == "$G" ]]; then
+		echo "bd_stat $(tr -s ' ' <"/sys/block/$1/bd_stat");" \
+			"$(awk -F': ' '/^(extent_cache_(hits|fills|busy)|worker_read_bios)/ {
+				printf "%s %s ", $1, $2 }' "/sys/block/$1/debug_stat")"
 	else
 		echo "bd_stat $(tr -s ' ' <"/sys/block/$1/bd_stat")"
 	fi
@@ -339,6 +348,35 @@ alternate() {
 
 # --- the swap workloads -----------------------------------------------------------------
 
+# perf_start NAME, perf_stop: with GS_PERF=1, a system-wide cpu-clock profile between
+# them, reported (where the time went, by symbol) to $GS_OUT/perf-NAME.txt while the
+# kernel's symbols are still those of the run; and where swapcheck's threads waited
+# (offcpu.py) to $GS_OUT/offcpu-NAME.txt.
+perf_pid=0
+offcpu_pid=0
+perf_name=
+perf_start() {
+	((${GS_PERF:-0})) || return 0
+	perf_name=$1
+	command perf record -a -g -F 250 -o "$GS_OUT/perf-$perf_name.data" >/dev/null 2>&1 &
+	perf_pid=$!
+	"$PY" "$BENCH/offcpu.py" "$(basename "$GS_SWAPCHECK")" "$GS_OUT/offcpu-$perf_name.txt" &
+	offcpu_pid=$!
+}
+perf_stop() {
+	((perf_pid)) || return 0
+	kill -INT "$perf_pid" "$offcpu_pid"
+	wait "$perf_pid" "$offcpu_pid"
+	perf_pid=0 offcpu_pid=0
+	{
+		command perf report -i "$GS_OUT/perf-$perf_name.data" --stdio --no-children -g none \
+			--sort sym --percent-limit 0.3 2>&1
+		command perf report -i "$GS_OUT/perf-$perf_name.data" --stdio --children -g none \
+			--sort sym --percent-limit 2 2>&1
+	} >"$GS_OUT/perf-$perf_name.txt"
+	rm -f "$GS_OUT/perf-$perf_name.data"
+}
+
 # swap_run ALGO SYS REP NAME SWAPCHECK_ARGS...: one verified swapcheck workload in a
 # $WB_CGROUP cgroup, swapping to SYS (swap_on). Appends to NAME.tsv: algo dev rep seconds
 # rc mismatches, the share of the swap-ins served from the disk (swapins), and
@@ -355,9 +393,11 @@ swap_run() {
 	log=$GS_OUT/$name-$algo-$sys-$rep.log
 	c0=$(swapins "$sys")
 	vm0=$(vmstat_get zswpout zswpwb pswpout)
+	perf_start "$name-$sys-$rep"
 	t0=$(now)
 	cgroup_run "$WB_CGROUP" "$GS_SWAPCHECK" "$@" >"$log" 2>&1 || rc=$?
 	t1=$(now)
+	perf_stop
 	c1=$(swapins "$sys")
 	share=$(disk_share "$c0" "$c1")
 	note=$(sys_note "$sys" "$vm0")

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves the device works as swap: 192M of verifiable anonymous memory in a 64M cgroup goes out to the device and comes back bit-exact.
+# Proves the device works as swap: 192M of verifiable anonymous memory in a 64M cgroup goes out to the device and comes back bit-exact, one major fault per page loaded (without a backing device the disk is synchronous: no swap cache, no readahead).
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -19,7 +19,8 @@ loads0=$GS_LOADS
 
 log=$GS_CASE_DIR/swapcheck.log
 rc=0
-cgroup_run "${cg_mib}M" "$SWAPCHECK" --size "${size}M" --passes 2 --mix plain >"$log" 2>&1 || rc=$?
+cgroup_run "${cg_mib}M" /usr/bin/time -f "swapcheck: majflt=%F" "$SWAPCHECK" --size "${size}M" --passes 2 \
+	--mix plain >"$log" 2>&1 || rc=$?
 sed 's/^/  | /' "$log"
 check_eq "$rc" 0 "swapcheck exit status"
 grep -q "^swapcheck: pages=$((size * 256)) verified=[0-9]* mismatches=0 passes=2\$" "$log" ||
@@ -34,6 +35,12 @@ if is_selftest; then
 fi
 check_gt $((GS_STORES - stores0)) 0 "pages stored during the workload"
 check_gt $((GS_LOADS - loads0)) 0 "pages loaded during the workload"
+# Without a backing device the disk is synchronous: swap reads each page straight into
+# the faulting task, one major fault per page loaded, with no readahead.
+majflt=$(sed -n 's/^swapcheck: majflt=\([0-9]*\)$/\1/p' "$log")
+check_gt "${majflt:-0}" 0 "major faults of the workload"
+loads=$((GS_LOADS - loads0))
+((loads <= majflt * 5 / 4 + 64)) || fail "$loads pages loaded for $majflt major faults: swap read ahead"
 show_stats "$GS_DEV"
 
 expect_ok "swapoff" swapoff "$GS_DEV"
