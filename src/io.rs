@@ -229,16 +229,19 @@ fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: De
         })
 }
 
-/// Handles a deferred bio on the work queue, with the worker's stream.
+/// Handles a deferred bio on the work queue, with the work queue's stream
+/// for reads or for writes: a read never waits for a write making room.
 fn handle_deferred(
     backend: &Backend,
     pages: core::ops::Range<u64>,
     segments: SegmentsMut<'_>,
     why: Defer,
 ) -> Result {
-    let mut stream = backend.streams.worker();
     let handled = match why {
-        Defer::ReadMigrated => read_bio_worker(backend, &mut stream, pages, segments),
+        Defer::ReadMigrated => {
+            let mut stream = backend.streams.deferred_read();
+            read_bio_worker(backend, &mut stream, pages, segments)
+        }
         Defer::MakeRoom => {
             let context = match writeback::make_room(backend) {
                 Room::BackingOff => WriteContext::WorkerBackingOff,
@@ -246,6 +249,7 @@ fn handle_deferred(
             };
             // No automatic writeback started from here: make_room has just
             // run, on the queue an automatic run would take.
+            let mut stream = backend.streams.deferred_write();
             write_bio(backend, &mut stream, pages, segments, context).0
         }
     };

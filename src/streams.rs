@@ -104,9 +104,12 @@ pub(crate) type StreamGuard<'a> = Guard<'a, Stream, MutexBackend>;
 pub(crate) struct Streams {
     first: Pin<KBox<Mutex<Stream>>>,
     others: KVec<Pin<KBox<Mutex<Stream>>>>,
-    /// The work queue's own: a deferred bio holds it while it waits for the
-    /// backing device, which must not hold up the submitters of a CPU.
-    worker: Pin<KBox<Mutex<Stream>>>,
+    /// The work queue's own, one for deferred reads and one for deferred
+    /// writes: a deferred bio holds its stream while it waits for the backing
+    /// device, which must not hold up the submitters of a CPU; nor may a
+    /// write making room by writeback hold up a swap-in waiting for its page.
+    deferred_reads: Pin<KBox<Mutex<Stream>>>,
+    deferred_writes: Pin<KBox<Mutex<Stream>>>,
 }
 
 fn new_stream(algorithm: Algorithm, level: Option<i32>) -> Result<Pin<KBox<Mutex<Stream>>>> {
@@ -125,7 +128,8 @@ impl Streams {
         Ok(Self {
             first: new_stream(algorithm, level)?,
             others,
-            worker: new_stream(algorithm, level)?,
+            deferred_reads: new_stream(algorithm, level)?,
+            deferred_writes: new_stream(algorithm, level)?,
         })
     }
 
@@ -139,8 +143,14 @@ impl Streams {
         stream.lock()
     }
 
-    /// The work queue's stream, locked.
-    pub(crate) fn worker(&self) -> StreamGuard<'_> {
-        self.worker.lock()
+    /// The work queue's stream for deferred reads, locked: they take turns,
+    /// so a read finds the extent the one before it read kept.
+    pub(crate) fn deferred_read(&self) -> StreamGuard<'_> {
+        self.deferred_reads.lock()
+    }
+
+    /// The work queue's stream for deferred writes, locked.
+    pub(crate) fn deferred_write(&self) -> StreamGuard<'_> {
+        self.deferred_writes.lock()
     }
 }
