@@ -46,7 +46,8 @@ def sample(pid, tid, frames):
             names = [line.split()[1].split("+")[0] for line in f if len(line.split()) > 1]
     except (OSError, IndexError):
         return None
-    return f"{state} " + ";".join(names[:frames])
+    # A thread between sleeping and running may show no stack.
+    return f"{state} " + (";".join(names[:frames]) or "(no stack read)")
 
 
 def main():
@@ -59,8 +60,13 @@ def main():
     done = []
     signal.signal(signal.SIGTERM, lambda *_: done.append(1))
     signal.signal(signal.SIGINT, lambda *_: done.append(1))
+    # The threads are looked up once a second, not every period: a scan of
+    # /proc costs the guest far more than reading the threads found.
+    found, scanned = [], 0.0
     while not done:
-        for pid, tid in list(threads(comm)):
+        if time.monotonic() - scanned >= 1.0:
+            found, scanned = list(threads(comm)), time.monotonic()
+        for pid, tid in found:
             key = sample(pid, tid, frames)
             if key:
                 counts[key] += 1

@@ -177,6 +177,14 @@ swapcheck_hold() {
 	fi
 }
 
+# TIME_MAJFLT: a command prefix that logs the command's major faults (getrusage, with its
+# children's) as the line "swapcheck: majflt=N" on stderr; majflt_of LOG reads N back
+# (empty if LOG has no such line).
+TIME_MAJFLT=(/usr/bin/time -f "swapcheck: majflt=%F")
+majflt_of() {
+	sed -n 's/^swapcheck: majflt=\([0-9]*\)$/\1/p' "$1"
+}
+
 # swapcheck_release PAGES WHAT: lets swapcheck_hold's workload verify its PAGES pages and
 # end; fails the case (with WHAT) unless it exits 0 with no mismatch.
 swapcheck_release() {

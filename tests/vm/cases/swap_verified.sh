@@ -19,7 +19,7 @@ loads0=$GS_LOADS
 
 log=$GS_CASE_DIR/swapcheck.log
 rc=0
-cgroup_run "${cg_mib}M" /usr/bin/time -f "swapcheck: majflt=%F" "$SWAPCHECK" --size "${size}M" --passes 2 \
+cgroup_run "${cg_mib}M" "${TIME_MAJFLT[@]}" "$SWAPCHECK" --size "${size}M" --passes 2 \
 	--mix plain >"$log" 2>&1 || rc=$?
 sed 's/^/  | /' "$log"
 check_eq "$rc" 0 "swapcheck exit status"
@@ -37,7 +37,7 @@ check_gt $((GS_STORES - stores0)) 0 "pages stored during the workload"
 check_gt $((GS_LOADS - loads0)) 0 "pages loaded during the workload"
 # Without a backing device the disk is synchronous: swap reads each page straight into
 # the faulting task, one major fault per page loaded, with no readahead.
-majflt=$(sed -n 's/^swapcheck: majflt=\([0-9]*\)$/\1/p' "$log")
+majflt=$(majflt_of "$log")
 check_gt "${majflt:-0}" 0 "major faults of the workload"
 loads=$((GS_LOADS - loads0))
 ((loads <= majflt * 5 / 4 + 64)) || fail "$loads pages loaded for $majflt major faults: swap read ahead"

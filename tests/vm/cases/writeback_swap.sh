@@ -28,7 +28,7 @@ log=$GS_CASE_DIR/swapcheck.log
 rc=0
 read_swap_counters "$GS_DEV"
 loads0=$GS_LOADS
-cgroup_run "${cg_mib}M" /usr/bin/time -f "swapcheck: majflt=%F" "$SWAPCHECK" --size "${size}M" \
+cgroup_run "${cg_mib}M" "${TIME_MAJFLT[@]}" "$SWAPCHECK" --size "${size}M" \
 	--passes "$passes" --mix mixed >"$log" 2>&1 || rc=$?
 read_swap_counters "$GS_DEV"
 sed 's/^/  | /' "$log"
@@ -44,7 +44,7 @@ check_gt "$(bd bd_writes)" 0 "bd_writes"
 check_gt "$(bd bd_reads)" 0 "bd_reads (migrated pages read back by swap-in)"
 # With a backing device the disk is not synchronous: swap reads ahead through its cache,
 # so a major fault loads several pages (one each without: swap_verified).
-majflt=$(sed -n 's/^swapcheck: majflt=\([0-9]*\)$/\1/p' "$log")
+majflt=$(majflt_of "$log")
 check_gt "${majflt:-0}" 0 "major faults of the workload"
 loads=$((GS_LOADS - loads0))
 info "pages loaded $loads for $majflt major faults"
