@@ -19,7 +19,7 @@ pub(crate) struct Backend {
     /// Number of 4 KiB pages; fixed while the device is initialized.
     pub(crate) pages: u64,
     #[pin]
-    pub(crate) store: SpinLock<DeviceStore>,
+    pub(crate) store: SpinLock<KBox<DeviceStore>>,
     pub(crate) streams: Streams,
     /// Pages stored whole from this compressed size up.
     pub(crate) huge_threshold: usize,
@@ -42,7 +42,7 @@ impl Backend {
     /// but its own allocation (may sleep).
     pub(crate) fn new(
         pages: u64,
-        store: DeviceStore,
+        store: KBox<DeviceStore>,
         config: &DeviceConfig,
         pending: &mut Option<BlockDevice>,
         counters: Arc<Counters>,

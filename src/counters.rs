@@ -58,7 +58,7 @@ pub(crate) struct Counters {
     pub(crate) backoff_deferrals: Count,
     // debug_stat.
     /// Read bios whose migrated pages were read without waiting
-    /// (`migrated_read`, with `async_reads`).
+    /// (`migrated_read`, with `async_reads`, the default).
     pub(crate) async_read_bios: Count,
     /// Read bios whose migrated pages the work queue read: always without
     /// `async_reads`, with it for want of memory to set those reads up.

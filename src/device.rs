@@ -41,29 +41,35 @@ pub(crate) struct GhostDevice {
     #[pin]
     backend: SpinLock<Option<Arc<Backend>>>,
     pub(crate) counters: Arc<Counters>,
-    /// Where the device's background work runs: the ends of reads of
-    /// migrated pages, bios that wait for the backing device, automatic
-    /// writeback. Its work items hold the backend, never the device, so the
-    /// queue is dropped (and drained) with the device, after the disk is
-    /// gone, outside its workers.
+    /// Where reads of migrated pages end (their blocks checked and
+    /// decompressed) and where read bios wait for the backing device: a task
+    /// waits for each of these items, so they run at high priority rather
+    /// than behind the other runnable tasks.
+    ///
+    /// The work items of both queues hold the backend, never the device, so
+    /// the queues are dropped (and drained) with the device, after the disk
+    /// is gone, outside their workers.
     #[pin]
-    pub(crate) queue: CompletionQueue,
+    pub(crate) read_queue: CompletionQueue,
+    /// Where write bios wait for room (writeback) and automatic writeback
+    /// runs: background work, at the default priority.
+    pub(crate) write_queue: OwnedQueue,
 }
 
 impl GhostDevice {
     fn new() -> Result<impl PinInit<Self>> {
-        let queue = OwnedQueue::new(
-            c_str!("ghostswap"),
-            QueueFlags::UNBOUND | QueueFlags::MEM_RECLAIM,
-            0,
-        )?;
+        let flags = QueueFlags::UNBOUND | QueueFlags::MEM_RECLAIM;
+        let read_queue =
+            OwnedQueue::new(c_str!("ghostswap_reads"), flags | QueueFlags::HIGHPRI, 0)?;
+        let write_queue = OwnedQueue::new(c_str!("ghostswap"), flags, 0)?;
         let counters = Arc::new(Counters::default(), GFP_KERNEL)?;
         Ok(pin_init!(Self {
             config <- new_mutex!(DeviceConfig::new(), "ghostswap:config"),
             pending_backing <- new_mutex!(None, "ghostswap:pending_backing"),
             backend <- new_spinlock!(None, "ghostswap:backend"),
             counters,
-            queue <- CompletionQueue::new(queue),
+            read_queue <- CompletionQueue::new(read_queue),
+            write_queue,
         }))
     }
 
@@ -122,7 +128,8 @@ impl GhostDevice {
             backend.writeback.stop();
             // Deferred bios and automatic runs queued or running end (an
             // automatic run stops at its next frame, after its batch).
-            self.queue.flush();
+            self.read_queue.flush();
+            self.write_queue.flush();
             // A manual run cannot be in progress (it holds `config`, which
             // the caller holds), and a run waits for its batch before it
             // lets go of `running`: once it is free, no write is in flight.

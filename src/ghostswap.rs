@@ -66,10 +66,10 @@ kernel::module_param! {
 }
 
 kernel::module_param! {
-    static ASYNC_READS: bool = false;
+    static ASYNC_READS: bool = true;
     name: "async_reads",
     module: "ghostswap",
-    description: "Read migrated pages from submit_bio without waiting (experimental; default off: the work queue reads them)",
+    description: "Read migrated pages from submit_bio without waiting (default on; off: the work queue reads them, one bio at a time)",
 }
 
 kernel::module_param! {
@@ -87,8 +87,9 @@ pub(crate) fn cached_extents() -> usize {
 }
 
 /// Whether a read bio's migrated pages are read from `submit_bio` without
-/// waiting (`migrated_read`) rather than by the work queue. Off by default:
-/// on the wall clock neither way was faster (see the admin guide).
+/// waiting (`migrated_read`) rather than by the work queue. On by default:
+/// swap reads ahead on a disk with a backing device, and the reads of a
+/// fault and its neighbours then run at once (see the admin guide).
 pub(crate) fn async_reads() -> bool {
     ASYNC_READS.get()
 }

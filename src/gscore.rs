@@ -17,6 +17,8 @@ pub mod checksum;
 pub mod classify;
 #[path = "core/src/extent_cache.rs"]
 pub mod extent_cache;
+#[path = "core/src/fill_policy.rs"]
+pub mod fill_policy;
 #[path = "core/src/frame.rs"]
 pub mod frame;
 #[path = "core/src/geometry.rs"]

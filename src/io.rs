@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Read and write bios: handled in `submit_bio`, or deferred to the work queue.
+//! Read and write bios: handled in `submit_bio`, or deferred to a work queue.
 //!
 //! The disk is bio-based: each bio is handled in the submitter's context,
 //! with no request allocated for it. Its pages are walked once (`walk`): a
@@ -10,11 +10,12 @@
 //! Two cases need the backing device, whose bios a `submit_bio` may not wait
 //! for (they are only issued after it returns). A write the pool refused at
 //! its limit while a backing device could make room is deferred to the
-//! device's work queue, which handles it again from its first page in a
+//! device's write queue, which handles it again from its first page in a
 //! context that may wait, after writing frames back (`writeback::make_room`).
-//! So is a read that meets migrated pages, which reads them there; with
-//! `async_reads`, such a read instead starts their reads and returns, and the
-//! bio ends when they do (`migrated_read`), unless memory for that is short.
+//! So is a read that meets migrated pages with `async_reads` off, or when
+//! memory for the default way is short: the read queue reads them. By
+//! default such a read starts their reads and returns, and the bio ends when
+//! they do (`migrated_read`).
 
 use kernel::{
     block::mq::{Bio, Command, SegmentsMut},
@@ -63,7 +64,7 @@ fn submit_write(
         write_bio(&backend, &mut stream, pages, bio.segments(), context)
     };
     if over_high {
-        writeback::kick(&device.queue, &backend);
+        writeback::kick(&device.write_queue, &backend);
     }
     match handled? {
         Handled::Done | Handled::Skip => Ok(()),
@@ -71,10 +72,10 @@ fn submit_write(
     }
 }
 
-/// Fills a read bio's resident pages; with `async_reads`, starts the reads
-/// of its migrated ones (`migrated_read`) and the bio ends when they do.
-/// Defers the bio to the work queue otherwise, or if those reads cannot be
-/// set up.
+/// Fills a read bio's resident pages; with `async_reads` (the default),
+/// starts the reads of its migrated ones (`migrated_read`) and the bio ends
+/// when they do. Defers the bio to the read queue otherwise, or if those
+/// reads cannot be set up.
 fn submit_read(
     device: &GhostDevice,
     backend: Arc<Backend>,
@@ -113,7 +114,7 @@ fn submit_read(
     match bio.defer() {
         Ok(deferred) => {
             backend.counters.async_read_bios.inc();
-            reads.submit(&device.queue, backend, deferred);
+            reads.submit(&device.read_queue, backend, deferred);
             Ok(())
         }
         Err(e) => {
@@ -184,7 +185,8 @@ fn read_bio_worker(
     )
 }
 
-/// Hands `bio` to the device's work queue, which handles it again from its
+/// Hands `bio` to a work queue of the device (reads to the read queue,
+/// writes to the write queue), which handles it again from its
 /// first page where it may wait for the backing device.
 ///
 /// A write that cannot be deferred fails, and none of its pages may keep
@@ -207,8 +209,11 @@ fn defer(device: &GhostDevice, backend: Arc<Backend>, bio: &mut Bio<'_>, why: De
         Defer::ReadMigrated => GFP_NOIO | kernel::alloc::flags::__GFP_NOFAIL,
         Defer::MakeRoom => GFP_NOIO,
     };
-    device
-        .queue
+    let queue = match why {
+        Defer::ReadMigrated => &*device.read_queue,
+        Defer::MakeRoom => &device.write_queue,
+    };
+    queue
         .try_spawn(flags, move || {
             let pages = page_range(
                 deferred.sector(),

@@ -2,8 +2,8 @@
 
 //! Reads of migrated pages that nobody waits for.
 //!
-//! With the `async_reads` module parameter (off by default: the work queue
-//! reads migrated pages then, see `io`), a read bio's walk in `submit_bio`
+//! With the `async_reads` module parameter (on by default; off, the work
+//! queue reads migrated pages, see `io`), a read bio's walk in `submit_bio`
 //! fills its resident pages and leaves each migrated one pinned, for later
 //! (`read::MigratedPage`). Here those
 //! pages' blocks are read from the backing device in one [`ReadGroup`],

@@ -7,12 +7,12 @@
 //! device: its extent is pinned under the lock and read with the lock
 //! dropped. If the store keeps its extent in memory, it is taken from there
 //! at once, in `submit_bio` too (`extent_reads`). Otherwise, with
-//! `async_reads`, in `submit_bio` the page is only noted, pinned, and left
-//! for later: once the walk is over, the bio's migrated pages are read
-//! without waiting (`migrated_read`). Without (and when those reads cannot be
-//! set up) the bio goes to the work queue, which reads each there and then
-//! (`backing_io::load_migrated`). Either may read the page's whole extent
-//! for the cache, as the store says.
+//! `async_reads` (the default), in `submit_bio` the page is only noted,
+//! pinned, and left for later: once the walk is over, the bio's migrated
+//! pages are read without waiting (`migrated_read`). Without (and when those
+//! reads cannot be set up) the bio goes to the read queue, which reads each
+//! there and then (`backing_io::load_migrated`). Either may read the page's
+//! whole extent for the cache, as the store says.
 
 use kernel::prelude::*;
 

@@ -113,13 +113,13 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
         }
         Attr::DebugStat => {
             let backend = device.backend();
-            let (pool, classes, tables, (limit, held, extents)) = backend
+            let (pool, classes, tables, (limit, held, extents, fill_score)) = backend
                 .as_ref()
                 .map(|backend| {
                     let store = backend.store.lock();
                     let cache = store
                         .extent_cache()
-                        .map(|c| (c.limit(), c.held(), c.counts()))
+                        .map(|c| (c.limit(), c.held(), c.counts(), c.policy().score()))
                         .unwrap_or_default();
                     (
                         store.pool().pool_stats(),
@@ -133,7 +133,7 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
             let extent_bytes = backend.map_or(0, |backend| backend.extent_buffers.bytes());
             writeln!(
                 out,
-                "version: 5\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
+                "version: 6\nslot_metadata_bytes: {}\nframe_entry_bytes: {}\n\
                  packed_frames: {}\npacked_pages: {}\nhuge_frames: {}\n\
                  reserve_frames: {}\nreserve_pages: {}\nobjects: {}\n\
                  object_bytes: {}\nhole_bytes: {}\nfragmentation_permille: {}\n\
@@ -143,7 +143,8 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                  extent_cache_entries: {}\nextent_cache_held: {}\n\
                  extent_cache_bytes: {}\nextent_cache_hits: {}\n\
                  extent_cache_fills: {}\nextent_cache_claims: {}\n\
-                 extent_cache_busy: {}",
+                 extent_cache_busy: {}\nextent_cache_alone: {}\n\
+                 extent_fill_score: {}",
                 core::mem::size_of::<State<Content>>(),
                 core::mem::size_of::<FrameEntry<Frame>>(),
                 pool.packed_frames,
@@ -169,6 +170,8 @@ pub(crate) fn show(device: &GhostDevice, index: usize, out: &mut AttributeBuffer
                 extents.fills,
                 extents.claims,
                 extents.filling,
+                extents.alone,
+                fill_score,
             )
         }
         Attr::FrontswapStat => {

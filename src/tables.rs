@@ -197,7 +197,7 @@ fn filled_kvec<T>(count: usize, value: impl Fn() -> T, gfp: Flags) -> Result<KVe
 }
 
 /// Allocates an empty store of `pages` slots (may sleep).
-pub(crate) fn new_store(pages: u64) -> Result<DeviceStore> {
+pub(crate) fn new_store(pages: u64) -> Result<KBox<DeviceStore>> {
     let count = usize::try_from(pages).map_err(|_| EINVAL)?;
     // Worst case one frame per page, plus the reserve and two for every store
     // in flight: stores hold their CPU's stream, so there are at most as many
@@ -211,13 +211,16 @@ pub(crate) fn new_store(pages: u64) -> Result<DeviceStore> {
     let frames = Frames::new(directory, FRAME_CHUNK, frames).ok_or(EINVAL)?;
     let places = filled(count.div_ceil(SLOT_CHUNK), || None, GFP_KERNEL)?;
     let slots = SlotTable::new(Entries(places), SLOT_CHUNK, count).ok_or(EINVAL)?;
-    Store::new(slots, frames).ok_or(EINVAL)
+    // Boxed here: a store is large, and each move of it on the stack of
+    // `GhostDevice::initialize` (or the module's init) would cost its size.
+    let store = Store::new(slots, frames).ok_or(EINVAL)?;
+    Ok(KBox::new(store, GFP_KERNEL)?)
 }
 
 /// Puts a chunk of empty slots where slot `index` is, for a store that
 /// needs it (allocated with the lock dropped, `GFP_NOIO`). Returns `false`
 /// if no memory was found: the caller refuses the store.
-pub(crate) fn grow_slots(store: &SpinLock<DeviceStore>, index: u64) -> bool {
+pub(crate) fn grow_slots(store: &SpinLock<KBox<DeviceStore>>, index: u64) -> bool {
     let gfp = store_gfp() | flags::__GFP_NORETRY;
     let Ok(chunk) = filled_kvec(SLOT_CHUNK, State::default, gfp) else {
         return false;
@@ -262,7 +265,7 @@ pub(crate) enum FrameGiven {
 /// The table may fill between the look and the add, when another CPU takes
 /// its last entry: a frame refused then is tried once more with a chunk of
 /// its own, which the pool cannot refuse for want of an entry.
-pub(crate) fn give_frame(store: &SpinLock<DeviceStore>, single_page: bool) -> FrameGiven {
+pub(crate) fn give_frame(store: &SpinLock<KBox<DeviceStore>>, single_page: bool) -> FrameGiven {
     let Ok(mut frame) = Frame::new(single_page) else {
         return FrameGiven::NoMemory;
     };
@@ -319,7 +322,7 @@ pub(crate) fn new_backing(bdev: &BlockDevice) -> Result<Backing<BackingMap, Back
 /// Grows the backing allocator's tables by a chunk, allocated with the store
 /// lock dropped (`GFP_NOIO`: writeback may run for reclaim). Returns `false`
 /// if no memory was found; the caller treats the device as full for now.
-pub(crate) fn grow_backing(store: &SpinLock<DeviceStore>) -> bool {
+pub(crate) fn grow_backing(store: &SpinLock<KBox<DeviceStore>>) -> bool {
     let gfp = store_gfp() | flags::__GFP_NORETRY;
     let (Ok(map), Ok(counts)) = (
         filled(BACKING_CHUNK_WORDS, || 0, gfp),

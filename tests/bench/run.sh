@@ -33,6 +33,8 @@
 #   GS_BENCH_SWAP_REPS   swap 8x mem_limit workload rounds (default 1; each run minutes),
 #                        ghostswap, zram and zswap once a round, rotating the order
 #   GS_BENCH_HOT_REPS    hot/cold workload rounds (default 1; 0 skips it)
+#   GS_BENCH_HOT_FRACTION  its hot set, a fraction of its pages taking 80% of the
+#                        accesses (default 0.2)
 #   GS_BENCH_REDIS_REPS  redis workload rounds (default 1; 0 skips it; a run is a few
 #                        minutes: load, GETs, check of every value)
 #   GS_BENCH_REDIS_KEYS  keys of the redis data set (default empty: 3x the 64 MiB cgroup
@@ -40,6 +42,9 @@
 #   GS_BENCH_REDIS_VALUE bytes per redis value (default 1000; 14 to 65535)
 #   GS_BENCH_REDIS_REQUESTS  redis-benchmark GETs per run (default 50000)
 #   GS_BENCH_MODULE_ARGS extra insmod parameters for ghostswap, e.g. "async_reads=1"
+#   GS_BENCH_SYSTEMS     the systems of the swap workloads and redis, of "g z zswap" (the
+#                        default, all three); fewer to A/B ghostswap changes sooner (the
+#                        rows of a system left out are then missing, and the exit status 1)
 #   GS_BENCH_PERF        1: a system-wide perf profile (cpu-clock) of every swap workload
 #                        run, reported in the guest to perf-NAME-SYS-REP.txt (a profile
 #                        slows the run: its times are not for ratios)
@@ -122,10 +127,12 @@ config=$out/config
 	printf 'WB_LIMIT=%q\n' "${GS_BENCH_WB_LIMIT:-}"
 	printf 'WB_SWAP_REPS=%q\n' "${GS_BENCH_SWAP_REPS:-1}"
 	printf 'WB_HOT_REPS=%q\n' "${GS_BENCH_HOT_REPS:-1}"
+	printf 'WB_HOT_FRACTION=%q\n' "${GS_BENCH_HOT_FRACTION:-0.2}"
 	printf 'WB_REDIS_REPS=%q\n' "${GS_BENCH_REDIS_REPS:-1}"
 	printf 'WB_REDIS_KEYS=%q\n' "${GS_BENCH_REDIS_KEYS:-}"
 	printf 'WB_REDIS_VALUE=%q\n' "${GS_BENCH_REDIS_VALUE:-1000}"
 	printf 'WB_REDIS_REQUESTS=%q\n' "${GS_BENCH_REDIS_REQUESTS:-50000}"
+	printf 'WB_SYSTEMS=%q\n' "${GS_BENCH_SYSTEMS:-g z zswap}"
 } >"$config"
 
 # Backing disks for the writeback part, one per system (virtio-blk serials gsback,

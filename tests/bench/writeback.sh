@@ -47,6 +47,10 @@ WB_SWAP_DISKSIZE=${WB_SWAP_DISKSIZE:-1G}
 WB_HOT_SIZE=${WB_HOT_SIZE:-256M}
 WB_HOT_PASSES=${WB_HOT_PASSES:-3}
 WB_HOT_REPS=${WB_HOT_REPS:-1}
+# Its hot set, as a fraction of its pages (they take 80% of the accesses).
+WB_HOT_FRACTION=${WB_HOT_FRACTION:-0.2}
+# The systems the swap workloads and redis run on (g z zswap: all three).
+WB_SYSTEMS=${WB_SYSTEMS:-g z zswap}
 ZSWAP_PARAMS=/sys/module/zswap/parameters
 
 : >"$GS_OUT/wb.tsv"
@@ -90,7 +94,7 @@ WB_SWAP_SIZE=${WB_SWAP_SIZE:-$((8 * wb_limit_bytes))}
 	echo "wb budget: $wb_limit_bytes bytes (mem_limit of $G and $Z; ${WB_LIMIT:-1% of RAM})"
 	echo "wb zswap budget: $wb_zswap_bytes bytes (max_pool_percent=$wb_zswap_percent of $wb_ram_pages pages)"
 	echo "wb cgroup=$WB_CGROUP swap size=$WB_SWAP_SIZE reps=$WB_SWAP_REPS hot size=$WB_HOT_SIZE" \
-		"passes=$WB_HOT_PASSES reps=$WB_HOT_REPS"
+		"passes=$WB_HOT_PASSES reps=$WB_HOT_REPS hot fraction=$WB_HOT_FRACTION"
 } >>"$GS_OUT/guest-env.txt"
 ((wb_limit_bytes == wb_zswap_bytes)) ||
 	say "WARNING: zswap's budget ($wb_zswap_bytes bytes) differs from the others' ($wb_limit_bytes)"
@@ -310,22 +314,31 @@ sys_note() {
 			printf "zswpout +%s zswpwb +%s pswpout +%s\n", y[1] - x[1], y[2] - x[2], y[3] - x[3] }'
 	elif [[ $1 == "$G" ]]; then
 		echo "bd_stat $(tr -s ' ' <"/sys/block/$1/bd_stat");" \
-			"$(awk -F': ' '/^(extent_cache_(hits|fills|busy)|worker_read_bios)/ {
+			"$(awk -F': ' '/^(extent_cache_(hits|fills|busy|alone)|worker_read_bios)/ {
 				printf "%s %s ", $1, $2 }' "/sys/block/$1/debug_stat")"
 	else
 		echo "bd_stat $(tr -s ' ' <"/sys/block/$1/bd_stat")"
 	fi
 }
 
-# rotate REPS FN ARGS...: FN ARGS... SYS REP for ghostswap0, zram0 and zswap, REPS times,
-# each rep starting one system later (G Z W, Z W G, W G Z, G Z W, ...): every system takes
-# every position in turn, so that drift of the host cancels over the reps.
+# rotate REPS FN ARGS...: FN ARGS... SYS REP for ghostswap0, zram0 and zswap (those of
+# WB_SYSTEMS), REPS times, each rep starting one system later (G Z W, Z W G, W G Z, G Z W,
+# ...): every system takes every position in turn, so that drift of the host cancels over
+# the reps.
 rotate() {
-	local reps=$1 rep i order=("$G" "$Z" "$W")
+	local reps=$1 rep i name order=()
 	shift
+	for name in $WB_SYSTEMS; do
+		case $name in
+		g) order+=("$G") ;;
+		z) order+=("$Z") ;;
+		zswap) order+=("$W") ;;
+		*) err "WB_SYSTEMS: no system '$name' (g, z or zswap)" ;;
+		esac
+	done
 	for ((rep = 1; rep <= reps; rep++)); do
-		for ((i = 0; i < 3; i++)); do
-			"$@" "${order[(rep - 1 + i) % 3]}" "$rep"
+		for ((i = 0; i < ${#order[@]}; i++)); do
+			"$@" "${order[(rep - 1 + i) % ${#order[@]}]}" "$rep"
 		done
 	done
 }
@@ -423,7 +436,7 @@ wb_swap() {
 # 80% of the accesses, two threads, each access timed.
 wb_hotcold() {
 	swap_run "$1" "$2" "$3" hotcold --size "$WB_HOT_SIZE" --passes "$WB_HOT_PASSES" --mix mixed \
-		--hot-fraction 0.2 --hot-share 0.8 --threads 2
+		--hot-fraction "$WB_HOT_FRACTION" --hot-share 0.8 --threads 2
 }
 
 # redis_run and its settings.

@@ -82,6 +82,22 @@ check_gt() {
 	info "ok: $3 = $1 (> $2)"
 }
 
+# check_lt ACTUAL MAX WHAT: integer ACTUAL (may be negative) < MAX.
+check_lt() {
+	if ! [[ "$1" =~ ^-?[0-9]+$ ]] || (($1 >= $2)); then
+		fail "$3: expected < $2, got '$1'"
+	fi
+	info "ok: $3 = $1 (< $2)"
+}
+
+# check_ge ACTUAL MIN WHAT: integer ACTUAL (may be negative) >= MIN.
+check_ge() {
+	if ! [[ "$1" =~ ^-?[0-9]+$ ]] || (($1 < $2)); then
+		fail "$3: expected >= $2, got '$1'"
+	fi
+	info "ok: $3 = $1 (>= $2)"
+}
+
 # expect_ok WHAT CMD...: CMD must succeed; its output is shown.
 expect_ok() {
 	local what=$1 out rc=0
@@ -104,10 +120,12 @@ expect_fail() {
 
 # pagecheck REF EIO_ALLOWED WHAT: every page of REF (pagecheck.py make) reads back right
 # from the device, or (if EIO_ALLOWED is yes) fails with EIO; fails the case with WHAT
-# otherwise. Leaves pagecheck.py's summary line in PAGECHECK.
+# otherwise. Leaves pagecheck.py's summary line in PAGECHECK. PAGECHECK_MODE=check-shuffled
+# reads the pages in a shuffled order.
 pagecheck() {
 	local out rc=0
-	out=$(python3 "$(dirname "${BASH_SOURCE[0]}")/pagecheck.py" check "$GS_DEV" "$1" 2>&1) || rc=$?
+	out=$(python3 "$(dirname "${BASH_SOURCE[0]}")/pagecheck.py" "${PAGECHECK_MODE:-check}" \
+		"$GS_DEV" "$1" 2>&1) || rc=$?
 	printf '%s\n' "$out" | sed 's/^/  | /'
 	((rc == 0)) || fail "$3: wrong data or unexpected errors"
 	if [[ $2 == no ]] && ! grep -q ' eio=0 ' <<<"$out"; then

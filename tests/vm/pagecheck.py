@@ -12,6 +12,9 @@
                                  over them, with writes allowed to fail): a page of
                                  zeroes is a refused write ("refused=R", allowed), a
                                  page of OLD is stale data ("stale=S", wrong).
+  pagecheck.py check-shuffled DEV REF
+                                 as check, one read per page in a shuffled order
+                                 (the same each run): random access
   pagecheck.py write DEV REF     write every page of REF to DEV with O_DIRECT, one write
                                  per page, going on after a failed one; print
                                  "pagecheck: written=N failed=M"
@@ -49,7 +52,7 @@ def make(ref, pages, seed=20261130):
             f.write(page(i, rng, seed))
 
 
-def check(dev, ref, old_ref=None):
+def check(dev, ref, old_ref=None, shuffled=False):
     with open(ref, "rb") as f:
         expected = f.read()
     old = None
@@ -61,8 +64,11 @@ def check(dev, ref, old_ref=None):
     fd = os.open(dev, os.O_RDONLY | os.O_DIRECT)
     ok = eio = wrong = other = refused = stale = 0
     zero = bytes(PAGE)
+    order = list(range(pages))
+    if shuffled:
+        random.Random(pages).shuffle(order)
     try:
-        for i in range(pages):
+        for i in order:
             try:
                 n = os.preadv(fd, [buf], i * PAGE)
             except OSError as e:
@@ -118,6 +124,8 @@ if __name__ == "__main__":
         make(sys.argv[2], int(sys.argv[3]), *[int(a) for a in sys.argv[4:]])
     elif len(sys.argv) in (4, 5) and sys.argv[1] == "check":
         sys.exit(check(*sys.argv[2:]))
+    elif len(sys.argv) == 4 and sys.argv[1] == "check-shuffled":
+        sys.exit(check(sys.argv[2], sys.argv[3], shuffled=True))
     elif len(sys.argv) == 4 and sys.argv[1] == "write":
         sys.exit(write(sys.argv[2], sys.argv[3]))
     else:

@@ -22,6 +22,10 @@
 //!   ([`Lookup::Ready`]) is one user until [`ExtentCache::done`]; an entry is taken for
 //!   another extent only when it has no user, the one used longest ago first.
 //!
+//! A miss asks [`ExtentCache::should_fill`] first: the cache's [`FillPolicy`] learns
+//! from the entries it drops unused whether whole-extent reads pay, and sends reads
+//! alone while they do not.
+//!
 //! # Validity
 //!
 //! An entry names its extent by its first block. The blocks of an extent are written once,
@@ -49,6 +53,8 @@
 //! assert_eq!(cache.lookup(40), Lookup::Miss);
 //! ```
 
+use super::fill_policy::FillPolicy;
+
 /// The most entries a cache has.
 pub const MAX_ENTRIES: usize = 16;
 
@@ -74,6 +80,8 @@ pub struct CacheCounts {
     pub claims: u64,
     /// Claims whose read succeeded.
     pub fills: u64,
+    /// Misses the fill policy sent to read their page alone.
+    pub alone: u64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,6 +96,8 @@ struct Entry {
     head: u32,
     state: State,
     users: u32,
+    /// Found by a lookup since it was claimed.
+    hit: bool,
     /// Kept from lookups: forgotten while in use (never, see the module documentation).
     stale: bool,
     /// When it was last claimed or found, in lookups: the lowest is used longest ago.
@@ -98,6 +108,7 @@ const FREE: Entry = Entry {
     head: 0,
     state: State::Free,
     users: 0,
+    hit: false,
     stale: false,
     used: 0,
 };
@@ -115,6 +126,7 @@ pub struct ExtentCache {
     limit: usize,
     clock: u64,
     counts: CacheCounts,
+    policy: FillPolicy,
 }
 
 impl ExtentCache {
@@ -125,6 +137,7 @@ impl ExtentCache {
             limit: entries.min(MAX_ENTRIES),
             clock: 0,
             counts: CacheCounts::default(),
+            policy: FillPolicy::new(),
         }
     }
 
@@ -144,6 +157,22 @@ impl ExtentCache {
     /// Returns what the cache has done.
     pub fn counts(&self) -> CacheCounts {
         self.counts
+    }
+
+    /// Returns the fill policy, to see its score.
+    pub fn policy(&self) -> &FillPolicy {
+        &self.policy
+    }
+
+    /// Decides for a miss of the extent that starts at `head` (a lookup found it
+    /// [`Lookup::Miss`]): `true` if the reader should read the whole extent and
+    /// [`ExtentCache::claim`] an entry for it, `false` to read its page alone.
+    pub fn should_fill(&mut self, head: u32) -> bool {
+        let fill = self.policy.miss(head, self.limit);
+        if !fill {
+            self.counts.alone = self.counts.alone.saturating_add(1);
+        }
+        fill
     }
 
     /// Returns `true` if an entry holds the extent that starts at `head`, ready.
@@ -171,7 +200,9 @@ impl ExtentCache {
             State::Ready => {
                 entry.users = entry.users.saturating_add(1);
                 entry.used = tick;
+                entry.hit = true;
                 self.counts.hits = self.counts.hits.saturating_add(1);
+                self.policy.hit();
                 Lookup::Ready(n)
             }
             State::Free => Lookup::Miss,
@@ -197,11 +228,15 @@ impl ExtentCache {
             .map(|(n, _)| n)?;
         let tick = self.tick();
         let entry = self.entries.get_mut(n)?;
+        if entry.state == State::Ready && !entry.hit {
+            self.policy.wasted();
+        }
         // INVARIANT: the only entry naming `head`, with its filler as its one user.
         *entry = Entry {
             head,
             state: State::Filling,
             users: 1,
+            hit: false,
             stale: false,
             used: tick,
         };
@@ -246,10 +281,14 @@ impl ExtentCache {
 
     /// Forgets the extent that starts at `head`, whose blocks were just freed.
     pub fn forget(&mut self, head: u32) {
+        self.policy.forget(head);
         let Some(n) = self.find(head) else {
             return;
         };
         if let Some(entry) = self.entries.get_mut(n) {
+            if entry.state == State::Ready && !entry.hit {
+                self.policy.wasted();
+            }
             match entry.users {
                 0 => *entry = FREE,
                 _ => entry.stale = true,
@@ -261,6 +300,7 @@ impl ExtentCache {
     /// unused entries past them are freed at once, the others when their last user is done.
     pub fn set_limit(&mut self, entries: usize) {
         self.limit = entries.min(MAX_ENTRIES);
+        self.policy.set_limit(self.limit);
         let limit = self.limit;
         for entry in self.entries.iter_mut().skip(limit) {
             if entry.users == 0 {

@@ -6,8 +6,9 @@
 //! each page is stored ([`classify`]) and the pool of compressed objects ([`pool`], with
 //! its record layout in [`frame`] and its intrusive lists in [`list`]), and writeback to
 //! a backing device: each slot's state from resident to migrated ([`migrate`]), the
-//! device's block allocator ([`backing`]) and the back-off from a device whose writes
-//! fail ([`backoff`]).
+//! device's block allocator ([`backing`]), the back-off from a device whose writes
+//! fail ([`backoff`]), and the extents kept in memory after a read ([`extent_cache`],
+//! which reads whole extents only while that pays: [`fill_policy`]).
 //!
 //! The kernel module does not link this crate: it includes each module file with
 //! `#[path = "core/src/<file>.rs"]` (or `<dir>/mod.rs`) inside its own `gscore` module.
@@ -23,6 +24,7 @@ pub mod backoff;
 pub mod checksum;
 pub mod classify;
 pub mod extent_cache;
+pub mod fill_policy;
 pub mod frame;
 pub mod geometry;
 pub mod list;

@@ -5,9 +5,13 @@
 //! succeed exactly when the extent is not held and an entry is free or held by an idle
 //! ready extent, and then drop the idle ready extent used longest ago (and nothing if an
 //! entry was free); an entry in use is never dropped; a forgotten extent is never found
-//! again; the number of extents held and the counts must match the model.
+//! again; the number of extents held and the counts must match the model. The cache
+//! must tell its fill policy each hit and each ready extent dropped without one (the
+//! model drives a policy of its own with those events, and the scores must match;
+//! `fill_policy_model` checks the policy itself).
 
 use ghostswap_core::extent_cache::{CacheCounts, ExtentCache, Lookup, MAX_ENTRIES};
+use ghostswap_core::fill_policy::FillPolicy;
 use proptest::prelude::*;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +19,7 @@ struct Held {
     head: u32,
     ready: bool,
     users: u32,
+    hit: bool,
     stale: bool,
     used: u64,
     entry: usize,
@@ -26,6 +31,7 @@ struct Model {
     limit: usize,
     clock: u64,
     counts: CacheCounts,
+    policy: FillPolicy,
 }
 
 impl Model {
@@ -41,6 +47,8 @@ impl Model {
 #[derive(Clone, Debug)]
 enum Op {
     Lookup(u32),
+    /// A miss asks the fill policy.
+    Miss(u32),
     Claim(u32),
     /// End the fill of the k-th claim outstanding.
     Filled(usize, bool),
@@ -55,6 +63,7 @@ fn op() -> impl Strategy<Value = Op> {
     let head = 0u32..12;
     prop_oneof![
         4 => head.clone().prop_map(Op::Lookup),
+        2 => head.clone().prop_map(Op::Miss),
         4 => head.clone().prop_map(Op::Claim),
         3 => (0usize..4, prop::bool::weighted(0.8)).prop_map(|(k, ok)| Op::Filled(k, ok)),
         3 => (0usize..4).prop_map(Op::Done),
@@ -87,13 +96,27 @@ fn run(limit: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         let h = &mut model.held[i];
                         h.users += 1;
                         h.used = model.clock;
+                        h.hit = true;
                         model.counts.hits += 1;
+                        model.policy.hit();
                         Lookup::Ready(h.entry)
                     }
                 };
                 prop_assert_eq!(found, expect, "lookup of {}", head);
                 if let Lookup::Ready(entry) = found {
                     uses.push(entry);
+                }
+            }
+            Op::Miss(head) => {
+                let fill = cache.should_fill(head);
+                prop_assert_eq!(
+                    fill,
+                    model.policy.miss(head, model.limit),
+                    "miss of {}",
+                    head
+                );
+                if !fill {
+                    model.counts.alone += 1;
                 }
             }
             Op::Claim(head) => {
@@ -120,6 +143,9 @@ fn run(limit: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                         let entry =
                             got.ok_or_else(|| TestCaseError::fail("no claim, idle entry"))?;
                         prop_assert_eq!(entry, victim.entry, "not the idle entry used longest ago");
+                        if !victim.hit {
+                            model.policy.wasted();
+                        }
                         model.held.retain(|h| h.entry != entry);
                     }
                     (None, None) => {
@@ -133,6 +159,7 @@ fn run(limit: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
                     head,
                     ready: false,
                     users: 1,
+                    hit: false,
                     stale: false,
                     used: model.clock,
                     entry,
@@ -175,7 +202,11 @@ fn run(limit: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
             }
             Op::Forget(head) => {
                 cache.forget(head);
+                model.policy.forget(head);
                 if let Some(i) = model.live(head) {
+                    if model.held[i].ready && !model.held[i].hit {
+                        model.policy.wasted();
+                    }
                     match model.held[i].users {
                         0 => {
                             model.held.remove(i);
@@ -187,6 +218,7 @@ fn run(limit: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
             Op::SetLimit(n) => {
                 cache.set_limit(n);
                 model.limit = n.min(MAX_ENTRIES);
+                model.policy.set_limit(model.limit);
                 let limit = model.limit;
                 model.held.retain(|h| h.entry < limit || h.users > 0);
             }
@@ -194,6 +226,11 @@ fn run(limit: usize, ops: Vec<Op>) -> Result<(), TestCaseError> {
         prop_assert_eq!(cache.held(), model.held.len(), "extents held");
         prop_assert_eq!(cache.counts(), model.counts);
         prop_assert_eq!(cache.limit(), model.limit);
+        prop_assert_eq!(
+            cache.policy().score(),
+            model.policy.score(),
+            "fill policy score"
+        );
         for h in &model.held {
             if !h.stale {
                 prop_assert_eq!(cache.is_ready(h.head), h.ready, "readiness of {}", h.head);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves the module parameters: without any the device is unconfigured as zram's (disksize 0, and zram's sequence backing_dev then disksize works), num_devices/disksize create the right devices with 4096-byte non-rotational queues, async_reads is off unless asked for, cached_extents is 8 unless set (0 to 16), and invalid values make insmod fail cleanly.
+# Proves the module parameters: without any the device is unconfigured as zram's (disksize 0, and zram's sequence backing_dev then disksize works), num_devices/disksize create the right devices with 4096-byte non-rotational queues, async_reads is on unless turned off, cached_extents is 8 unless set (0 to 16), and invalid values make insmod fail cleanly.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -73,13 +73,13 @@ fi
 load_module disksize=16M || fail "load_module disksize=16M failed after the invalid attempts"
 check_device 0 $((16 << 20))
 if ! is_selftest; then
-	check_eq "$(cat /sys/module/ghostswap/parameters/async_reads)" N "async_reads by default"
+	check_eq "$(cat /sys/module/ghostswap/parameters/async_reads)" Y "async_reads by default"
 	check_eq "$(cat /sys/module/ghostswap/parameters/cached_extents)" 8 "cached_extents by default"
 fi
 unload_module || fail "unload failed"
 if ! is_selftest; then
-	load_module disksize=16M async_reads=1 || fail "load_module async_reads=1 failed"
-	check_eq "$(cat /sys/module/ghostswap/parameters/async_reads)" Y "async_reads=1"
+	load_module disksize=16M async_reads=0 || fail "load_module async_reads=0 failed"
+	check_eq "$(cat /sys/module/ghostswap/parameters/async_reads)" N "async_reads=0"
 	unload_module || fail "unload failed"
 	load_module disksize=16M cached_extents=0 || fail "load_module cached_extents=0 failed"
 	check_eq "$(cat /sys/module/ghostswap/parameters/cached_extents)" 0 "cached_extents=0"

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Proves automatic writeback under a verified swap workload 8x the pool's mem_limit: pages move to the backing disk at the high watermark, migrated pages are read back bit-exact, swap reads ahead (the disk is not synchronous with a backing device), and swapoff with many migrated slots brings every page back and leaves every backing block free.
+# Proves automatic writeback under a verified swap workload 8x the pool's mem_limit: pages move to the backing disk at the high watermark, migrated pages are read back bit-exact by the work queue (async_reads=0: the way reads take without the default, and when memory for reads started from submit_bio is short), swap reads ahead (the disk is not synchronous with a backing device), and swapoff with many migrated slots brings every page back and leaves every backing block free.
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "${GS_LIB:-$(dirname "$0")/../lib.sh}"
 
@@ -14,8 +14,9 @@ pages=$((size << 8))
 
 wb() { read_stat "$GS_DEV" writeback_stat "$1"; }
 bd() { read_stat "$GS_DEV" bd_stat "$1"; }
+dbg() { awk -v k="$1:" '$1 == k { print $2 }' "$S/debug_stat"; }
 
-load_module disksize= || fail "load_module failed"
+load_module disksize= async_reads=0 || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "cannot set backing_dev"
 echo 128M >"$S/disksize" || fail "cannot set disksize"
 echo "${limit_mib}M" >"$S/mem_limit" || fail "cannot set mem_limit"
@@ -42,6 +43,8 @@ check_gt "$(wb auto_runs)" 0 "automatic writeback runs"
 check_gt "$(wb pages_written)" 0 "pages written back"
 check_gt "$(bd bd_writes)" 0 "bd_writes"
 check_gt "$(bd bd_reads)" 0 "bd_reads (migrated pages read back by swap-in)"
+check_gt "$(dbg worker_read_bios)" 0 "swap-in bios read by the work queue"
+check_eq "$(dbg async_read_bios)" 0 "swap-in bios read from submit_bio (async_reads=0)"
 # With a backing device the disk is not synchronous: swap reads ahead through its cache,
 # so a major fault loads several pages (one each without: swap_verified).
 majflt=$(majflt_of "$log")

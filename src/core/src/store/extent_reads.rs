@@ -27,7 +27,8 @@ pub enum ExtentRead {
     /// checksums, then [`Store::extent_filled`].
     Fill(ExtentFill),
     /// Read the page's own blocks: the extent is being read by another reader, no entry
-    /// is free, or the caller may not read here.
+    /// is free, whole-extent reads did not pay lately ([`super::super::fill_policy`]),
+    /// or the caller may not read here.
     Alone,
 }
 
@@ -68,7 +69,12 @@ where
             Lookup::Ready(entry) => return ExtentRead::Cached { entry },
             Lookup::Filling => return ExtentRead::Alone,
             Lookup::Miss if !may_fill => return ExtentRead::Alone,
+            // An uncompressed page has its block to itself: nothing to share.
+            Lookup::Miss if dest.is_page() => return ExtentRead::Alone,
             Lookup::Miss => {}
+        }
+        if !backing.cache_mut().should_fill(dest.block) {
+            return ExtentRead::Alone;
         }
         let Some(extent) = backing.extent(dest.block) else {
             return ExtentRead::Alone;
