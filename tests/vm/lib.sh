@@ -235,6 +235,12 @@ gs_sysfs() {
 	echo "/sys/block/${GS_NAME}$1"
 }
 
+# debug_stat_field KEY: the value of KEY in the first device's debug_stat ("key: value"
+# lines, Documentation/ABI/testing/sysfs-block-ghostswap).
+debug_stat_field() {
+	awk -v k="$1:" '$1 == k { print $2 }' "$GS_SYSFS/debug_stat"
+}
+
 # read_stat DEV FILE NAME: the field NAME of /sys/block/DEV/FILE, a number; NAME as in
 # Documentation/ABI/testing/sysfs-block-ghostswap (tests/lib/stat.sh: GS_STAT_FIELDS).
 # DEV may be a name (ghostswap0) or a node (/dev/ghostswap0).

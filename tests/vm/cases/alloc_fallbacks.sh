@@ -54,10 +54,9 @@ check_gt "$(read_stat "$GS_DEV" writeback_stat buffer_fallbacks)" 0 "buffer_fall
 # A read of one block needs an order-0 buffer and starts from submit_bio; one
 # of two blocks (an object across them) needs order 1, so its bio goes to the
 # work queue and reads from the reserve.
-dbg() { awk -v k="$1:" '$1 == k { print $2 }' "$S/debug_stat"; }
-info "debug_stat: async_read_bios $(dbg async_read_bios) worker_read_bios $(dbg worker_read_bios)"
-check_gt "$(dbg async_read_bios)" 0 "read bios answered by reads started from submit_bio"
-check_gt "$(dbg worker_read_bios)" 0 "read bios handed to the work queue (no order-1 buffer)"
+info "debug_stat: async_read_bios $(debug_stat_field async_read_bios) worker_read_bios $(debug_stat_field worker_read_bios)"
+check_gt "$(debug_stat_field async_read_bios)" 0 "read bios answered by reads started from submit_bio"
+check_gt "$(debug_stat_field worker_read_bios)" 0 "read bios handed to the work queue (no order-1 buffer)"
 fault_restore
 show_stats "$GS_DEV"
 echo 1 >"$S/reset" || fail "reset"

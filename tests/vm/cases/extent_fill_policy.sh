@@ -10,7 +10,6 @@ CHECK=$(dirname "$0")/../pagecheck.py
 ref=$GS_CASE_DIR/ref.img
 pages=$(($(scaled_mib 16) * 256))
 
-dbg() { awk -v k="$1:" '$1 == k { print $2 }' "$S/debug_stat"; }
 
 # Two entries: with the debug kernel's quarter of the pages, 8 entries would hold a
 # third of the extents, and random reads would find theirs kept often enough to pay.
@@ -25,19 +24,19 @@ check_gt "$(read_stat "$GS_DEV" writeback_stat pages_written)" $((pages / 2)) \
 
 # 1. Random access: whole extents are read for nothing, and the policy stops.
 PAGECHECK_MODE=check-shuffled pagecheck "$ref" no "shuffled reads of migrated pages"
-fills=$(dbg extent_cache_fills) alone=$(dbg extent_cache_alone) hits=$(dbg extent_cache_hits)
-info "shuffled: fills=$fills hits=$hits alone=$alone score=$(dbg extent_fill_score)"
+fills=$(debug_stat_field extent_cache_fills) alone=$(debug_stat_field extent_cache_alone) hits=$(debug_stat_field extent_cache_hits)
+info "shuffled: fills=$fills hits=$hits alone=$alone score=$(debug_stat_field extent_fill_score)"
 check_gt "$alone" $((pages / 4)) "pages read alone, the policy's choice"
 check_gt "$alone" "$fills" "pages read alone rather than with their extent"
-check_lt "$(dbg extent_fill_score)" 0 "fill score after random reads"
+check_lt "$(debug_stat_field extent_fill_score)" 0 "fill score after random reads"
 
 # 2. In order: neighbours come back, and whole extents are read again.
 pagecheck "$ref" no "reads of migrated pages in order"
-info "in order: fills=$(dbg extent_cache_fills) hits=$(dbg extent_cache_hits)" \
-	"alone=$(dbg extent_cache_alone) score=$(dbg extent_fill_score)"
+info "in order: fills=$(debug_stat_field extent_cache_fills) hits=$(debug_stat_field extent_cache_hits)" \
+	"alone=$(debug_stat_field extent_cache_alone) score=$(debug_stat_field extent_fill_score)"
 # About 28 packed pages share an extent here: the extents of the half of the pages that
 # are packed number about pages / 56.
-check_gt $(($(dbg extent_cache_fills) - fills)) $((pages / 256)) "extents read whole again"
-check_gt $(($(dbg extent_cache_hits) - hits)) $((pages / 4)) "pages taken from extents kept in memory"
-check_ge "$(dbg extent_fill_score)" 0 "fill score after reads in order"
+check_gt $(($(debug_stat_field extent_cache_fills) - fills)) $((pages / 256)) "extents read whole again"
+check_gt $(($(debug_stat_field extent_cache_hits) - hits)) $((pages / 4)) "pages taken from extents kept in memory"
+check_ge "$(debug_stat_field extent_fill_score)" 0 "fill score after reads in order"
 unload_module || fail "unload failed"

@@ -13,7 +13,6 @@ ref=$GS_CASE_DIR/ref.img
 pages=$(($(scaled_mib 16) * 256))
 half=$((pages * 4))K
 
-dbg() { awk -v k="$1:" '$1 == k { print $2 }' "$S/debug_stat"; }
 
 load_module disksize= async_reads=1 || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "cannot set backing_dev"
@@ -100,12 +99,12 @@ echo all >"$S/writeback" || fail "second writeback all failed"
 round "written back again, read by five at once"
 
 info "debug_stat: $(tr '\n' ' ' <"$S/debug_stat")"
-check_gt "$(dbg async_read_bios)" 0 "read bios answered by reads started from submit_bio"
-check_eq "$(dbg worker_read_bios)" 0 "read bios handed to the work queue"
+check_gt "$(debug_stat_field async_read_bios)" 0 "read bios answered by reads started from submit_bio"
+check_eq "$(debug_stat_field worker_read_bios)" 0 "read bios handed to the work queue"
 # Readers of one extent meet: the first reads it whole, the others take their pages
 # from memory, or read alone while it is being read.
-check_gt "$(dbg extent_cache_fills)" 0 "extents read whole and kept"
-check_gt "$(dbg extent_cache_hits)" 0 "pages taken from extents kept in memory"
+check_gt "$(debug_stat_field extent_cache_fills)" 0 "extents read whole and kept"
+check_gt "$(debug_stat_field extent_cache_hits)" 0 "pages taken from extents kept in memory"
 check_eq "$(read_stat "$GS_DEV" io_stat failed_reads)" 0 "failed reads"
 check_eq "$(read_stat "$GS_DEV" bd_stat checksum_errors)" 0 "checksum errors"
 
@@ -123,12 +122,12 @@ swapcheck_hold "$GS_CGROUP" "$size" --threads 4
 expect_ok "writeback all with the workload swapped out" sh -c "echo all >$S/writeback"
 check_gt "$(read_stat "$GS_DEV" writeback_stat pages_written)" $((size << 7)) \
 	"pages written back (of $((size << 8)))"
-async0=$(dbg async_read_bios)
+async0=$(debug_stat_field async_read_bios)
 swapcheck_release $((size << 8)) "with four threads swapping in"
-check_gt "$(dbg async_read_bios)" "$async0" "swap-ins answered by reads started from submit_bio"
+check_gt "$(debug_stat_field async_read_bios)" "$async0" "swap-ins answered by reads started from submit_bio"
 cgroup_report "$GS_CGROUP"
 cgroup_remove "$GS_CGROUP"
-check_eq "$(dbg worker_read_bios)" 0 "swap-in bios handed to the work queue"
+check_eq "$(debug_stat_field worker_read_bios)" 0 "swap-in bios handed to the work queue"
 expect_ok "swapoff" swapoff "$GS_DEV"
 show_stats "$GS_DEV"
 echo 1 >"$S/reset" || fail "reset"

@@ -12,8 +12,6 @@ S=$GS_SYSFS
 SLOT_CHUNK=128
 FRAME_CHUNK=32
 
-# dbg KEY: a "key: value" line of debug_stat.
-dbg() { awk -v k="$1:" '$1 == k { print $2 }' "$S/debug_stat"; }
 mem_free_kib() { awk '$1 == "MemFree:" { print $2 }' /proc/meminfo; }
 
 cleanup() {
@@ -36,18 +34,18 @@ before=$(mem_free_kib)
 echo 1T >"$S/disksize" || fail "cannot initialize a 1 TiB device over a 16 TiB backing device"
 after=$(mem_free_kib)
 taken_mib=$(((before - after) >> 10))
-slot_bytes=$(dbg slot_table_bytes)
-frame_bytes=$(dbg frame_table_bytes)
-backing_bytes=$(dbg backing_table_bytes)
+slot_bytes=$(debug_stat_field slot_table_bytes)
+frame_bytes=$(debug_stat_field frame_table_bytes)
+backing_bytes=$(debug_stat_field backing_table_bytes)
 tables_mib=$(((slot_bytes + frame_bytes + backing_bytes) >> 20))
 info "disksize 1T: MemFree dropped ${taken_mib} MiB; debug_stat: slot_table_bytes $slot_bytes frame_table_bytes $frame_bytes backing_table_bytes $backing_bytes (${tables_mib} MiB)"
-check_eq "$(dbg slot_metadata_bytes)" 16 "slot_metadata_bytes"
+check_eq "$(debug_stat_field slot_metadata_bytes)" 16 "slot_metadata_bytes"
 # Directories only, 24 bytes a chunk: 128 slots, 32 frames, 16384 blocks (two tables).
 pages=$((1 << 28))
 check_eq "$slot_bytes" $((pages / SLOT_CHUNK * 24)) "slot_table_bytes (the directory of 2M chunks)"
 check_eq "$frame_bytes" $(((pages + 2 + 2 * $(nproc --all) + FRAME_CHUNK - 1) / FRAME_CHUNK * 24)) "frame_table_bytes (the directory)"
 check_eq "$backing_bytes" $(((0xffffffff + 16383) / 16384 * 2 * 24)) "backing_table_bytes (the directories)"
-check_eq "$(dbg frame_table_entries)" 0 "frame_table_entries before any write"
+check_eq "$(debug_stat_field frame_table_entries)" 0 "frame_table_entries before any write"
 # The kernel agrees: what initializing took is the tables, give or take 32 MiB. The
 # directories are vmalloc'd: the debug kernel's KASAN_VMALLOC shadow takes 1/8 more.
 expected_mib=$tables_mib
@@ -64,9 +62,9 @@ dmsetup remove gs_huge || fail "cannot remove gs_huge"
 # backing tables the blocks in use.
 echo "$BD" >"$S/backing_dev" || fail "cannot set backing_dev to $BD"
 echo 256M >"$S/disksize" || fail "cannot set disksize"
-check_eq "$(dbg frame_table_entries)" 0 "frame_table_entries before any write"
+check_eq "$(debug_stat_field frame_table_entries)" 0 "frame_table_entries before any write"
 slot_dir=$((65536 / SLOT_CHUNK * 24))
-check_eq "$(dbg slot_table_bytes)" "$slot_dir" "slot_table_bytes before any write"
+check_eq "$(debug_stat_field slot_table_bytes)" "$slot_dir" "slot_table_bytes before any write"
 # 96 MiB (a quarter on the debug kernel) from offset 0.
 fill_mb=$(scaled_mib 96)
 fill_pages=$((fill_mb * 256))
@@ -75,15 +73,15 @@ fill_pages=$((fill_mb * 256))
 	--verify_fatal=1 --verify_state_save=0 --output="$GS_CASE_DIR/fio-fill.log" || fail "fio fill failed"
 # Chunks of 128 slots, 2 KiB each, for the pages written.
 chunk_bytes=$((SLOT_CHUNK * 16))
-check_eq "$(dbg slot_table_bytes)" $((fill_pages / SLOT_CHUNK * chunk_bytes + slot_dir)) "slot_table_bytes after ${fill_mb} MiB"
+check_eq "$(debug_stat_field slot_table_bytes)" $((fill_pages / SLOT_CHUNK * chunk_bytes + slot_dir)) "slot_table_bytes after ${fill_mb} MiB"
 # One page far away: one chunk more, not the slots in between.
 "$FIO" --name=far --filename="$GS_DEV" --rw=write --bs=4k --direct=1 --ioengine=psync \
 	--offset=250M --size=4k --buffer_compress_percentage=60 --output="$GS_CASE_DIR/fio-far.log" ||
 	fail "fio far failed"
-check_eq "$(dbg slot_table_bytes)" $(((fill_pages / SLOT_CHUNK + 1) * chunk_bytes + slot_dir)) "slot_table_bytes after one more page at 250 MiB"
-entries=$(dbg frame_table_entries)
-frames=$(($(dbg packed_frames) + $(dbg huge_frames) + $(dbg reserve_frames)))
-info "after ${fill_mb}M written: $frames frames, frame_table_entries $entries, frame_table_bytes $(dbg frame_table_bytes)"
+check_eq "$(debug_stat_field slot_table_bytes)" $(((fill_pages / SLOT_CHUNK + 1) * chunk_bytes + slot_dir)) "slot_table_bytes after one more page at 250 MiB"
+entries=$(debug_stat_field frame_table_entries)
+frames=$(($(debug_stat_field packed_frames) + $(debug_stat_field huge_frames) + $(debug_stat_field reserve_frames)))
+info "after ${fill_mb}M written: $frames frames, frame_table_entries $entries, frame_table_bytes $(debug_stat_field frame_table_bytes)"
 check_gt "$frames" 0 "frames in the pool"
 ((entries >= frames)) || fail "frame_table_entries $entries < $frames frames held"
 # Entries are taken from the lowest free one and never beyond need: at most the most
@@ -91,11 +89,11 @@ check_gt "$frames" 0 "frames in the pool"
 ((entries <= (frames + FRAME_CHUNK - 1) / FRAME_CHUNK * FRAME_CHUNK)) || fail "frame_table_entries $entries for $frames frames"
 # The directories of the 1 GiB disk: 16 chunks, two tables, 24 bytes an entry.
 dirs=$((2 * 24 * 16))
-check_eq "$(dbg backing_table_bytes)" "$dirs" "backing_table_bytes before writeback"
+check_eq "$(debug_stat_field backing_table_bytes)" "$dirs" "backing_table_bytes before writeback"
 echo all >"$S/writeback" || fail "writeback all failed"
 used=$(read_stat "$GS_DEV" bd_stat bd_count) || fail "no bd_stat"
 check_gt "$used" 0 "blocks on the backing device after writeback"
-got=$(dbg backing_table_bytes)
+got=$(debug_stat_field backing_table_bytes)
 info "writeback: $used blocks used; backing_table_bytes $got"
 # The tables cover the blocks in use rounded up to a chunk of 16384, or one chunk more
 # if the last frame did not fit in the end of the chunk before.

@@ -28,7 +28,6 @@ cleanup() {
 trap cleanup EXIT
 
 bd() { read_stat "$GS_DEV" bd_stat "$1"; }
-dbg() { awk -v k="$1:" '$1 == k { print $2 }' "$S/debug_stat"; }
 
 # Two linear maps of the same disk: the driver claims the first; the second writes
 # to the same blocks without it knowing.
@@ -69,7 +68,7 @@ EOF
 expect_ok "change a byte of every block" dd if="$changed" of="/dev/mapper/$TWIN" bs=1M \
 	oflag=direct conv=notrunc status=none
 failed0=$(read_stat "$GS_DEV" io_stat failed_reads)
-hits0=$(dbg extent_cache_hits)
+hits0=$(debug_stat_field extent_cache_hits)
 pagecheck "$ref" yes "reads of changed blocks"
 eio=$(sed -n 's/.* eio=\([0-9]*\) .*/\1/p' <<<"$PAGECHECK")
 ok=$(sed -n 's/.* ok=\([0-9]*\) .*/\1/p' <<<"$PAGECHECK")
@@ -77,7 +76,7 @@ migrated=$(read_stat "$GS_DEV" writeback_stat pages_written)
 # The extents the cache kept from step 1 were read and checked before the change: their
 # pages still read back right, from memory. No other extent can be kept now (a whole
 # extent is kept only if every block matches), so every other migrated page fails.
-cached=$(($(dbg extent_cache_hits) - hits0))
+cached=$(($(debug_stat_field extent_cache_hits) - hits0))
 info "pages read from extents kept in memory since step 1: $cached"
 check_eq "$eio" $((migrated - cached)) "pages failing with EIO (every migrated one not kept in memory)"
 check_eq "$ok" $((pages - migrated + cached)) "pages read back right (never written back, or kept)"

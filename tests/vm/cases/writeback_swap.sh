@@ -14,7 +14,6 @@ pages=$((size << 8))
 
 wb() { read_stat "$GS_DEV" writeback_stat "$1"; }
 bd() { read_stat "$GS_DEV" bd_stat "$1"; }
-dbg() { awk -v k="$1:" '$1 == k { print $2 }' "$S/debug_stat"; }
 
 load_module disksize= async_reads=0 || fail "load_module failed"
 echo "$BD" >"$S/backing_dev" || fail "cannot set backing_dev"
@@ -43,8 +42,8 @@ check_gt "$(wb auto_runs)" 0 "automatic writeback runs"
 check_gt "$(wb pages_written)" 0 "pages written back"
 check_gt "$(bd bd_writes)" 0 "bd_writes"
 check_gt "$(bd bd_reads)" 0 "bd_reads (migrated pages read back by swap-in)"
-check_gt "$(dbg worker_read_bios)" 0 "swap-in bios read by the work queue"
-check_eq "$(dbg async_read_bios)" 0 "swap-in bios read from submit_bio (async_reads=0)"
+check_gt "$(debug_stat_field worker_read_bios)" 0 "swap-in bios read by the work queue"
+check_eq "$(debug_stat_field async_read_bios)" 0 "swap-in bios read from submit_bio (async_reads=0)"
 # With a backing device the disk is not synchronous: swap reads ahead through its cache,
 # so a major fault loads several pages (one each without: swap_verified).
 majflt=$(majflt_of "$log")
