@@ -321,24 +321,27 @@ sys_note() {
 	fi
 }
 
-# rotate REPS FN ARGS...: FN ARGS... SYS REP for ghostswap0, zram0 and zswap (those of
-# WB_SYSTEMS), REPS times, each rep starting one system later (G Z W, Z W G, W G Z, G Z W,
-# ...): every system takes every position in turn, so that drift of the host cancels over
-# the reps.
+# The systems of WB_SYSTEMS, by device name, in the order G Z W; read once.
+wb_systems=()
+for wb_name in $WB_SYSTEMS; do
+	case $wb_name in
+	g) wb_systems+=("$G") ;;
+	z) wb_systems+=("$Z") ;;
+	zswap) wb_systems+=("$W") ;;
+	*) err "WB_SYSTEMS: no system '$wb_name' (g, z or zswap)" ;;
+	esac
+done
+
+# rotate REPS FN ARGS...: FN ARGS... SYS REP for each system of wb_systems (ghostswap0,
+# zram0 and zswap by default), REPS times, each rep starting one system later (G Z W,
+# Z W G, W G Z, G Z W, ...): every system takes every position in turn, so that drift of
+# the host cancels over the reps.
 rotate() {
-	local reps=$1 rep i name order=()
+	local reps=$1 rep i n=${#wb_systems[@]}
 	shift
-	for name in $WB_SYSTEMS; do
-		case $name in
-		g) order+=("$G") ;;
-		z) order+=("$Z") ;;
-		zswap) order+=("$W") ;;
-		*) err "WB_SYSTEMS: no system '$name' (g, z or zswap)" ;;
-		esac
-	done
 	for ((rep = 1; rep <= reps; rep++)); do
-		for ((i = 0; i < ${#order[@]}; i++)); do
-			"$@" "${order[(rep - 1 + i) % ${#order[@]}]}" "$rep"
+		for ((i = 0; i < n; i++)); do
+			"$@" "${wb_systems[(rep - 1 + i) % n]}" "$rep"
 		done
 	done
 }
